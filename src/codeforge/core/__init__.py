@@ -1,0 +1,1 @@
+"""The CodeForge library core: no CLI, web, Redis or database imports here."""
