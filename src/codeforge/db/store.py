@@ -1,0 +1,227 @@
+"""``ProjectStore``: the one object the CLI talks to for recorded projects."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from codeforge.core import journal
+from codeforge.core.errors import NotFoundError, StoreError, ValidationError
+from codeforge.core.records import GenerationRecord
+from codeforge.db import repositories
+from codeforge.db.engine import default_database_url, redact_url, session_factory, store_error
+from codeforge.db.migrate import ensure_schema
+from codeforge.db.models import Project
+
+ANSWERS_FILENAME: Final = ".codeforge-answers.yml"
+MAX_ANSWERS_FILE_BYTES: Final = 1024 * 1024
+# Two writers racing on the same new path or record: the loser's transaction fails on
+# a unique constraint, and its retry finds the winner's row.
+_WRITE_ATTEMPTS: Final = 3
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    """A project as plain JSON-ready data."""
+    return {
+        "id": project.id,
+        "name": project.name,
+        "path": project.path,
+        "blueprint_name": project.blueprint_name,
+        "blueprint_version": project.blueprint_version,
+        "blueprint_source": project.blueprint_source,
+        "answers": dict(project.answers or {}),
+        "owner_id": project.owner_id,
+        "created_at": project.created_at.isoformat() if project.created_at else None,
+        "updated_at": project.updated_at.isoformat() if project.updated_at else None,
+    }
+
+
+class ProjectStore:
+    """Records and lists generated projects in one database.
+
+    ``data_dir`` (optional) is where the journal lives: reads ingest it first.
+    """
+
+    def __init__(self, url: str, *, data_dir: Path | None = None) -> None:
+        self._url = url
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._ensured = False
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, url: str | None = None) -> ProjectStore:
+        """The store for a data dir: ``url`` when given, else its SQLite file."""
+        return cls(url or default_database_url(data_dir), data_dir=data_dir)
+
+    @property
+    def url(self) -> str:
+        """The database URL with credentials redacted (safe to show)."""
+        return redact_url(self._url)
+
+    def __repr__(self) -> str:
+        return f"ProjectStore({self.url!r})"
+
+    def ensure(self) -> str:
+        """Create or migrate the schema if needed; returns the schema revision."""
+        revision = ensure_schema(self._url)
+        self._ensured = True
+        return revision
+
+    @contextlib.contextmanager
+    def transaction(self, action: str) -> Iterator[Session]:
+        """One transaction; database failures become StoreError naming ``action``."""
+        if not self._ensured:
+            self.ensure()
+        try:
+            with session_factory(self._url).begin() as session:
+                yield session
+        except IntegrityError:
+            raise  # callers decide whether a retry makes sense
+        except SQLAlchemyError as exc:
+            raise store_error(action, self._url, exc) from exc
+
+    def _write(self, record: GenerationRecord) -> tuple[dict[str, Any], bool]:
+        """Record one generation; returns the project and whether anything was written."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self.transaction("recording a project") as session:
+                    seen = bool(record.record_id) and (
+                        repositories.activity_for_record(session, record.record_id) is not None
+                    )
+                    project = repositories.record_generation(session, record)
+                    return project_to_dict(project), not seen
+            except IntegrityError as exc:
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise store_error("recording a project", self._url, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def record(self, record: GenerationRecord) -> dict[str, Any]:
+        """Record one generation directly (idempotent on ``record.record_id``)."""
+        return self._write(record)[0]
+
+    def ingest_journal(self, data_dir: Path | None = None) -> int:
+        """Ingest every pending journal record; returns how many were new.
+
+        Each record is its own transaction. Lines leave the journal only after all of
+        them are in the database; a crash midway leaves them claimed, and the next
+        ingest redoes them, skipping those already recorded (same ``record_id``).
+        """
+        directory = Path(data_dir) if data_dir is not None else self.data_dir
+        if directory is None:
+            raise StoreError("no data dir: cannot find the journal")
+        if not journal.has_pending(directory):
+            return 0
+        written = 0
+        try:
+            with journal.claim(directory) as batch:
+                for record in batch.records:
+                    try:
+                        _, new = self._write(record)
+                    except NotFoundError:
+                        batch.reject(record)  # e.g. an unknown user: retrying cannot help
+                        continue
+                    written += int(new)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read the journal: {exc.strerror or exc}",
+                where=str(journal.journal_path(directory)),
+            ) from exc
+        return written
+
+    def list_projects(self, *, ingest: bool = True) -> list[dict[str, Any]]:
+        """Every local project (the CLI user's), after ingesting the journal."""
+        if ingest and self.data_dir is not None:
+            self.ingest_journal()
+        with self.transaction("listing projects") as session:
+            projects = repositories.list_projects(session, owner_id=None)
+            return [project_to_dict(project) for project in projects]
+
+    def add_from_answers_file(self, project_path: Path) -> dict[str, Any]:
+        """Record an existing project from its ``.codeforge-answers.yml``."""
+        root = Path(project_path).expanduser().resolve()
+        record = read_answers_file(root)
+        return self.record(record)
+
+
+def _fail(message: str, where: Path, line: int | None = None) -> ValidationError:
+    location = f"{where}:{line}" if line is not None else str(where)
+    return ValidationError(message, where=location)
+
+
+def read_answers_file(root: Path) -> GenerationRecord:
+    """A ``register`` record built from ``root/.codeforge-answers.yml``."""
+    if not root.is_dir():
+        raise NotFoundError(f"{root} is not a folder")
+    path = root / ANSWERS_FILENAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"no {ANSWERS_FILENAME} in {root}",
+            hint="only folders generated by CodeForge can be added",
+        ) from None
+    except OSError as exc:
+        raise _fail(f"cannot read the answers file: {exc.strerror}", path) from exc
+    if len(raw) > MAX_ANSWERS_FILE_BYTES:
+        raise _fail(f"answers file is larger than {MAX_ANSWERS_FILE_BYTES} bytes", path)
+    try:
+        text = raw.decode("utf-8")
+        # Aliases can make a small file expand enormously once serialised; the answers
+        # file CodeForge writes never uses them.
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise _fail("YAML aliases are not allowed in the answers file", path, line)
+        data: Any = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise _fail("answers file is not UTF-8", path) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise _fail(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path, line) from exc
+    if not isinstance(data, dict):
+        raise _fail("the answers file must be a mapping", path)
+    blueprint = data.get("blueprint")
+    if not isinstance(blueprint, dict):
+        raise _fail("missing 'blueprint' mapping (name, version, source)", path)
+    fields: dict[str, str] = {}
+    for key in ("name", "version", "source"):
+        value = blueprint.get(key)
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+            raise _fail(f"'blueprint.{key}' must be a non-empty string", path)
+        fields[key] = str(value)
+    answers = data.get("answers", {})
+    if answers is None:
+        answers = {}
+    if not isinstance(answers, dict) or not all(isinstance(k, str) for k in answers):
+        raise _fail("'answers' must be a mapping of names to values", path)
+    name = answers.get("project_name")
+    return GenerationRecord(
+        project_name=name if isinstance(name, str) and name else root.name,
+        path=str(root),
+        blueprint_name=fields["name"],
+        blueprint_version=fields["version"],
+        blueprint_source=fields["source"],
+        answers=_json_safe(answers, path),
+        action="register",
+        record_id=uuid.uuid4().hex,
+    )
+
+
+def _json_safe(value: Any, where: Path) -> Any:
+    """Answers as JSON data: YAML dates become ISO strings; other types are refused."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list):
+        return [_json_safe(item, where) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item, where) for key, item in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise _fail(f"unsupported answer value of type {type(value).__name__}", where)
