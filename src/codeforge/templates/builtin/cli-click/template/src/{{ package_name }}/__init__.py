@@ -1,0 +1,3 @@
+"""The {{ package_name }} command-line application."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Commands of ``{{ command_name }}``, one module each."""
