@@ -1,0 +1,1 @@
+"""Click adapter: parse, call the core, print with Rich."""

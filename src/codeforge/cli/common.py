@@ -1,0 +1,140 @@
+"""Helpers shared by the CLI commands: settings, data options, reporters, prompts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from codeforge.core.errors import UsageError
+from codeforge.core.records import GenerationRecord
+from codeforge.core.settings import Settings, load_settings
+from codeforge.templates.schema import Variable
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = load_settings()
+    settings: Settings = obj["settings"]
+    return settings
+
+
+def parse_data(pairs: Sequence[str], data_file: Path | None) -> dict[str, Any]:
+    """``--data-file`` values, then ``--data K=V`` on top (strings, converted later by type)."""
+    data: dict[str, Any] = {}
+    if data_file is not None:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(data_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"cannot read --data-file: {exc.strerror}", where=str(data_file)) from exc
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--data-file is not valid YAML/JSON: {exc}", where=str(data_file)) from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise UsageError("--data-file must hold a mapping of variable: value", where=str(data_file))
+        data.update(json.loads(json.dumps(loaded, default=str)))
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--data expects KEY=VALUE, got {pair!r}")
+        data[key.strip()] = value
+    return data
+
+
+class CliReporter:
+    """Messages to stderr; a progress bar for long renders on a terminal."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._progress: Any = None
+        self._task: Any = None
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(click.style("warning: ", fg="yellow") + message, err=True)
+
+    def progress(self, done: int, total: int) -> None:
+        if total < 300 or self.quiet or not sys.stderr.isatty():
+            return
+        if self._progress is None:
+            from rich.progress import Progress
+
+            self._progress = Progress(transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("rendering", total=total)
+        self._progress.update(self._task, completed=done)
+        if done >= total:
+            self._progress.stop()
+            self._progress = None
+
+
+class ClickPrompter:
+    """Interactive questions; validated by the core and asked again on error."""
+
+    def ask(self, variable: Variable, default: Any, choices: Sequence[tuple[str, Any]] | None,
+            error: str | None) -> Any:
+        if error:
+            click.echo(click.style(f"  {error}", fg="red"), err=True)
+        label = variable.help or variable.name
+        if variable.type == "bool":
+            return click.confirm(label, default=bool(default) if default is not None else None)
+        if variable.type in ("choice", "multichoice") and choices:
+            labels = [lbl for lbl, _ in choices]
+            if sys.stdin.isatty() and sys.stdout.isatty():
+                import questionary
+
+                if variable.type == "choice":
+                    current = next((lbl for lbl, val in choices if val == default), None)
+                    answer = questionary.select(label, choices=labels, default=current).unsafe_ask()
+                    return answer
+                picked = questionary.checkbox(
+                    label, choices=[questionary.Choice(lbl, checked=val in (default or []))
+                                    for lbl, val in choices]
+                ).unsafe_ask()
+                return list(picked)
+            shown = f"{label} [{'/'.join(labels)}]"
+            if variable.type == "multichoice":
+                text = ",".join(lbl for lbl, val in choices if val in (default or []))
+                return click.prompt(shown + " (comma-separated)", default=text, show_default=True)
+            current = next((lbl for lbl, val in choices if val == default), None)
+            return click.prompt(shown, default=current)
+        if variable.type == "secret":
+            return click.prompt(label, hide_input=True, default=default or None, show_default=False)
+        if variable.type in ("list", "multichoice"):
+            text = ",".join(str(v) for v in default or [])
+            return click.prompt(label + " (comma-separated)", default=text)
+        if variable.type == "dict":
+            return click.prompt(label + " (JSON)", default=json.dumps(default or {}))
+        shown_default = "" if default is None else str(default)
+        return click.prompt(label, default=shown_default, show_default=bool(shown_default))
+
+
+def make_recorder(settings: Settings) -> Any:
+    """How the CLI records generations: the journal for the embedded default, else the database."""
+
+    def record(rec: GenerationRecord) -> None:
+        if settings.database_url:
+            from codeforge.db.store import ProjectStore
+
+            ProjectStore(settings.database_url).record(rec)
+        else:
+            from codeforge.core import journal
+
+            journal.append(settings.data_dir, rec)
+
+    return record
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))

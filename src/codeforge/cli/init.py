@@ -1,0 +1,108 @@
+"""``codeforge init NAME -t TEMPLATE``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from codeforge.cli.common import (
+    ClickPrompter,
+    CliReporter,
+    echo_json,
+    make_recorder,
+    parse_data,
+    settings_from,
+)
+
+
+@click.command()
+@click.argument("name")
+@click.option("-t", "--template", required=True, help="Built-in name or blueprint folder.")
+@click.option(
+    "-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder to create the project in (default: the current folder).",
+)
+@click.option("--defaults", is_flag=True, help="Ask nothing; use defaults for what --data leaves out.")
+@click.option("--data", "data_pairs", multiple=True, metavar="K=V", help="An answer (repeatable).")
+@click.option("--data-file", type=click.Path(dir_okay=False, path_type=Path), help="Answers in YAML or JSON.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option("--force", is_flag=True, help="Write into a non-empty folder (never deletes other files).")
+@click.option("--no-git", is_flag=True, help="Do not create a git repository.")
+@click.option("--trust", is_flag=True, help="Allow the blueprint's tasks to run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.pass_context
+def init(
+    ctx: click.Context, name: str, template: str, output_dir: Path | None, defaults: bool,
+    data_pairs: tuple[str, ...], data_file: Path | None, dry_run: bool, force: bool, no_git: bool,
+    trust: bool, as_json: bool, quiet: bool,
+) -> None:
+    """Create project NAME from a blueprint, in OUTPUT_DIR/NAME."""
+    from codeforge.core.engine import SDLCEngine
+
+    settings = settings_from(ctx)
+    data = parse_data(data_pairs, data_file)
+    interactive = not defaults and sys.stdin.isatty()
+    reporter = CliReporter(quiet=quiet or as_json)
+    engine = SDLCEngine(settings, reporter=reporter, recorder=make_recorder(settings))
+    result = engine.create_project(
+        template, name, output_dir=output_dir, data=data,
+        prompter=ClickPrompter() if interactive else None,
+        dry_run=dry_run, force=force, git=not no_git, trust=trust,
+    )
+    if as_json:
+        echo_json({
+            "destination": str(result.destination),
+            "blueprint": {"name": result.blueprint.name, "version": result.blueprint.version,
+                          "source": result.source},
+            "answers": result.answers,
+            "files": result.files if not dry_run else None,
+            "dry_run": dry_run,
+            "report": [e.__dict__ for e in result.report] if dry_run else None,
+            "commit": result.commit,
+            "recorded": result.record_error is None,
+        })
+    elif dry_run:
+        _print_report(result.destination, result.report)
+    elif not quiet:
+        click.echo(
+            f"Created {result.destination} from {result.blueprint.name} {result.blueprint.version} "
+            f"({len(result.files)} files{', first commit ' + result.commit[:8] if result.commit else ''})."
+        )
+    if result.record_error is not None:
+        from codeforge.cli.main import report_error
+        from codeforge.core.errors import StoreError
+
+        err = StoreError(
+            f"the project is in place but was not recorded: {result.record_error.message}",
+            hint=f"run `codeforge projects add {result.destination}` to register it",
+        )
+        report_error(err)
+        ctx.exit(err.exit_code)
+
+
+def _print_report(destination: Path, report: list) -> None:  # type: ignore[type-arg]
+    from rich.console import Console
+    from rich.tree import Tree
+
+    console = Console()
+    tree = Tree(f"[bold]{destination}[/] (dry run: nothing written)")
+    nodes: dict[str, Tree] = {}
+    colors = {"create": "green", "overwrite": "yellow", "skip": "dim", "unchanged": "dim"}
+    for entry in report:
+        parts = entry.path.split("/")
+        parent = tree
+        for depth in range(len(parts) - 1):
+            key = "/".join(parts[: depth + 1])
+            if key not in nodes:
+                nodes[key] = parent.add(f"[bold blue]{parts[depth]}/[/]")
+            parent = nodes[key]
+        color = colors.get(entry.action, "white")
+        parent.add(f"[{color}]{parts[-1]}[/] [dim]{entry.size} B, {entry.action}[/]")
+    console.print(tree)
+    counts: dict[str, int] = {}
+    for entry in report:
+        counts[entry.action] = counts.get(entry.action, 0) + 1
+    console.print(", ".join(f"{n} to {a}" for a, n in sorted(counts.items())))

@@ -1,0 +1,94 @@
+"""The ``codeforge`` command: a lazy Click group and the one error boundary.
+
+Subcommands live in their own modules and are imported only when used, so
+``codeforge --help`` stays fast and never imports the web stack or the database.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from codeforge import __version__
+
+# name -> (module, attribute, one-line help shown by --help without importing it)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("codeforge.cli.init", "init", "Create a project from a blueprint."),
+    "generate": ("codeforge.cli.generate", "generate", "Add a component to a generated project."),
+    "list": ("codeforge.cli.catalog", "list_", "List templates or projects."),
+    "show": ("codeforge.cli.catalog", "show", "Show a blueprint's variables and components."),
+    "config": ("codeforge.cli.config", "config", "Read and edit the user configuration."),
+    "db": ("codeforge.cli.store", "db", "Manage the project database."),
+    "projects": ("codeforge.cli.store", "projects", "Register and inspect recorded projects."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module_name, attr, _ = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="codeforge")
+@click.option("--debug", is_flag=True, envvar="CODEFORGE_DEBUG", help="Show tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """CodeForge: create projects from blueprints and keep them in step.
+
+    \b
+    Exit codes: 0 ok, 1 other error, 2 usage, 3 validation, 4 conflict,
+    5 template, 6 security, 7 blueprint definition, 8 not found, 9 store,
+    10 git, 11 task, 130 interrupted.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Run the CLI; turn CodeForge errors into one red line and an exit code."""
+    from codeforge.core.errors import CodeForgeError
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="codeforge", standalone_mode=False)
+    except CodeForgeError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+def report_error(exc: Any) -> None:
+    message = click.style("error: ", fg="red", bold=True) + str(exc)
+    click.echo(message, err=True)
+    if getattr(exc, "hint", None):
+        click.echo(click.style("hint: ", fg="yellow") + exc.hint, err=True)

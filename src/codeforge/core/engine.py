@@ -1,0 +1,359 @@
+"""SDLCEngine: the library entry point every adapter (CLI, API, worker) calls.
+
+Every operation is one pipeline, run as workflow stages:
+source → Blueprint → Answers → RenderPlan → Sink (→ record).
+The engine never prints or prompts: it takes a Prompter and a Reporter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from codeforge import __version__
+from codeforge.core.answers import Evaluator, Prompter, public_answers, resolve_answers
+from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
+from codeforge.core.errors import CodeForgeError, StoreError, UsageError
+from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
+from codeforge.core.postprocess import apply_formatters, plain, run_tasks
+from codeforge.core.records import GenerationRecord
+from codeforge.core.settings import Settings, load_settings
+from codeforge.core.sinks import DirectorySink, ReportEntry, WriteResult, dry_run_report
+from codeforge.sources import ResolvedSource, builtin_names, builtin_root, resolve_source
+from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
+from codeforge.templates.loader import load_blueprint
+from codeforge.templates.schema import Blueprint
+
+PROJECT_NAME_MAX = 100
+
+
+class Reporter(Protocol):
+    def info(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def progress(self, done: int, total: int) -> None: ...
+
+
+class SilentReporter:
+    """Collects messages; the default when an adapter passes none."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.messages.append(message)
+
+    def warn(self, message: str) -> None:
+        self.messages.append(f"warning: {message}")
+
+    def progress(self, done: int, total: int) -> None:
+        pass
+
+
+Recorder = Callable[[GenerationRecord], None]
+
+
+@dataclasses.dataclass
+class LoadedBlueprint:
+    blueprint: Blueprint
+    source: ResolvedSource
+
+
+@dataclasses.dataclass
+class WorkflowState:
+    """What flows between stages; each stage fills in its part."""
+
+    template: str
+    name: str
+    data: dict[str, Any]
+    output: Path | None = None
+    prompter: Prompter | None = None
+    dry_run: bool = False
+    force: bool = False
+    git: bool = True
+    trust: bool = False
+    allow_local: bool = True
+    run_tasks: bool = True
+    saved_answers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    loaded: LoadedBlueprint | None = None
+    answers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    plan: RenderPlan | None = None
+    written: WriteResult | None = None
+    report: list[ReportEntry] = dataclasses.field(default_factory=list)
+    commit: str | None = None
+    record: GenerationRecord | None = None
+    record_error: StoreError | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+Stage = tuple[str, Callable[[WorkflowState], None]]
+
+
+@dataclasses.dataclass
+class CreateResult:
+    destination: Path
+    blueprint: Blueprint
+    source: str
+    answers: dict[str, Any]  # public (no secrets)
+    files: list[str]
+    dry_run: bool
+    report: list[ReportEntry]
+    commit: str | None
+    record_error: StoreError | None
+    timings: dict[str, float]
+
+
+def check_project_name(name: str) -> str:
+    """A project name is one folder name: no separators, no traversal, printable."""
+    from codeforge.core.paths import check_relpath
+
+    if not name or "/" in name or "\\" in name or len(name) > PROJECT_NAME_MAX:
+        raise UsageError(
+            f"invalid project name {name!r}: use one folder name of at most {PROJECT_NAME_MAX} characters"
+        )
+    check_relpath(name, origin="project name")
+    return name
+
+
+class SDLCEngine:
+    """Creates projects from blueprints and runs the stages of each operation."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        reporter: Reporter | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.reporter: Reporter = reporter or SilentReporter()
+        self.recorder = recorder
+
+    # -- blueprints ------------------------------------------------------------------
+
+    def load_blueprints(self) -> list[Blueprint]:
+        """Every blueprint known without a network: the built-ins."""
+        return [load_blueprint(builtin_root() / name) for name in builtin_names()]
+
+    def load_blueprint(self, ref: str, *, allow_local: bool = True, trust: bool = False) -> LoadedBlueprint:
+        source = resolve_source(
+            ref, allow_local=allow_local, trust=trust, trusted_prefixes=self.settings.trusted_sources
+        )
+        return LoadedBlueprint(load_blueprint(source.path), source)
+
+    def environment(self, root: Path) -> CodeForgeEnvironment:
+        cache = CompiledCache.for_blueprint(self.settings.cache_dir, str(root))
+        return CodeForgeEnvironment(root, self.settings.limits, cache)
+
+    # -- the pipeline ----------------------------------------------------------------
+
+    def manage_workflow(self, stages: Sequence[Stage], state: WorkflowState) -> WorkflowState:
+        """Run ``stages`` in order, timing each; an error stops the run and names the stage."""
+        for name, stage in stages:
+            started = time.perf_counter()
+            try:
+                stage(state)
+            except CodeForgeError:
+                raise
+            except OSError as exc:
+                raise CodeForgeError(f"{name}: {exc.strerror or exc}", where=exc.filename) from exc
+            finally:
+                state.timings[name] = time.perf_counter() - started
+        return state
+
+    def create_project(
+        self,
+        template: str,
+        name: str,
+        *,
+        output_dir: Path | None = None,
+        data: Mapping[str, Any] | None = None,
+        prompter: Prompter | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        git: bool = True,
+        trust: bool = False,
+        allow_local: bool = True,
+    ) -> CreateResult:
+        """Generate project ``name`` from ``template`` into ``output_dir/name``."""
+        check_project_name(name)
+        state = WorkflowState(
+            template=template, name=name, data=dict(data or {}),
+            output=(output_dir or Path.cwd()) / name, prompter=prompter, dry_run=dry_run,
+            force=force, git=git, trust=trust, allow_local=allow_local,
+        )
+        stages: list[Stage] = [
+            ("resolve", self._stage_resolve),
+            ("answers", self._stage_answers),
+            ("render", self._stage_render),
+            ("write", self._stage_write),
+            ("record", self._stage_record),
+        ]
+        self.manage_workflow(stages, state)
+        assert state.loaded is not None and state.plan is not None and state.output is not None
+        bp = state.loaded.blueprint
+        return CreateResult(
+            destination=state.output,
+            blueprint=bp,
+            source=state.loaded.source.source,
+            answers=public_answers(bp.variables, state.answers),
+            files=sorted(f.path for f in state.plan.files),
+            dry_run=dry_run,
+            report=state.report,
+            commit=state.commit,
+            record_error=state.record_error,
+            timings=state.timings,
+        )
+
+    def render_plan(
+        self,
+        template: str,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        allow_local: bool = True,
+    ) -> tuple[LoadedBlueprint, dict[str, Any], RenderPlan]:
+        """Resolve, answer (no prompts) and render in memory: what the API and zip use."""
+        check_project_name(name)
+        state = WorkflowState(template=template, name=name, data=dict(data or {}), allow_local=allow_local)
+        self.manage_workflow(
+            [("resolve", self._stage_resolve), ("answers", self._stage_answers), ("render", self._stage_render)],
+            state,
+        )
+        assert state.loaded is not None and state.plan is not None
+        return state.loaded, public_answers(state.loaded.blueprint.variables, state.answers), state.plan
+
+    # -- stages ----------------------------------------------------------------------
+
+    def _stage_resolve(self, state: WorkflowState) -> None:
+        state.loaded = self.load_blueprint(state.template, allow_local=state.allow_local, trust=state.trust)
+
+    def base_context(self, name: str) -> dict[str, Any]:
+        return {"project_name": name, "codeforge": {"version": __version__}}
+
+    def config_defaults(self, blueprint: Blueprint) -> dict[str, Any]:
+        defaults = dict(self.settings.defaults)
+        if self.settings.author_name and blueprint.variable("author_name") is not None:
+            defaults.setdefault("author_name", self.settings.author_name)
+        if self.settings.author_email and blueprint.variable("author_email") is not None:
+            defaults.setdefault("author_email", self.settings.author_email)
+        return defaults
+
+    def _stage_answers(self, state: WorkflowState) -> None:
+        assert state.loaded is not None
+        bp = state.loaded.blueprint
+        env = self.environment(bp.template_root)
+        data = dict(state.data)
+        if "project_name" in data and data["project_name"] != state.name:
+            raise UsageError("project_name comes from the NAME argument; do not pass it in --data")
+        data.pop("project_name", None)
+        state.answers = resolve_answers(
+            bp.variables,
+            Evaluator(env),
+            base=self.base_context(state.name),
+            explicit=data,
+            saved=state.saved_answers,
+            config_defaults=self.config_defaults(bp),
+            prompter=state.prompter,
+        )
+        if env.code_cache is not None:
+            env.code_cache.save()
+
+    def _stage_render(self, state: WorkflowState) -> None:
+        assert state.loaded is not None
+        loaded = state.loaded
+        bp = loaded.blueprint
+        env = self.environment(bp.template_root)
+        context = plain({**self.base_context(state.name), **state.answers})
+        rules = bp.files
+        plan = PlanBuilder(env, self.settings.limits).build(
+            str(bp.template_root),
+            context,
+            exclude=rules.exclude,
+            copy_only=rules.copy_only,
+            skip_if_exists=rules.skip_if_exists,
+            loops=rules.loops,
+            progress=self.reporter.progress,
+        )
+        if env.code_cache is not None:
+            env.code_cache.save()
+        if bp.formatters:
+            apply_formatters(plan, bp.formatters, self.reporter.warn)
+        answers = AnswersFile(
+            blueprint_name=bp.name,
+            blueprint_version=bp.version,
+            source=loaded.source.source,
+            answers={"project_name": state.name, **public_answers(bp.variables, state.answers)},
+        )
+        plan.files = [f for f in plan.files if f.path != ANSWERS_FILE]
+        plan.add(PlannedFile(ANSWERS_FILE, answers.dump(), origin="(answers)"))
+        state.plan = plan
+
+    def _stage_write(self, state: WorkflowState) -> None:
+        assert state.loaded is not None and state.plan is not None and state.output is not None
+        sink = DirectorySink(state.output, force=state.force)
+        if state.dry_run:
+            sink.check()
+            state.report = dry_run_report(state.plan, state.output)
+            return
+        bp = state.loaded.blueprint
+        loaded = state.loaded
+
+        def post(staging: Path) -> None:
+            if state.run_tasks and bp.tasks:
+                env = self.environment(bp.template_root)
+                evaluator = Evaluator(env)
+                context = {**self.base_context(state.name), **state.answers}
+                run_tasks(
+                    bp.tasks, staging, trusted=loaded.source.trusted,
+                    render=lambda text, origin: evaluator.render(text, context, origin),
+                    truth=lambda expr, origin: evaluator.truth(expr, context, origin),
+                    answers_json=json.dumps(public_answers(bp.variables, state.answers)),
+                    info=self.reporter.info,
+                )
+            if state.git and not (staging / ".git").exists():
+                state.commit = self._git_commit(staging, f"Initial commit from {bp.name} {bp.version}")
+
+        state.written = sink.write(state.plan, post=post)
+
+    def _git_commit(self, path: Path, message: str) -> str | None:
+        from codeforge.integrations.git import GitError, GitMissing, init_and_commit
+
+        try:
+            return init_and_commit(
+                path, message,
+                author_name=self.settings.author_name, author_email=self.settings.author_email,
+            )
+        except GitMissing:
+            self.reporter.warn("git is not installed: the project was created without a repository")
+        except GitError as exc:
+            self.reporter.warn(f"the project was created but git failed: {exc.message}")
+        return None
+
+    def _stage_record(self, state: WorkflowState) -> None:
+        if state.dry_run or self.recorder is None:
+            return
+        assert state.loaded is not None and state.plan is not None and state.output is not None
+        bp = state.loaded.blueprint
+        record = GenerationRecord(
+            project_name=state.name,
+            path=str(state.output.resolve()),
+            blueprint_name=bp.name,
+            blueprint_version=bp.version,
+            blueprint_source=state.loaded.source.source,
+            answers=public_answers(bp.variables, state.answers),
+            action="init",
+            file_count=len(state.plan.files),
+            record_id=uuid.uuid4().hex,
+        )
+        state.record = record
+        try:
+            self.recorder(record)
+        except StoreError as exc:
+            state.record_error = exc
+        except Exception as exc:  # the files are in place; say so rather than lose them
+            state.record_error = StoreError(f"{type(exc).__name__}: {exc}")

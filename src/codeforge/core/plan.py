@@ -1,0 +1,242 @@
+"""RenderPlan: every output file rendered in memory, before anything is written.
+
+Because the plan is data, the directory sink, the zip stream, the dry-run report,
+``update`` and the tests all consume the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from codeforge.core.errors import BlueprintError, ResourceLimitError, SecurityError, TemplateError
+from codeforge.core.paths import PathSet, check_relpath
+from codeforge.core.settings import RenderLimits
+from codeforge.templates.environment import CodeForgeEnvironment, render_error
+from codeforge.templates.schema import Loop
+
+TEMPLATE_SUFFIX = ".jinja"
+DEFAULT_EXCLUDES = (".git/", "__pycache__/", "*.py[co]", ".DS_Store")
+BINARY_SNIFF = 8192
+
+
+@dataclasses.dataclass(slots=True)
+class PlannedFile:
+    path: str  # POSIX, relative to the destination
+    content: bytes
+    mode: int = 0o644
+    binary: bool = False
+    skip_if_exists: bool = False
+    origin: str = ""  # template path it came from
+
+
+@dataclasses.dataclass
+class RenderPlan:
+    files: list[PlannedFile]
+    directories: list[str] = dataclasses.field(default_factory=list)  # empty folders to create
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(len(f.content) for f in self.files)
+
+    def by_path(self) -> dict[str, PlannedFile]:
+        return {f.path: f for f in self.files}
+
+    def add(self, planned: PlannedFile) -> None:
+        self.files.append(planned)
+
+
+@dataclasses.dataclass(slots=True)
+class _Source:
+    rel: str  # template-relative POSIX path
+    abspath: str
+    mode: int
+
+
+def _is_binary(data: bytes) -> bool:
+    if b"\0" in data[:BINARY_SNIFF]:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def scan_templates(root: str, limits: RenderLimits) -> tuple[list[_Source], list[str]]:
+    """List template files and empty folders under ``root``; refuse links that leave it."""
+    real_root = os.path.realpath(root)
+    files: list[_Source] = []
+    empty_dirs: list[str] = []
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        path = os.path.join(root, rel_dir) if rel_dir else root
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            raise BlueprintError(f"cannot read template folder: {exc.strerror}", where=rel_dir or ".") from exc
+        if not entries and rel_dir:
+            empty_dirs.append(rel_dir)
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not (target == real_root or target.startswith(real_root + os.sep)):
+                    raise SecurityError(
+                        f"the link {rel!r} points outside the template folder", where=rel
+                    )
+                if os.path.isdir(target):
+                    raise SecurityError(f"the link {rel!r} points to a folder; only file links are followed", where=rel)
+                st = os.stat(target)
+                files.append(_Source(rel, target, st.st_mode))
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append(rel)
+            elif entry.is_file(follow_symlinks=False):
+                files.append(_Source(rel, entry.path, entry.stat(follow_symlinks=False).st_mode))
+            if len(files) > limits.max_files:
+                raise ResourceLimitError(f"the template holds more than {limits.max_files} files")
+    files.sort(key=lambda s: s.rel)
+    return files, empty_dirs
+
+
+class _Globs:
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.spec = None
+        if patterns:
+            import pathspec
+
+            self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+
+    def match(self, rel: str) -> bool:
+        return self.spec is not None and self.spec.match_file(rel)
+
+
+class PlanBuilder:
+    """Renders a template folder into a :class:`RenderPlan`."""
+
+    def __init__(self, env: CodeForgeEnvironment, limits: RenderLimits) -> None:
+        self.env = env
+        self.limits = limits
+        self._path_templates: dict[str, Any] = {}
+
+    def _render_part(self, part: str, context: Mapping[str, Any], origin: str) -> str:
+        if "{" not in part:
+            return part
+        template = self._path_templates.get(part)
+        if template is None:
+            template = self.env.template_from_source(part, f"{origin} (path)")
+            self._path_templates[part] = template
+        try:
+            return str(template.render(context))
+        except Exception as exc:
+            raise render_error(exc, f"{origin} (path)") from exc
+
+    def render_path(self, rel: str, context: Mapping[str, Any]) -> str | None:
+        parts = []
+        for part in rel.split("/"):
+            rendered = self._render_part(part, context, rel)
+            if not rendered.strip():
+                return None  # a part that renders empty drops the file or folder
+            parts.append(rendered)
+        if parts[-1].endswith(TEMPLATE_SUFFIX) and len(parts[-1]) > len(TEMPLATE_SUFFIX):
+            parts[-1] = parts[-1][: -len(TEMPLATE_SUFFIX)]
+        out = "/".join(parts)
+        check_relpath(out, origin=rel)
+        return out
+
+    def render_text(self, source: str, context: Mapping[str, Any], origin: str) -> str:
+        template = self.env.template_from_source(source, origin)
+        limit = self.limits.max_file_bytes
+        chunks: list[str] = []
+        size = 0
+        try:
+            for chunk in template.root_render_func(template.new_context(dict(context))):
+                size += len(chunk)
+                if size > limit:
+                    raise ResourceLimitError(f"the file renders to more than {limit} characters", where=origin)
+                chunks.append(chunk)
+        except (TemplateError, SecurityError) as exc:
+            if exc.where is None:
+                exc.where = origin
+            raise
+        except Exception as exc:
+            raise render_error(exc, origin) from exc
+        text = "".join(chunks)
+        if "\r\n" in source:
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        return text
+
+    def build(
+        self,
+        root: str,
+        context: Mapping[str, Any],
+        *,
+        exclude: Sequence[str] = (),
+        copy_only: Sequence[str] = (),
+        skip_if_exists: Sequence[str] = (),
+        loops: Sequence[Loop] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RenderPlan:
+        sources, empty_dirs = scan_templates(root, self.limits)
+        excluded = _Globs([*DEFAULT_EXCLUDES, *exclude])
+        verbatim = _Globs(copy_only)
+        keep = _Globs(skip_if_exists)
+        loop_by_path = {loop.path: loop for loop in loops}
+        plan = RenderPlan(files=[])
+        seen = PathSet()
+        total_bytes = 0
+        budget = self.env.budget
+        for index, src in enumerate(sources):
+            if excluded.match(src.rel):
+                continue
+            budget.check_time()
+            loop = loop_by_path.get(src.rel)
+            for item_context in self._contexts(context, loop, src.rel):
+                out = self.render_path(src.rel, item_context)
+                if out is None:
+                    continue
+                try:
+                    with open(src.abspath, "rb") as handle:
+                        data = handle.read(self.limits.max_file_bytes + 1)
+                except OSError as exc:
+                    raise BlueprintError(f"cannot read template: {exc.strerror}", where=src.rel) from exc
+                if len(data) > self.limits.max_file_bytes:
+                    raise ResourceLimitError(
+                        f"template file is larger than {self.limits.max_file_bytes} bytes", where=src.rel
+                    )
+                binary = _is_binary(data)
+                if binary or verbatim.match(src.rel):
+                    content = data
+                else:
+                    content = self.render_text(data.decode("utf-8"), item_context, src.rel).encode("utf-8")
+                seen.add(out, src.rel)
+                total_bytes += len(content)
+                if total_bytes > self.limits.max_bytes:
+                    raise ResourceLimitError(f"the project would exceed {self.limits.max_bytes} bytes")
+                if len(plan.files) >= self.limits.max_files:
+                    raise ResourceLimitError(f"the project would have more than {self.limits.max_files} files")
+                mode = 0o755 if src.mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
+                plan.add(PlannedFile(out, content, mode, binary, keep.match(out), src.rel))
+            if progress is not None:
+                progress(index + 1, len(sources))
+        for rel_dir in empty_dirs:
+            if excluded.match(rel_dir + "/"):
+                continue
+            out = self.render_path(rel_dir, context)
+            if out is not None:
+                plan.directories.append(out)
+        return plan
+
+    def _contexts(self, context: Mapping[str, Any], loop: Loop | None, origin: str) -> Iterable[Mapping[str, Any]]:
+        if loop is None:
+            yield context
+            return
+        items = context.get(loop.over)
+        if not isinstance(items, list):
+            raise TemplateError(f"loop over {loop.over!r}: the answer is not a list", where=origin)
+        for item in items:
+            yield {**context, loop.as_: item}

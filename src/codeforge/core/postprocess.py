@@ -1,0 +1,115 @@
+"""After rendering: named formatters (a plan transform) and trusted tasks (in staging)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from codeforge.core.errors import CodeForgeError, SecurityError
+from codeforge.core.plan import RenderPlan
+from codeforge.templates.schema import Task
+
+TASK_TIMEOUT = 300.0
+
+# Formatter name -> (executable, argv after it, file suffixes it touches)
+FORMATTERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "ruff-format": ("ruff", ("format", "--quiet", "--no-cache", "."), (".py", ".pyi")),
+    "ruff-fix": ("ruff", ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."), (".py", ".pyi")),
+}
+
+
+class TaskError(CodeForgeError):
+    kind = "task"
+    exit_code = 11
+
+
+def apply_formatters(plan: RenderPlan, names: Sequence[str], warn: Callable[[str], None]) -> None:
+    """Run each named formatter over the plan's matching files, in a scratch folder."""
+    for name in names:
+        exe_name, args, suffixes = FORMATTERS[name]
+        exe = shutil.which(exe_name)
+        if exe is None:
+            warn(f"formatter {name} skipped: {exe_name} is not installed")
+            continue
+        targets = [f for f in plan.files if not f.binary and f.path.endswith(suffixes)]
+        if not targets:
+            continue
+        with tempfile.TemporaryDirectory(prefix="codeforge-fmt-") as scratch:
+            for f in plan.files:  # config files (pyproject.toml) shape the formatter's output
+                if f.binary:
+                    continue
+                target = Path(scratch, f.path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(f.content)
+            proc = subprocess.run(
+                [exe, *args], cwd=scratch, capture_output=True, text=True, timeout=TASK_TIMEOUT,
+                env=minimal_env(), stdin=subprocess.DEVNULL, check=False,
+            )
+            if proc.returncode != 0:
+                warn(f"formatter {name} reported: {(proc.stderr or proc.stdout).strip()[:300]}")
+                continue
+            for f in targets:
+                f.content = Path(scratch, f.path).read_bytes()
+
+
+def minimal_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An environment without CodeForge's (or anyone's) secrets."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(extra or {})
+    return env
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    cwd: Path,
+    *,
+    trusted: bool,
+    render: Callable[[str, str], str],
+    truth: Callable[[str, str], bool],
+    answers_json: str,
+    info: Callable[[str], None],
+) -> None:
+    """Run the blueprint's tasks as argv lists in ``cwd``; refuse when not trusted."""
+    if not tasks:
+        return
+    if not trusted:
+        raise SecurityError(
+            f"this blueprint declares {len(tasks)} task(s), which run commands on your machine",
+            hint="pass --trust if you trust its source, or add it to trusted_sources in the config",
+        )
+    for index, task in enumerate(tasks):
+        origin = f"tasks[{index}]"
+        if task.when is not None and not truth(task.when, origin):
+            continue
+        argv = [render(arg, origin) for arg in task.command]
+        info(f"running task: {' '.join(argv)}")
+        try:
+            proc = subprocess.run(
+                argv, cwd=cwd, env=minimal_env({"CODEFORGE_ANSWERS": answers_json}),
+                capture_output=True, text=True, timeout=TASK_TIMEOUT, stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise TaskError(f"{origin}: command not found: {argv[0]}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise TaskError(f"{origin}: took longer than {TASK_TIMEOUT:g} s") from exc
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip()[-500:]
+            raise TaskError(f"{origin}: `{' '.join(argv)}` exited with {proc.returncode}: {tail}")
+
+
+def plain(value: Any) -> Any:
+    """Check the render context holds plain data only (threat model, surface 1)."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    raise SecurityError(f"non-plain value of type {type(value).__name__} in the render context")

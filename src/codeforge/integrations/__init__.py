@@ -1,0 +1,1 @@
+"""Integrations with outside tools: git, git hosts, Docker."""

@@ -1,0 +1,1 @@
+"""Blueprint system: definition loading, schema, sandboxed Jinja environment, filters."""

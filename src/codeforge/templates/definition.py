@@ -1,0 +1,158 @@
+"""Read a blueprint definition (YAML or TOML) into plain data plus a line locator.
+
+Safe YAML only, with limits on size, nesting depth and aliases; duplicate keys
+are errors. Every error names the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from codeforge.core.errors import BlueprintError
+
+MAX_DEFINITION_BYTES = 1024 * 1024
+MAX_DEPTH = 40
+MAX_ALIASES = 100
+
+KeyPath = tuple[str | int, ...]
+Locator = Callable[[KeyPath], int | None]
+
+
+def where(path: Path, line: int | None) -> str:
+    return f"{path.name}:{line}" if line else path.name
+
+
+def read_definition(path: Path) -> tuple[dict[str, Any], Locator]:
+    """Parse ``path`` and return its mapping and a function from key path to line."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_DEFINITION_BYTES:
+            raise BlueprintError(
+                f"definition is {size} bytes; the limit is {MAX_DEFINITION_BYTES}", where=path.name
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BlueprintError(f"cannot read: {exc.strerror}", where=str(path)) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BlueprintError(f"not UTF-8 text (byte {exc.start})", where=path.name) from exc
+    if path.suffix == ".toml":
+        return _read_toml(path, text)
+    return _read_yaml(path, text)
+
+
+# -- TOML -----------------------------------------------------------------------------
+
+
+def _read_toml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        raise BlueprintError(f"invalid TOML: {message}", where=where(path, line)) from exc
+    lines = text.splitlines()
+
+    def locate(keys: KeyPath) -> int | None:
+        # tomllib keeps no positions: find the keys in order, each after the last.
+        start = 0
+        found: int | None = None
+        for key in keys:
+            if isinstance(key, int):
+                continue
+            pattern = re.compile(
+                r"(^|[\s{,.\[\"'])" + re.escape(key) + r"[\"']?\s*(=|\]|\.)"
+            )
+            for index in range(start, len(lines)):
+                if pattern.search(lines[index]):
+                    found, start = index + 1, index
+                    break
+        return found
+
+    return data, locate
+
+
+# -- YAML -----------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
+    import yaml
+
+    positions: dict[KeyPath, int] = {}
+
+    class Loader(yaml.SafeLoader):
+        aliases = 0
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                Loader.aliases += 1
+                if Loader.aliases > MAX_ALIASES:
+                    mark = self.peek_event().start_mark
+                    raise BlueprintError(
+                        f"more than {MAX_ALIASES} YAML aliases", where=where(path, mark.line + 1)
+                    )
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise BlueprintError(
+                    f"nesting deeper than {MAX_DEPTH} levels", where=where(path, mark.line + 1)
+                )
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    Loader.aliases = 0
+
+    def record(node: Any, prefix: KeyPath) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise BlueprintError(
+                        f"duplicate key '{key}' (first at line {seen[key]})",
+                        where=where(path, line),
+                    )
+                seen[key] = line
+                positions[(*prefix, key)] = line
+                record(value_node, (*prefix, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                positions[(*prefix, index)] = item.start_mark.line + 1
+                record(item, (*prefix, index))
+
+    try:
+        loader = Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise BlueprintError("the definition is empty", where=path.name)
+            record(node, ())
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise BlueprintError(f"invalid YAML: {exc.problem or exc}", where=where(path, line)) from exc
+    except yaml.YAMLError as exc:
+        raise BlueprintError(f"invalid YAML: {exc}", where=path.name) from exc
+    if not isinstance(data, dict):
+        raise BlueprintError("the definition must be a mapping at the top level", where=path.name)
+
+    def locate(keys: KeyPath) -> int | None:
+        for cut in range(len(keys), 0, -1):
+            line = positions.get(keys[:cut])
+            if line is not None:
+                return line
+        return None
+
+    return data, locate
