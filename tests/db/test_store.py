@@ -1,0 +1,268 @@
+"""ProjectStore: the facade the CLI uses, on both backends."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from codeforge.core import journal
+from codeforge.core.errors import NotFoundError, StoreError, ValidationError
+from codeforge.core.records import GenerationRecord
+from codeforge.db.engine import redact_url, session_factory
+from codeforge.db.models import Activity, Project
+from codeforge.db.store import ProjectStore
+
+from .conftest import postgres_admin_url, require_postgres
+
+RECORDS = 8
+PASSWORD = "s3cr3t-Pa55"
+
+
+def make_record(n: int, **overrides: Any) -> GenerationRecord:
+    fields: dict[str, Any] = {
+        "project_name": f"p{n}",
+        "path": f"/work/p{n}",
+        "blueprint_name": "lib-python",
+        "blueprint_version": "1.0.0",
+        "blueprint_source": "builtin:lib-python",
+        "answers": {"project_name": f"p{n}", "n": n},
+    }
+    fields.update(overrides)
+    return GenerationRecord(**fields)
+
+
+def counts(url: str) -> tuple[int, int]:
+    with session_factory(url).begin() as session:
+        projects = session.scalar(select(func.count()).select_from(Project))
+        activity = session.scalar(select(func.count()).select_from(Activity))
+    return int(projects or 0), int(activity or 0)
+
+
+def test_ensure_creates_the_schema_and_record_writes(db_url: str, tmp_path: Path) -> None:
+    store = ProjectStore(db_url, data_dir=tmp_path)
+    assert store.ensure() == store.ensure()
+
+    project = store.record(make_record(1))
+
+    assert project["name"] == "p1"
+    assert store.list_projects() == [project]
+    assert counts(db_url) == (1, 1)
+
+
+def test_ingest_journal_is_idempotent(db_url: str, tmp_path: Path) -> None:
+    records = [journal.append(tmp_path, make_record(n)) for n in range(RECORDS)]
+    store = ProjectStore(db_url, data_dir=tmp_path)
+
+    assert store.ingest_journal() == RECORDS
+    assert store.ingest_journal() == 0
+    # Records written straight to the store earlier are skipped, not duplicated.
+    journal.append(tmp_path, records[0])
+    assert store.ingest_journal() == 0
+
+    assert counts(db_url) == (RECORDS, RECORDS)
+    assert journal.read_pending(tmp_path) == []
+
+
+def test_list_projects_ingests_pending_records_first(db_url: str, tmp_path: Path) -> None:
+    journal.append(tmp_path, make_record(1, answers={"project_name": "p1", "tags": ["a", "b"]}))
+
+    projects = ProjectStore(db_url, data_dir=tmp_path).list_projects()
+
+    assert [(p["name"], p["answers"]["tags"]) for p in projects] == [("p1", ["a", "b"])]
+    assert projects[0]["created_at"].endswith("+00:00")
+
+
+def test_failure_midway_then_reingest_gives_one_row_per_record(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(RECORDS):
+        journal.append(tmp_path, make_record(n))
+    store = ProjectStore(db_url, data_dir=tmp_path)
+    original = ProjectStore._write
+    calls = 0
+
+    def failing(self: ProjectStore, record: GenerationRecord) -> tuple[dict[str, Any], bool]:
+        nonlocal calls
+        calls += 1
+        if calls == RECORDS // 2:
+            raise StoreError("database went away")
+        return original(self, record)
+
+    monkeypatch.setattr(ProjectStore, "_write", failing)
+    with pytest.raises(StoreError):
+        store.ingest_journal()
+    assert counts(db_url) == (RECORDS // 2 - 1, RECORDS // 2 - 1)
+
+    monkeypatch.setattr(ProjectStore, "_write", original)
+    assert store.ingest_journal() == RECORDS - (RECORDS // 2 - 1)
+    assert counts(db_url) == (RECORDS, RECORDS)
+
+
+def ingest_then_die(url: str, data_dir: str, die_after: int) -> None:
+    """Runs in a child process: ingest, then die hard in the middle."""
+    original = ProjectStore._write
+    calls = 0
+
+    def dying(self: ProjectStore, record: GenerationRecord) -> tuple[dict[str, Any], bool]:
+        nonlocal calls
+        if calls == die_after:
+            os._exit(17)  # no cleanup, no finally blocks: like a kill -9
+        calls += 1
+        return original(self, record)
+
+    ProjectStore._write = dying  # type: ignore[method-assign]
+    ProjectStore(url, data_dir=Path(data_dir)).ingest_journal()
+
+
+def test_process_killed_midway_then_reingest_loses_and_duplicates_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    for n in range(RECORDS):
+        journal.append(tmp_path, make_record(n))
+    ProjectStore(db_url).ensure()
+
+    child = multiprocessing.get_context("spawn").Process(
+        target=ingest_then_die, args=(db_url, str(tmp_path), 3)
+    )
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 17
+    assert counts(db_url) == (3, 3)
+    journal.append(tmp_path, make_record(100))  # a new record after the crash
+
+    assert ProjectStore(db_url, data_dir=tmp_path).ingest_journal() == RECORDS - 3 + 1
+    assert counts(db_url) == (RECORDS + 1, RECORDS + 1)
+    assert journal.read_pending(tmp_path) == []
+
+
+def test_a_record_for_an_unknown_user_is_set_aside(db_url: str, tmp_path: Path) -> None:
+    journal.append(tmp_path, make_record(1, actor="ghost"))
+    journal.append(tmp_path, make_record(2))
+
+    assert ProjectStore(db_url, data_dir=tmp_path).ingest_journal() == 1
+    assert journal.read_pending(tmp_path) == []
+    assert "ghost" in (tmp_path / journal.REJECTED_NAME).read_text()
+
+
+ANSWERS_FILE = """\
+# Written by CodeForge. It is what `codeforge update` starts from.
+blueprint:
+  name: web-fastapi
+  version: 1.0.0
+  source: builtin:web-fastapi
+codeforge_version: 0.1.0
+answers:
+  project_name: shop-api
+  database: postgresql
+  released: 2024-05-01
+components: []
+"""
+
+
+def test_add_from_answers_file(db_url: str, tmp_path: Path) -> None:
+    project_dir = tmp_path / "shop-api"
+    project_dir.mkdir()
+    (project_dir / ".codeforge-answers.yml").write_text(ANSWERS_FILE)
+    store = ProjectStore(db_url)
+
+    added = store.add_from_answers_file(project_dir)
+    again = store.add_from_answers_file(project_dir)
+
+    assert added["id"] == again["id"]
+    assert added["name"] == "shop-api"
+    assert added["path"] == str(project_dir.resolve())
+    assert (added["blueprint_name"], added["blueprint_version"]) == ("web-fastapi", "1.0.0")
+    assert added["answers"] == {
+        "project_name": "shop-api",
+        "database": "postgresql",
+        "released": "2024-05-01",
+    }
+    assert counts(db_url) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (None, NotFoundError, "no .codeforge-answers.yml"),
+        ("blueprint: [1, 2\n", ValidationError, "invalid YAML"),
+        ("- a list\n", ValidationError, "must be a mapping"),
+        ("answers: {}\n", ValidationError, "'blueprint' mapping"),
+        ("blueprint: {name: x, version: '', source: s}\n", ValidationError, "blueprint.version"),
+        (
+            "blueprint: {name: x, version: 1, source: s}\nanswers: [1]\n",
+            ValidationError,
+            "'answers' must be a mapping",
+        ),
+        (
+            "a: &a [1, 2]\nblueprint: {name: x, version: 1, source: s}\nanswers: {b: *a}\n",
+            ValidationError,
+            "aliases",
+        ),
+    ],
+)
+def test_bad_answers_files_are_clear_errors(
+    tmp_path: Path, content: str | None, error: type[Exception], message: str
+) -> None:
+    if content is not None:
+        (tmp_path / ".codeforge-answers.yml").write_text(content)
+    store = ProjectStore(f"sqlite:///{tmp_path / 'db' / 'codeforge.db'}")
+
+    with pytest.raises(error, match=message) as info:
+        store.add_from_answers_file(tmp_path)
+    if error is ValidationError:
+        assert ".codeforge-answers.yml" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"postgresql+psycopg://ada:{PASSWORD}@db.example:5432/cf", "postgresql+psycopg://***@db.example:5432/cf"),
+        ("postgresql://ada@db/cf", "postgresql://***@db/cf"),
+        ("sqlite:////var/lib/codeforge.db", "sqlite:////var/lib/codeforge.db"),
+    ],
+)  # fmt: skip
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def assert_no_secret(error: StoreError) -> None:
+    shown = " ".join(str(part) for part in (error, error.message, error.where, error.hint))
+    assert PASSWORD not in shown
+    assert PASSWORD not in repr(error)
+    assert "***@" in shown
+
+
+def test_unreachable_server_error_has_no_password() -> None:
+    store = ProjectStore(f"postgresql+psycopg://ada:{PASSWORD}@127.0.0.1:1/cf?connect_timeout=2")
+    assert PASSWORD not in repr(store)
+
+    with pytest.raises(StoreError) as info:
+        store.ensure()
+    assert_no_secret(info.value)
+
+
+@pytest.mark.postgres
+def test_real_server_error_has_no_password() -> None:
+    admin = postgres_admin_url()
+    require_postgres(admin)
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin).set(password=PASSWORD, database="codeforge_no_such_database")
+    store = ProjectStore(url.render_as_string(hide_password=False))
+
+    with pytest.raises(StoreError, match="codeforge_no_such_database") as info:
+        store.list_projects()
+    assert_no_secret(info.value)
+
+
+def test_unusable_sqlite_location_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    with pytest.raises(StoreError, match="database folder"):
+        ProjectStore(f"sqlite:///{blocker / 'sub' / 'codeforge.db'}").ensure()
