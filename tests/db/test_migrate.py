@@ -98,3 +98,12 @@ def test_a_database_from_a_newer_codeforge_is_a_clear_error(db_url: str) -> None
     with pytest.raises(StoreError, match=r"revision.*9999|9999") as info:
         migrate.ensure_schema(db_url)
     assert info.value.hint
+
+
+def test_alembic_commands_work_from_the_code_config(db_url: str) -> None:
+    """The config built in code drives plain Alembic commands (env.py's URL path)."""
+    from alembic import command
+
+    migrate.upgrade(db_url)
+
+    command.check(migrate.alembic_config(db_url))  # raises if models and schema drift

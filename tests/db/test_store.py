@@ -266,3 +266,22 @@ def test_unusable_sqlite_location_is_a_store_error(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="database folder"):
         ProjectStore(f"sqlite:///{blocker / 'sub' / 'codeforge.db'}").ensure()
+
+
+def record_all(url: str, start: int) -> None:
+    """Runs in a child process: first use of a fresh database, racing the others."""
+    store = ProjectStore(url)
+    for n in range(RECORDS):
+        store.record(make_record((start + n) % RECORDS, record_id=f"rec-{(start + n) % RECORDS}"))
+
+
+def test_concurrent_first_use_and_writes_from_processes(db_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=record_all, args=(db_url, start)) for start in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=120)
+        assert child.exitcode == 0
+
+    assert counts(db_url) == (RECORDS, RECORDS)

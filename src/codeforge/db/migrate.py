@@ -2,6 +2,16 @@
 
 ``ensure_schema`` is on the path of every store operation, so when the database is
 already at head it costs one query and never imports Alembic.
+
+Adding a migration (developers)::
+
+    from alembic import command
+    from codeforge.db.migrate import alembic_config
+    config = alembic_config("sqlite:///dev.db")   # a database at the current head
+    command.revision(config, "add things", autogenerate=True, rev_id="0002")
+
+then review the generated file and set ``HEAD_REVISION`` to the new id (a test
+fails until the two agree).
 """
 
 from __future__ import annotations
