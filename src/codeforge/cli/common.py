@@ -33,13 +33,19 @@ def parse_data(pairs: Sequence[str], data_file: Path | None) -> dict[str, Any]:
         try:
             loaded = yaml.safe_load(data_file.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise UsageError(f"cannot read --data-file: {exc.strerror}", where=str(data_file)) from exc
+            raise UsageError(
+                f"cannot read --data-file: {exc.strerror}", where=str(data_file)
+            ) from exc
         except yaml.YAMLError as exc:
-            raise UsageError(f"--data-file is not valid YAML/JSON: {exc}", where=str(data_file)) from exc
+            raise UsageError(
+                f"--data-file is not valid YAML/JSON: {exc}", where=str(data_file)
+            ) from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
-            raise UsageError("--data-file must hold a mapping of variable: value", where=str(data_file))
+            raise UsageError(
+                "--data-file must hold a mapping of variable: value", where=str(data_file)
+            )
         data.update(json.loads(json.dumps(loaded, default=str)))
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -82,8 +88,13 @@ class CliReporter:
 class ClickPrompter:
     """Interactive questions; validated by the core and asked again on error."""
 
-    def ask(self, variable: Variable, default: Any, choices: Sequence[tuple[str, Any]] | None,
-            error: str | None) -> Any:
+    def ask(
+        self,
+        variable: Variable,
+        default: Any,
+        choices: Sequence[tuple[str, Any]] | None,
+        error: str | None,
+    ) -> Any:
         if error:
             click.echo(click.style(f"  {error}", fg="red"), err=True)
         label = variable.help or variable.name
@@ -99,8 +110,11 @@ class ClickPrompter:
                     answer = questionary.select(label, choices=labels, default=current).unsafe_ask()
                     return answer
                 picked = questionary.checkbox(
-                    label, choices=[questionary.Choice(lbl, checked=val in (default or []))
-                                    for lbl, val in choices]
+                    label,
+                    choices=[
+                        questionary.Choice(lbl, checked=val in (default or []))
+                        for lbl, val in choices
+                    ],
                 ).unsafe_ask()
                 return list(picked)
             shown = f"{label} [{'/'.join(labels)}]"

@@ -21,23 +21,42 @@ from codeforge.cli.common import (
 @click.argument("name")
 @click.option("-t", "--template", required=True, help="Built-in name or blueprint folder.")
 @click.option(
-    "-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Folder to create the project in (default: the current folder).",
 )
-@click.option("--defaults", is_flag=True, help="Ask nothing; use defaults for what --data leaves out.")
+@click.option(
+    "--defaults", is_flag=True, help="Ask nothing; use defaults for what --data leaves out."
+)
 @click.option("--data", "data_pairs", multiple=True, metavar="K=V", help="An answer (repeatable).")
-@click.option("--data-file", type=click.Path(dir_okay=False, path_type=Path), help="Answers in YAML or JSON.")
+@click.option(
+    "--data-file", type=click.Path(dir_okay=False, path_type=Path), help="Answers in YAML or JSON."
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
-@click.option("--force", is_flag=True, help="Write into a non-empty folder (never deletes other files).")
+@click.option(
+    "--force", is_flag=True, help="Write into a non-empty folder (never deletes other files)."
+)
 @click.option("--no-git", is_flag=True, help="Do not create a git repository.")
 @click.option("--trust", is_flag=True, help="Allow the blueprint's tasks to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.pass_context
 def init(
-    ctx: click.Context, name: str, template: str, output_dir: Path | None, defaults: bool,
-    data_pairs: tuple[str, ...], data_file: Path | None, dry_run: bool, force: bool, no_git: bool,
-    trust: bool, as_json: bool, quiet: bool,
+    ctx: click.Context,
+    name: str,
+    template: str,
+    output_dir: Path | None,
+    defaults: bool,
+    data_pairs: tuple[str, ...],
+    data_file: Path | None,
+    dry_run: bool,
+    force: bool,
+    no_git: bool,
+    trust: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Create project NAME from a blueprint, in OUTPUT_DIR/NAME."""
     from codeforge.core.engine import SDLCEngine
@@ -48,22 +67,33 @@ def init(
     reporter = CliReporter(quiet=quiet or as_json)
     engine = SDLCEngine(settings, reporter=reporter, recorder=make_recorder(settings))
     result = engine.create_project(
-        template, name, output_dir=output_dir, data=data,
+        template,
+        name,
+        output_dir=output_dir,
+        data=data,
         prompter=ClickPrompter() if interactive else None,
-        dry_run=dry_run, force=force, git=not no_git, trust=trust,
+        dry_run=dry_run,
+        force=force,
+        git=not no_git,
+        trust=trust,
     )
     if as_json:
-        echo_json({
-            "destination": str(result.destination),
-            "blueprint": {"name": result.blueprint.name, "version": result.blueprint.version,
-                          "source": result.source},
-            "answers": result.answers,
-            "files": result.files if not dry_run else None,
-            "dry_run": dry_run,
-            "report": [e.__dict__ for e in result.report] if dry_run else None,
-            "commit": result.commit,
-            "recorded": result.record_error is None,
-        })
+        echo_json(
+            {
+                "destination": str(result.destination),
+                "blueprint": {
+                    "name": result.blueprint.name,
+                    "version": result.blueprint.version,
+                    "source": result.source,
+                },
+                "answers": result.answers,
+                "files": result.files if not dry_run else None,
+                "dry_run": dry_run,
+                "report": [e.__dict__ for e in result.report] if dry_run else None,
+                "commit": result.commit,
+                "recorded": result.record_error is None,
+            }
+        )
     elif dry_run:
         _print_report(result.destination, result.report)
     elif not quiet:

@@ -27,7 +27,10 @@ class Prompter(Protocol):
     """Asks one question; returns the raw answer (text or value)."""
 
     def ask(
-        self, variable: Variable, default: Any, choices: Sequence[tuple[str, Any]] | None,
+        self,
+        variable: Variable,
+        default: Any,
+        choices: Sequence[tuple[str, Any]] | None,
         error: str | None,
     ) -> Any: ...
 
@@ -62,7 +65,9 @@ class Evaluator:
             raise render_error(exc, origin) from exc
 
 
-def choice_pairs(var: Variable, evaluator: Evaluator, context: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def choice_pairs(
+    var: Variable, evaluator: Evaluator, context: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
     """The (label, value) pairs of a choice variable, computing them when templated."""
     choices = var.choices
     if isinstance(choices, str):
@@ -72,11 +77,15 @@ def choice_pairs(var: Variable, evaluator: Evaluator, context: Mapping[str, Any]
         try:
             choices = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise TemplateError(f"computed choices are not a YAML/JSON list: {exc}",
-                                where=f"variables.{var.name}.choices") from exc
+            raise TemplateError(
+                f"computed choices are not a YAML/JSON list: {exc}",
+                where=f"variables.{var.name}.choices",
+            ) from exc
         if not isinstance(choices, list) or not choices:
-            raise TemplateError("computed choices must render a non-empty list",
-                                where=f"variables.{var.name}.choices")
+            raise TemplateError(
+                "computed choices must render a non-empty list",
+                where=f"variables.{var.name}.choices",
+            )
     if isinstance(choices, dict):
         return [(str(label), value) for label, value in choices.items()]
     return [(str(value), value) for value in choices or []]
@@ -167,13 +176,15 @@ def convert(var: Variable, value: Any, pairs: Sequence[tuple[str, Any]] | None =
 
 
 def _match_choice(var: Variable, value: Any, pairs: Sequence[tuple[str, Any]]) -> Any:
-    for label, choice in pairs:
+    for _, choice in pairs:
         if value == choice and type(value) is type(choice):
             return choice
     if isinstance(value, str):
         for label, choice in pairs:
-            if value == label or value == str(choice) or (
-                isinstance(choice, bool) and value.lower() == str(choice).lower()
+            if (
+                value == label
+                or value == str(choice)
+                or (isinstance(choice, bool) and value.lower() == str(choice).lower())
             ):
                 return choice
     allowed = ", ".join(label for label, _ in pairs)
@@ -181,8 +192,15 @@ def _match_choice(var: Variable, value: Any, pairs: Sequence[tuple[str, Any]]) -
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)
 
 
 def validate(var: Variable, value: Any, evaluator: Evaluator, context: Mapping[str, Any]) -> None:
@@ -202,13 +220,17 @@ def validate(var: Variable, value: Any, evaluator: Evaluator, context: Mapping[s
                     f"the pattern {arg!r} took too long on this value", variable=var.name
                 ) from None
             if not ok:
-                raise ValidationError(message or f"{value!r} does not match {arg}", variable=var.name)
+                raise ValidationError(
+                    message or f"{value!r} does not match {arg}", variable=var.name
+                )
         elif kind in ("min", "max"):
             if not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             if (kind == "min" and value < arg) or (kind == "max" and value > arg):
                 word = "at least" if kind == "min" else "at most"
-                raise ValidationError(message or f"must be {word} {arg} (got {value})", variable=var.name)
+                raise ValidationError(
+                    message or f"must be {word} {arg} (got {value})", variable=var.name
+                )
         elif kind in ("min_length", "max_length"):
             size = len(value) if isinstance(value, str | list | dict) else None
             if size is None:
@@ -221,7 +243,9 @@ def validate(var: Variable, value: Any, evaluator: Evaluator, context: Mapping[s
         elif kind == "expr":
             scope = {**context, "value": value}
             if not evaluator.truth(arg, scope, f"variables.{var.name}.validators"):
-                raise ValidationError(message or f"{value!r} failed the check {arg}", variable=var.name)
+                raise ValidationError(
+                    message or f"{value!r} failed the check {arg}", variable=var.name
+                )
 
 
 def resolve_answers(
@@ -248,7 +272,9 @@ def resolve_answers(
     answers: dict[str, Any] = {}
     context: dict[str, Any] = dict(base)
     for var in variables:
-        pairs = choice_pairs(var, evaluator, context) if var.type in ("choice", "multichoice") else None
+        pairs = (
+            choice_pairs(var, evaluator, context) if var.type in ("choice", "multichoice") else None
+        )
         asked = var.when is None or evaluator.truth(var.when, context, f"variables.{var.name}.when")
         if var.name in explicit:
             value = convert(var, explicit[var.name], pairs)
@@ -260,7 +286,8 @@ def resolve_answers(
             elif default is MISSING:
                 raise ValidationError(
                     "no value given and the variable has no default",
-                    variable=var.name, hint=f"pass --data {var.name}=VALUE",
+                    variable=var.name,
+                    hint=f"pass --data {var.name}=VALUE",
                 )
             else:
                 value = default
@@ -271,9 +298,14 @@ def resolve_answers(
     return answers
 
 
-def _default(var: Variable, evaluator: Evaluator, context: Mapping[str, Any],
-             saved: Mapping[str, Any], config_defaults: Mapping[str, Any],
-             pairs: Sequence[tuple[str, Any]] | None) -> Any:
+def _default(
+    var: Variable,
+    evaluator: Evaluator,
+    context: Mapping[str, Any],
+    saved: Mapping[str, Any],
+    config_defaults: Mapping[str, Any],
+    pairs: Sequence[tuple[str, Any]] | None,
+) -> Any:
     for layer in (saved, config_defaults):
         if var.name in layer and not var.secret:
             return convert(var, layer[var.name], pairs)
@@ -297,8 +329,14 @@ def _default(var: Variable, evaluator: Evaluator, context: Mapping[str, Any],
     return convert(var, default, pairs)
 
 
-def _ask(var: Variable, default: Any, pairs: Sequence[tuple[str, Any]] | None,
-         prompter: Prompter, evaluator: Evaluator, context: Mapping[str, Any]) -> Any:
+def _ask(
+    var: Variable,
+    default: Any,
+    pairs: Sequence[tuple[str, Any]] | None,
+    prompter: Prompter,
+    evaluator: Evaluator,
+    context: Mapping[str, Any],
+) -> Any:
     error: str | None = None
     for _ in range(100):
         raw = prompter.ask(var, None if default is MISSING else default, pairs, error)

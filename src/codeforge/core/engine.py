@@ -139,9 +139,14 @@ class SDLCEngine:
         """Every blueprint known without a network: the built-ins."""
         return [load_blueprint(builtin_root() / name) for name in builtin_names()]
 
-    def load_blueprint(self, ref: str, *, allow_local: bool = True, trust: bool = False) -> LoadedBlueprint:
+    def load_blueprint(
+        self, ref: str, *, allow_local: bool = True, trust: bool = False
+    ) -> LoadedBlueprint:
         source = resolve_source(
-            ref, allow_local=allow_local, trust=trust, trusted_prefixes=self.settings.trusted_sources
+            ref,
+            allow_local=allow_local,
+            trust=trust,
+            trusted_prefixes=self.settings.trusted_sources,
         )
         return LoadedBlueprint(load_blueprint(source.path), source)
 
@@ -182,9 +187,16 @@ class SDLCEngine:
         """Generate project ``name`` from ``template`` into ``output_dir/name``."""
         check_project_name(name)
         state = WorkflowState(
-            template=template, name=name, data=dict(data or {}),
-            output=(output_dir or Path.cwd()) / name, prompter=prompter, dry_run=dry_run,
-            force=force, git=git, trust=trust, allow_local=allow_local,
+            template=template,
+            name=name,
+            data=dict(data or {}),
+            output=(output_dir or Path.cwd()) / name,
+            prompter=prompter,
+            dry_run=dry_run,
+            force=force,
+            git=git,
+            trust=trust,
+            allow_local=allow_local,
         )
         stages: list[Stage] = [
             ("resolve", self._stage_resolve),
@@ -219,18 +231,46 @@ class SDLCEngine:
     ) -> tuple[LoadedBlueprint, dict[str, Any], RenderPlan]:
         """Resolve, answer (no prompts) and render in memory: what the API and zip use."""
         check_project_name(name)
-        state = WorkflowState(template=template, name=name, data=dict(data or {}), allow_local=allow_local)
+        state = WorkflowState(
+            template=template, name=name, data=dict(data or {}), allow_local=allow_local
+        )
         self.manage_workflow(
-            [("resolve", self._stage_resolve), ("answers", self._stage_answers), ("render", self._stage_render)],
+            [
+                ("resolve", self._stage_resolve),
+                ("answers", self._stage_answers),
+                ("render", self._stage_render),
+            ],
             state,
         )
         assert state.loaded is not None and state.plan is not None
-        return state.loaded, public_answers(state.loaded.blueprint.variables, state.answers), state.plan
+        return (
+            state.loaded,
+            public_answers(state.loaded.blueprint.variables, state.answers),
+            state.plan,
+        )
+
+    def generate_component(
+        self,
+        project: Path,
+        kind: str,
+        args: Sequence[str] = (),
+        *,
+        data: Mapping[str, Any] | None = None,
+        prompter: Prompter | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> ComponentResult:
+        """Add component ``kind`` (e.g. ``router orders``) to the generated project at ``project``."""
+        return _generate_component(
+            self, project, kind, args, dict(data or {}), prompter, force, dry_run
+        )
 
     # -- stages ----------------------------------------------------------------------
 
     def _stage_resolve(self, state: WorkflowState) -> None:
-        state.loaded = self.load_blueprint(state.template, allow_local=state.allow_local, trust=state.trust)
+        state.loaded = self.load_blueprint(
+            state.template, allow_local=state.allow_local, trust=state.trust
+        )
 
     def base_context(self, name: str) -> dict[str, Any]:
         return {"project_name": name, "codeforge": {"version": __version__}}
@@ -309,14 +349,18 @@ class SDLCEngine:
                 evaluator = Evaluator(env)
                 context = {**self.base_context(state.name), **state.answers}
                 run_tasks(
-                    bp.tasks, staging, trusted=loaded.source.trusted,
+                    bp.tasks,
+                    staging,
+                    trusted=loaded.source.trusted,
                     render=lambda text, origin: evaluator.render(text, context, origin),
                     truth=lambda expr, origin: evaluator.truth(expr, context, origin),
                     answers_json=json.dumps(public_answers(bp.variables, state.answers)),
                     info=self.reporter.info,
                 )
             if state.git and not (staging / ".git").exists():
-                state.commit = self._git_commit(staging, f"Initial commit from {bp.name} {bp.version}")
+                state.commit = self._git_commit(
+                    staging, f"Initial commit from {bp.name} {bp.version}"
+                )
 
         state.written = sink.write(state.plan, post=post)
 
@@ -325,8 +369,10 @@ class SDLCEngine:
 
         try:
             return init_and_commit(
-                path, message,
-                author_name=self.settings.author_name, author_email=self.settings.author_email,
+                path,
+                message,
+                author_name=self.settings.author_name,
+                author_email=self.settings.author_email,
             )
         except GitMissing:
             self.reporter.warn("git is not installed: the project was created without a repository")
@@ -357,3 +403,95 @@ class SDLCEngine:
             state.record_error = exc
         except Exception as exc:  # the files are in place; say so rather than lose them
             state.record_error = StoreError(f"{type(exc).__name__}: {exc}")
+
+
+@dataclasses.dataclass
+class ComponentResult:
+    project: Path
+    component: str
+    answers: dict[str, Any]
+    added: list[str]
+    edited: list[str]
+    dry_run: bool
+    report: list[ReportEntry]
+    record_error: StoreError | None
+
+
+def _generate_component(
+    engine: SDLCEngine,
+    project: Path,
+    kind: str,
+    args: Sequence[str],
+    data: Mapping[str, Any],
+    prompter: Prompter | None,
+    force: bool,
+    dry_run: bool,
+) -> ComponentResult:
+    from codeforge.core.answersfile import read_answers_file
+    from codeforge.core.components import bind_arguments, pick_component, plan_component
+
+    project = project.resolve()
+    answers_file = read_answers_file(project)
+    loaded = engine.load_blueprint(answers_file.source)
+    bp = loaded.blueprint
+    component = pick_component(bp, kind)
+    env = engine.environment(bp.root / component.template_dir)
+    evaluator = Evaluator(env)
+    saved = dict(answers_file.answers)
+    name = str(saved.pop("project_name", project.name))
+    base = {**engine.base_context(name), **saved}
+    explicit = bind_arguments(component, args, data)
+    comp_answers = resolve_answers(
+        component.variables,
+        evaluator,
+        base=base,
+        explicit=explicit,
+        prompter=prompter,
+        known_extra=(),
+    )
+    context = plain({**base, **comp_answers})
+    built = plan_component(
+        project=project,
+        blueprint=bp,
+        component=component,
+        answers_file=answers_file,
+        component_answers=comp_answers,
+        builder=PlanBuilder(env, engine.settings.limits),
+        evaluator=evaluator,
+        context=context,
+        force=force,
+    )
+    if env.code_cache is not None:
+        env.code_cache.save()
+    record_error = None
+    report: list[ReportEntry] = []
+    if dry_run:
+        report = dry_run_report(built.plan, project)
+    else:
+        DirectorySink(project, force=True).write(built.plan)
+        if engine.recorder is not None:
+            record = GenerationRecord(
+                project_name=name,
+                path=str(project),
+                blueprint_name=bp.name,
+                blueprint_version=bp.version,
+                blueprint_source=loaded.source.source,
+                answers={"project_name": name, **saved},
+                action=f"generate:{kind}",
+                file_count=len(built.plan.files),
+                record_id=uuid.uuid4().hex,
+            )
+            try:
+                engine.recorder(record)
+            except Exception as exc:
+                record_error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+    return ComponentResult(
+        project=project,
+        component=kind,
+        answers=public_answers(component.variables, comp_answers),
+        added=built.added,
+        edited=built.edited,
+        dry_run=dry_run,
+        report=report,
+        record_error=record_error,
+    )

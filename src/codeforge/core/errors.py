@@ -51,7 +51,9 @@ class ValidationError(CodeForgeError):
         hint: str | None = None,
         where: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint, where=where or (f"variable '{variable}'" if variable else None))
+        super().__init__(
+            message, hint=hint, where=where or (f"variable '{variable}'" if variable else None)
+        )
         self.variable = variable
 
 

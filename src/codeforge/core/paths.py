@@ -47,7 +47,7 @@ def check_relpath(rel: str, *, origin: str | None = None) -> str:
         if part in ("", ".", ".."):
             raise refuse(f"it has a {part or 'empty'!r} component")
         if _BAD_CHARS.intersection(part):
-            raise refuse(f"{part!r} holds a character that is not portable (<>:\"|?*\\)")
+            raise refuse(f'{part!r} holds a character that is not portable (<>:"|?*\\)')
         if part[-1] in (" ", "."):
             raise refuse(f"{part!r} ends with a space or a dot")
         if part.split(".")[0].upper().rstrip() in _WINDOWS_RESERVED:

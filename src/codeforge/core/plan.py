@@ -78,7 +78,9 @@ def scan_templates(root: str, limits: RenderLimits) -> tuple[list[_Source], list
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
         except OSError as exc:
-            raise BlueprintError(f"cannot read template folder: {exc.strerror}", where=rel_dir or ".") from exc
+            raise BlueprintError(
+                f"cannot read template folder: {exc.strerror}", where=rel_dir or "."
+            ) from exc
         if not entries and rel_dir:
             empty_dirs.append(rel_dir)
         for entry in entries:
@@ -90,7 +92,10 @@ def scan_templates(root: str, limits: RenderLimits) -> tuple[list[_Source], list
                         f"the link {rel!r} points outside the template folder", where=rel
                     )
                 if os.path.isdir(target):
-                    raise SecurityError(f"the link {rel!r} points to a folder; only file links are followed", where=rel)
+                    raise SecurityError(
+                        f"the link {rel!r} points to a folder; only file links are followed",
+                        where=rel,
+                    )
                 st = os.stat(target)
                 files.append(_Source(rel, target, st.st_mode))
             elif entry.is_dir(follow_symlinks=False):
@@ -157,7 +162,9 @@ class PlanBuilder:
             for chunk in template.root_render_func(template.new_context(dict(context))):
                 size += len(chunk)
                 if size > limit:
-                    raise ResourceLimitError(f"the file renders to more than {limit} characters", where=origin)
+                    raise ResourceLimitError(
+                        f"the file renders to more than {limit} characters", where=origin
+                    )
                 chunks.append(chunk)
         except (TemplateError, SecurityError) as exc:
             if exc.where is None:
@@ -203,22 +210,31 @@ class PlanBuilder:
                     with open(src.abspath, "rb") as handle:
                         data = handle.read(self.limits.max_file_bytes + 1)
                 except OSError as exc:
-                    raise BlueprintError(f"cannot read template: {exc.strerror}", where=src.rel) from exc
+                    raise BlueprintError(
+                        f"cannot read template: {exc.strerror}", where=src.rel
+                    ) from exc
                 if len(data) > self.limits.max_file_bytes:
                     raise ResourceLimitError(
-                        f"template file is larger than {self.limits.max_file_bytes} bytes", where=src.rel
+                        f"template file is larger than {self.limits.max_file_bytes} bytes",
+                        where=src.rel,
                     )
                 binary = _is_binary(data)
                 if binary or verbatim.match(src.rel):
                     content = data
                 else:
-                    content = self.render_text(data.decode("utf-8"), item_context, src.rel).encode("utf-8")
+                    content = self.render_text(data.decode("utf-8"), item_context, src.rel).encode(
+                        "utf-8"
+                    )
                 seen.add(out, src.rel)
                 total_bytes += len(content)
                 if total_bytes > self.limits.max_bytes:
-                    raise ResourceLimitError(f"the project would exceed {self.limits.max_bytes} bytes")
+                    raise ResourceLimitError(
+                        f"the project would exceed {self.limits.max_bytes} bytes"
+                    )
                 if len(plan.files) >= self.limits.max_files:
-                    raise ResourceLimitError(f"the project would have more than {self.limits.max_files} files")
+                    raise ResourceLimitError(
+                        f"the project would have more than {self.limits.max_files} files"
+                    )
                 mode = 0o755 if src.mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
                 plan.add(PlannedFile(out, content, mode, binary, keep.match(out), src.rel))
             if progress is not None:
@@ -231,7 +247,9 @@ class PlanBuilder:
                 plan.directories.append(out)
         return plan
 
-    def _contexts(self, context: Mapping[str, Any], loop: Loop | None, origin: str) -> Iterable[Mapping[str, Any]]:
+    def _contexts(
+        self, context: Mapping[str, Any], loop: Loop | None, origin: str
+    ) -> Iterable[Mapping[str, Any]]:
         if loop is None:
             yield context
             return

@@ -19,7 +19,11 @@ TASK_TIMEOUT = 300.0
 # Formatter name -> (executable, argv after it, file suffixes it touches)
 FORMATTERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "ruff-format": ("ruff", ("format", "--quiet", "--no-cache", "."), (".py", ".pyi")),
-    "ruff-fix": ("ruff", ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."), (".py", ".pyi")),
+    "ruff-fix": (
+        "ruff",
+        ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."),
+        (".py", ".pyi"),
+    ),
 }
 
 
@@ -47,8 +51,14 @@ def apply_formatters(plan: RenderPlan, names: Sequence[str], warn: Callable[[str
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(f.content)
             proc = subprocess.run(
-                [exe, *args], cwd=scratch, capture_output=True, text=True, timeout=TASK_TIMEOUT,
-                env=minimal_env(), stdin=subprocess.DEVNULL, check=False,
+                [exe, *args],
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+                timeout=TASK_TIMEOUT,
+                env=minimal_env(),
+                stdin=subprocess.DEVNULL,
+                check=False,
             )
             if proc.returncode != 0:
                 warn(f"formatter {name} reported: {(proc.stderr or proc.stdout).strip()[:300]}")
@@ -91,8 +101,13 @@ def run_tasks(
         info(f"running task: {' '.join(argv)}")
         try:
             proc = subprocess.run(
-                argv, cwd=cwd, env=minimal_env({"CODEFORGE_ANSWERS": answers_json}),
-                capture_output=True, text=True, timeout=TASK_TIMEOUT, stdin=subprocess.DEVNULL,
+                argv,
+                cwd=cwd,
+                env=minimal_env({"CODEFORGE_ANSWERS": answers_json}),
+                capture_output=True,
+                text=True,
+                timeout=TASK_TIMEOUT,
+                stdin=subprocess.DEVNULL,
                 check=False,
             )
         except FileNotFoundError as exc:

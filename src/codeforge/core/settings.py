@@ -139,7 +139,9 @@ def load_settings(
 
     trusted = _opt(raw, "trusted_sources") or []
     if not isinstance(trusted, list) or not all(isinstance(t, str) for t in trusted):
-        raise UsageError("trusted_sources must be a list of strings", where=str(config_dir / CONFIG_FILE))
+        raise UsageError(
+            "trusted_sources must be a list of strings", where=str(config_dir / CONFIG_FILE)
+        )
     defaults = _opt(raw, "defaults") or {}
     if not isinstance(defaults, dict):
         raise UsageError("[defaults] must be a table", where=str(config_dir / CONFIG_FILE))

@@ -49,7 +49,11 @@ def dry_run_report(plan: RenderPlan, destination: Path) -> list[ReportEntry]:
             action = "create"
         elif f.skip_if_exists:
             action = "skip"
-        elif target.is_file() and target.stat().st_size == len(f.content) and target.read_bytes() == f.content:
+        elif (
+            target.is_file()
+            and target.stat().st_size == len(f.content)
+            and target.read_bytes() == f.content
+        ):
             action = "unchanged"
         else:
             action = "overwrite"
@@ -168,7 +172,7 @@ def _materialise(plan: RenderPlan, root: Path) -> None:
         try:
             view = memoryview(f.content)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
         if f.mode & 0o111:
@@ -193,7 +197,9 @@ def _swap_in(plan: RenderPlan, staging: Path, dest: Path, result: WriteResult) -
                     result.skipped.append(f.path)
                     continue
                 if target.is_dir():
-                    raise ConflictError(f"{f.path} is a folder in the destination; the blueprint writes a file there")
+                    raise ConflictError(
+                        f"{f.path} is a folder in the destination; the blueprint writes a file there"
+                    )
                 if target.is_file() and target.read_bytes() == f.content:
                     result.unchanged.append(f.path)
                     continue
@@ -207,12 +213,12 @@ def _swap_in(plan: RenderPlan, staging: Path, dest: Path, result: WriteResult) -
             os.replace(staging / f.path, target)
             result.written.append(f.path)
     except BaseException as exc:
-        for target, kept in reversed(done):
+        for moved, backup_copy in reversed(done):
             try:
-                if kept is not None:
-                    os.replace(kept, target)
+                if backup_copy is not None:
+                    os.replace(backup_copy, moved)
                 else:
-                    target.unlink(missing_ok=True)
+                    moved.unlink(missing_ok=True)
             except OSError:
                 pass
         for folder in reversed(new_dirs):

@@ -42,14 +42,16 @@ def git_available() -> bool:
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SYSTEMROOT", "XDG_CONFIG_HOME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update({
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_ASKPASS": "",
-        "SSH_ASKPASS": "",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_PROTOCOL_FROM_USER": "0",
-        "GIT_ALLOW_PROTOCOL": "https:ssh:file",
-    })
+    env.update(
+        {
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_ASKPASS": "",
+            "SSH_ASKPASS": "",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_PROTOCOL_FROM_USER": "0",
+            "GIT_ALLOW_PROTOCOL": "https:ssh:file",
+        }
+    )
     if extra:
         env.update(extra)
     return env
@@ -68,20 +70,39 @@ def run_git(
     exe = shutil.which("git")
     if exe is None:
         raise GitMissing("git is not installed", hint="install git or pass --no-git")
-    command = [exe, "-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never",
-               "-c", "protocol.fd.allow=never", *args]
+    command = [
+        exe,
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "protocol.ext.allow=never",
+        "-c",
+        "protocol.fd.allow=never",
+        *args,
+    ]
     if operands:
         command += ["--", *operands]
     try:
         proc = subprocess.run(
-            command, cwd=cwd, env=_env(env), capture_output=True, text=True, timeout=timeout,
-            stdin=subprocess.DEVNULL, check=False,
+            command,
+            cwd=cwd,
+            env=_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {args[0]} took longer than {timeout:g} s") from exc
     if check and proc.returncode != 0:
-        detail = redact((proc.stderr or proc.stdout).strip().splitlines()[-1:] and
-                        (proc.stderr or proc.stdout).strip().splitlines()[-1] or "")
+        detail = redact(
+            (
+                (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+                and (proc.stderr or proc.stdout).strip().splitlines()[-1]
+            )
+            or ""
+        )
         raise GitError(f"git {args[0]} failed: {detail}")
     return proc
 
@@ -101,8 +122,12 @@ def init_and_commit(
     name = author_name or config_value("user.name", path) or "CodeForge"
     email = author_email or config_value("user.email", path) or "codeforge@localhost"
     identity = {
-        "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
     }
-    run_git(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], path, env=identity)
+    run_git(
+        ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], path, env=identity
+    )
     return run_git(["rev-parse", "HEAD"], path).stdout.strip()

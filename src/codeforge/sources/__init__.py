@@ -21,7 +21,8 @@ def builtin_names() -> list[str]:
     if not root.is_dir():
         return []
     return sorted(
-        entry.name for entry in os.scandir(root)
+        entry.name
+        for entry in os.scandir(root)
         if entry.is_dir() and not entry.name.startswith((".", "_"))
     )
 
@@ -62,7 +63,7 @@ def resolve_source(
     """Turn what the user typed after ``-t`` into a folder and a trust decision."""
     if not ref or ref.strip() != ref:
         raise NotFoundError(f"invalid blueprint reference {ref!r}")
-    name = ref[len(BUILTIN_PREFIX):] if ref.startswith(BUILTIN_PREFIX) else ref
+    name = ref[len(BUILTIN_PREFIX) :] if ref.startswith(BUILTIN_PREFIX) else ref
     if name in builtin_names():
         return ResolvedSource(builtin_root() / name, BUILTIN_PREFIX + name, True, "builtin")
     if ref.startswith(BUILTIN_PREFIX):

@@ -65,9 +65,7 @@ def _read_toml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
         for key in keys:
             if isinstance(key, int):
                 continue
-            pattern = re.compile(
-                r"(^|[\s{,.\[\"'])" + re.escape(key) + r"[\"']?\s*(=|\]|\.)"
-            )
+            pattern = re.compile(r"(^|[\s{,.\[\"'])" + re.escape(key) + r"[\"']?\s*(=|\]|\.)")
             for index in range(start, len(lines)):
                 if pattern.search(lines[index]):
                     found, start = index + 1, index
@@ -93,13 +91,13 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
             if self.check_event(yaml.AliasEvent):
                 Loader.aliases += 1
                 if Loader.aliases > MAX_ALIASES:
-                    mark = self.peek_event().start_mark
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                     raise BlueprintError(
                         f"more than {MAX_ALIASES} YAML aliases", where=where(path, mark.line + 1)
                     )
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise BlueprintError(
                     f"nesting deeper than {MAX_DEPTH} levels", where=where(path, mark.line + 1)
                 )
@@ -142,7 +140,9 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise BlueprintError(f"invalid YAML: {exc.problem or exc}", where=where(path, line)) from exc
+        raise BlueprintError(
+            f"invalid YAML: {exc.problem or exc}", where=where(path, line)
+        ) from exc
     except yaml.YAMLError as exc:
         raise BlueprintError(f"invalid YAML: {exc}", where=path.name) from exc
     if not isinstance(data, dict):

@@ -61,16 +61,16 @@ class RootLoader(jinja2.BaseLoader):
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         parts = template.replace("\\", "/").split("/")
         if template.startswith("/") or any(p in ("..", "") for p in parts):
             raise SecurityError(f"include of {template!r} leaves the template folder")
         path = self.root.joinpath(*parts)
         resolved = path.resolve()
         if not resolved.is_relative_to(self.root):
-            raise SecurityError(f"include of {template!r} follows a link out of the template folder")
+            raise SecurityError(
+                f"include of {template!r} follows a link out of the template folder"
+            )
         try:
             source = resolved.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -109,7 +109,9 @@ class CodeForgeEnvironment(SandboxedEnvironment):
 
     intercepted_binops = frozenset(["*", "**", "+"])
 
-    def __init__(self, root: Path | None, limits: RenderLimits, cache: CompiledCache | None) -> None:
+    def __init__(
+        self, root: Path | None, limits: RenderLimits, cache: CompiledCache | None
+    ) -> None:
         super().__init__(
             loader=RootLoader(root) if root is not None else None,
             undefined=jinja2.StrictUndefined,
@@ -140,23 +142,41 @@ class CodeForgeEnvironment(SandboxedEnvironment):
             )
         return _MeteredRange(self.budget, rng)
 
-    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
         limit = self.limits.max_string
         if operator == "**":
-            if isinstance(right, int | float) and isinstance(left, int | float) and abs(right) > 64 and abs(left) > 1:
+            if (
+                isinstance(right, int | float)
+                and isinstance(left, int | float)
+                and abs(right) > 64
+                and abs(left) > 1
+            ):
                 raise ResourceLimitError(f"power {left!r} ** {right!r} is too large")
         elif operator == "*":
             seq, times = (left, right) if isinstance(right, int) else (right, left)
-            if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > limit:
-                raise ResourceLimitError(f"repetition would make {len(seq) * times} items; the limit is {limit}")
-        elif operator == "+":
-            if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-                if len(left) + len(right) > limit:
-                    raise ResourceLimitError(f"concatenation beyond {limit} items")
+            if (
+                isinstance(seq, str | list | tuple)
+                and isinstance(times, int)
+                and len(seq) * times > limit
+            ):
+                raise ResourceLimitError(
+                    f"repetition would make {len(seq) * times} items; the limit is {limit}"
+                )
+        elif (
+            operator == "+"
+            and isinstance(left, str | list | tuple)
+            and isinstance(right, str | list | tuple)
+            and len(left) + len(right) > limit
+        ):
+            raise ResourceLimitError(f"concatenation beyond {limit} items")
         self.budget.tick()
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(
+        __self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         __self.budget.tick()
         return super().call(__context, __obj, *args, **kwargs)
 
@@ -167,14 +187,18 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         cache = self.code_cache
         key = ""
         if cache is not None:
-            key = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            key = hashlib.blake2b(
+                source.encode("utf-8", "surrogatepass"), digest_size=16
+            ).hexdigest()
             code = cache.get(key)
             if code is not None:
                 return code
         try:
             code = self.compile(source, name=name, filename=name)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"syntax error: {exc.message}", where=f"{name}:{exc.lineno}") from exc
+            raise TemplateError(
+                f"syntax error: {exc.message}", where=f"{name}:{exc.lineno}"
+            ) from exc
         if cache is not None:
             cache.put(key, code)
         return code
@@ -187,14 +211,16 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         # Includes and imports: same cache, same confinement.
         if self.loader is None:
             raise TemplateError(f"include of {name!r}: no template folder")
-        source, filename, _ = self.loader.get_source(self, name)
+        source, _filename, _ = self.loader.get_source(self, name)
         code = self.compile_cached(source, name)
         return self.template_class.from_code(self, code, self.make_globals(globals), None)
 
 
 def _signature() -> str:
     """Everything besides the source that changes compiled code."""
-    text = f"{__version__}|{jinja2.__version__}|{sys.version_info[:2]}|{sys.implementation.cache_tag}"
+    text = (
+        f"{__version__}|{jinja2.__version__}|{sys.version_info[:2]}|{sys.implementation.cache_tag}"
+    )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
@@ -226,7 +252,7 @@ class CompiledCache:
         if not data.startswith(self.MAGIC):
             return
         try:
-            loaded = marshal.loads(data[len(self.MAGIC):])  # noqa: S302 - our own cache file
+            loaded = marshal.loads(data[len(self.MAGIC) :])  # noqa: S302 - our own cache file
         except (EOFError, ValueError, TypeError):
             return  # a damaged cache is a miss, never an error
         if isinstance(loaded, dict):
@@ -274,7 +300,9 @@ def render_error(exc: BaseException, name: str) -> TemplateError:
     if isinstance(exc, RecursionError):
         return ResourceLimitError("recursion too deep", where=location)
     if isinstance(exc, MemoryError | OverflowError):
-        return ResourceLimitError(f"the render ran out of bounds: {type(exc).__name__}", where=location)
+        return ResourceLimitError(
+            f"the render ran out of bounds: {type(exc).__name__}", where=location
+        )
     if isinstance(exc, jinja2.TemplateError):
         return TemplateError(str(exc.message or exc), where=location)
     return TemplateError(f"{type(exc).__name__}: {exc}", where=location)

@@ -52,7 +52,11 @@ def load_blueprint(folder: Path) -> Blueprint:
     data, locate = read_definition(definition)
     digest = hashlib.sha256(definition.read_bytes()).hexdigest()
     blueprint = build_blueprint(
-        data, locate, root=folder, definition=definition, content_hash=digest,
+        data,
+        locate,
+        root=folder,
+        definition=definition,
+        content_hash=digest,
         version_check=_check_min_version,
     )
     template_root = blueprint.template_root
@@ -62,7 +66,8 @@ def load_blueprint(folder: Path) -> Blueprint:
         )
     if not template_root.resolve().is_relative_to(folder):
         raise BlueprintError(
-            f"template folder '{blueprint.template_dir}' leaves the blueprint", where=definition.name
+            f"template folder '{blueprint.template_dir}' leaves the blueprint",
+            where=definition.name,
         )
     for component in blueprint.components.values():
         comp_root = (folder / component.template_dir).resolve()

@@ -145,13 +145,12 @@ class _Checker:
             if not isinstance(key, str):
                 raise self.fail(keys, f"keys must be strings, got {key!r}")
             if key not in allowed:
-                raise self.fail(
-                    (*keys, key), f"unknown key (allowed: {', '.join(allowed)})"
-                )
+                raise self.fail((*keys, key), f"unknown key (allowed: {', '.join(allowed)})")
         return value
 
-    def str_(self, value: Any, keys: KeyPath, *, pattern: re.Pattern[str] | None = None,
-             what: str = "") -> str:
+    def str_(
+        self, value: Any, keys: KeyPath, *, pattern: re.Pattern[str] | None = None, what: str = ""
+    ) -> str:
         if not isinstance(value, str):
             raise self.fail(keys, f"expected a string, got {_type_name(value)}")
         if pattern is not None and not pattern.match(value):
@@ -178,9 +177,15 @@ class _Checker:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number", type(None): "nothing"}.get(type(value),
-                                                                               type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)
 
 
 _VARIABLE_KEYS = ("type", "help", "default", "choices", "when", "validators", "required")
@@ -204,8 +209,10 @@ def _variables(c: _Checker, value: Any, keys: KeyPath) -> tuple[Variable, ...]:
         spec = c.mapping(spec, vkeys, _VARIABLE_KEYS)
         vtype = spec.get("type", "str")
         if vtype not in VARIABLE_TYPES:
-            raise c.fail((*vkeys, "type"),
-                         f"unknown type {vtype!r} (expected one of: {', '.join(VARIABLE_TYPES)})")
+            raise c.fail(
+                (*vkeys, "type"),
+                f"unknown type {vtype!r} (expected one of: {', '.join(VARIABLE_TYPES)})",
+            )
         choices = spec.get("choices")
         if vtype in ("choice", "multichoice"):
             if choices is None:
@@ -216,7 +223,10 @@ def _variables(c: _Checker, value: Any, keys: KeyPath) -> tuple[Variable, ...]:
             elif not isinstance(choices, dict | str):
                 raise c.fail((*vkeys, "choices"), "expected a list, a mapping or a Jinja string")
         elif choices is not None:
-            raise c.fail((*vkeys, "choices"), f"`choices` only applies to choice and multichoice, not {vtype}")
+            raise c.fail(
+                (*vkeys, "choices"),
+                f"`choices` only applies to choice and multichoice, not {vtype}",
+            )
         when = spec.get("when")
         if when is not None and not isinstance(when, str | bool):
             raise c.fail((*vkeys, "when"), "expected a Jinja expression string or a boolean")
@@ -232,7 +242,9 @@ def _variables(c: _Checker, value: Any, keys: KeyPath) -> tuple[Variable, ...]:
                 c.str_(message, (*ikeys, "message"))
             kinds = [k for k in item if k != "message"]
             if not kinds:
-                raise c.fail(ikeys, "a validator needs one of regex, min, max, min_length, max_length, expr")
+                raise c.fail(
+                    ikeys, "a validator needs one of regex, min, max, min_length, max_length, expr"
+                )
             for kind in kinds:
                 arg = item[kind]
                 if kind in ("regex", "expr"):
@@ -249,11 +261,19 @@ def _variables(c: _Checker, value: Any, keys: KeyPath) -> tuple[Variable, ...]:
         c.bool_(required, (*vkeys, "required"))
         help_text = spec.get("help", "")
         c.str_(help_text, (*vkeys, "help"))
-        result.append(Variable(
-            name=name, type=vtype, help=help_text, default=spec.get("default", MISSING),
-            choices=choices, when=when if isinstance(when, str) else (None if when in (None, True) else "false"),
-            validators=tuple(validators), required=required, line=c.locate(vkeys),
-        ))
+        result.append(
+            Variable(
+                name=name,
+                type=vtype,
+                help=help_text,
+                default=spec.get("default", MISSING),
+                choices=choices,
+                when=when if isinstance(when, str) else (None if when in (None, True) else "false"),
+                validators=tuple(validators),
+                required=required,
+                line=c.locate(vkeys),
+            )
+        )
     return tuple(result)
 
 
@@ -280,11 +300,15 @@ def _files(c: _Checker, value: Any, keys: KeyPath) -> FileRules:
         for required in ("path", "over", "as"):
             if required not in item:
                 raise c.fail(lkeys, f"missing `{required}`")
-        loops.append(Loop(
-            path=c.relpath(item["path"], (*lkeys, "path")),
-            over=c.str_(item["over"], (*lkeys, "over"), pattern=VAR_NAME_RE, what="variable name"),
-            as_=c.str_(item["as"], (*lkeys, "as"), pattern=VAR_NAME_RE, what="variable name"),
-        ))
+        loops.append(
+            Loop(
+                path=c.relpath(item["path"], (*lkeys, "path")),
+                over=c.str_(
+                    item["over"], (*lkeys, "over"), pattern=VAR_NAME_RE, what="variable name"
+                ),
+                as_=c.str_(item["as"], (*lkeys, "as"), pattern=VAR_NAME_RE, what="variable name"),
+            )
+        )
     return FileRules(
         exclude=c.str_list(spec.get("exclude", []), (*keys, "exclude")),
         copy_only=c.str_list(spec.get("copy_only", []), (*keys, "copy_only")),
@@ -316,17 +340,20 @@ def _components(c: _Checker, value: Any, keys: KeyPath) -> dict[str, Component]:
             position = item.get("position", "after")
             if position not in ("after", "before"):
                 raise c.fail((*ikeys, "position"), "expected `after` or `before`")
-            insertions.append(Insertion(
-                file=c.relpath(item["file"], (*ikeys, "file")),
-                anchor=c.str_(item["anchor"], (*ikeys, "anchor")),
-                content=c.str_(item["content"], (*ikeys, "content")),
-                position=position,
-            ))
+            insertions.append(
+                Insertion(
+                    file=c.relpath(item["file"], (*ikeys, "file")),
+                    anchor=c.str_(item["anchor"], (*ikeys, "anchor")),
+                    content=c.str_(item["content"], (*ikeys, "content")),
+                    position=position,
+                )
+            )
         result[name] = Component(
             name=name,
             description=c.str_(spec.get("description", ""), (*ckeys, "description")),
-            template_dir=c.relpath(spec.get("template_dir", f"components/{name}"),
-                                   (*ckeys, "template_dir")),
+            template_dir=c.relpath(
+                spec.get("template_dir", f"components/{name}"), (*ckeys, "template_dir")
+            ),
             variables=_variables(c, spec.get("variables"), (*ckeys, "variables")),
             insertions=tuple(insertions),
         )
@@ -354,12 +381,29 @@ def _tasks(c: _Checker, value: Any, keys: KeyPath) -> tuple[Task, ...]:
     return tuple(tasks)
 
 
-_TOP_KEYS = ("name", "version", "description", "tags", "min_codeforge_version", "template_dir",
-             "variables", "files", "components", "formatters", "tasks", "gitignore")
+_TOP_KEYS = (
+    "name",
+    "version",
+    "description",
+    "tags",
+    "min_codeforge_version",
+    "template_dir",
+    "variables",
+    "files",
+    "components",
+    "formatters",
+    "tasks",
+    "gitignore",
+)
 
 
 def build_blueprint(
-    data: dict[str, Any], locate: Locator, *, root: Path, definition: Path, content_hash: str,
+    data: dict[str, Any],
+    locate: Locator,
+    *,
+    root: Path,
+    definition: Path,
+    content_hash: str,
     version_check: Callable[[str], None] | None = None,
 ) -> Blueprint:
     """Validate ``data`` strictly and return the :class:`Blueprint` it describes."""
@@ -368,8 +412,12 @@ def build_blueprint(
     for required in ("name", "version"):
         if required not in data:
             raise c.fail((), f"missing required key `{required}`")
-    name = c.str_(data["name"], ("name",), pattern=NAME_RE,
-                  what="blueprint name (lowercase letters, digits, . _ -)")
+    name = c.str_(
+        data["name"],
+        ("name",),
+        pattern=NAME_RE,
+        what="blueprint name (lowercase letters, digits, . _ -)",
+    )
     version = data["version"]
     if isinstance(version, int | float) and not isinstance(version, bool):
         version = str(version)
@@ -385,7 +433,9 @@ def build_blueprint(
     formatters = c.str_list(data.get("formatters", []), ("formatters",))
     for i, fmt in enumerate(formatters):
         if fmt not in FORMATTERS:
-            raise c.fail(("formatters", i), f"unknown formatter {fmt!r} (known: {', '.join(FORMATTERS)})")
+            raise c.fail(
+                ("formatters", i), f"unknown formatter {fmt!r} (known: {', '.join(FORMATTERS)})"
+            )
     variables = _variables(c, data.get("variables"), ("variables",))
     gitignore = data.get("gitignore")
     return Blueprint(

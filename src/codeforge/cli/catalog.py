@@ -1,0 +1,138 @@
+"""``codeforge list templates|projects`` and ``codeforge show TEMPLATE``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from codeforge.cli.common import echo_json, settings_from
+from codeforge.templates.schema import MISSING, Blueprint, Variable
+
+
+def variable_info(var: Variable) -> dict[str, Any]:
+    return {
+        "name": var.name,
+        "type": var.type,
+        "help": var.help,
+        "default": None if var.default is MISSING or var.secret else var.default,
+        "choices": var.choices,
+        "when": var.when,
+        "required": var.required,
+        "validators": [
+            {"kind": v.kind, "value": v.value, **({"message": v.message} if v.message else {})}
+            for v in var.validators
+        ],
+    }
+
+
+def blueprint_info(bp: Blueprint, *, detail: bool = False) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "name": bp.name,
+        "version": bp.version,
+        "description": bp.description,
+        "tags": list(bp.tags),
+    }
+    if detail:
+        info["variables"] = [variable_info(v) for v in bp.variables]
+        info["components"] = {
+            name: {
+                "description": c.description,
+                "variables": [variable_info(v) for v in c.variables],
+            }
+            for name, c in bp.components.items()
+        }
+        info["tasks"] = len(bp.tasks)
+        info["formatters"] = list(bp.formatters)
+    return info
+
+
+@click.group("list")
+def list_() -> None:
+    """List templates or projects."""
+
+
+@list_.command("templates")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_templates(ctx: click.Context, as_json: bool) -> None:
+    """The blueprints you can use with `init -t NAME`."""
+    from codeforge.core.engine import SDLCEngine
+
+    blueprints = SDLCEngine(settings_from(ctx)).load_blueprints()
+    if as_json:
+        echo_json([blueprint_info(bp) for bp in blueprints])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "version", "description", "tags", title="Blueprints")
+    for bp in blueprints:
+        table.add_row(bp.name, bp.version, bp.description, ", ".join(bp.tags))
+    Console().print(table)
+
+
+@list_.command("projects")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_projects(ctx: click.Context, as_json: bool) -> None:
+    """Projects CodeForge has generated (from the project database)."""
+    from codeforge.cli.store import open_store
+
+    projects = open_store(settings_from(ctx)).list_projects()
+    if as_json:
+        echo_json(projects)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "blueprint", "version", "path", "created", title="Projects")
+    for p in projects:
+        table.add_row(
+            str(p["name"]),
+            str(p["blueprint_name"]),
+            str(p["blueprint_version"]),
+            str(p["path"]),
+            str(p.get("created_at", ""))[:19],
+        )
+    Console().print(table)
+
+
+@click.command()
+@click.argument("template")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--trust", is_flag=True, hidden=True)
+@click.pass_context
+def show(ctx: click.Context, template: str, as_json: bool, trust: bool) -> None:
+    """Show TEMPLATE's variables (type, default, choices, help) and components."""
+    from codeforge.core.engine import SDLCEngine
+
+    loaded = SDLCEngine(settings_from(ctx)).load_blueprint(template)
+    info = blueprint_info(loaded.blueprint, detail=True)
+    info["source"] = loaded.source.source
+    if as_json:
+        echo_json(info)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    bp = loaded.blueprint
+    console.print(f"[bold]{bp.name}[/] {bp.version} — {bp.description}")
+    console.print(f"source: {loaded.source.source}")
+    table = Table("variable", "type", "default", "choices", "help")
+    for var in info["variables"]:
+        choices = var["choices"]
+        if isinstance(choices, dict):
+            choices = list(choices)
+        table.add_row(
+            var["name"],
+            var["type"],
+            "" if var["default"] is None else str(var["default"]),
+            ", ".join(map(str, choices)) if isinstance(choices, list) else str(choices or ""),
+            var["help"] + (f" (when {var['when']})" if var["when"] else ""),
+        )
+    console.print(table)
+    for name, comp in info["components"].items():
+        args = " ".join(v["name"].upper() for v in comp["variables"][:1])
+        console.print(f"component [bold]{name}[/] {args} — {comp['description']}")

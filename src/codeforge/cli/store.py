@@ -1,0 +1,65 @@
+"""``codeforge db upgrade`` and ``codeforge projects add|list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from codeforge.cli.common import settings_from
+from codeforge.core.settings import Settings
+
+if TYPE_CHECKING:
+    from codeforge.db.store import ProjectStore
+
+
+def open_store(settings: Settings) -> ProjectStore:
+    """The configured database (SQLite in the data folder by default), journal ingested on read."""
+    from codeforge.db.store import ProjectStore
+
+    return ProjectStore.for_data_dir(settings.data_dir, settings.database_url)
+
+
+@click.group()
+def db() -> None:
+    """Manage the project database."""
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Create or migrate the database schema to the latest revision."""
+    store = open_store(settings_from(ctx))
+    revision = store.ensure()
+    ingested = store.ingest_journal()
+    click.echo(
+        f"Database {store.url} is at revision {revision}"
+        + (f"; recorded {ingested} pending project(s)." if ingested else ".")
+    )
+
+
+@click.group()
+def projects() -> None:
+    """Register and inspect recorded projects."""
+
+
+@projects.command("add")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_context
+def add(ctx: click.Context, path: Path) -> None:
+    """Register the project at PATH from its .codeforge-answers.yml."""
+    project = open_store(settings_from(ctx)).add_from_answers_file(path)
+    click.echo(
+        f"Recorded {project['name']} ({project['blueprint_name']} {project['blueprint_version']}) at {project['path']}."
+    )
+
+
+@projects.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """Same as `codeforge list projects`."""
+    from codeforge.cli.catalog import list_projects
+
+    ctx.invoke(list_projects, as_json=as_json)
