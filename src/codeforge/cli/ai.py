@@ -1,0 +1,250 @@
+"""``codeforge ai``: recommend, describe, generate, review, serve.
+
+Imports stay lazy: importing this module pulls in Click only; the provider,
+onnxruntime and xllamacpp load when a command runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import click
+
+from codeforge.core.errors import CodeForgeError
+
+if TYPE_CHECKING:
+    from codeforge.ai.catalog import CatalogEntry
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """One error boundary: a CodeForgeError becomes a red line, a hint and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CodeForgeError as exc:
+            from rich.console import Console
+
+            err = Console(stderr=True)
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
+    from importlib import resources
+
+    from codeforge.ai.catalog import load_catalog
+
+    roots = list(paths)
+    if not roots:
+        builtin = Path(str(resources.files("codeforge.templates").joinpath("builtin")))
+        roots = [builtin] if builtin.is_dir() else []
+    entries = load_catalog(roots)
+    if not entries:
+        raise CodeForgeError(
+            "no blueprints found", hint="pass --catalog DIR with blueprint folders"
+        )
+    return entries
+
+
+catalog_option = click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of blueprints (repeatable); default: the built-in ones.",
+)
+model_option = click.option(
+    "--local-model", default=None, help="Local model: qwen2.5-coder-0.5b (default), smollm2-135m."
+)
+
+
+@click.group("ai")
+def ai() -> None:
+    """AI helpers: recommend blueprints, fill answers, generate and review code."""
+
+
+@ai.command()
+@click.argument("description")
+@catalog_option
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--method", type=click.Choice(["auto", "embedding", "lexical"]), default="auto")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_handle_errors
+def recommend(
+    description: str, catalogs: tuple[Path, ...], top: int, method: str, as_json: bool
+) -> None:
+    """Rank the known blueprints for DESCRIPTION."""
+    from codeforge.ai.recommend import recommend as rank
+    from codeforge.ai.settings import cache_dir
+
+    results = rank(description, _catalog(catalogs), top=top, cache=cache_dir(), method=method)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        "blueprint", "score", "why", title=f"method: {results[0].method if results else method}"
+    )
+    for r in results:
+        table.add_row(r.name, f"{r.score:.2f}", r.reason)
+    Console().print(table)
+
+
+@ai.command()
+@click.argument("description")
+@catalog_option
+@model_option
+@click.option("--blueprint", default=None, help="Use this blueprint instead of recommending one.")
+@_handle_errors
+def describe(
+    description: str, catalogs: tuple[Path, ...], local_model: str | None, blueprint: str | None
+) -> None:
+    """Pick a blueprint for DESCRIPTION and fill its answers (printed as JSON)."""
+    from codeforge.ai.describe import describe as run
+    from codeforge.ai.provider import open_provider
+    from codeforge.ai.recommend import Recommender
+    from codeforge.ai.settings import cache_dir, load_ai_settings
+
+    entries = _catalog(catalogs)
+    with open_provider(load_ai_settings(), local_model=local_model) as provider:
+        result = run(description, entries, provider, Recommender(cache_dir()), blueprint=blueprint)
+    click.echo(json.dumps({"blueprint": result.blueprint, "answers": result.answers}, indent=2))
+
+
+@ai.command()
+@click.argument("description")
+@click.option(
+    "--into", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="File to add the code to (relative to the project).",
+)  # fmt: skip
+@click.option(
+    "--project", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path(".")
+)
+@click.option("--dry-run", is_flag=True, help="Show the diff only.")
+@click.option("--yes", is_flag=True, help="Write without asking.")
+@model_option
+@_handle_errors
+def generate(
+    description: str,
+    into: Path | None,
+    project: Path,
+    dry_run: bool,
+    yes: bool,
+    local_model: str | None,
+) -> None:
+    """Generate code for DESCRIPTION in the project; shows a diff, writes only when confirmed."""
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    from codeforge.ai.codegen import generate_code, write_generated
+    from codeforge.ai.provider import open_provider
+    from codeforge.ai.settings import load_ai_settings
+
+    with open_provider(load_ai_settings(), local_model=local_model) as provider:
+        gen = generate_code(provider, description, project=project, into=into)
+    console = Console()
+    console.print(Syntax(gen.diff or "(no change)", "diff"))
+    console.print(f"[dim]checks: {', '.join(gen.checks) or 'none'}[/]")
+    if dry_run:
+        return
+    if not yes and not (sys.stdin.isatty() and click.confirm(f"Write {gen.path}?")):
+        console.print("not written (use --yes to write)")
+        return
+    write_generated(gen)
+    console.print(f"wrote {gen.path}")
+
+
+@ai.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
+    show_default=True,
+)  # fmt: skip
+@click.option(
+    "--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default=None,
+    help="Exit 1 when a finding is at this severity or worse.",
+)  # fmt: skip
+@click.option("--static-only", is_flag=True, help="ruff and bandit only, no model.")
+@model_option
+@_handle_errors
+def review(
+    paths: tuple[Path, ...], fmt: str, fail_on: str | None, static_only: bool,
+    local_model: str | None,
+) -> None:  # fmt: skip
+    """Review PATHS (default: .) with ruff, bandit and the model."""
+    from codeforge.ai import review as rv
+
+    targets = list(paths) or [Path(".")]
+    if static_only:
+        findings = rv.review(targets, None, static_only=True)
+    else:
+        from codeforge.ai.provider import open_provider
+        from codeforge.ai.settings import load_ai_settings
+
+        with open_provider(load_ai_settings(), local_model=local_model) as provider:
+            findings = rv.review(targets, provider)
+    if fmt == "json":
+        click.echo(json.dumps(rv.to_json(findings), indent=2))
+    elif fmt == "sarif":
+        doc = rv.to_sarif(findings, root=Path.cwd())
+        rv.validate_sarif(doc)
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        _print_findings(findings)
+    if fail_on and rv.at_or_above(findings, fail_on):  # type: ignore[arg-type]
+        raise click.exceptions.Exit(1)
+
+
+def _print_findings(findings: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("severity", "file:line", "source", "message", "suggestion")
+    for f in findings:
+        table.add_row(f.severity, f"{f.file}:{f.line}", f.source, f.message, f.suggestion)
+    Console().print(table if findings else "no findings")
+
+
+@ai.command()
+@click.option("--model", "model_name", default=None, help="Local model name.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--api-key-env", default=None, help="Name of an env var holding a required API key.")
+@_handle_errors
+def serve(model_name: str | None, host: str, port: int, api_key_env: str | None) -> None:
+    """Run the local model server in the foreground (Ctrl-C stops it)."""
+    import os
+
+    from codeforge.ai.errors import AIUnavailableError
+    from codeforge.ai.local import ensure_model, model_spec, serve_forever, xllamacpp_available
+    from codeforge.ai.settings import cache_dir, load_ai_settings
+
+    if not xllamacpp_available():
+        raise AIUnavailableError("AI is off: the local model server is not installed")
+    name = model_name or load_ai_settings().local_model
+    spec = model_spec(name)
+    path = ensure_model(name, cache_dir())
+    key = os.environ.get(api_key_env) if api_key_env else None
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {name} on {url}/v1 (OpenAI-compatible); Ctrl-C to stop", err=True)
+
+    serve_forever(
+        path, host=host, port=port, api_key=key, n_ctx=spec.n_ctx, alias=name, on_ready=ready
+    )
