@@ -1,0 +1,28 @@
+"""Shared test set-up: every test gets its own config, data and cache folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Path]]:
+    """Point CODEFORGE_*_DIR at fresh folders and drop settings that leak from the host."""
+    base = tmp_path_factory.mktemp("codeforge-home")
+    dirs = {kind: base / kind for kind in ("config", "data", "cache")}
+    for kind, path in dirs.items():
+        monkeypatch.setenv(f"CODEFORGE_{kind.upper()}_DIR", str(path))
+    for name in (
+        "CODEFORGE_DATABASE_URL",
+        "CODEFORGE_REDIS_URL",
+        "CODEFORGE_AUTHOR_NAME",
+        "CODEFORGE_AUTHOR_EMAIL",
+        "CODEFORGE_DEBUG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    yield dirs
