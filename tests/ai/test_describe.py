@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from codeforge.ai.catalog import CatalogEntry, VariableInfo
+from codeforge.ai.describe import answers_schema, break_tie, describe, variable_schema
+from codeforge.ai.provider import Provider
+from codeforge.ai.recommend import Recommender
+
+from .conftest import require_extras
+
+require_extras()
+
+
+@pytest.mark.parametrize(
+    ("var", "schema"),
+    [
+        (VariableInfo("n", "int", validators=({"min": 1, "max": 9},)), {"type": "integer", "minimum": 1, "maximum": 9}),
+        (VariableInfo("b", "bool"), {"type": "boolean"}),
+        (VariableInfo("c", "choice", choices=("a", "b")), {"enum": ["a", "b"]}),
+        (
+            VariableInfo("m", "multichoice", choices=("x", "y")),
+            {"type": "array", "items": {"enum": ["x", "y"]}, "uniqueItems": True},
+        ),
+        (VariableInfo("s", "str", validators=({"regex": "^[a-z]+$"},)), {"type": "string", "pattern": "^[a-z]+$"}),
+        (VariableInfo("l", "list"), {"type": "array", "items": {"type": "string"}}),
+    ],
+)
+def test_variable_schema(var: VariableInfo, schema: dict[str, object]) -> None:
+    assert variable_schema(var) == schema
+
+
+def test_secrets_and_derived_defaults_are_never_asked(catalog: list[CatalogEntry]) -> None:
+    fastapi = next(bp for bp in catalog if bp.name == "python-fastapi")
+    props = answers_schema(fastapi)["properties"]
+    assert "db_password" not in props  # secret
+    assert "package_name" not in props  # Jinja default
+    assert set(props) == {"database", "use_docker", "ci", "port"}
+
+
+def test_describe_picks_a_blueprint_and_valid_answers(
+    qwen: Provider, catalog: list[CatalogEntry], ai_cache: Path
+) -> None:
+    result = describe(
+        "a FastAPI service with PostgreSQL, Docker and GitHub CI on port 9000",
+        catalog,
+        qwen,
+        Recommender(ai_cache),
+    )
+    assert result.blueprint == "python-fastapi"
+    bp = next(b for b in catalog if b.name == result.blueprint)
+    jsonschema.validate(result.answers, answers_schema(bp))
+    assert set(result.answers) == {"database", "use_docker", "ci", "port"}
+    assert result.answers["port"] == 9000
+
+
+def test_describe_with_a_given_blueprint(
+    qwen: Provider, catalog: list[CatalogEntry], ai_cache: Path
+) -> None:
+    result = describe(
+        "spring service built with gradle", catalog, qwen, Recommender(ai_cache), blueprint="spring-boot"
+    )
+    assert result.blueprint == "spring-boot"
+    assert result.answers["build_tool"] in {"maven", "gradle"}
+    assert result.answers["java_version"] in {"17", "21"}
+
+
+def test_tie_break_is_constrained_to_the_candidates(smol: Provider, catalog: list[CatalogEntry]) -> None:
+    candidates = [bp for bp in catalog if bp.name in {"python-flask", "python-django"}]
+    assert break_tie(smol, "a python website", candidates) in {"python-flask", "python-django"}
