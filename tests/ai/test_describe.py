@@ -18,14 +18,20 @@ require_extras()
 @pytest.mark.parametrize(
     ("var", "schema"),
     [
-        (VariableInfo("n", "int", validators=({"min": 1, "max": 9},)), {"type": "integer", "minimum": 1, "maximum": 9}),
+        (
+            VariableInfo("n", "int", validators=({"min": 1, "max": 9},)),
+            {"type": "integer", "minimum": 1, "maximum": 9},
+        ),
         (VariableInfo("b", "bool"), {"type": "boolean"}),
         (VariableInfo("c", "choice", choices=("a", "b")), {"enum": ["a", "b"]}),
         (
             VariableInfo("m", "multichoice", choices=("x", "y")),
             {"type": "array", "items": {"enum": ["x", "y"]}, "uniqueItems": True},
         ),
-        (VariableInfo("s", "str", validators=({"regex": "^[a-z]+$"},)), {"type": "string", "pattern": "^[a-z]+$"}),
+        (
+            VariableInfo("s", "str", validators=({"regex": "^[a-z]+$"},)),
+            {"type": "string", "pattern": "^[a-z]+$"},
+        ),
         (VariableInfo("l", "list"), {"type": "array", "items": {"type": "string"}}),
     ],
 )
@@ -61,13 +67,19 @@ def test_describe_with_a_given_blueprint(
     qwen: Provider, catalog: list[CatalogEntry], ai_cache: Path
 ) -> None:
     result = describe(
-        "spring service built with gradle", catalog, qwen, Recommender(ai_cache), blueprint="spring-boot"
+        "spring service built with gradle",
+        catalog,
+        qwen,
+        Recommender(ai_cache),
+        blueprint="spring-boot",
     )
     assert result.blueprint == "spring-boot"
     assert result.answers["build_tool"] in {"maven", "gradle"}
     assert result.answers["java_version"] in {"17", "21"}
 
 
-def test_tie_break_is_constrained_to_the_candidates(smol: Provider, catalog: list[CatalogEntry]) -> None:
+def test_tie_break_is_constrained_to_the_candidates(
+    smol: Provider, catalog: list[CatalogEntry]
+) -> None:
     candidates = [bp for bp in catalog if bp.name in {"python-flask", "python-django"}]
     assert break_tie(smol, "a python website", candidates) in {"python-flask", "python-django"}

@@ -31,7 +31,9 @@ def _fake_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sha: str) -> li
     return parts
 
 
-def test_parts_are_joined_in_order_and_verified(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_parts_are_joined_in_order_and_verified(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     sha = hashlib.sha256(b"GGUF-part-one|part-two|three").hexdigest()
     _fake_model(monkeypatch, tmp_path, sha)
     path = local.ensure_model("fake", tmp_path / "cache")
@@ -83,10 +85,10 @@ def test_server_binds_loopback_and_requires_its_key(smol_server: local.LocalServ
     req = urllib.request.Request(
         smol_server.url + "/v1/models", headers={"Authorization": f"Bearer {smol_server.api_key}"}
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(smol_server.url + "/v1/models", timeout=10)  # noqa: S310
+        urllib.request.urlopen(smol_server.url + "/v1/models", timeout=10)
     assert info.value.code == 401
 
 

@@ -33,7 +33,9 @@ def test_json_is_constrained_by_the_schema(smol: Provider) -> None:
         "required": ["color", "n"],
         "additionalProperties": False,
     }
-    data, _ = smol.complete_json([{"role": "user", "content": "Pick a color."}], schema, max_tokens=30)
+    data, _ = smol.complete_json(
+        [{"role": "user", "content": "Pick a color."}], schema, max_tokens=30
+    )
     assert data["color"] in {"red", "green", "blue"}
     assert isinstance(data["n"], int)
 
@@ -46,7 +48,9 @@ def test_truncated_json_is_a_provider_error(smol: Provider) -> None:
         "additionalProperties": False,
     }
     with pytest.raises(AIProviderError, match="schema"):
-        smol.complete_json([{"role": "user", "content": "Write a long story."}], schema, max_tokens=3)
+        smol.complete_json(
+            [{"role": "user", "content": "Write a long story."}], schema, max_tokens=3
+        )
 
 
 def test_unreachable_endpoint_is_a_provider_error() -> None:

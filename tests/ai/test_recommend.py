@@ -52,7 +52,7 @@ def test_quality_on_the_labelled_set(
 
 def test_results_carry_score_and_reason(catalog: list[CatalogEntry], ai_cache: Path) -> None:
     results = recommend("a REST API in Python with PostgreSQL", catalog, top=3, cache=ai_cache)
-    assert [r.name for r in results][0] == "python-fastapi"
+    assert results[0].name == "python-fastapi"
     assert results[0].score >= results[1].score >= results[2].score
     assert all(r.reason and "\n" not in r.reason for r in results)
     assert "postgresql" in results[0].reason

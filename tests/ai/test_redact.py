@@ -10,7 +10,10 @@ from codeforge.ai.redact import REDACTED, is_secret_file, redact
     ("text", "secret"),
     [
         ("OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234", "sk-proj-abcdefghijklmnop1234"),
-        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        (
+            "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        ),
         ("aws AKIAABCDEFGHIJKLMNOP here", "AKIAABCDEFGHIJKLMNOP"),
         ("password: hunter2", "hunter2"),
         ('db_password = "correct horse"', "correct horse"),

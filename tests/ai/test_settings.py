@@ -56,7 +56,7 @@ def test_explicit_override_beats_environment(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", ["[ai\n", '[ai]\nunknown = 1\n', '[ai]\ntimeout = -1\n', 'ai = "x"\n']
+    "body", ["[ai\n", "[ai]\nunknown = 1\n", "[ai]\ntimeout = -1\n", 'ai = "x"\n']
 )
 def test_bad_config_names_the_file(tmp_path: Path, body: str) -> None:
     with pytest.raises(UsageError) as info:
@@ -86,7 +86,9 @@ def test_allow_remote_false_accepts_loopback(tmp_path: Path) -> None:
 
 def test_bad_boolean_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="CODEFORGE_AI_ALLOW_REMOTE"):
-        load_ai_settings({"CODEFORGE_CONFIG_DIR": str(tmp_path), "CODEFORGE_AI_ALLOW_REMOTE": "maybe"})
+        load_ai_settings(
+            {"CODEFORGE_CONFIG_DIR": str(tmp_path), "CODEFORGE_AI_ALLOW_REMOTE": "maybe"}
+        )
 
 
 @pytest.mark.parametrize(

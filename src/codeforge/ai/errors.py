@@ -17,7 +17,12 @@ class AIUnavailableError(CodeForgeError):
     http_status = 503
     kind = "ai_unavailable"
 
-    def __init__(self, message: str = "AI is off", *, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "AI is off: install codeforge[ai-local] or set CODEFORGE_AI_BASE_URL",
+        *,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint or ENABLE_HINT)
 
 

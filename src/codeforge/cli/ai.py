@@ -33,11 +33,12 @@ def _handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except CodeForgeError as exc:
             from rich.console import Console
+            from rich.markup import escape
 
             err = Console(stderr=True)
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+                err.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
             raise click.exceptions.Exit(exc.exit_code) from None
 
     return wrapper
