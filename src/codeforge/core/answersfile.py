@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +25,35 @@ class AnswersFile:
     codeforge_version: str = __version__
 
     def dump(self) -> bytes:
-        import yaml
+        """YAML text; values are written in JSON form (valid YAML) so no YAML emitter is needed."""
+        lines = [
+            HEADER.rstrip("\n"),
+            "blueprint:",
+            f"  name: {_scalar(self.blueprint_name)}",
+            f"  version: {_scalar(self.blueprint_version)}",
+            f"  source: {_scalar(self.source)}",
+            f"codeforge_version: {_scalar(self.codeforge_version)}",
+            "answers:" if self.answers else "answers: {}",
+        ]
+        lines += [f"  {_scalar(k)}: {_scalar(v)}" for k, v in self.answers.items()]
+        if self.components:
+            lines.append("components:")
+            for comp in self.components:
+                lines.append(f"  - kind: {_scalar(comp.get('kind'))}")
+                lines.append(f"    answers: {_scalar(comp.get('answers', {}))}")
+        else:
+            lines.append("components: []")
+        return ("\n".join(lines) + "\n").encode("utf-8")
 
-        data = {
-            "blueprint": {
-                "name": self.blueprint_name,
-                "version": self.blueprint_version,
-                "source": self.source,
-            },
-            "codeforge_version": self.codeforge_version,
-            "answers": self.answers,
-            "components": self.components,
-        }
-        body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
-        return (HEADER + body).encode("utf-8")
+
+_PLAIN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str) and _PLAIN_RE.match(value) and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def read_answers_file(project: Path) -> AnswersFile:

@@ -137,7 +137,8 @@ class SDLCEngine:
 
     def load_blueprints(self) -> list[Blueprint]:
         """Every blueprint known without a network: the built-ins."""
-        return [load_blueprint(builtin_root() / name) for name in builtin_names()]
+        cache = self.settings.cache_dir
+        return [load_blueprint(builtin_root() / name, cache_dir=cache) for name in builtin_names()]
 
     def load_blueprint(
         self, ref: str, *, allow_local: bool = True, trust: bool = False
@@ -148,7 +149,9 @@ class SDLCEngine:
             trust=trust,
             trusted_prefixes=self.settings.trusted_sources,
         )
-        return LoadedBlueprint(load_blueprint(source.path), source)
+        return LoadedBlueprint(
+            load_blueprint(source.path, cache_dir=self.settings.cache_dir), source
+        )
 
     def environment(self, root: Path) -> CodeForgeEnvironment:
         cache = CompiledCache.for_blueprint(self.settings.cache_dir, str(root))

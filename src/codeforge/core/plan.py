@@ -19,7 +19,15 @@ from codeforge.templates.environment import CodeForgeEnvironment, render_error
 from codeforge.templates.schema import Loop
 
 TEMPLATE_SUFFIX = ".jinja"
-DEFAULT_EXCLUDES = (".git/", "__pycache__/", "*.py[co]", ".DS_Store")
+# Never part of a project, whatever the blueprint says (checked without pathspec: hot path).
+_ALWAYS_EXCLUDED_PARTS = frozenset({".git", "__pycache__", ".DS_Store"})
+
+
+def _always_excluded(rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(_ALWAYS_EXCLUDED_PARTS.intersection(parts)) or parts[-1].endswith((".pyc", ".pyo"))
+
+
 BINARY_SNIFF = 8192
 
 
@@ -189,7 +197,7 @@ class PlanBuilder:
         progress: Callable[[int, int], None] | None = None,
     ) -> RenderPlan:
         sources, empty_dirs = scan_templates(root, self.limits)
-        excluded = _Globs([*DEFAULT_EXCLUDES, *exclude])
+        excluded = _Globs(exclude)
         verbatim = _Globs(copy_only)
         keep = _Globs(skip_if_exists)
         loop_by_path = {loop.path: loop for loop in loops}
@@ -198,7 +206,7 @@ class PlanBuilder:
         total_bytes = 0
         budget = self.env.budget
         for index, src in enumerate(sources):
-            if excluded.match(src.rel):
+            if _always_excluded(src.rel) or excluded.match(src.rel):
                 continue
             budget.check_time()
             loop = loop_by_path.get(src.rel)
@@ -240,7 +248,7 @@ class PlanBuilder:
             if progress is not None:
                 progress(index + 1, len(sources))
         for rel_dir in empty_dirs:
-            if excluded.match(rel_dir + "/"):
+            if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
                 continue
             out = self.render_path(rel_dir, context)
             if out is not None:

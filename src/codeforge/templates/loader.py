@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 from codeforge import __version__
 from codeforge.core.errors import BlueprintError, NotFoundError
-from codeforge.templates.definition import read_definition
+from codeforge.templates.definition import Locator, read_definition
 from codeforge.templates.schema import SEMVER_RE, Blueprint, build_blueprint
 
 DEFINITION_NAMES = ("blueprint.yaml", "blueprint.yml", "blueprint.toml")
@@ -45,12 +48,57 @@ def find_definition(folder: Path) -> Path:
     return found[0]
 
 
-def load_blueprint(folder: Path) -> Blueprint:
-    """Load and strictly validate the blueprint in ``folder``."""
+def _cached_definition(cache_dir: Path | None, digest: str) -> Path | None:
+    if cache_dir is None:
+        return None
+    return cache_dir / "definitions" / f"{__version__}-{digest}.json"
+
+
+def _read_data(
+    definition: Path, raw: bytes, cache_file: Path | None
+) -> tuple[dict[str, Any], Locator]:
+    """Parse the definition; reuse an earlier parse of the same bytes (saves loading PyYAML)."""
+    if cache_file is not None:
+        try:
+            data = json.loads(cache_file.read_bytes())
+        except (OSError, ValueError):
+            pass
+        else:
+            if isinstance(data, dict):
+                # Only definitions that already validated are cached; positions are not needed.
+                return data, lambda keys: None
+    return read_definition(definition)
+
+
+def _store_data(cache_file: Path | None, data: dict[str, Any]) -> None:
+    if cache_file is None:
+        return
+    try:
+        text = json.dumps(data)
+        if json.loads(text) != data:
+            return  # not plain JSON (dates, say): parse it each time instead
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except (OSError, TypeError, ValueError):
+        pass  # the cache is an optimisation only
+
+
+def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
+    """Load and strictly validate the blueprint in ``folder``.
+
+    With ``cache_dir``, the parsed definition is cached by content hash.
+    """
     folder = folder.resolve()
     definition = find_definition(folder)
-    data, locate = read_definition(definition)
-    digest = hashlib.sha256(definition.read_bytes()).hexdigest()
+    try:
+        raw = definition.read_bytes()
+    except OSError as exc:
+        raise BlueprintError(f"cannot read: {exc.strerror}", where=str(definition)) from exc
+    digest = hashlib.sha256(raw).hexdigest()
+    cache_file = _cached_definition(cache_dir, digest)
+    data, locate = _read_data(definition, raw, cache_file)
     blueprint = build_blueprint(
         data,
         locate,
@@ -59,6 +107,8 @@ def load_blueprint(folder: Path) -> Blueprint:
         content_hash=digest,
         version_check=_check_min_version,
     )
+    if cache_file is not None and not cache_file.exists():
+        _store_data(cache_file, data)
     template_root = blueprint.template_root
     if not template_root.is_dir():
         raise BlueprintError(
