@@ -17,6 +17,9 @@ from codeforge.core.errors import BlueprintError
 MAX_DEFINITION_BYTES = 1024 * 1024
 MAX_DEPTH = 40
 MAX_ALIASES = 100
+MAX_NODES = 100_000  # after expanding aliases (billion laughs)
+
+_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 
 KeyPath = tuple[str | int, ...]
 Locator = Callable[[KeyPath], int | None]
@@ -53,8 +56,13 @@ def _read_toml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        # Python < 3.14 keeps the position only in the text: "... (at line 3, column 4)".
         line = getattr(exc, "lineno", None)
         message = getattr(exc, "msg", str(exc))
+        found = _TOML_POSITION_RE.search(message)
+        if found is not None:
+            line = line or int(found.group(1))
+            message = message[: found.start()].rstrip()
         raise BlueprintError(f"invalid TOML: {message}", where=where(path, line)) from exc
     lines = text.splitlines()
 
@@ -127,12 +135,43 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
                 positions[(*prefix, index)] = item.start_mark.line + 1
                 record(item, (*prefix, index))
 
+    def expanded_size(node: Any, memo: dict[int, int], active: set[int]) -> int:
+        # An alias is the same node object again: count it expanded, but work it out once.
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise BlueprintError(
+                "a YAML alias refers to itself", where=where(path, node.start_mark.line + 1)
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += expanded_size(key_node, memo, active)
+                total += expanded_size(value_node, memo, active)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += expanded_size(item, memo, active)
+        active.discard(key)
+        memo[key] = total
+        if total > MAX_NODES:
+            raise BlueprintError(
+                f"the definition expands to more than {MAX_NODES} values through YAML aliases",
+                where=where(path, node.start_mark.line + 1),
+            )
+        return total
+
     try:
         loader = Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
                 raise BlueprintError("the definition is empty", where=path.name)
+            try:
+                expanded_size(node, {}, set())
+            except RecursionError:
+                raise BlueprintError("YAML aliases nest too deeply", where=path.name) from None
             record(node, ())
             data = loader.construct_document(node)
         finally:

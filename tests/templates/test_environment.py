@@ -1,0 +1,155 @@
+"""The environment: StrictUndefined errors with file and line, and the compiled-code cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from codeforge.core.engine import SDLCEngine
+from codeforge.core.errors import TemplateError
+from codeforge.core.settings import RenderLimits
+from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
+
+FILES = {
+    "README.md": "# {{ project_name }}\n{% for i in range(3) %}{{ i }}{% endfor %}\n",
+    "src/{{ project_name }}.py": "NAME = {{ project_name | to_json }}\n",
+    "notes/{{ 'x' }}.txt": "{% if true %}yes{% endif %}\n",
+}
+
+
+def _spy_envs(engine: SDLCEngine, monkeypatch: pytest.MonkeyPatch) -> list[CodeForgeEnvironment]:
+    made: list[CodeForgeEnvironment] = []
+    original = engine.environment
+
+    def environment(root: Path) -> CodeForgeEnvironment:
+        env = original(root)
+        made.append(env)
+        return env
+
+    monkeypatch.setattr(engine, "environment", environment)
+    return made
+
+
+def _count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = CodeForgeEnvironment.compile
+
+    def compile_(
+        self: CodeForgeEnvironment, source: str, *args: object, **kwargs: object
+    ) -> object:
+        calls.append(source)
+        return original(self, source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CodeForgeEnvironment, "compile", compile_)
+    return calls
+
+
+def _packs(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / "compiled").glob("*.pack"))
+
+
+def test_second_run_uses_the_compiled_cache(
+    engine: SDLCEngine,
+    blueprint: Callable[..., Path],
+    out: Path,
+    codeforge_dirs: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bp = blueprint({}, FILES)
+    compiles = _count_compiles(monkeypatch)
+    engine.create_project(str(bp), "first", output_dir=out, git=False)
+    assert compiles, "the first run compiles its templates"
+    packs = _packs(codeforge_dirs["cache"])
+    assert len(packs) == 1 and packs[0].read_bytes().startswith(CompiledCache.MAGIC)
+
+    compiles.clear()
+    envs = _spy_envs(engine, monkeypatch)
+    result = engine.create_project(str(bp), "first", output_dir=out / "again", git=False)
+    assert compiles == []
+    assert sum(e.code_cache.hits for e in envs if e.code_cache) > 0
+    assert all(e.code_cache.misses == 0 for e in envs if e.code_cache)
+    assert (result.destination / "README.md").read_text() == "# first\n012\n"
+
+
+def test_corrupted_pack_is_a_miss_not_an_error(
+    engine: SDLCEngine,
+    blueprint: Callable[..., Path],
+    out: Path,
+    codeforge_dirs: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bp = blueprint({}, FILES)
+    engine.create_project(str(bp), "one", output_dir=out, git=False)
+    (pack,) = _packs(codeforge_dirs["cache"])
+    damages = (b"garbage", CompiledCache.MAGIC + b"\x00\x01broken", b"")
+    for index, damage in enumerate(damages):
+        pack.write_bytes(damage)
+        with pytest.MonkeyPatch.context() as mp:
+            compiles = _count_compiles(mp)
+            result = engine.create_project(str(bp), "one", output_dir=out / str(index), git=False)
+        assert (result.destination / "src/one.py").read_text() == 'NAME = "one"\n'
+        assert compiles, "a damaged pack means compiling again"
+        assert pack.read_bytes().startswith(CompiledCache.MAGIC), "and the pack is rewritten"
+
+
+def test_changing_a_template_changes_the_output(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
+) -> None:
+    bp = blueprint({}, {"a.txt": "one {{ project_name }}\n"})
+    first = engine.create_project(str(bp), "p", output_dir=out / "1", git=False)
+    assert (first.destination / "a.txt").read_text() == "one p\n"
+    (bp / "template" / "a.txt").write_text("two {{ project_name }}\n")
+    second = engine.create_project(str(bp), "p", output_dir=out / "2", git=False)
+    assert (second.destination / "a.txt").read_text() == "two p\n"
+
+
+def test_unwritable_cache_folder_does_not_fail_a_run(
+    blueprint: Callable[..., Path], out: Path, codeforge_dirs: dict[str, Path]
+) -> None:
+    codeforge_dirs["cache"].parent.mkdir(parents=True, exist_ok=True)
+    codeforge_dirs["cache"].write_text("a file where the cache folder should be")
+    engine = SDLCEngine()
+    result = engine.create_project(str(blueprint({}, FILES)), "p", output_dir=out, git=False)
+    assert (result.destination / "README.md").exists()
+
+
+def test_cache_round_trip_and_pruning(tmp_path: Path) -> None:
+    path = tmp_path / "c.pack"
+    cache = CompiledCache(path)
+    env = CodeForgeEnvironment(None, RenderLimits(), cache)
+    env.template_from_source("{{ a }}", "x")
+    env.template_from_source("{{ b }}", "y")
+    assert cache.misses == 2 and cache.hits == 0
+    cache.save()
+    again = CompiledCache(path)
+    assert len(again.codes) == 2
+    env2 = CodeForgeEnvironment(None, RenderLimits(), again)
+    assert env2.template_from_source("{{ a }}", "x").render(a=5) == "5"
+    assert again.hits == 1
+    keep = set(list(again.codes)[:1])
+    again.dirty = True
+    again.save(keep=keep)
+    assert set(CompiledCache(path).codes) == keep
+
+
+def test_undefined_variable_names_file_and_line(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
+) -> None:
+    bp = blueprint({}, {"docs/guide.md": "line one\nline two\n{{ misspelt }}\n"})
+    with pytest.raises(TemplateError) as info:
+        engine.create_project(str(bp), "p", output_dir=out, git=False)
+    assert info.value.where == "docs/guide.md:3"
+    assert "misspelt" in info.value.message
+    assert list(out.iterdir()) == []
+
+
+def test_syntax_error_names_file_and_line(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
+) -> None:
+    bp = blueprint({}, {"a.txt": "ok\n{% if %}\n"})
+    with pytest.raises(TemplateError, match="syntax error") as info:
+        engine.create_project(str(bp), "p", output_dir=out, git=False)
+    assert info.value.where == "a.txt:2"
+    assert list(out.iterdir()) == []
