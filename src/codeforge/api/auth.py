@@ -1,0 +1,124 @@
+"""API-key authentication and roles.
+
+Keys are looked up by their SHA-256 (the only form stored) and the stored hash is
+compared again in constant time. ``last_used_at`` is refreshed at most once a
+minute (so a busy key does not turn every read into a write); a ``login`` activity
+row is written, in the same transaction, when a key is used after an hour's rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+from datetime import timedelta
+from typing import Annotated, Final
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from codeforge.api.context import AppContext
+
+ROLE_RANK: Final = {"member": 0, "maintainer": 1, "admin": 2}
+TOUCH_EVERY: Final = timedelta(seconds=60)
+LOGIN_GAP: Final = timedelta(hours=1)
+MAX_KEY_LENGTH: Final = 200
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cf_...`")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a plain value, detached from any session."""
+
+    id: int
+    name: str
+    role: str
+    key_id: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(ctx: AppContext, key: str) -> Principal | None:
+    """The principal owning the active ``key``, else None; refreshes last-used."""
+    from codeforge.db.models import ApiKey, User, utcnow
+    from codeforge.db.repositories import find_key_by_hash, hash_api_key, log_activity
+
+    if not key.startswith("cf_") or len(key) > MAX_KEY_LENGTH:
+        return None
+    digest = hash_api_key(key)
+    now = utcnow()
+    with ctx.read() as session:
+        row = find_key_by_hash(session, digest)
+        if row is None or not hmac.compare_digest(row.key_hash, digest) or not row.is_active(now):
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or user.disabled:
+            return None
+        principal = Principal(user.id, user.name, user.role, row.id)
+        last_used = row.last_used_at
+    if last_used is None or now - last_used >= TOUCH_EVERY:
+        with ctx.factory.begin() as session:
+            fresh = session.get(ApiKey, principal.key_id)
+            if fresh is not None:
+                previous = fresh.last_used_at
+                fresh.last_used_at = now
+                if previous is None or now - previous >= LOGIN_GAP:
+                    log_activity(
+                        session,
+                        "login",
+                        actor=principal.name,
+                        user_id=principal.id,
+                        target=f"key:{fresh.prefix}",
+                        details={"key_id": fresh.id, "key_name": fresh.name},
+                        at=now,
+                    )
+    return principal
+
+
+def current_user(
+    request: Request,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise _unauthorized("an API key is required (Authorization: Bearer KEY)")
+    principal = authenticate(ctx, credentials.credentials)
+    if principal is None:
+        raise _unauthorized("the API key is invalid, expired or revoked")
+    request.scope.setdefault("state", {})["user"] = principal.name
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require(role: str) -> object:
+    """A dependency: the caller must hold ``role`` or a higher one."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not user.at_least(role):
+            raise HTTPException(403, f"this needs the {role} role (you are {user.role})")
+        return user
+
+    return Depends(check)
+
+
+Maintainer = Annotated[Principal, require("maintainer")]
+Admin = Annotated[Principal, require("admin")]

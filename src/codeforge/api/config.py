@@ -1,0 +1,44 @@
+"""What the API needs beyond the core settings; built from them, never at import."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from codeforge.core.settings import Settings
+
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiConfig:
+    database_url: str
+    blueprint_dir: Path  # extracted registered blueprints, a cache keyed by content hash
+    max_body_bytes: int = 1 * MIB
+    max_upload_bytes: int = 20 * MIB
+    git_timeout: float = 60.0
+    git_max_bytes: int = 50 * MIB
+    archive_max_entries: int = 5_000
+    archive_max_bytes: int = 100 * MIB
+    archive_max_ratio: float = 100.0
+    log_json: bool = True
+
+
+def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiConfig:
+    """The API configuration: the database from the settings (SQLite in the data dir by default)."""
+    from codeforge.db.engine import default_database_url
+
+    env = os.environ if env is None else env
+    url = settings.database_url or default_database_url(settings.data_dir)
+    body = int(env.get("CODEFORGE_API_MAX_BODY", str(1 * MIB)))
+    upload = int(env.get("CODEFORGE_API_MAX_UPLOAD", str(20 * MIB)))
+    return ApiConfig(
+        database_url=url,
+        blueprint_dir=settings.cache_dir / "registered",
+        max_body_bytes=body,
+        max_upload_bytes=upload,
+    )
+
+API_PREFIX = "/api/v1"

@@ -1,0 +1,89 @@
+"""The one place errors become HTTP responses: ``{"error", "message", "where", "hint"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from codeforge.api.logs import get_logger
+from codeforge.api.metrics import Metrics
+from codeforge.core.errors import CodeForgeError
+
+_HTTP_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation",
+    429: "rate_limited",
+}
+
+
+def error_body(
+    kind: str, message: str, where: str | None = None, hint: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {"error": kind, "message": message, "where": where, "hint": hint, **extra}
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    log = get_logger()
+
+    @app.exception_handler(CodeForgeError)
+    async def codeforge_error(_request: Request, exc: CodeForgeError) -> JSONResponse:
+        metrics.errors.labels(exc.kind).inc()
+        body = exc.to_dict()
+        variable = getattr(exc, "variable", None)
+        if variable:
+            body["variable"] = variable
+        return JSONResponse(body, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels("validation").inc()
+        problems = []
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            kind = err.get("type", "")
+            message = "unknown field" if kind == "extra_forbidden" else str(err.get("msg", ""))
+            problems.append({"where": _location(loc), "message": message, "type": kind})
+        summary = "; ".join(f"{p['where']}: {p['message']}" for p in problems[:5])
+        return JSONResponse(
+            error_body(
+                "validation",
+                summary or "invalid request",
+                where=problems[0]["where"] if problems else None,
+                errors=problems,
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        kind = _HTTP_KINDS.get(exc.status_code, "error")
+        metrics.errors.labels(kind).inc()
+        return JSONResponse(
+            error_body(kind, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels("internal").inc()
+        log.error("unhandled error", error_type=type(exc).__name__, path=request.url.path)
+        return JSONResponse(
+            error_body("internal", "internal error", hint="the request id is in X-Request-ID"),
+            status_code=500,
+        )

@@ -1,0 +1,65 @@
+"""JSON logs through structlog, with a request id and no secrets.
+
+Every event passes :func:`redact` last: keys that name secrets are masked, and any
+string that looks like a CodeForge API key or a bearer token is masked wherever it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+_SECRET_KEY_RE = re.compile(r"(authorization|api_?key|token|secret|password|cookie)", re.I)
+_SECRET_VALUE_RE = re.compile(r"(cf_[A-Za-z0-9_\-]{16,}|Bearer\s+\S+)")
+MASK = "***"
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRET_VALUE_RE.sub(MASK, value)
+    if isinstance(value, dict):
+        return {
+            k: MASK if isinstance(k, str) and _SECRET_KEY_RE.search(k) else _scrub(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask secret-looking keys and values."""
+    for key in list(event):
+        if _SECRET_KEY_RE.search(key):
+            event[key] = MASK
+        else:
+            event[key] = _scrub(event[key])
+    return event
+
+
+def configure_logging(stream: TextIO | None = None, *, json: bool = True) -> None:
+    """Send structlog events as one JSON object per line to ``stream`` (stderr)."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger() -> Any:
+    return structlog.get_logger("codeforge.api")

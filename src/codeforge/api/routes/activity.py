@@ -1,0 +1,49 @@
+"""``/activity``: the audit trail, filterable and paginated. Members see their own rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from codeforge.api.config import API_PREFIX
+from codeforge.api.auth import Ctx, CurrentUser
+from codeforge.api.schemas import ActivityPage, ActivityPublic
+
+router = APIRouter(prefix=f"{API_PREFIX}/activity", tags=["activity"])
+
+
+@router.get("", response_model=ActivityPage)
+def list_activity(
+    ctx: Ctx,
+    user: CurrentUser,
+    actor: Annotated[str | None, Query(max_length=200, description="user name")] = None,
+    project: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    action: Annotated[str | None, Query(max_length=50)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ActivityPage:
+    """Newest first. Admins see everyone's activity; others only their own."""
+    from codeforge.db.repositories import ActivityFilter
+    from codeforge.db.repositories import list_activity as list_rows
+
+    filters = ActivityFilter(
+        actor=actor,
+        user_id=None if user.is_admin else user.id,
+        action=action,
+        project_id=project,
+        since=since,
+        until=until,
+    )
+    with ctx.read() as session:
+        rows = list_rows(session, filters, limit=limit + 1, offset=offset)
+        items = [ActivityPublic.model_validate(r) for r in rows[:limit]]
+    return ActivityPage(
+        items=items,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )

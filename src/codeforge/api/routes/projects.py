@@ -1,0 +1,134 @@
+"""``/projects``: generate (zip), preview, starter.zip, and the caller's projects."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from codeforge.api.config import API_PREFIX
+from codeforge.api import generation
+from codeforge.api.auth import Ctx, CurrentUser
+from codeforge.api.schemas import (
+    NAME_PATTERN,
+    ErrorPublic,
+    GenerateRequest,
+    PreviewFile,
+    PreviewPublic,
+    ProjectPublic,
+)
+from codeforge.core.errors import ValidationError
+
+router = APIRouter(prefix=API_PREFIX, tags=["projects"])
+
+ZIP_RESPONSE = {
+    200: {"content": {"application/zip": {}}, "description": "The project as a zip archive"},
+    404: {"model": ErrorPublic},
+    422: {"model": ErrorPublic},
+}
+STARTER_RESERVED = frozenset({"template", "name", "version"})
+MAX_QUERY_ANSWERS = 200
+
+
+def _zip_response(ctx: Ctx, user: CurrentUser, template: str, name: str, answers: dict[str, object], version: str | None) -> StreamingResponse:
+    rendered = generation.render(ctx, template, name, answers, version)
+    data = generation.zip_bytes(rendered.plan, name)
+    project_id = generation.record(ctx, user, name, rendered)
+    return StreamingResponse(
+        generation.chunks(data),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": generation.content_disposition(name),
+            "Content-Length": str(len(data)),
+            "X-Project-Id": str(project_id),
+        },
+    )
+
+
+@router.post("/projects/generate", response_class=StreamingResponse, responses=ZIP_RESPONSE)
+def generate_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> StreamingResponse:
+    """Render ``template`` with ``answers`` and stream the project as a zip (NAME/...)."""
+    return _zip_response(ctx, user, body.template, body.name, body.answers, body.version)
+
+
+@router.post(
+    "/projects/preview",
+    response_model=PreviewPublic,
+    responses={404: {"model": ErrorPublic}, 422: {"model": ErrorPublic}},
+)
+def preview_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> PreviewPublic:
+    """The file tree and rendered contents, without writing or recording anything."""
+    rendered = generation.render(ctx, body.template, body.name, body.answers, body.version)
+    ctx.metrics.generations.labels(rendered.loaded.blueprint.name, "preview").inc()
+    files = []
+    for f in sorted(rendered.plan.files, key=lambda f: f.path):
+        text = None
+        if not f.binary:
+            try:
+                text = f.content.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        files.append(
+            PreviewFile(path=f.path, size=len(f.content), binary=f.binary, mode=f.mode, content=text)
+        )
+    bp = rendered.loaded.blueprint
+    return PreviewPublic(
+        template=bp.name,
+        version=bp.version,
+        name=body.name,
+        answers=rendered.answers,
+        files=files,
+        directories=sorted(rendered.plan.directories),
+    )
+
+
+@router.get("/starter.zip", response_class=StreamingResponse, responses=ZIP_RESPONSE)
+def starter_zip(
+    request: Request,
+    ctx: Ctx,
+    user: CurrentUser,
+    template: Annotated[str, Query(pattern=NAME_PATTERN, max_length=100)],
+    name: Annotated[str, Query(min_length=1, max_length=100)],
+    version: Annotated[str | None, Query(max_length=100)] = None,
+) -> StreamingResponse:
+    """One-URL download: ``/starter.zip?template=T&name=N&VAR=VALUE...`` (as start.spring.io)."""
+    answers: dict[str, object] = {}
+    for key, value in request.query_params.multi_items():
+        if key in STARTER_RESERVED:
+            continue
+        if key in answers:
+            # A repeated parameter is a list (multichoice/list variables).
+            previous = answers[key]
+            answers[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            answers[key] = value
+    if len(answers) > MAX_QUERY_ANSWERS:
+        raise ValidationError(f"too many answers (at most {MAX_QUERY_ANSWERS})", where="query")
+    return _zip_response(ctx, user, template, name, answers, version)
+
+
+@router.get("/projects", response_model=list[ProjectPublic])
+def list_projects(ctx: Ctx, user: CurrentUser) -> list[ProjectPublic]:
+    """Your projects (admins: everyone's)."""
+    from codeforge.db.repositories import ANY_OWNER
+    from codeforge.db.repositories import list_projects as list_rows
+
+    with ctx.read() as session:
+        rows = list_rows(session, ANY_OWNER if user.is_admin else user.id)
+        return [ProjectPublic.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/projects/{project_id}", response_model=ProjectPublic, responses={404: {"model": ErrorPublic}}
+)
+def get_project(
+    ctx: Ctx, user: CurrentUser, project_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> ProjectPublic:
+    """One of your projects; someone else's answers 404."""
+    from codeforge.db.repositories import ANY_OWNER
+    from codeforge.db.repositories import get_project as get_row
+
+    with ctx.read() as session:
+        row = get_row(session, project_id, ANY_OWNER if user.is_admin else user.id)
+        return ProjectPublic.model_validate(row)

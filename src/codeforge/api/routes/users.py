@@ -1,0 +1,63 @@
+"""``/users`` (admins) and ``/me``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from codeforge.api.config import API_PREFIX
+from codeforge.api.auth import Admin, Ctx, CurrentUser
+from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
+
+router = APIRouter(prefix=API_PREFIX, tags=["users"])
+
+
+@router.get("/me", response_model=UserPublic)
+def me(ctx: Ctx, user: CurrentUser) -> UserPublic:
+    """The user the API key belongs to."""
+    from codeforge.db.repositories import get_user
+
+    with ctx.read() as session:
+        return UserPublic.model_validate(get_user(session, user.id))
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(ctx: Ctx, _admin: Admin) -> list[UserPublic]:
+    from sqlalchemy import select
+
+    from codeforge.db.models import User
+
+    with ctx.read() as session:
+        rows = session.scalars(select(User).order_by(User.name))
+        return [UserPublic.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/users", response_model=UserPublic, status_code=201, responses={409: {"model": ErrorPublic}}
+)
+def create_user(body: UserCreate, ctx: Ctx, admin: Admin) -> UserPublic:
+    from codeforge.db.repositories import create_user as create_row
+    from codeforge.db.repositories import log_activity
+
+    with ctx.factory.begin() as session:
+        row = create_row(session, body.name, body.role)
+        log_activity(
+            session,
+            "user.create",
+            actor=admin.name,
+            user_id=admin.id,
+            target=f"user:{row.name}",
+            details={"user_id": row.id, "role": row.role},
+        )
+        return UserPublic.model_validate(row)
+
+
+@router.get("/users/{user_id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
+def get_user(
+    ctx: Ctx, _admin: Admin, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> UserPublic:
+    from codeforge.db.repositories import get_user as get_row
+
+    with ctx.read() as session:
+        return UserPublic.model_validate(get_row(session, user_id))

@@ -1,0 +1,180 @@
+"""Request and response bodies. Input schemas forbid unknown fields (no mass assignment)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
+BlueprintName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+ProjectName = Annotated[str, Field(min_length=1, max_length=100)]
+Role = Literal["admin", "maintainer", "member"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+class ErrorItem(BaseModel):
+    where: str
+    message: str
+    type: str
+
+
+class ErrorPublic(BaseModel):
+    error: str
+    message: str
+    where: str | None = None
+    hint: str | None = None
+    variable: str | None = None
+    errors: list[ErrorItem] | None = None
+
+
+# -- blueprints -----------------------------------------------------------------------
+
+
+class BlueprintSummary(Output):
+    name: str
+    version: str
+    description: str
+    tags: list[str]
+    source: str
+    versions: list[str]
+
+
+class ComponentPublic(Output):
+    name: str
+    description: str
+    variables_schema: dict[str, Any]
+
+
+class BlueprintPublic(BlueprintSummary):
+    variables_schema: dict[str, Any]
+    components: list[str]
+    formatters: list[str]
+    has_tasks: bool
+
+
+class BlueprintRegisterGit(Input):
+    git_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    ref: Annotated[str | None, Field(max_length=200)] = None
+
+
+class BlueprintRegistered(Output):
+    id: int
+    name: str
+    version: str
+    source: str
+    description: str
+    created_at: datetime
+
+
+# -- projects -------------------------------------------------------------------------
+
+
+class GenerateRequest(Input):
+    template: BlueprintName
+    name: ProjectName
+    answers: dict[str, Any] = Field(default_factory=dict)
+    version: Annotated[str | None, Field(max_length=100)] = None
+
+
+class PreviewFile(BaseModel):
+    path: str
+    size: int
+    binary: bool
+    mode: int
+    content: str | None = Field(None, description="UTF-8 text; None for binary files")
+
+
+class PreviewPublic(BaseModel):
+    template: str
+    version: str
+    name: str
+    answers: dict[str, Any]
+    files: list[PreviewFile]
+    directories: list[str]
+
+
+class ProjectPublic(Output):
+    id: int
+    name: str
+    blueprint_name: str
+    blueprint_version: str
+    blueprint_source: str
+    answers: dict[str, Any]
+    owner_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- activity -------------------------------------------------------------------------
+
+
+class ActivityPublic(Output):
+    id: int
+    at: datetime
+    actor: str | None
+    user_id: int | None
+    action: str
+    project_id: int | None
+    target: str
+    details: dict[str, Any]
+
+
+class ActivityPage(BaseModel):
+    items: list[ActivityPublic]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+# -- users and keys ---------------------------------------------------------------------
+
+
+class UserCreate(Input):
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f]+$")]
+    role: Role = "member"
+
+
+class UserPublic(Output):
+    id: int
+    name: str
+    role: str
+    disabled: bool
+    created_at: datetime
+
+
+class KeyCreate(Input):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    user: Annotated[str | None, Field(max_length=200)] = None
+    expires_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+
+
+class KeyPublic(Output):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The API key. Shown once; only its hash is stored.")
+
+
+class Health(BaseModel):
+    status: str
+    database: str | None = None
