@@ -45,7 +45,7 @@ def test_ai_off_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CODEFORGE_CONFIG_DIR", str(tmp_path))
     monkeypatch.setattr(local, "xllamacpp_available", lambda: False)
     result = CliRunner().invoke(ai, ["describe", "x", "--catalog", str(FIXTURES / "catalog")])
-    assert result.exit_code == 10
+    assert result.exit_code == 12
     assert "AI is off" in result.output
     assert "codeforge[ai-local]" in result.output
 

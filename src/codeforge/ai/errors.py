@@ -13,7 +13,7 @@ ENABLE_HINT = (
 class AIUnavailableError(CodeForgeError):
     """No model is available: neither the local extra nor a configured endpoint."""
 
-    exit_code = 10
+    exit_code = 12
     http_status = 503
     kind = "ai_unavailable"
 
@@ -29,7 +29,7 @@ class AIUnavailableError(CodeForgeError):
 class AIProviderError(CodeForgeError):
     """The model endpoint failed, timed out or answered something unusable."""
 
-    exit_code = 11
+    exit_code = 13
     http_status = 502
     kind = "ai_provider"
 

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("codeforge.cli.config", "config", "Read and edit the user configuration."),
     "db": ("codeforge.cli.store", "db", "Manage the project database."),
     "projects": ("codeforge.cli.store", "projects", "Register and inspect recorded projects."),
+    "ai": ("codeforge.cli.ai", "ai", "AI help: recommend, describe, generate and review code."),
 }
 
 
@@ -54,7 +55,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 ok, 1 other error, 2 usage, 3 validation, 4 conflict,
     5 template, 6 security, 7 blueprint definition, 8 not found, 9 store,
-    10 git, 11 task, 130 interrupted.
+    10 git, 11 task, 12 AI off, 13 AI provider, 130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
