@@ -61,5 +61,5 @@ def test_generate_dry_run_writes_nothing(
          "--into", "m.py", "--dry-run", "--local-model", "smollm2-135m"],
     )  # fmt: skip
     # The tiny model may write code that does not parse: either outcome is clean.
-    assert result.exit_code in (0, 11), result.output
+    assert result.exit_code in (0, 13), result.output
     assert not (tmp_path / "m.py").exists()
