@@ -128,7 +128,33 @@ def copier_cmd(bindir: Path, template: Path, out: Path) -> list[str]:
     return [*cmd, str(template), str(out)]
 
 
-COMMANDS = {"codeforge": codeforge_cmd, "cookiecutter": cookiecutter_cmd, "copier": copier_cmd}
+# The floor: a bare Python process that reads a finished project and writes the
+# same files (makedirs + open/write, no template engine). No Python tool can
+# generate the project faster on the same file system.
+FLOOR_CODE = """
+import os, sys
+src, dst = sys.argv[1], sys.argv[2]
+for d, _, names in os.walk(src):
+    t = os.path.join(dst, os.path.relpath(d, src))
+    os.makedirs(t, exist_ok=True)
+    for n in names:
+        with open(os.path.join(d, n), "rb") as f:
+            data = f.read()
+        with open(os.path.join(t, n), "wb") as f:
+            f.write(data)
+"""
+
+
+def floor_cmd(bindir: Path, reference: Path, out: Path) -> list[str]:
+    return [str(bindir / "python"), "-c", FLOOR_CODE, str(reference), str(out)]
+
+
+COMMANDS = {
+    "codeforge": codeforge_cmd,
+    "cookiecutter": cookiecutter_cmd,
+    "copier": copier_cmd,
+    "floor": floor_cmd,
+}
 
 
 def project_root(tool: str, out: Path) -> Path:
@@ -366,8 +392,11 @@ class Variant:
     cache: str | None = None  # "cold" | "warm" for codeforge
 
 
-def variants_for(tools: Sequence[str]) -> list[Variant]:
-    out: list[Variant] = []
+FLOOR_LABEL = "floor: python writes the files"
+
+
+def variants_for(tools: Sequence[str], floor: bool = True) -> list[Variant]:
+    out: list[Variant] = [Variant(FLOOR_LABEL, "floor")] if floor else []
     for tool in tools:
         if tool == "codeforge":
             out += [
@@ -386,6 +415,8 @@ class Bench:
         self.tools = list(tools)
         self.sandbox = Sandbox(workdir / "sandbox")
         self.notes: list[str] = []
+        self.reference: dict[int, Path] = {}
+        self.floor = True
 
     def _run(
         self, v: Variant, forms: synth.Forms, log: Path | None = None
@@ -394,7 +425,8 @@ class Bench:
         cache = None
         if v.cache == "cold":
             cache = self.sandbox.fresh_dir("cold")
-        cmd = COMMANDS[v.tool](self.bindir, forms.path(v.tool), out)
+        src = self.reference[forms.n] if v.tool == "floor" else forms.path(v.tool)
+        cmd = COMMANDS[v.tool](self.bindir, src, out)
         try:
             sample, text = run_child(cmd, self.sandbox.env_for(cache), self.workdir, log)
         finally:
@@ -416,7 +448,11 @@ class Bench:
                 first = "; ".join(text.strip().splitlines()[:3])
                 warnings.append(f"{tool} N={forms.n} printed: {first[:300]}")
             snaps[tool] = snapshot(project_root(tool, out))
-            shutil.rmtree(out)
+            kept = self.workdir / f"reference-{forms.n}-{tool}"
+            shutil.move(project_root(tool, out), kept)
+            shutil.rmtree(out, ignore_errors=True)
+            if tool == "cookiecutter" or forms.n not in self.reference:
+                self.reference[forms.n] = kept  # what the floor run copies
         ref = "cookiecutter" if "cookiecutter" in snaps else self.tools[0]
         errors: list[str] = []
         n_files = len(snaps[ref])
@@ -437,7 +473,7 @@ class Bench:
         return warnings
 
     def time_size(self, forms: synth.Forms, runs: int) -> dict[str, Cell]:
-        vs = variants_for(self.tools)
+        vs = variants_for(self.tools, self.floor)
         cells = {v.label: Cell() for v in vs}
         for r in range(runs):
             k = r % len(vs)
@@ -490,6 +526,29 @@ def _tool_version(bindir: Path, tool: str) -> str:
         return "?"
 
 
+def filesystem_of(path: Path) -> str:
+    """'ext4 on /dev/vda' for the mount holding path (Linux), else '?'."""
+    best, desc = "", "?"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return desc
+    target = str(path.resolve())
+    for line in mounts:
+        dev, mnt, fstype = line.split()[:3]
+        inside = target == mnt or target.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):
+            best, desc = mnt, f"{fstype} ({dev} on {mnt})"
+    return desc
+
+
+def loadavg() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**PASS**" if ok else "**FAIL**")
 
@@ -501,6 +560,7 @@ def report(
     runs: int,
     bindir: Path,
     notes: Sequence[str],
+    env_info: Sequence[str] = (),
 ) -> str:
     cpu = os.cpu_count()
     lines = [
@@ -509,6 +569,7 @@ def report(
         f"- date: {dt.datetime.now().isoformat(timespec='seconds')}",
         f"- machine: {platform.machine()}, {cpu} cores, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}",
+        *[f"- {line}" for line in env_info],
         "- versions: " + ", ".join(f"{t} {_tool_version(bindir, t)}" for t in tools),
         f"- {runs} runs per cell, tools interleaved; whole-process wall time; "
         "peak RSS = max `ru_maxrss` of the child over the runs",
@@ -611,6 +672,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "work")
     ap.add_argument("--output", type=Path, default=RESULTS / "latest.md")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument(
+        "--no-floor", action="store_true", help="skip the 'python writes the files' floor row"
+    )
     args = ap.parse_args(argv)
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -631,6 +695,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(args.workdir)
     args.workdir.mkdir(parents=True)
     bench = Bench(args.bin, args.workdir, tools)
+    bench.floor = not args.no_floor
+    env_info = [
+        f"work dir (templates and outputs): {args.workdir} — {filesystem_of(args.workdir)}",
+        f"load average at start: {loadavg()}",
+    ]
     notes: list[str] = []
     results: dict[int, dict[str, Cell]] = {}
     try:
@@ -659,7 +728,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(args.workdir, ignore_errors=True)
 
-    text = report(results, version, tools, runs, args.bin, notes)
+    env_info.append(f"load average at end: {loadavg()}")
+    text = report(results, version, tools, runs, args.bin, notes, env_info)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")

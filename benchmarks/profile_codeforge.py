@@ -29,25 +29,22 @@ import synth
 
 
 def _importtime(stderr: str, top: int) -> list[str]:
-    rows = []
+    rows = []  # (self us, cumulative us, depth, module)
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         _, rest = line.split(":", 1)
-        self_us, cum_us, name = (part.strip() for part in rest.split("|", 2))
-        rows.append((int(self_us), int(cum_us), name))
-    total = max((c for _, c, n in rows if not n.startswith(" ")), default=0)
-    out = [
-        f"imports: {len(rows)} modules; total of top-level cumulative ≈ "
-        f"{sum(c for _, c, n in rows if not n.startswith(' ')) / 1000:.1f} ms "
-        f"(largest top-level {total / 1000:.1f} ms)"
-    ]
-    out.append(f"-- top {top} by cumulative time (ms) --")
-    for s, c, n in sorted(rows, key=lambda r: -r[1])[:top]:
-        out.append(f"{c / 1000:8.1f} {s / 1000:8.1f}  {n}")
-    out.append(f"-- top {top} by self time (ms) --")
-    for s, c, n in sorted(rows, key=lambda r: -r[0])[:top]:
-        out.append(f"{s / 1000:8.1f} {c / 1000:8.1f}  {n.strip()}")
+        self_us, cum_us, raw = rest.split("|", 2)
+        depth = (len(raw) - len(raw.lstrip()) - 1) // 2
+        rows.append((int(self_us), int(cum_us), depth, raw.strip()))
+    total = sum(c for _, c, d, _ in rows if d == 0)
+    out = [f"imports: {len(rows)} modules, {total / 1000:.1f} ms in all (sum of top-level)"]
+    out.append(f"-- top {top} by cumulative time: cumulative ms, self ms, module --")
+    for s, c, d, n in sorted(rows, key=lambda r: -r[1])[:top]:
+        out.append(f"{c / 1000:8.1f} {s / 1000:8.1f}  {'  ' * d}{n}")
+    out.append(f"-- top {top} by self time: self ms, cumulative ms, module --")
+    for s, c, _, n in sorted(rows, key=lambda r: -r[0])[:top]:
+        out.append(f"{s / 1000:8.1f} {c / 1000:8.1f}  {n}")
     return out
 
 
