@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 @pytest.fixture(autouse=True)
 def isolated_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, Path]]:
+) -> dict[str, Path]:
     """Point CODEFORGE_*_DIR at fresh folders and drop settings that leak from the host."""
     base = tmp_path_factory.mktemp("codeforge-home")
     dirs = {kind: base / kind for kind in ("config", "data", "cache")}
@@ -25,4 +24,4 @@ def isolated_dirs(
         "CODEFORGE_DEBUG",
     ):
         monkeypatch.delenv(name, raising=False)
-    yield dirs
+    return dirs
