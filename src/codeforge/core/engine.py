@@ -18,7 +18,13 @@ from typing import Any, Protocol
 from codeforge import __version__
 from codeforge.core.answers import Evaluator, Prompter, public_answers, resolve_answers
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
-from codeforge.core.errors import CodeForgeError, StoreError, UsageError
+from codeforge.core.errors import (
+    BlueprintError,
+    CodeForgeError,
+    SecurityError,
+    StoreError,
+    UsageError,
+)
 from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
 from codeforge.core.postprocess import apply_formatters, plain, run_tasks
 from codeforge.core.records import GenerationRecord
@@ -332,9 +338,29 @@ class SDLCEngine:
             source=loaded.source.source,
             answers={"project_name": state.name, **public_answers(bp.variables, state.answers)},
         )
+        if bp.gitignore is not None:
+            plan.files = [f for f in plan.files if f.path != ".gitignore"]
+            plan.add(self._gitignore(bp, env, context))
         plan.files = [f for f in plan.files if f.path != ANSWERS_FILE]
         plan.add(PlannedFile(ANSWERS_FILE, answers.dump(), origin="(answers)"))
         state.plan = plan
+
+    def _gitignore(
+        self, bp: Blueprint, env: CodeForgeEnvironment, context: Mapping[str, Any]
+    ) -> PlannedFile:
+        """The blueprint's `gitignore` file, rendered, as the project's `.gitignore`."""
+        assert bp.gitignore is not None
+        path = (bp.root / bp.gitignore).resolve()
+        if not path.is_relative_to(bp.root):
+            raise SecurityError("`gitignore` points outside the blueprint", where=bp.gitignore)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BlueprintError(
+                f"cannot read the gitignore file: {exc}", where=bp.gitignore
+            ) from exc
+        text = PlanBuilder(env, self.settings.limits).render_text(source, context, bp.gitignore)
+        return PlannedFile(".gitignore", text.encode("utf-8"), origin=bp.gitignore)
 
     def _stage_write(self, state: WorkflowState) -> None:
         assert state.loaded is not None and state.plan is not None and state.output is not None
