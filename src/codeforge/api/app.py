@@ -66,7 +66,7 @@ def create_app(
         RequestMiddleware,
         metrics=metrics,
         max_body=config.max_body_bytes,
-        upload_paths={f"{API_PREFIX}/blueprints": config.max_upload_bytes},
+        upload_paths={f"{API_PREFIX}/blueprints/upload": config.max_upload_bytes},
     )
     return app
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path as PathType
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, File, Path, Query, UploadFile
 
 from codeforge.api.config import API_PREFIX
 from codeforge.api import catalog
-from codeforge.api.auth import Ctx, CurrentUser
-from codeforge.api.schemas import NAME_PATTERN, BlueprintPublic, BlueprintSummary, ComponentPublic
+from codeforge.api.auth import Ctx, CurrentUser, Maintainer, Principal
+from codeforge.api.context import AppContext
+from codeforge.api.schemas import (
+    NAME_PATTERN,
+    BlueprintPublic,
+    BlueprintRegistered,
+    BlueprintRegisterGit,
+    BlueprintSummary,
+    ComponentPublic,
+    ErrorPublic,
+)
+from codeforge.core.errors import ConflictError, ValidationError
 from codeforge.core.schema_export import blueprint_schema, variables_schema
+from codeforge.sources import builtin_names
 
 router = APIRouter(prefix=f"{API_PREFIX}/blueprints", tags=["blueprints"])
 
@@ -71,3 +83,93 @@ def list_components(
         )
         for comp in sorted(bp.components.values(), key=lambda c: c.name)
     ]
+
+
+def _register(ctx: AppContext, user: Principal, folder: PathType, source: str) -> BlueprintRegistered:
+    from codeforge.db.repositories import log_activity, register_blueprint
+
+    bp = ctx.parse(folder)
+    if bp.name in builtin_names():
+        raise ConflictError(
+            f"{bp.name} is a built-in blueprint name", hint="rename the blueprint (its `name`)"
+        )
+    with ctx.factory.begin() as session:
+        row = register_blueprint(
+            session, bp.name, bp.version, source, description=bp.description, registered_by=user.id
+        )
+        log_activity(
+            session,
+            "blueprint.register",
+            actor=user.name,
+            user_id=user.id,
+            target=f"blueprint:{bp.name}@{bp.version}",
+            details={"source": source, "blueprint_id": row.id, "tasks_ignored": bool(bp.tasks)},
+        )
+        return BlueprintRegistered.model_validate(row)
+
+
+REGISTER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorPublic},
+    422: {"model": ErrorPublic},
+}
+
+
+@router.post(
+    "", response_model=BlueprintRegistered, status_code=201, responses=REGISTER_RESPONSES
+)
+def register_from_git(
+    body: BlueprintRegisterGit, ctx: Ctx, user: Maintainer
+) -> BlueprintRegistered:
+    """Register a blueprint from a public https git repository (maintainers).
+
+    Loopback, private and link-local hosts are refused after DNS resolution, and
+    redirects are not followed. The blueprint's tasks never run from the API.
+    """
+    from codeforge.api.registry import fetch_git
+
+    folder, source = fetch_git(ctx, body.git_url, body.ref)
+    return _register(ctx, user, folder, source)
+
+
+@router.post(
+    "/upload", response_model=BlueprintRegistered, status_code=201, responses=REGISTER_RESPONSES
+)
+def register_from_archive(
+    archive: Annotated[UploadFile, File(description="A zip or tar(.gz) of the blueprint folder")],
+    ctx: Ctx,
+    user: Maintainer,
+) -> BlueprintRegistered:
+    """Register a blueprint from an uploaded archive (maintainers); extracted under caps."""
+    from codeforge.api.registry import fetch_archive
+
+    data = archive.file.read(ctx.config.max_upload_bytes + 1)
+    if len(data) > ctx.config.max_upload_bytes:
+        raise ValidationError(f"the archive is larger than {ctx.config.max_upload_bytes} bytes")
+    folder, source = fetch_archive(ctx, data)
+    return _register(ctx, user, folder, source)
+
+
+@router.delete(
+    "/{name}",
+    response_model=list[BlueprintRegistered],
+    responses={404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
+)
+def retire(
+    ctx: Ctx, user: Maintainer, name: NameParam, version: VersionQuery = None
+) -> list[BlueprintRegistered]:
+    """Retire a registered blueprint (every version, or ``?version=``); built-ins cannot be."""
+    from codeforge.db.repositories import log_activity, retire_blueprint
+
+    if name in builtin_names():
+        raise ConflictError(f"{name} is a built-in blueprint and cannot be retired")
+    with ctx.factory.begin() as session:
+        rows = retire_blueprint(session, name, version)
+        log_activity(
+            session,
+            "blueprint.retire",
+            actor=user.name,
+            user_id=user.id,
+            target=f"blueprint:{name}" + (f"@{version}" if version else ""),
+            details={"versions": [r.version for r in rows]},
+        )
+        return [BlueprintRegistered.model_validate(r) for r in rows]

@@ -1,0 +1,178 @@
+"""Registering blueprints: archives extracted safely, git URLs checked after DNS, retirement."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import zipfile
+
+import pytest
+
+from .conftest import Api
+
+V1 = "/api/v1"
+
+BLUEPRINT_YAML = b"""name: team-lib
+version: 1.2.0
+description: A team library
+variables:
+  greeting:
+    type: str
+    default: hello
+tasks:
+  - command: [touch, PWNED]
+"""
+TEMPLATE = {
+    "blueprint.yaml": BLUEPRINT_YAML,
+    "template/README.md.jinja": b"# {{ project_name }}: {{ greeting }}\n",
+    "template/src/app.py": b"print('hi')\n",
+}
+
+
+def make_zip(files: dict[str, bytes], top: str = "team-lib-main") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(f"{top}/{name}" if top else name, content)
+    return buffer.getvalue()
+
+
+def make_tar(members: list[tarfile.TarInfo], contents: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info in members:
+            data = (contents or {}).get(info.name)
+            if data is not None:
+                info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def upload(api: Api, data: bytes, caller: str = "maya") -> object:
+    return api.as_(
+        getattr(api, caller), "POST", f"{V1}/blueprints/upload",
+        files={"archive": ("bp.zip", data, "application/octet-stream")},
+    )
+
+
+def test_register_an_archive_generate_from_it_and_retire_it(api: Api, tmp_path: object) -> None:
+    response = upload(api, make_zip(TEMPLATE))
+    assert response.status_code == 201, response.text  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert (body["name"], body["version"]) == ("team-lib", "1.2.0")
+    assert body["source"].startswith("archive:sha256:")
+    listed = {b["name"]: b for b in api.as_(api.alice, "GET", f"{V1}/blueprints").json()}
+    assert listed["team-lib"]["versions"] == ["1.2.0"]
+    detail = api.as_(api.alice, "GET", f"{V1}/blueprints/team-lib").json()
+    assert detail["variables_schema"]["properties"]["greeting"]["default"] == "hello"
+    assert detail["has_tasks"] is True
+    gen = api.as_(api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t1"})
+    assert gen.status_code == 200, gen.text
+    with zipfile.ZipFile(io.BytesIO(gen.content)) as archive:
+        names = archive.namelist()
+        assert archive.read("t1/README.md") == b"# t1: hello\n"
+        answers = archive.read("t1/.codeforge-answers.yml").decode()
+    assert "PWNED" not in " ".join(names)  # tasks never run from the API
+    assert body["source"] in answers  # the registered source, not a server path
+    # Another server (empty cache) rebuilds the files from the stored archive.
+    shutil.rmtree(api.client.app.state.ctx.config.blueprint_dir)  # type: ignore[attr-defined]
+    again = api.as_(api.bob, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t1"})
+    assert again.content == gen.content
+    # Same archive again: idempotent.
+    assert upload(api, make_zip(TEMPLATE)).status_code == 201  # type: ignore[attr-defined]
+    # Retire: members may not; maintainers may; then it is gone.
+    assert api.as_(api.alice, "DELETE", f"{V1}/blueprints/team-lib").status_code == 403
+    retired = api.as_(api.maya, "DELETE", f"{V1}/blueprints/team-lib")
+    assert retired.status_code == 200, retired.text
+    assert "team-lib" not in [b["name"] for b in api.as_(api.alice, "GET", f"{V1}/blueprints").json()]
+    gone = api.as_(api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t"})
+    assert gone.status_code == 404
+    actions = [r["action"] for r in api.as_(api.root, "GET", f"{V1}/activity").json()["items"]]
+    assert "blueprint.register" in actions and "blueprint.retire" in actions
+
+
+def test_registration_needs_a_maintainer(api: Api) -> None:
+    assert upload(api, make_zip(TEMPLATE), "alice").status_code == 403  # type: ignore[attr-defined]
+    assert upload(api, make_zip(TEMPLATE), "root").status_code == 201  # type: ignore[attr-defined]
+    assert api.as_(api.bob, "POST", f"{V1}/blueprints", json={"git_url": "https://example.com/x.git"}).status_code == 403
+
+
+def test_builtins_cannot_be_shadowed_or_retired(api: Api) -> None:
+    files = {**TEMPLATE, "blueprint.yaml": BLUEPRINT_YAML.replace(b"team-lib", b"lib-python")}
+    assert upload(api, make_zip(files)).status_code == 409  # type: ignore[attr-defined]
+    assert api.as_(api.maya, "DELETE", f"{V1}/blueprints/lib-python").status_code == 409
+    assert api.as_(api.maya, "DELETE", f"{V1}/blueprints/unknown").status_code == 404
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    return tarfile.TarInfo(name)
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (make_zip({**TEMPLATE, "../evil.txt": b"x"}, top=""), "outside"),
+        (make_zip({**TEMPLATE, "/etc/evil": b"x"}, top=""), "absolute"),
+        (make_tar([_file("blueprint.yaml"), _link("template/x", "/etc/passwd")], {"blueprint.yaml": BLUEPRINT_YAML}), "link"),
+        (make_tar([_file("blueprint.yaml"), _link("template/h", "/etc/passwd", tarfile.LNKTYPE)], {"blueprint.yaml": BLUEPRINT_YAML}), "link"),
+        (make_tar([_file("../../x")], {"../../x": b"x"}), "outside"),
+        (make_zip({f"template/f{i}": b"" for i in range(60)} | {"blueprint.yaml": BLUEPRINT_YAML}), "entries"),
+        (make_zip({**TEMPLATE, "template/zeros": b"\0" * 3_000_000}), "expands"),
+        (b"not an archive at all", "not a zip or tar"),
+        (make_zip({"template/a": b"x"}), "blueprint"),
+    ],
+)
+def test_unsafe_archives_are_refused(api: Api, data: bytes, needle: str) -> None:
+    from codeforge.api import registry
+
+    ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
+    object.__setattr__(ctx, "config", __import__("dataclasses").replace(ctx.config, archive_max_entries=50))
+    response = upload(api, data)
+    assert response.status_code == 422, response.text  # type: ignore[attr-defined]
+    assert needle in response.text  # type: ignore[attr-defined]
+    assert not list(ctx.config.blueprint_dir.glob("*")) if ctx.config.blueprint_dir.exists() else True
+    assert registry is not None
+
+
+def test_upload_over_the_cap_is_413(api: Api) -> None:
+    response = upload(api, b"x" * (21 * 1024 * 1024))
+    assert response.status_code == 413  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("https://localhost/team/bp.git", "127.0.0.1"),
+        ("https://127.0.0.1/bp.git", "loopback"),
+        ("https://10.1.2.3/bp.git", "private"),
+        ("https://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://[::1]/bp.git", "::1"),
+        ("https://[::ffff:127.0.0.1]/bp.git", "127.0.0.1"),
+        ("http://example.com/bp.git", "only https"),
+        ("file:///etc", "only https"),
+        ("/srv/blueprints/team", "only https"),
+        ("ext::sh -c touch% /tmp/pwned", "control characters"),
+        ("--upload-pack=touch /tmp/x", "control characters"),
+        ("https://user:secret@example.com/bp.git", "credentials"),
+    ],
+)
+def test_git_urls_are_checked_after_dns(api: Api, url: str, needle: str) -> None:
+    response = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": url})
+    assert response.status_code == 422, response.text
+    assert needle in response.text
+    assert "secret" not in response.text
+
+
+def test_git_unknown_fields_and_bad_refs(api: Api) -> None:
+    response = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": "https://x", "branch": "x"})
+    assert response.status_code == 422 and "branch" in response.text
+    response = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": "https://localhost/x", "ref": "--exec=x"})
+    assert response.status_code == 422
