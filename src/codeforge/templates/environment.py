@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -104,10 +105,16 @@ class _MeteredRange:
         return self._range[index]
 
 
+# str methods and filters that allocate as much as their width argument asks for.
+_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+_WIDTH_FILTERS = ("center", "indent")
+_FORMAT_WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)")
+
+
 class CodeForgeEnvironment(SandboxedEnvironment):
     """Sandbox plus resource budgets and a compiled-code cache."""
 
-    intercepted_binops = frozenset(["*", "**", "+"])
+    intercepted_binops = frozenset(["*", "**", "+", "%"])
 
     def __init__(
         self, root: Path | None, limits: RenderLimits, cache: CompiledCache | None
@@ -124,6 +131,8 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         self.budget = Budget(limits)
         self.code_cache = cache
         self.filters.update(FILTERS)
+        for name in _WIDTH_FILTERS:
+            self.filters[name] = self._width_guarded(self.filters[name])
         self.globals["range"] = self._range
         self.globals.pop("lipsum", None)
         self.globals.pop("cycler", None)
@@ -141,6 +150,25 @@ class CodeForgeEnvironment(SandboxedEnvironment):
                 f"range() of {len(rng)} items; the limit is {self.limits.max_range}"
             )
         return _MeteredRange(self.budget, rng)
+
+    def _check_width(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        limit = self.limits.max_string
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+                raise ResourceLimitError(f"a width of {value} is past the limit of {limit}")
+
+    def _check_format(self, text: str) -> None:
+        for match in _FORMAT_WIDTH_RE.finditer(text):
+            number = next(g for g in match.groups() if g is not None) if any(match.groups()) else ""
+            if number and int(number) > self.limits.max_string:
+                raise ResourceLimitError(f"a format width of {number} is past the limit")
+
+    def _width_guarded(self, func: Any) -> Any:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self._check_width(args[1:], kwargs)
+            return func(*args, **kwargs)
+
+        return guarded
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
@@ -164,6 +192,8 @@ class CodeForgeEnvironment(SandboxedEnvironment):
                 raise ResourceLimitError(
                     f"repetition would make {len(seq) * times} items; the limit is {limit}"
                 )
+        elif operator == "%" and isinstance(left, str):
+            self._check_format(left)
         elif (
             operator == "+"
             and isinstance(left, str | list | tuple)
@@ -178,7 +208,17 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         __self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any
     ) -> Any:
         __self.budget.tick()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") in _PADDING_METHODS:
+            __self._check_width(args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # The sandbox hands templates a wrapper for str.format; check the widths it would pad to.
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
+            self._check_format(owner)
+        return super().wrap_str_format(value)
 
     # -- compiled-code cache ---------------------------------------------------------
 
