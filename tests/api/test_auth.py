@@ -50,7 +50,10 @@ def test_expired_and_revoked_keys_are_refused(api: Api) -> None:
     with session_factory(api.url).begin() as session:
         user = get_user(session, api.bob.id)
         _, expired = create_api_key(session, user, "old", expires_at=utcnow() - timedelta(days=1))
-    assert api.client.get(f"{V1}/me", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+    assert (
+        api.client.get(f"{V1}/me", headers={"Authorization": f"Bearer {expired}"}).status_code
+        == 401
+    )
     created = api.as_(api.bob, "POST", f"{V1}/keys", json={"name": "temp", "expires_days": 1})
     assert created.status_code == 201, created.text
     key = created.json()["key"]
@@ -68,7 +71,10 @@ def test_key_ownership(api: Api) -> None:
     # Another member's key: 404 to revoke, 404 to list; an admin can do both.
     assert api.as_(api.bob, "DELETE", f"{V1}/keys/{api.alice.key_id}").status_code == 404
     assert api.as_(api.bob, "GET", f"{V1}/keys", params={"user": "alice"}).status_code == 404
-    assert api.as_(api.bob, "POST", f"{V1}/keys", json={"name": "k", "user": "alice"}).status_code == 404
+    assert (
+        api.as_(api.bob, "POST", f"{V1}/keys", json={"name": "k", "user": "alice"}).status_code
+        == 404
+    )
     assert api.as_(api.root, "GET", f"{V1}/keys", params={"user": "alice"}).status_code == 200
     made = api.as_(api.root, "POST", f"{V1}/keys", json={"name": "for-alice", "user": "alice"})
     assert made.status_code == 201
@@ -86,8 +92,14 @@ def test_users_are_admin_only(api: Api) -> None:
     assert made.status_code == 201, made.text
     assert made.json()["role"] == "maintainer"
     assert api.as_(api.root, "POST", f"{V1}/users", json={"name": "eve"}).status_code == 409
-    assert api.as_(api.root, "POST", f"{V1}/users", json={"name": "x", "role": "god"}).status_code == 422
-    assert api.as_(api.root, "POST", f"{V1}/users", json={"name": "x", "admin": True}).status_code == 422
+    assert (
+        api.as_(api.root, "POST", f"{V1}/users", json={"name": "x", "role": "god"}).status_code
+        == 422
+    )
+    assert (
+        api.as_(api.root, "POST", f"{V1}/users", json={"name": "x", "admin": True}).status_code
+        == 422
+    )
     names = [u["name"] for u in api.as_(api.root, "GET", f"{V1}/users").json()]
     assert names == sorted(["alice", "bob", "eve", "maya", "root"])
     assert api.as_(api.root, "GET", f"{V1}/users/999999").status_code == 404

@@ -38,7 +38,12 @@ def test_schema_of_when_secret_and_validators() -> None:
 
     schema = variables_schema(
         [
-            Variable("port", "int", default=8000, validators=(Validator("min", 1), Validator("max", 65535))),
+            Variable(
+                "port",
+                "int",
+                default=8000,
+                validators=(Validator("min", 1), Validator("max", 65535)),
+            ),
             Variable("token", "secret", default="s3cret", when="{{ port > 80 }}"),
             Variable("tags", "list", default=[], validators=(Validator("max_length", 3),)),
             Variable("n", "str", validators=(Validator("expr", "value != 'x'", "not x"),)),
@@ -47,8 +52,13 @@ def test_schema_of_when_secret_and_validators() -> None:
     )
     props = schema["properties"]
     assert props["port"] == {
-        "title": "port", "x-order": 0, "x-type": "int", "type": "integer",
-        "default": 8000, "minimum": 1, "maximum": 65535,
+        "title": "port",
+        "x-order": 0,
+        "x-type": "int",
+        "type": "integer",
+        "default": 8000,
+        "minimum": 1,
+        "maximum": 65535,
     }
     assert "default" not in props["token"] and props["token"]["writeOnly"] is True
     assert props["token"]["x-when"] == "{{ port > 80 }}"

@@ -55,7 +55,13 @@ def _free_port() -> int:
 def test_serve_runs_uvicorn() -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from codeforge.cli.serve import serve; serve()", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from codeforge.cli.serve import serve; serve()",
+            "--port",
+            str(port),
+        ],
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -80,7 +80,9 @@ def test_generate_is_deterministic_and_recorded(api: Api) -> None:
 
 def test_projects_are_owned(api: Api) -> None:
     body = {"template": "lib-python", "name": "mine"}
-    pid = int(api.as_(api.alice, "POST", f"{V1}/projects/generate", json=body).headers["x-project-id"])
+    pid = int(
+        api.as_(api.alice, "POST", f"{V1}/projects/generate", json=body).headers["x-project-id"]
+    )
     bob_pid = int(
         api.as_(api.bob, "POST", f"{V1}/projects/generate", json={**body, "name": "bobs"}).headers[
             "x-project-id"
@@ -126,7 +128,9 @@ def test_starter_zip_takes_answers_from_the_query(api: Api, tmp_path: Path) -> N
         params={"template": "web-fastapi", "name": "starter", "database": "none", "ci": "none"},
     )
     assert response.status_code == 200, response.text
-    written = _files(_cli_init(tmp_path, "web-fastapi", "starter", {"database": "none", "ci": "none"}))
+    written = _files(
+        _cli_init(tmp_path, "web-fastapi", "starter", {"database": "none", "ci": "none"})
+    )
     assert _zip_files(response.content) == written
 
 
@@ -134,7 +138,11 @@ def test_starter_zip_takes_answers_from_the_query(api: Api, tmp_path: Path) -> N
     ("body", "status", "needle"),
     [
         ({"template": "lib-python", "name": "x", "answers": {"license": "GPL"}}, 422, "license"),
-        ({"template": "lib-python", "name": "x", "answers": {"package_name": "Not Valid"}}, 422, "package_name"),
+        (
+            {"template": "lib-python", "name": "x", "answers": {"package_name": "Not Valid"}},
+            422,
+            "package_name",
+        ),
         ({"template": "lib-python", "name": "x", "answers": {"nope": 1}}, 422, "nope"),
         ({"template": "lib-python", "name": "x", "extra": 1}, 422, "extra"),
         ({"template": "no-such", "name": "x"}, 404, "no-such"),
@@ -143,7 +151,9 @@ def test_starter_zip_takes_answers_from_the_query(api: Api, tmp_path: Path) -> N
         ({"template": "lib-python", "name": "x", "version": "9.9.9"}, 404, "9.9.9"),
     ],
 )
-def test_bad_generation_requests(api: Api, body: dict[str, object], status: int, needle: str) -> None:
+def test_bad_generation_requests(
+    api: Api, body: dict[str, object], status: int, needle: str
+) -> None:
     response = api.as_(api.alice, "POST", f"{V1}/projects/generate", json=body)
     assert response.status_code == status, response.text
     assert needle in response.text

@@ -51,7 +51,9 @@ def make_tar(members: list[tarfile.TarInfo], contents: dict[str, bytes] | None =
 
 def upload(api: Api, data: bytes, caller: str = "maya") -> object:
     return api.as_(
-        getattr(api, caller), "POST", f"{V1}/blueprints/upload",
+        getattr(api, caller),
+        "POST",
+        f"{V1}/blueprints/upload",
         files={"archive": ("bp.zip", data, "application/octet-stream")},
     )
 
@@ -67,7 +69,9 @@ def test_register_an_archive_generate_from_it_and_retire_it(api: Api, tmp_path: 
     detail = api.as_(api.alice, "GET", f"{V1}/blueprints/team-lib").json()
     assert detail["variables_schema"]["properties"]["greeting"]["default"] == "hello"
     assert detail["has_tasks"] is True
-    gen = api.as_(api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t1"})
+    gen = api.as_(
+        api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t1"}
+    )
     assert gen.status_code == 200, gen.text
     with zipfile.ZipFile(io.BytesIO(gen.content)) as archive:
         names = archive.namelist()
@@ -77,7 +81,9 @@ def test_register_an_archive_generate_from_it_and_retire_it(api: Api, tmp_path: 
     assert body["source"] in answers  # the registered source, not a server path
     # Another server (empty cache) rebuilds the files from the stored archive.
     shutil.rmtree(api.client.app.state.ctx.config.blueprint_dir)  # type: ignore[attr-defined]
-    again = api.as_(api.bob, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t1"})
+    again = api.as_(
+        api.bob, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t1"}
+    )
     assert again.content == gen.content
     # Same archive again: idempotent.
     assert upload(api, make_zip(TEMPLATE)).status_code == 201  # type: ignore[attr-defined]
@@ -85,8 +91,12 @@ def test_register_an_archive_generate_from_it_and_retire_it(api: Api, tmp_path: 
     assert api.as_(api.alice, "DELETE", f"{V1}/blueprints/team-lib").status_code == 403
     retired = api.as_(api.maya, "DELETE", f"{V1}/blueprints/team-lib")
     assert retired.status_code == 200, retired.text
-    assert "team-lib" not in [b["name"] for b in api.as_(api.alice, "GET", f"{V1}/blueprints").json()]
-    gone = api.as_(api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t"})
+    assert "team-lib" not in [
+        b["name"] for b in api.as_(api.alice, "GET", f"{V1}/blueprints").json()
+    ]
+    gone = api.as_(
+        api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t"}
+    )
     assert gone.status_code == 404
     actions = [r["action"] for r in api.as_(api.root, "GET", f"{V1}/activity").json()["items"]]
     assert "blueprint.register" in actions and "blueprint.retire" in actions
@@ -95,7 +105,12 @@ def test_register_an_archive_generate_from_it_and_retire_it(api: Api, tmp_path: 
 def test_registration_needs_a_maintainer(api: Api) -> None:
     assert upload(api, make_zip(TEMPLATE), "alice").status_code == 403  # type: ignore[attr-defined]
     assert upload(api, make_zip(TEMPLATE), "root").status_code == 201  # type: ignore[attr-defined]
-    assert api.as_(api.bob, "POST", f"{V1}/blueprints", json={"git_url": "https://example.com/x.git"}).status_code == 403
+    assert (
+        api.as_(
+            api.bob, "POST", f"{V1}/blueprints", json={"git_url": "https://example.com/x.git"}
+        ).status_code
+        == 403
+    )
 
 
 def test_builtins_cannot_be_shadowed_or_retired(api: Api) -> None:
@@ -121,10 +136,27 @@ def _file(name: str) -> tarfile.TarInfo:
     [
         (make_zip({**TEMPLATE, "../evil.txt": b"x"}, top=""), "outside"),
         (make_zip({**TEMPLATE, "/etc/evil": b"x"}, top=""), "absolute"),
-        (make_tar([_file("blueprint.yaml"), _link("template/x", "/etc/passwd")], {"blueprint.yaml": BLUEPRINT_YAML}), "link"),
-        (make_tar([_file("blueprint.yaml"), _link("template/h", "/etc/passwd", tarfile.LNKTYPE)], {"blueprint.yaml": BLUEPRINT_YAML}), "link"),
+        (
+            make_tar(
+                [_file("blueprint.yaml"), _link("template/x", "/etc/passwd")],
+                {"blueprint.yaml": BLUEPRINT_YAML},
+            ),
+            "link",
+        ),
+        (
+            make_tar(
+                [_file("blueprint.yaml"), _link("template/h", "/etc/passwd", tarfile.LNKTYPE)],
+                {"blueprint.yaml": BLUEPRINT_YAML},
+            ),
+            "link",
+        ),
         (make_tar([_file("../../x")], {"../../x": b"x"}), "outside"),
-        (make_zip({f"template/f{i}": b"" for i in range(60)} | {"blueprint.yaml": BLUEPRINT_YAML}), "entries"),
+        (
+            make_zip(
+                {f"template/f{i}": b"" for i in range(60)} | {"blueprint.yaml": BLUEPRINT_YAML}
+            ),
+            "entries",
+        ),
         (make_zip({**TEMPLATE, "template/zeros": b"\0" * 3_000_000}), "expands"),
         (b"not an archive at all", "not a zip or tar"),
         (make_zip({"template/a": b"x"}), "blueprint"),
@@ -134,11 +166,15 @@ def test_unsafe_archives_are_refused(api: Api, data: bytes, needle: str) -> None
     from codeforge.api import registry
 
     ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
-    object.__setattr__(ctx, "config", __import__("dataclasses").replace(ctx.config, archive_max_entries=50))
+    object.__setattr__(
+        ctx, "config", __import__("dataclasses").replace(ctx.config, archive_max_entries=50)
+    )
     response = upload(api, data)
     assert response.status_code == 422, response.text  # type: ignore[attr-defined]
     assert needle in response.text  # type: ignore[attr-defined]
-    assert not list(ctx.config.blueprint_dir.glob("*")) if ctx.config.blueprint_dir.exists() else True
+    assert (
+        not list(ctx.config.blueprint_dir.glob("*")) if ctx.config.blueprint_dir.exists() else True
+    )
     assert registry is not None
 
 
@@ -172,7 +208,14 @@ def test_git_urls_are_checked_after_dns(api: Api, url: str, needle: str) -> None
 
 
 def test_git_unknown_fields_and_bad_refs(api: Api) -> None:
-    response = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": "https://x", "branch": "x"})
+    response = api.as_(
+        api.maya, "POST", f"{V1}/blueprints", json={"git_url": "https://x", "branch": "x"}
+    )
     assert response.status_code == 422 and "branch" in response.text
-    response = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": "https://localhost/x", "ref": "--exec=x"})
+    response = api.as_(
+        api.maya,
+        "POST",
+        f"{V1}/blueprints",
+        json={"git_url": "https://localhost/x", "ref": "--exec=x"},
+    )
     assert response.status_code == 422

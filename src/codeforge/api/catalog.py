@@ -36,8 +36,13 @@ def list_entries(ctx: AppContext) -> list[Entry]:
         bp = ctx.parse(builtin_root() / name)
         entries.append(
             Entry(
-                bp.name, bp.version, bp.description, list(bp.tags), BUILTIN_PREFIX + name,
-                [bp.version], "builtin",
+                bp.name,
+                bp.version,
+                bp.description,
+                list(bp.tags),
+                BUILTIN_PREFIX + name,
+                [bp.version],
+                "builtin",
             )
         )
     with ctx.read() as session:
@@ -46,7 +51,9 @@ def list_entries(ctx: AppContext) -> list[Entry]:
     for row in rows:
         if row.name in builtins:
             continue
-        versions = [*latest[row.name].versions, row.version] if row.name in latest else [row.version]
+        versions = (
+            [*latest[row.name].versions, row.version] if row.name in latest else [row.version]
+        )
         latest[row.name] = Entry(
             row.name, row.version, row.description, [], row.source, versions, "registered"
         )

@@ -41,4 +41,5 @@ def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiC
         max_upload_bytes=upload,
     )
 
+
 API_PREFIX = "/api/v1"

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from codeforge.api.config import ApiConfig

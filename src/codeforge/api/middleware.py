@@ -10,7 +10,6 @@ import json
 import re
 import time
 import uuid
-from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -135,7 +134,7 @@ class RequestMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Scope) -> str:
     """The matched route's path template, so metrics stay low-cardinality."""
     route = scope.get("route")
     path = getattr(route, "path", None)

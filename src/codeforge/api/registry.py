@@ -85,7 +85,8 @@ def check_git_url(url: str) -> tuple[str, int, str]:
         )
     if parts.username or parts.password or "@" in parts.netloc:
         raise SecurityError(
-            "credentials in the git URL are not accepted", where="git_url",
+            "credentials in the git URL are not accepted",
+            where="git_url",
             hint="register public repositories only",
         )
     host = parts.hostname
@@ -116,11 +117,16 @@ def _clone(ctx: AppContext, url: str, ref: str | None, dest: Path) -> str:
     host, port, address = check_git_url(url)
     pinned = f"[{address}]" if ":" in address else address
     config = [
-        "-c", "http.followRedirects=false",
-        "-c", f"http.curloptResolve={host}:{port}:{pinned}",
-        "-c", "protocol.allow=never",
-        "-c", "protocol.https.allow=always",
-        "-c", "submodule.recurse=false",
+        "-c",
+        "http.followRedirects=false",
+        "-c",
+        f"http.curloptResolve={host}:{port}:{pinned}",
+        "-c",
+        "protocol.allow=never",
+        "-c",
+        "protocol.https.allow=always",
+        "-c",
+        "submodule.recurse=false",
     ]
     env = {"GIT_ALLOW_PROTOCOL": "https"}
     timeout = ctx.config.git_timeout
@@ -128,10 +134,24 @@ def _clone(ctx: AppContext, url: str, ref: str | None, dest: Path) -> str:
     run_git([*config, "init", "-q"], dest, env=env, timeout=timeout)
     target = ref or "HEAD"
     run_git(
-        [*config, "fetch", "-q", "--depth", "1", "--no-tags", "--no-recurse-submodules", url, target],
-        dest, env=env, timeout=timeout,
+        [
+            *config,
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "--no-tags",
+            "--no-recurse-submodules",
+            url,
+            target,
+        ],
+        dest,
+        env=env,
+        timeout=timeout,
     )
-    run_git(["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], dest, timeout=timeout)
+    run_git(
+        ["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], dest, timeout=timeout
+    )
     commit = run_git(["rev-parse", "HEAD"], dest, timeout=timeout).stdout.strip()
     shutil.rmtree(dest / ".git", ignore_errors=True)
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file() and not p.is_symlink())
@@ -216,9 +236,11 @@ def extract_archive(ctx: AppContext, data: bytes, dest: Path) -> None:
                 members.append((path, content, 0o755 if mode & 0o111 else 0o644))
     else:
         try:
-            archive_tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+            archive_tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115 - closed below
         except tarfile.TarError as exc:
-            raise ValidationError("the upload is not a zip or tar archive", where="archive") from exc
+            raise ValidationError(
+                "the upload is not a zip or tar archive", where="archive"
+            ) from exc
         with archive_tar:
             for tinfo in archive_tar:
                 path = _safe_member(tinfo.name)
@@ -231,27 +253,27 @@ def extract_archive(ctx: AppContext, data: bytes, dest: Path) -> None:
                     members.append((path, None, 0o755))
                     continue
                 extracted = archive_tar.extractfile(tinfo)
-                content = extracted.read() if extracted is not None else b""
-                members.append((path, content, 0o755 if tinfo.mode & 0o111 else 0o644))
+                data_tar = extracted.read() if extracted is not None else b""
+                members.append((path, data_tar, 0o755 if tinfo.mode & 0o111 else 0o644))
     # A single top folder (as GitHub archives have) is the blueprint itself.
     tops = {m[0].parts[0] for m in members}
     strip = len(tops) == 1 and any(len(m[0].parts) > 1 for m in members)
     dest.mkdir(parents=True)
     root = dest.resolve()
-    for path, content, mode in members:
+    for path, body, mode in members:
         rel = PurePosixPath(*path.parts[1:]) if strip else path
         if not rel.parts:
             continue
         target = (root / rel).resolve()
         if root not in target.parents:
             raise SecurityError(f"archive member {str(path)!r} points outside the archive")
-        if content is None:
+        if body is None:
             target.mkdir(parents=True, exist_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         with os.fdopen(fd, "wb") as out:
-            out.write(content)
+            out.write(body)
 
 
 def archive_store(ctx: AppContext) -> Path:
@@ -323,7 +345,7 @@ def materialise(ctx: AppContext, source: str) -> Path:
     if folder.is_dir():
         return folder
     if source.startswith(ARCHIVE_PREFIX):
-        kept = archive_store(ctx) / f"{source[len(ARCHIVE_PREFIX):]}.bin"
+        kept = archive_store(ctx) / f"{source[len(ARCHIVE_PREFIX) :]}.bin"
         if not kept.is_file():
             raise NotFoundError(f"the archive of {source} is no longer stored")
         path, _ = fetch_archive(ctx, kept.read_bytes())

@@ -62,7 +62,10 @@ def users_create(ctx: click.Context, name: str, role: str) -> None:
     with _transaction(ctx) as session:
         user = create_user(session, name, role)
         log_activity(
-            session, "user.create", target=f"user:{name}", details={"user_id": user.id, "role": role}
+            session,
+            "user.create",
+            target=f"user:{name}",
+            details={"user_id": user.id, "role": role},
         )
     click.echo(f"Created user {name} ({role}).")
 
@@ -85,7 +88,9 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
         echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']:>5}  {row['name']}  {row['role']}{'  (disabled)' if row['disabled'] else ''}")
+        click.echo(
+            f"{row['id']:>5}  {row['name']}  {row['role']}{'  (disabled)' if row['disabled'] else ''}"
+        )
 
 
 @click.group()
@@ -148,8 +153,7 @@ def keys_list(ctx: click.Context, user_name: str | None, as_json: bool) -> None:
                 raise NotFoundError(f"no user named {user_name!r}")
             stmt = stmt.where(ApiKey.user_id == owner.id)
         rows = [
-            {**_key_info(k), "user": u}
-            for k, u in session.execute(stmt.order_by(ApiKey.id)).all()
+            {**_key_info(k), "user": u} for k, u in session.execute(stmt.order_by(ApiKey.id)).all()
         ]
     if as_json:
         echo_json(rows)

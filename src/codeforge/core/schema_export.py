@@ -151,4 +151,6 @@ def variables_schema(
 
 def blueprint_schema(bp: Blueprint) -> dict[str, Any]:
     """The JSON Schema of ``bp``'s answers."""
-    return variables_schema(bp.variables, title=f"{bp.name} {bp.version}", description=bp.description)
+    return variables_schema(
+        bp.variables, title=f"{bp.name} {bp.version}", description=bp.description
+    )

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from codeforge.api.config import API_PREFIX
 from codeforge.api.auth import Ctx, CurrentUser
+from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import ActivityPage, ActivityPublic
 
 router = APIRouter(prefix=f"{API_PREFIX}/activity", tags=["activity"])

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
 
-from codeforge.api.config import API_PREFIX
 from codeforge.api import catalog
 from codeforge.api.auth import Ctx, CurrentUser, Maintainer, Principal
+from codeforge.api.config import API_PREFIX
 from codeforge.api.context import AppContext
 from codeforge.api.schemas import (
     NAME_PATTERN,
@@ -85,7 +85,9 @@ def list_components(
     ]
 
 
-def _register(ctx: AppContext, user: Principal, folder: PathType, source: str) -> BlueprintRegistered:
+def _register(
+    ctx: AppContext, user: Principal, folder: PathType, source: str
+) -> BlueprintRegistered:
     from codeforge.db.repositories import log_activity, register_blueprint
 
     bp = ctx.parse(folder)
@@ -114,9 +116,7 @@ REGISTER_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post(
-    "", response_model=BlueprintRegistered, status_code=201, responses=REGISTER_RESPONSES
-)
+@router.post("", response_model=BlueprintRegistered, status_code=201, responses=REGISTER_RESPONSES)
 def register_from_git(
     body: BlueprintRegisterGit, ctx: Ctx, user: Maintainer
 ) -> BlueprintRegistered:

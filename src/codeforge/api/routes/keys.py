@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from codeforge.api.config import API_PREFIX
 from codeforge.api.auth import Ctx, CurrentUser
+from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import ErrorPublic, KeyCreate, KeyCreated, KeyPublic
 
 router = APIRouter(prefix=f"{API_PREFIX}/keys", tags=["keys"])
@@ -16,7 +16,9 @@ router = APIRouter(prefix=f"{API_PREFIX}/keys", tags=["keys"])
 
 @router.get("", response_model=list[KeyPublic])
 def list_keys(
-    ctx: Ctx, user: CurrentUser, user_name: Annotated[str | None, Query(alias="user", max_length=200)] = None
+    ctx: Ctx,
+    user: CurrentUser,
+    user_name: Annotated[str | None, Query(alias="user", max_length=200)] = None,
 ) -> list[KeyPublic]:
     """Your keys (admins: ``?user=NAME`` for someone else's). Never the key itself."""
     from codeforge.core.errors import NotFoundError
@@ -32,7 +34,9 @@ def list_keys(
         return [KeyPublic.model_validate(k) for k in list_api_keys(session, user_id)]
 
 
-@router.post("", response_model=KeyCreated, status_code=201, responses={404: {"model": ErrorPublic}})
+@router.post(
+    "", response_model=KeyCreated, status_code=201, responses={404: {"model": ErrorPublic}}
+)
 def create_key(body: KeyCreate, ctx: Ctx, user: CurrentUser) -> KeyCreated:
     """A new key for you (admins: for ``user``). The response is the only time it is shown."""
     from codeforge.core.errors import NotFoundError
@@ -60,9 +64,7 @@ def create_key(body: KeyCreate, ctx: Ctx, user: CurrentUser) -> KeyCreated:
     return KeyCreated(**public.model_dump(), key=key)
 
 
-@router.delete(
-    "/{key_id}", response_model=KeyPublic, responses={404: {"model": ErrorPublic}}
-)
+@router.delete("/{key_id}", response_model=KeyPublic, responses={404: {"model": ErrorPublic}})
 def revoke_key(
     ctx: Ctx, user: CurrentUser, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> KeyPublic:
@@ -80,6 +82,3 @@ def revoke_key(
             details={"key_id": row.id, "owner_id": row.user_id},
         )
         return KeyPublic.model_validate(row)
-
-
-

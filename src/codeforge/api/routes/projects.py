@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from codeforge.api.config import API_PREFIX
 from codeforge.api import generation
 from codeforge.api.auth import Ctx, CurrentUser
+from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import (
     NAME_PATTERN,
     ErrorPublic,
@@ -22,7 +22,7 @@ from codeforge.core.errors import ValidationError
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
 
-ZIP_RESPONSE = {
+ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/zip": {}}, "description": "The project as a zip archive"},
     404: {"model": ErrorPublic},
     422: {"model": ErrorPublic},
@@ -31,7 +31,14 @@ STARTER_RESERVED = frozenset({"template", "name", "version"})
 MAX_QUERY_ANSWERS = 200
 
 
-def _zip_response(ctx: Ctx, user: CurrentUser, template: str, name: str, answers: dict[str, object], version: str | None) -> StreamingResponse:
+def _zip_response(
+    ctx: Ctx,
+    user: CurrentUser,
+    template: str,
+    name: str,
+    answers: dict[str, object],
+    version: str | None,
+) -> StreamingResponse:
     rendered = generation.render(ctx, template, name, answers, version)
     data = generation.zip_bytes(rendered.plan, name)
     project_id = generation.record(ctx, user, name, rendered)
@@ -70,7 +77,9 @@ def preview_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> Previ
             except UnicodeDecodeError:
                 text = None
         files.append(
-            PreviewFile(path=f.path, size=len(f.content), binary=f.binary, mode=f.mode, content=text)
+            PreviewFile(
+                path=f.path, size=len(f.content), binary=f.binary, mode=f.mode, content=text
+            )
         )
     bp = rendered.loaded.blueprint
     return PreviewPublic(

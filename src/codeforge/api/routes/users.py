@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from codeforge.api.config import API_PREFIX
 from codeforge.api.auth import Admin, Ctx, CurrentUser
+from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
