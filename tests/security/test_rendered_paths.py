@@ -84,7 +84,7 @@ def test_two_templates_rendering_to_one_path(
     engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
 ) -> None:
     bp = blueprint({"variables": {"a": "x", "b": "x"}}, {"{{ a }}.txt": "1", "{{ b }}.txt": "2"})
-    with pytest.raises(SecurityError, match="both render to 'x.txt'"):
+    with pytest.raises(SecurityError, match=r"both render to 'x\.txt'"):
         engine.create_project(str(bp), "p", output_dir=out, git=False)
 
 
