@@ -56,8 +56,11 @@ def create_app(
         400: {"model": ErrorPublic},
         401: {"model": ErrorPublic},
         403: {"model": ErrorPublic},
+        404: {"model": ErrorPublic},
+        409: {"model": ErrorPublic},
         413: {"model": ErrorPublic},
         422: {"model": ErrorPublic},
+        503: {"model": ErrorPublic},
     }
     for module in (blueprints, projects, activity, users, keys):
         app.include_router(module.router, responses=common)  # type: ignore[arg-type]
