@@ -23,6 +23,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("codeforge.cli.config", "config", "Read and edit the user configuration."),
     "db": ("codeforge.cli.store", "db", "Manage the project database."),
     "projects": ("codeforge.cli.store", "projects", "Register and inspect recorded projects."),
+    "serve": ("codeforge.cli.serve", "serve", "Run the web API."),
+    "users": ("codeforge.cli.admin", "users", "Manage API users."),
+    "keys": ("codeforge.cli.admin", "keys", "Manage API keys (shown once, stored as a hash)."),
     "ai": ("codeforge.cli.ai", "ai", "AI help: recommend, describe, generate and review code."),
 }
 
