@@ -47,7 +47,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,31 +241,57 @@ class Sample:
     maxrss_kb: int
 
 
+# Why a launcher: on Linux a child's ru_maxrss starts from the high-water mark of
+# the process that forked it (the mm is copied, or shared by vfork, and its
+# hiwater is folded into the child's maxrss at exec). Spawned straight from this
+# script, `python -c pass` would "use" as much memory as the benchmark itself.
+# So every child is spawned by a tiny `python -S` launcher that times it and
+# reads its rusage; the launcher's own mark (~10 MB, below any Python tool's
+# real peak) is the floor. The launcher's start-up is not in the timing.
+LAUNCHER_CODE = """
+import os, sys, time
+log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+cmd = sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=[
+    (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+    (os.POSIX_SPAWN_DUP2, log, 1),
+    (os.POSIX_SPAWN_DUP2, log, 2),
+])
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - t0
+sys.stdout.write(f"{elapsed!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
+def launcher_python() -> str:
+    return sys.executable
+
+
 def run_child(
     cmd: Sequence[str], env: dict[str, str], cwd: Path, log: Path | None = None
 ) -> tuple[Sample, str]:
-    """Run cmd to completion; wall time and the child's peak RSS (via wait4)."""
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            list(cmd),
+    """Run cmd to completion; its wall time and peak RSS (wait4 in the launcher)."""
+    with tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log") as out:
+        proc = subprocess.run(
+            [launcher_python(), "-S", "-c", LAUNCHER_CODE, out.name, *cmd],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read().decode("utf-8", "replace")
+        text = Path(out.name).read_bytes().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise ChildFailed(f"launcher failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    seconds, maxrss, returncode = proc.stdout.split()
     if log is not None:
         log.write_text(text, encoding="utf-8")
-    if proc.returncode != 0:
+    if int(returncode) != 0:
         tail = "\n".join(text.splitlines()[-30:])
-        raise ChildFailed(f"exit {proc.returncode}: {' '.join(cmd)}\n{tail}")
-    return Sample(elapsed, usage.ru_maxrss), text
+        raise ChildFailed(f"exit {returncode}: {' '.join(cmd)}\n{tail}")
+    return Sample(float(seconds), int(maxrss)), text
 
 
 # --------------------------------------------------------------------------
@@ -480,6 +505,7 @@ class Bench:
             for v in vs[k:] + vs[:k]:  # rotate the order each round
                 sample, out, _ = self._run(v, forms)
                 shutil.rmtree(out)
+                os.sync()  # start every run with no write-back pending from the last one
                 cells[v.label].samples.append(sample)
             print(
                 f"  N={forms.n} round {r + 1}/{runs}: "
