@@ -695,7 +695,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=default_bin(),
         help="folder holding codeforge, cookiecutter, copier, python",
     )
-    ap.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "work")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=ROOT / "benchmarks" / "work",
+        help="base folder; each run works in its own run-PID-* folder inside it",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS / "latest.md")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
     ap.add_argument(
@@ -717,9 +722,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (args.bin / t).exists():
             ap.error(f"{args.bin / t} not found")
 
-    if args.workdir.exists():
-        shutil.rmtree(args.workdir)
-    args.workdir.mkdir(parents=True)
+    # A private folder per run: two benchmarks started at once must not delete
+    # each other's templates (the base folder itself is never removed).
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    args.workdir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=args.workdir))
     bench = Bench(args.bin, args.workdir, tools)
     bench.floor = not args.no_floor
     env_info = [
