@@ -115,7 +115,7 @@ def test_unwritable_cache_folder_does_not_fail_a_run(
     assert (result.destination / "README.md").exists()
 
 
-def test_cache_round_trip_and_pruning(tmp_path: Path) -> None:
+def test_cache_round_trip_and_merge(tmp_path: Path) -> None:
     path = tmp_path / "c.pack"
     cache = CompiledCache(path)
     env = CodeForgeEnvironment(None, RenderLimits(), cache)
@@ -124,14 +124,32 @@ def test_cache_round_trip_and_pruning(tmp_path: Path) -> None:
     assert cache.misses == 2 and cache.hits == 0
     cache.save()
     again = CompiledCache(path)
-    assert len(again.codes) == 2
+    assert len(again.index) == 2
     env2 = CodeForgeEnvironment(None, RenderLimits(), again)
     assert env2.template_from_source("{{ a }}", "x").render(a=5) == "5"
     assert again.hits == 1
-    keep = set(list(again.codes)[:1])
-    again.dirty = True
-    again.save(keep=keep)
-    assert set(CompiledCache(path).codes) == keep
+    # A new entry is merged with the old ones into a new pack.
+    assert env2.template_from_source("{{ c }}", "z").render(c=1) == "1"
+    again.save()
+    merged = CompiledCache(path)
+    assert len(merged.index) == 3
+    env3 = CodeForgeEnvironment(None, RenderLimits(), merged)
+    for source, name, value in (
+        ("{{ a }}", "x", "1"),
+        ("{{ b }}", "y", "2"),
+        ("{{ c }}", "z", "3"),
+    ):
+        assert env3.template_from_source(source, name).render(a=1, b=2, c=3) == value
+    assert merged.hits == 3 and merged.misses == 0
+
+
+def test_same_source_under_two_names_keeps_each_name(tmp_path: Path) -> None:
+    """The file name is compiled into the code, so it is part of the cache key."""
+    cache = CompiledCache(tmp_path / "c.pack")
+    env = CodeForgeEnvironment(None, RenderLimits(), cache)
+    first = env.compile_cached("{{ x }}", "a.txt")
+    second = env.compile_cached("{{ x }}", "b.txt")
+    assert (first.co_filename, second.co_filename) == ("a.txt", "b.txt")
 
 
 def test_undefined_variable_names_file_and_line(
@@ -152,4 +170,42 @@ def test_syntax_error_names_file_and_line(
     with pytest.raises(TemplateError, match="syntax error") as info:
         engine.create_project(str(bp), "p", output_dir=out, git=False)
     assert info.value.where == "a.txt:2"
+    assert list(out.iterdir()) == []
+
+
+def _many(count: int) -> dict[str, str]:
+    return {
+        f"pkg/m{i:03}.py": f"# {i}\nNAME = {{{{ project_name | to_json }}}}\nN = {{{{ {i} * 2 }}}}\n"
+        for i in range(count)
+    }
+
+
+def test_cold_batch_compile_on_two_cores_gives_the_same_bytes(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path, codeforge_dirs: dict[str, Path]
+) -> None:
+    """A cold run of over 64 templates compiles half in a forked child; output is unaffected."""
+    bp = blueprint({}, _many(150))
+    cold = engine.create_project(str(bp), "p", output_dir=out / "cold", git=False)
+    for i in (0, 74, 75, 149):
+        text = (cold.destination / f"pkg/m{i:03}.py").read_text()
+        assert text == f'# {i}\nNAME = "p"\nN = {i * 2}\n'
+    (pack,) = _packs(codeforge_dirs["cache"])
+    assert len(CompiledCache(pack).index) >= 150  # both halves reached the cache
+    with pytest.MonkeyPatch.context() as mp:
+        compiles = _count_compiles(mp)
+        warm = engine.create_project(str(bp), "p", output_dir=out / "warm", git=False)
+    assert compiles == []
+    for i in range(150):
+        rel = f"pkg/m{i:03}.py"
+        assert (warm.destination / rel).read_bytes() == (cold.destination / rel).read_bytes()
+
+
+def test_syntax_error_in_the_forked_half_is_still_reported(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
+) -> None:
+    files = _many(100)
+    files["pkg/m099.py"] = "ok\n{% if %}\n"  # last file: compiled by the child
+    with pytest.raises(TemplateError) as info:
+        engine.create_project(str(blueprint({}, files)), "p", output_dir=out, git=False)
+    assert info.value.where == "pkg/m099.py:2"
     assert list(out.iterdir()) == []

@@ -94,6 +94,7 @@ class WorkflowState:
     record: GenerationRecord | None = None
     record_error: StoreError | None = None
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    env: CodeForgeEnvironment | None = None  # shared by the stages of one run
 
 
 Stage = tuple[str, Callable[[WorkflowState], None]]
@@ -167,16 +168,22 @@ class SDLCEngine:
 
     def manage_workflow(self, stages: Sequence[Stage], state: WorkflowState) -> WorkflowState:
         """Run ``stages`` in order, timing each; an error stops the run and names the stage."""
-        for name, stage in stages:
-            started = time.perf_counter()
-            try:
-                stage(state)
-            except CodeForgeError:
-                raise
-            except OSError as exc:
-                raise CodeForgeError(f"{name}: {exc.strerror or exc}", where=exc.filename) from exc
-            finally:
-                state.timings[name] = time.perf_counter() - started
+        try:
+            for name, stage in stages:
+                started = time.perf_counter()
+                try:
+                    stage(state)
+                except CodeForgeError:
+                    raise
+                except OSError as exc:
+                    raise CodeForgeError(
+                        f"{name}: {exc.strerror or exc}", where=exc.filename
+                    ) from exc
+                finally:
+                    state.timings[name] = time.perf_counter() - started
+        finally:
+            if state.env is not None and state.env.code_cache is not None:
+                state.env.code_cache.close()
         return state
 
     def create_project(
@@ -276,6 +283,13 @@ class SDLCEngine:
 
     # -- stages ----------------------------------------------------------------------
 
+    def _state_env(self, state: WorkflowState) -> CodeForgeEnvironment:
+        """One environment (and one open compiled cache) for all stages of a run."""
+        if state.env is None:
+            assert state.loaded is not None
+            state.env = self.environment(state.loaded.blueprint.template_root)
+        return state.env
+
     def _stage_resolve(self, state: WorkflowState) -> None:
         state.loaded = self.load_blueprint(
             state.template, allow_local=state.allow_local, trust=state.trust
@@ -295,7 +309,7 @@ class SDLCEngine:
     def _stage_answers(self, state: WorkflowState) -> None:
         assert state.loaded is not None
         bp = state.loaded.blueprint
-        env = self.environment(bp.template_root)
+        env = self._state_env(state)
         data = dict(state.data)
         if "project_name" in data and data["project_name"] != state.name:
             raise UsageError("project_name comes from the NAME argument; do not pass it in --data")
@@ -316,7 +330,8 @@ class SDLCEngine:
         assert state.loaded is not None
         loaded = state.loaded
         bp = loaded.blueprint
-        env = self.environment(bp.template_root)
+        env = self._state_env(state)
+        env.reset_budget()
         context = plain({**self.base_context(state.name), **state.answers})
         rules = bp.files
         plan = PlanBuilder(env, self.settings.limits).build(
@@ -374,7 +389,7 @@ class SDLCEngine:
 
         def post(staging: Path) -> None:
             if state.run_tasks and bp.tasks:
-                env = self.environment(bp.template_root)
+                env = self._state_env(state)
                 evaluator = Evaluator(env)
                 context = {**self.base_context(state.name), **state.answers}
                 run_tasks(

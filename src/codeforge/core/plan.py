@@ -15,7 +15,12 @@ from typing import Any
 from codeforge.core.errors import BlueprintError, ResourceLimitError, SecurityError, TemplateError
 from codeforge.core.paths import PathSet, check_relpath
 from codeforge.core.settings import RenderLimits
-from codeforge.templates.environment import CodeForgeEnvironment, render_error
+from codeforge.templates.environment import (
+    CodeForgeEnvironment,
+    cache_key,
+    compile_many,
+    render_error,
+)
 from codeforge.templates.schema import Loop
 
 TEMPLATE_SUFFIX = ".jinja"
@@ -64,9 +69,34 @@ class _Source:
     mode: int
 
 
+@dataclasses.dataclass(slots=True)
+class _Item:
+    src: _Source
+    out: str
+    context: Mapping[str, Any]
+    data: bytes
+    kind: str  # binary | verbatim | plain | template
+
+
+_JINJA_MARKERS = (b"{{", b"{%", b"{#")
+
+
+def _kind(data: bytes, verbatim: _Globs, rel: str) -> str:
+    if _is_binary(data):
+        return "binary"
+    if verbatim.match(rel):
+        return "verbatim"
+    # Text without Jinja syntax renders to itself: copy it and skip compiling.
+    if not any(marker in data for marker in _JINJA_MARKERS):
+        return "plain"
+    return "template"
+
+
 def _is_binary(data: bytes) -> bool:
     if b"\0" in data[:BINARY_SNIFF]:
         return True
+    if data.isascii():
+        return False
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -135,10 +165,24 @@ class PlanBuilder:
         self.env = env
         self.limits = limits
         self._path_templates: dict[str, Any] = {}
+        self._memo_context: object = None
+        self._memo: dict[str, str] = {}
 
     def _render_part(self, part: str, context: Mapping[str, Any], origin: str) -> str:
         if "{" not in part:
             return part
+        # Most files share one context: render each distinct part once per context.
+        if context is not self._memo_context:
+            self._memo_context = context
+            self._memo = {}
+        cached = self._memo.get(part)
+        if cached is not None:
+            return cached
+        rendered = self._render_part_uncached(part, context, origin)
+        self._memo[part] = rendered
+        return rendered
+
+    def _render_part_uncached(self, part: str, context: Mapping[str, Any], origin: str) -> str:
         template = self._path_templates.get(part)
         if template is None:
             template = self.env.template_from_source(part, f"{origin} (path)")
@@ -181,7 +225,10 @@ class PlanBuilder:
         except Exception as exc:
             raise render_error(exc, origin) from exc
         text = "".join(chunks)
-        if "\r\n" in source:
+        # Jinja writes "\n"; keep the file's own style, judged by its first line
+        # (as cookiecutter does).
+        first_newline = source.find("\n")
+        if first_newline > 0 and source[first_newline - 1] == "\r":
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         return text
 
@@ -203,50 +250,63 @@ class PlanBuilder:
         loop_by_path = {loop.path: loop for loop in loops}
         plan = RenderPlan(files=[])
         seen = PathSet()
-        total_bytes = 0
         budget = self.env.budget
-        for index, src in enumerate(sources):
+        # Pass 1: paths, reads and kinds; nothing is rendered yet.
+        items: list[_Item] = []
+        for src in sources:
             if _always_excluded(src.rel) or excluded.match(src.rel):
                 continue
             budget.check_time()
             loop = loop_by_path.get(src.rel)
+            data: bytes | None = None
             for item_context in self._contexts(context, loop, src.rel):
                 out = self.render_path(src.rel, item_context)
                 if out is None:
                     continue
-                try:
-                    with open(src.abspath, "rb") as handle:
-                        data = handle.read(self.limits.max_file_bytes + 1)
-                except OSError as exc:
-                    raise BlueprintError(
-                        f"cannot read template: {exc.strerror}", where=src.rel
-                    ) from exc
-                if len(data) > self.limits.max_file_bytes:
-                    raise ResourceLimitError(
-                        f"template file is larger than {self.limits.max_file_bytes} bytes",
-                        where=src.rel,
-                    )
-                binary = _is_binary(data)
-                if binary or verbatim.match(src.rel):
-                    content = data
-                else:
-                    content = self.render_text(data.decode("utf-8"), item_context, src.rel).encode(
-                        "utf-8"
-                    )
+                if data is None:
+                    data = self._read(src)
                 seen.add(out, src.rel)
-                total_bytes += len(content)
-                if total_bytes > self.limits.max_bytes:
-                    raise ResourceLimitError(
-                        f"the project would exceed {self.limits.max_bytes} bytes"
-                    )
-                if len(plan.files) >= self.limits.max_files:
+                if len(items) >= self.limits.max_files:
                     raise ResourceLimitError(
                         f"the project would have more than {self.limits.max_files} files"
                     )
-                mode = 0o755 if src.mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
-                plan.add(PlannedFile(out, content, mode, binary, keep.match(out), src.rel))
+                items.append(_Item(src, out, item_context, data, _kind(data, verbatim, src.rel)))
+        # Compile every template the cache lacks in one batch (on two cores when worth it).
+        cache = self.env.code_cache
+        if cache is not None:
+            missing: dict[str, tuple[str, bytes, str]] = {}
+            for item in items:
+                if item.kind == "template":
+                    key = cache_key(item.data, item.src.rel)
+                    if key not in cache and key not in missing:
+                        missing[key] = (key, item.data, item.src.rel)
+            compile_many(self.env, list(missing.values()))
+        # Pass 2: render.
+        total_bytes = 0
+        for index, item in enumerate(items):
+            budget.check_time()
+            if item.kind == "template":
+                text = self.render_text(item.data.decode("utf-8"), item.context, item.src.rel)
+                content = text.encode("utf-8")
+                item.data = b""  # the source is no longer needed: keep memory flat
+            else:
+                content = item.data
+            total_bytes += len(content)
+            if total_bytes > self.limits.max_bytes:
+                raise ResourceLimitError(f"the project would exceed {self.limits.max_bytes} bytes")
+            mode = 0o755 if item.src.mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
+            plan.add(
+                PlannedFile(
+                    item.out,
+                    content,
+                    mode,
+                    item.kind == "binary",
+                    keep.match(item.out),
+                    item.src.rel,
+                )
+            )
             if progress is not None:
-                progress(index + 1, len(sources))
+                progress(index + 1, len(items))
         for rel_dir in empty_dirs:
             if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
                 continue
@@ -254,6 +314,24 @@ class PlanBuilder:
             if out is not None:
                 plan.directories.append(out)
         return plan
+
+    def _read(self, src: _Source) -> bytes:
+        try:
+            with open(src.abspath, "rb") as handle:
+                # Check the size first: read(limit) would allocate the whole limit up front.
+                if os.fstat(handle.fileno()).st_size > self.limits.max_file_bytes:
+                    raise ResourceLimitError(
+                        f"template file is larger than {self.limits.max_file_bytes} bytes",
+                        where=src.rel,
+                    )
+                data = handle.read()
+        except OSError as exc:
+            raise BlueprintError(f"cannot read template: {exc.strerror}", where=src.rel) from exc
+        if len(data) > self.limits.max_file_bytes:
+            raise ResourceLimitError(
+                f"template file is larger than {self.limits.max_file_bytes} bytes", where=src.rel
+            )
+        return data
 
     def _contexts(
         self, context: Mapping[str, Any], loop: Loop | None, origin: str

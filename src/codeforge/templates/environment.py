@@ -5,8 +5,8 @@
 * Budgets (threat model, surface 10): ``range`` is metered across a whole render,
   ``*``/``**``/``+`` refuse results past a size, and a deadline is checked as work
   proceeds; output per file is capped by the caller.
-* Compiled template code is cached by content hash in a per-blueprint pack file
-  (one ``marshal`` read on a warm run instead of a compile per file).
+* Compiled template code is cached by content hash in a per-blueprint pack file,
+  read entry by entry; a cold run compiles on two cores.
 """
 
 from __future__ import annotations
@@ -227,9 +227,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         cache = self.code_cache
         key = ""
         if cache is not None:
-            key = hashlib.blake2b(
-                source.encode("utf-8", "surrogatepass"), digest_size=16
-            ).hexdigest()
+            key = cache_key(source, name)
             code = cache.get(key)
             if code is not None:
                 return code
@@ -265,64 +263,236 @@ def _signature() -> str:
 
 
 class CompiledCache:
-    """A pack of compiled template code objects, keyed by source hash, in one file."""
+    """Compiled template code, keyed by content hash, in one pack file per blueprint.
 
-    MAGIC = b"CFPK1"
+    Layout: ``MAGIC``, an 8-byte index length, a marshalled index
+    ``{key: (offset, length)}``, then the marshalled code objects. Entries are
+    read one at a time with ``pread`` and never all held at once, so memory
+    stays flat however large the blueprint; new entries are spooled to a
+    scratch file and merged into a new pack by :meth:`save`.
+    """
+
+    MAGIC = b"CFPK2"
+    _HEADER = len(MAGIC) + 8
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.codes: dict[str, CodeType] = {}
-        self.dirty = False
+        self.index: dict[str, tuple[int, int]] = {}
+        self._fd: int | None = None
+        self._blobs_at = 0
+        self._new: dict[str, tuple[int, int]] = {}
+        self._spool: Any = None
         self.hits = 0
         self.misses = 0
         if path is not None:
-            self._read()
+            self._open()
 
     @classmethod
     def for_blueprint(cls, cache_dir: Path, key: str) -> CompiledCache:
         name = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
         return cls(cache_dir / "compiled" / f"{_signature()}-{name}.pack")
 
-    def _read(self) -> None:
+    @property
+    def dirty(self) -> bool:
+        return bool(self._new)
+
+    def _open(self) -> None:
         assert self.path is not None
         try:
-            data = self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY)
         except OSError:
             return
-        if not data.startswith(self.MAGIC):
-            return
         try:
-            loaded = marshal.loads(data[len(self.MAGIC) :])  # noqa: S302 - our own cache file
-        except (EOFError, ValueError, TypeError):
+            head = os.pread(fd, self._HEADER, 0)
+            if len(head) != self._HEADER or not head.startswith(self.MAGIC):
+                raise ValueError("not a pack")
+            size = int.from_bytes(head[len(self.MAGIC) :], "little")
+            if size > os.fstat(fd).st_size - self._HEADER:
+                raise ValueError("index past the end of the pack")
+            index = marshal.loads(os.pread(fd, size, self._HEADER))  # noqa: S302 - our own file
+            if not isinstance(index, dict):
+                raise ValueError("bad index")
+        except (OSError, EOFError, ValueError, TypeError):
+            os.close(fd)
             return  # a damaged cache is a miss, never an error
-        if isinstance(loaded, dict):
-            self.codes = loaded
+        self.index = index
+        self._fd = fd
+        self._blobs_at = self._HEADER + size
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.index or key in self._new
+
+    def _blob(self, key: str) -> bytes | None:
+        if key in self._new:
+            offset, length = self._new[key]
+            self._spool.seek(offset)
+            data: bytes = self._spool.read(length)
+            return data
+        entry = self.index.get(key)
+        if entry is None or self._fd is None:
+            return None
+        offset, length = entry
+        try:
+            data = os.pread(self._fd, length, self._blobs_at + offset)
+        except OSError:
+            return None
+        return data if len(data) == length else None
 
     def get(self, key: str) -> CodeType | None:
-        code = self.codes.get(key)
-        if code is None:
-            self.misses += 1
-        else:
+        blob = self._blob(key)
+        code = None
+        if blob is not None:
+            try:
+                code = marshal.loads(blob)  # noqa: S302 - our own cache file
+            except (EOFError, ValueError, TypeError):
+                code = None
+        if isinstance(code, CodeType):
             self.hits += 1
-        return code
+            return code
+        self.misses += 1
+        return None
 
     def put(self, key: str, code: CodeType) -> None:
-        self.codes[key] = code
-        self.dirty = True
+        self.put_blob(key, marshal.dumps(code))
 
-    def save(self, keep: set[str] | None = None) -> None:
-        """Write the pack atomically; ``keep`` drops entries no longer used."""
-        if self.path is None or not self.dirty:
+    def put_blob(self, key: str, blob: bytes) -> None:
+        if self.path is None or key in self:
             return
-        codes = self.codes if keep is None else {k: v for k, v in self.codes.items() if k in keep}
+        if self._spool is None:
+            import tempfile
+
+            self._spool = tempfile.TemporaryFile(prefix="codeforge-pack-")  # noqa: SIM115 - lives until save()
+        self._spool.seek(0, os.SEEK_END)
+        offset = self._spool.tell()
+        self._spool.write(blob)
+        self._new[key] = (offset, len(blob))
+
+    def save(self) -> None:
+        """Write old and new entries to a new pack atomically, if anything was added."""
+        if self.path is None or not self._new:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(self.MAGIC + marshal.dumps(codes))
+            index = dict(self.index)
+            # Old entries keep their order; compact them in case the old pack had gaps.
+            position = 0
+            with open(tmp, "wb") as out:
+                for key, (_offset, length) in self.index.items():
+                    index[key] = (position, length)
+                    position += length
+                for key, (_offset, length) in self._new.items():
+                    index[key] = (position, length)
+                    position += length
+                packed = marshal.dumps(index)
+                out.write(self.MAGIC + len(packed).to_bytes(8, "little") + packed)
+                for key in self.index:
+                    blob = self._blob(key)
+                    if blob is None:
+                        raise OSError("pack entry unreadable")
+                    out.write(blob)
+                self._spool.seek(0)
+                for _key, (offset, length) in self._new.items():
+                    self._spool.seek(offset)
+                    out.write(self._spool.read(length))
             os.replace(tmp, self.path)
-            self.dirty = False
         except OSError:
-            pass  # caching is an optimisation; a read-only cache folder must not fail a run
+            return  # caching is an optimisation; a read-only cache folder must not fail a run
+        self.close()
+        self._new = {}
+        self._spool = None
+        self._open()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: S110 - best effort at interpreter exit
+            pass
+
+
+def cache_key(source: str | bytes, name: str) -> str:
+    """The cache key of a template: its name (compiled into its code) and its source."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(name.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0")
+    digest.update(source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def compile_many(env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]]) -> None:
+    """Compile ``(key, UTF-8 source, name)`` items into ``env``'s cache, on two cores when worth it.
+
+    Compiling is Jinja's slowest step and each template is independent, so a
+    forked child compiles half while this process compiles the other half. Only
+    in a single-threaded process (forking with threads running is unsafe); a
+    template that fails to compile is left for the caller, which raises the error.
+    """
+    cache = env.code_cache
+    if cache is None or not items:
+        return
+    import threading
+
+    half = len(items) // 2
+    use_fork = (
+        len(items) >= 64
+        and (os.cpu_count() or 1) > 1
+        and hasattr(os, "fork")
+        and threading.active_count() == 1
+    )
+    if not use_fork:
+        _compile_into(env, items, cache.put_blob)
+        return
+    import tempfile
+
+    # The child writes (key, blob) records to a scratch file the parent reads back
+    # one at a time afterwards, so neither side ever holds all the compiled code.
+    with tempfile.TemporaryFile(prefix="codeforge-compile-") as spool:
+        pid = os.fork()
+        if pid == 0:  # child: compile the second half, write the blobs, leave at once
+            try:
+
+                def write(key: str, blob: bytes) -> None:
+                    spool.write(key.encode("ascii") + len(blob).to_bytes(8, "little") + blob)
+
+                _compile_into(env, items[half:], write)
+                spool.flush()
+            finally:
+                os._exit(0)
+        try:
+            _compile_into(env, items[:half], cache.put_blob)
+        finally:
+            _, status = os.waitpid(pid, 0)
+        spool.seek(0)
+        key_size = len(items[0][0])
+        while status == 0:
+            head = spool.read(key_size + 8)
+            if len(head) < key_size + 8:
+                break
+            length = int.from_bytes(head[key_size:], "little")
+            blob = spool.read(length)
+            if len(blob) < length:
+                break
+            cache.put_blob(head[:key_size].decode("ascii"), blob)
+    # Whatever the child did not deliver is compiled (or reported) by the caller.
+
+
+def _compile_into(
+    env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]], sink: Any
+) -> None:
+    for key, source, name in items:
+        try:
+            code = env.compile(source.decode("utf-8"), name=name, filename=name)
+        except Exception:  # noqa: S112 - reported when the caller compiles it again
+            continue
+        sink(key, marshal.dumps(code))
 
 
 def render_error(exc: BaseException, name: str) -> TemplateError:
