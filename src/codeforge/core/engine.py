@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -438,7 +438,7 @@ class SDLCEngine:
             answers=public_answers(bp.variables, state.answers),
             action="init",
             file_count=len(state.plan.files),
-            record_id=uuid.uuid4().hex,
+            record_id=os.urandom(16).hex(),
         )
         state.record = record
         try:
@@ -523,7 +523,7 @@ def _generate_component(
                 answers={"project_name": name, **saved},
                 action=f"generate:{kind}",
                 file_count=len(built.plan.files),
-                record_id=uuid.uuid4().hex,
+                record_id=os.urandom(16).hex(),
             )
             try:
                 engine.recorder(record)

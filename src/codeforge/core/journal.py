@@ -22,7 +22,6 @@ import dataclasses
 import fcntl
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -90,7 +89,7 @@ def encode(record: GenerationRecord) -> bytes:
 def append(data_dir: Path, record: GenerationRecord) -> GenerationRecord:
     """Append ``record`` durably; a record without ``record_id`` gets one. Returns it."""
     if not record.record_id:
-        record = dataclasses.replace(record, record_id=uuid.uuid4().hex)
+        record = dataclasses.replace(record, record_id=os.urandom(16).hex())
     data_dir = Path(data_dir)
     line = encode(record)
     try:

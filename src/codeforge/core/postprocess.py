@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,9 @@ def apply_formatters(plan: RenderPlan, names: Sequence[str], warn: Callable[[str
         targets = [f for f in plan.files if not f.binary and f.path.endswith(suffixes)]
         if not targets:
             continue
+        import subprocess
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="codeforge-fmt-") as scratch:
             for f in plan.files:  # config files (pyproject.toml) shape the formatter's output
                 if f.binary:
@@ -88,6 +89,8 @@ def run_tasks(
     """Run the blueprint's tasks as argv lists in ``cwd``; refuse when not trusted."""
     if not tasks:
         return
+    import subprocess
+
     if not trusted:
         raise SecurityError(
             f"this blueprint declares {len(tasks)} task(s), which run commands on your machine",

@@ -12,7 +12,6 @@ import dataclasses
 import os
 import secrets
 import shutil
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -63,6 +62,8 @@ def dry_run_report(plan: RenderPlan, destination: Path) -> list[ReportEntry]:
 
 def write_zip(plan: RenderPlan, stream: IO[bytes], prefix: str = "") -> None:
     """Write ``plan`` as a zip with fixed timestamps, so equal plans give equal bytes."""
+    import zipfile
+
     base = f"{prefix.strip('/')}/" if prefix else ""
     with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for rel in sorted(plan.directories):

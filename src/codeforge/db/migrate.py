@@ -16,6 +16,7 @@ fails until the two agree).
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -43,7 +44,8 @@ def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the migrations shipped in this package."""
     from alembic.config import Config
 
-    config = Config()
+    # stdout is read now: Config's default is bound when alembic is first imported.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
         # ConfigParser treats % as interpolation; URLs may contain %-escapes.
