@@ -19,6 +19,7 @@ from codeforge.core.errors import CodeForgeError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry
+    from codeforge.core.engine import SDLCEngine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,20 +46,27 @@ def _handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
-    from importlib import resources
+    """``--catalog`` folders when given (tests), else the engine's blueprints (built-ins)."""
+    if paths:
+        from codeforge.ai.catalog import load_catalog
 
-    from codeforge.ai.catalog import load_catalog
+        entries = load_catalog(list(paths))
+    else:
+        from codeforge.ai.bridge import engine_catalog
 
-    roots = list(paths)
-    if not roots:
-        builtin = Path(str(resources.files("codeforge.templates").joinpath("builtin")))
-        roots = [builtin] if builtin.is_dir() else []
-    entries = load_catalog(roots)
+        entries = engine_catalog(_engine())
     if not entries:
         raise CodeForgeError(
             "no blueprints found", hint="pass --catalog DIR with blueprint folders"
         )
     return entries
+
+
+def _engine() -> SDLCEngine:
+    from codeforge.core.engine import SDLCEngine
+    from codeforge.core.settings import load_settings
+
+    return SDLCEngine(load_settings())
 
 
 catalog_option = click.option(
@@ -116,16 +124,37 @@ def recommend(
 def describe(
     description: str, catalogs: tuple[Path, ...], local_model: str | None, blueprint: str | None
 ) -> None:
-    """Pick a blueprint for DESCRIPTION and fill its answers (printed as JSON)."""
-    from codeforge.ai.describe import describe as run
+    """Pick a blueprint for DESCRIPTION and fill its answers (printed as JSON).
+
+    Answers pass the engine's validation; a value it refuses is dropped (the
+    default applies) and listed under ``dropped`` with the reason.
+    """
     from codeforge.ai.provider import open_provider
     from codeforge.ai.recommend import Recommender
     from codeforge.ai.settings import cache_dir, load_ai_settings
 
-    entries = _catalog(catalogs)
-    with open_provider(load_ai_settings(), local_model=local_model) as provider:
-        result = run(description, entries, provider, Recommender(cache_dir()), blueprint=blueprint)
-    click.echo(json.dumps({"blueprint": result.blueprint, "answers": result.answers}, indent=2))
+    recommender = Recommender(cache_dir())
+    if catalogs:
+        from codeforge.ai.describe import describe as run
+
+        entries = _catalog(catalogs)
+        with open_provider(load_ai_settings(), local_model=local_model) as provider:
+            result = run(description, entries, provider, recommender, blueprint=blueprint)
+        payload: dict[str, Any] = {"blueprint": result.blueprint, "answers": result.answers}
+    else:
+        from codeforge.ai.bridge import describe_project
+
+        engine = _engine()
+        with open_provider(load_ai_settings(), local_model=local_model) as provider:
+            found = describe_project(
+                engine, description, provider, recommender, blueprint=blueprint
+            )
+        payload = {
+            "blueprint": found.blueprint.name,
+            "answers": found.answers,
+            "dropped": found.dropped,
+        }
+    click.echo(json.dumps(payload, indent=2))
 
 
 @ai.command()
