@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from codeforge.core.errors import CodeForgeError
+from codeforge.core.errors import CodeForgeError, UsageError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry
@@ -278,3 +278,68 @@ def serve(model_name: str | None, host: str, port: int, api_key_env: str | None)
     serve_forever(
         path, host=host, port=port, api_key=key, n_ctx=spec.n_ctx, alias=name, on_ready=ready
     )
+
+
+def describe_for_init(
+    engine: SDLCEngine,
+    description: str,
+    name: str,
+    template: str | None,
+    data: dict[str, Any],
+    *,
+    confirm: bool,
+    accept: bool = False,
+    quiet: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """``init --describe``: the blueprint and ``--data`` to generate with, once accepted.
+
+    The model picks the blueprint (unless ``template``) and fills answers, which pass
+    the engine's validation; explicit ``data`` wins over them. Shows the choice, then
+    asks (``confirm``) before anything is written; a refusal aborts (exit 1). Without
+    a terminal the answers are only taken with ``accept`` (``--defaults``).
+    """
+    if not confirm and not accept:
+        raise UsageError(
+            "the model's answers need a confirmation and there is no terminal to ask",
+            hint="pass --defaults to accept them without asking",
+        )
+    from codeforge.core.engine import check_project_name
+
+    check_project_name(name)
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from codeforge.ai.bridge import describe_project
+    from codeforge.ai.provider import open_provider
+    from codeforge.ai.recommend import Recommender
+    from codeforge.ai.settings import cache_dir, load_ai_settings
+
+    with open_provider(load_ai_settings()) as provider:
+        found = describe_project(
+            engine,
+            description,
+            provider,
+            Recommender(cache_dir()),
+            blueprint=template,
+            explicit=data,
+            name=name,
+        )
+    console = Console(stderr=True, quiet=quiet and not confirm)
+    console.print(
+        f"[bold]blueprint:[/] {escape(found.blueprint.name)} {escape(found.blueprint.version)}"
+        f" [dim]({found.result.seconds:.1f} s)[/]",
+        highlight=False,
+    )
+    table = Table("variable", "answer", "from")
+    for key, value in found.answers.items():
+        table.add_row(key, escape(json.dumps(value)), "model")
+    for key, value in data.items():
+        table.add_row(key, escape(str(value)), "--data")
+    console.print(table if found.answers or data else "no answers from the model: defaults apply")
+    for key, why in found.dropped.items():
+        console.print(f"[yellow]dropped[/] {escape(key)}: {escape(why)} (the default applies)")
+    if confirm and not click.confirm("Generate with these answers?", default=True):
+        raise click.exceptions.Exit(1)
+    ref = template if template is not None else found.blueprint.name
+    return ref, {**found.answers, **data}

@@ -1,4 +1,4 @@
-"""``codeforge init NAME -t TEMPLATE``."""
+"""``codeforge init NAME -t TEMPLATE`` (or ``--describe "..."``: the model picks and fills)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from codeforge.cli.common import (
 
 @click.command()
 @click.argument("name")
-@click.option("-t", "--template", required=True, help="Built-in name or blueprint folder.")
+@click.option("-t", "--template", default=None, help="Built-in name or blueprint folder.")
 @click.option(
     "-o",
     "--output-dir",
@@ -40,13 +40,20 @@ from codeforge.cli.common import (
 )
 @click.option("--no-git", is_flag=True, help="Do not create a git repository.")
 @click.option("--trust", is_flag=True, help="Allow the blueprint's tasks to run.")
+@click.option(
+    "--describe",
+    "description",
+    default=None,
+    metavar="TEXT",
+    help="Describe the project: the AI picks the blueprint (unless -t) and fills answers.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.pass_context
 def init(
     ctx: click.Context,
     name: str,
-    template: str,
+    template: str | None,
     output_dir: Path | None,
     defaults: bool,
     data_pairs: tuple[str, ...],
@@ -55,6 +62,7 @@ def init(
     force: bool,
     no_git: bool,
     trust: bool,
+    description: str | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -66,6 +74,25 @@ def init(
     interactive = not defaults and sys.stdin.isatty()
     reporter = CliReporter(quiet=quiet or as_json)
     engine = SDLCEngine(settings, reporter=reporter, recorder=make_recorder(settings))
+    if description is not None:
+        from codeforge.cli.ai import describe_for_init
+
+        template, data = describe_for_init(
+            engine,
+            description,
+            name,
+            template,
+            data,
+            confirm=interactive,
+            accept=defaults,
+            quiet=quiet or as_json,
+        )
+    elif template is None:
+        from codeforge.core.errors import UsageError
+
+        raise UsageError(
+            "give a blueprint with -t TEMPLATE, or describe the project with --describe"
+        )
     result = engine.create_project(
         template,
         name,
