@@ -9,7 +9,7 @@ the blueprint's default applies) and reported with the engine's reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -138,23 +138,29 @@ def describe_project(
     explicit: Mapping[str, Any] | None = None,
     name: str = PLACEHOLDER_NAME,
     catalog: Sequence[CatalogEntry] | None = None,
+    resolve: Callable[[str], Blueprint] | None = None,
 ) -> ProjectDescription:
     """Pick a blueprint (unless ``blueprint`` names one) and fill answers the engine accepts.
 
-    ``blueprint`` may be a built-in name or anything ``engine.load_blueprint`` resolves
-    (a folder); the model never sees secret variables.
+    ``catalog`` defaults to the engine's blueprints; ``resolve`` turns a name (or, by
+    default, anything ``engine.load_blueprint`` accepts, such as a folder) into the
+    engine blueprint. The model never sees secret variables.
     """
     from codeforge.ai.describe import describe
 
+    def by_engine(ref: str) -> Blueprint:
+        return _engine_blueprint(engine, ref)
+
+    resolve = resolve or by_engine
     entries = list(catalog) if catalog is not None else engine_catalog(engine)
     chosen: Blueprint | None = None
     if blueprint is not None and blueprint not in {e.name for e in entries}:
-        chosen = engine.load_blueprint(blueprint).blueprint
+        chosen = resolve(blueprint)
         entries.append(entry_from_blueprint(chosen))
         blueprint = chosen.name
     result = describe(description, entries, provider, recommender, blueprint=blueprint)
     if chosen is None:
-        chosen = _engine_blueprint(engine, result.blueprint)
+        chosen = resolve(result.blueprint)
     checked = check_answers(engine, chosen, result.answers, name=name, explicit=explicit)
     return ProjectDescription(chosen, checked.answers, checked.dropped, result)
 

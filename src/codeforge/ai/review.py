@@ -14,7 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -372,3 +372,54 @@ def validate_sarif(document: dict[str, Any]) -> None:
     """Raise ``jsonschema.ValidationError`` when ``document`` is not structurally SARIF 2.1.0."""
     jsonschema = importlib.import_module("jsonschema")
     jsonschema.Draft7Validator(SARIF_STRUCTURE).validate(document)
+
+
+def safe_relative(path: str) -> str | None:
+    """``path`` as a clean relative POSIX path, or None when it could leave its folder."""
+    from pathlib import PurePosixPath
+
+    text = path.replace("\\", "/")
+    pure = PurePosixPath(text)
+    if (
+        not text
+        or "\x00" in text
+        or pure.is_absolute()
+        or (len(text) > 1 and text[1] == ":")
+        or any(part in ("", ".", "..") for part in text.split("/"))
+    ):
+        return None
+    return str(pure)
+
+
+def review_files(
+    files: Mapping[str, str], provider: Provider | None = None
+) -> tuple[list[Finding], list[str]]:
+    """Review file contents given in memory (the API): never reads any other file.
+
+    The contents go to a fresh private temporary folder for ruff and bandit; findings
+    name the caller's relative paths. Returns the findings and the paths skipped
+    (not Python, or secret files such as ``.env``, which never reach a model).
+    """
+    import os
+    import tempfile
+
+    skipped: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="codeforge-review-") as tmp:
+        root = Path(os.path.realpath(tmp))
+        written: dict[str, str] = {}
+        for name, content in files.items():
+            rel = safe_relative(name)
+            if rel is None or not rel.endswith(".py") or is_secret_file(rel):
+                skipped.append(name)
+                continue
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+            written[str(target)] = rel
+        paths = [Path(p) for p in written]
+        findings = review(paths, provider, static_only=provider is None) if paths else []
+    named = [
+        f.model_copy(update={"file": written.get(os.path.realpath(f.file), f.file)})
+        for f in findings
+    ]
+    return named, skipped

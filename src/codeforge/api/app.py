@@ -64,6 +64,7 @@ def create_app(
     }
     for module in (blueprints, projects, activity, users, keys):
         app.include_router(module.router, responses=common)  # type: ignore[arg-type]
+    app.include_router(__import__("codeforge.api.routes.ai", fromlist=["x"]).router, responses=common)  # type: ignore[arg-type]  # fmt: skip
     app.include_router(health.router)
     app.add_middleware(
         RequestMiddleware,
