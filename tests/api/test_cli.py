@@ -10,13 +10,18 @@ import sys
 import time
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from codeforge.cli.admin import keys, users
 
 
-def test_users_and_keys_commands_drive_the_api() -> None:
+def test_users_and_keys_commands_drive_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
+
+    # The CLI is another process: the server sees its revocation once its cached
+    # verification of the key lapses (CODEFORGE_API_KEY_CACHE_SECONDS).
+    monkeypatch.setenv("CODEFORGE_API_KEY_CACHE_SECONDS", "0.3")
 
     from codeforge.api.app import create_app
 
@@ -35,6 +40,7 @@ def test_users_and_keys_commands_drive_the_api() -> None:
         auth = {"Authorization": f"Bearer {key}"}
         assert client.get("/api/v1/me", headers=auth).json()["role"] == "admin"
         assert runner.invoke(keys, ["revoke", str(listed[0]["id"])]).exit_code == 0
+        time.sleep(0.4)
         assert client.get("/api/v1/me", headers=auth).status_code == 401
         actions = {
             r["action"]

@@ -4,18 +4,24 @@ Keys are looked up by their SHA-256 (the only form stored) and the stored hash i
 compared again in constant time. ``last_used_at`` is refreshed at most once a
 minute (so a busy key does not turn every read into a write); a ``login`` activity
 row is written, in the same transaction, when a key is used after an hour's rest.
+
+Verified keys are cached in-process for ``key_cache_seconds`` (default 5): a
+revocation or a disabled user made through this server applies at once, one made
+elsewhere within that delay (see ``codeforge.api.caches``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from codeforge.api.caches import CachedKey
 from codeforge.api.context import AppContext
 
 ROLE_RANK: Final = {"member": 0, "maintainer": 1, "admin": 2}
@@ -43,7 +49,7 @@ class Principal:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -55,15 +61,35 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(ctx: AppContext, key: str) -> Principal | None:
-    """The principal owning the active ``key``, else None; refreshes last-used."""
-    from codeforge.db.models import ApiKey, User, utcnow
-    from codeforge.db.repositories import find_key_by_hash, hash_api_key, log_activity
+def _touch(ctx: AppContext, principal: Principal, now: datetime) -> None:
+    """Refresh ``last_used_at``; a ``login`` activity row after an hour's rest."""
+    from codeforge.db.models import ApiKey
+    from codeforge.db.repositories import log_activity
 
-    if not key.startswith("cf_") or len(key) > MAX_KEY_LENGTH:
-        return None
-    digest = hash_api_key(key)
-    now = utcnow()
+    with ctx.factory.begin() as session:
+        fresh = session.get(ApiKey, principal.key_id)
+        if fresh is not None:
+            previous = fresh.last_used_at
+            if previous is not None and now - previous < TOUCH_EVERY:
+                return  # another server (or thread) just did it
+            fresh.last_used_at = now
+            if previous is None or now - previous >= LOGIN_GAP:
+                log_activity(
+                    session,
+                    "login",
+                    actor=principal.name,
+                    user_id=principal.id,
+                    target=f"key:{fresh.prefix}",
+                    details={"key_id": fresh.id, "key_name": fresh.name},
+                    at=now,
+                )
+
+
+def _verify(ctx: AppContext, digest: str, now: datetime) -> CachedKey | None:
+    """Look the key up in the database; the cache entry for it, else None."""
+    from codeforge.db.models import User
+    from codeforge.db.repositories import find_key_by_hash
+
     with ctx.read() as session:
         row = find_key_by_hash(session, digest)
         if row is None or not hmac.compare_digest(row.key_hash, digest) or not row.is_active(now):
@@ -71,35 +97,75 @@ def authenticate(ctx: AppContext, key: str) -> Principal | None:
         user = session.get(User, row.user_id)
         if user is None or user.disabled:
             return None
-        principal = Principal(user.id, user.name, user.role, row.id)
-        last_used = row.last_used_at
-    if last_used is None or now - last_used >= TOUCH_EVERY:
-        with ctx.factory.begin() as session:
-            fresh = session.get(ApiKey, principal.key_id)
-            if fresh is not None:
-                previous = fresh.last_used_at
-                fresh.last_used_at = now
-                if previous is None or now - previous >= LOGIN_GAP:
-                    log_activity(
-                        session,
-                        "login",
-                        actor=principal.name,
-                        user_id=principal.id,
-                        target=f"key:{fresh.prefix}",
-                        details={"key_id": fresh.id, "key_name": fresh.name},
-                        at=now,
-                    )
+        return CachedKey(
+            principal=Principal(user.id, user.name, user.role, row.id),
+            user_id=user.id,
+            key_id=row.id,
+            key_expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            cached_until=0.0,
+        )
+
+
+def _digest(key: str) -> str | None:
+    from codeforge.db.repositories import hash_api_key
+
+    if not key.startswith("cf_") or len(key) > MAX_KEY_LENGTH:
+        return None
+    return hash_api_key(key)
+
+
+def authenticate(ctx: AppContext, key: str) -> Principal | None:
+    """The principal owning the active ``key``, else None; refreshes last-used.
+
+    A key verified in the last ``key_cache_seconds`` is not looked up again (see
+    ``codeforge.api.caches``).
+    """
+    from codeforge.db.models import utcnow
+
+    digest = _digest(key)
+    if digest is None:
+        return None
+    now = utcnow()
+    entry = ctx.keys.get(digest, now)
+    if entry is None:
+        entry = _verify(ctx, digest, now)
+        if entry is None:
+            return None
+        ctx.keys.put(digest, entry)
+    principal = entry.principal
+    assert isinstance(principal, Principal)
+    if ctx.keys.claim_touch(entry, now, TOUCH_EVERY.total_seconds()):
+        _touch(ctx, principal, now)
     return principal
 
 
-def current_user(
+async def _authenticate_async(ctx: AppContext, key: str) -> Principal | None:
+    """``authenticate`` without a thread hop when the key is cached and fresh."""
+    from codeforge.db.models import utcnow
+
+    digest = _digest(key)
+    if digest is None:
+        return None
+    now = utcnow()
+    entry = ctx.keys.get(digest, now)
+    if entry is not None:
+        last = entry.last_used_at
+        if last is not None and now - last < TOUCH_EVERY:
+            principal = entry.principal
+            assert isinstance(principal, Principal)
+            return principal
+    return await run_in_threadpool(authenticate, ctx, key)
+
+
+async def current_user(
     request: Request,
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
         raise _unauthorized("an API key is required (Authorization: Bearer KEY)")
-    principal = authenticate(ctx, credentials.credentials)
+    principal = await _authenticate_async(ctx, credentials.credentials)
     if principal is None:
         raise _unauthorized("the API key is invalid, expired or revoked")
     request.scope.setdefault("state", {})["user"] = principal.name
@@ -112,7 +178,7 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 def require(role: str) -> object:
     """A dependency: the caller must hold ``role`` or a higher one."""
 
-    def check(user: CurrentUser) -> Principal:
+    async def check(user: CurrentUser) -> Principal:
         if not user.at_least(role):
             raise HTTPException(403, f"this needs the {role} role (you are {user.role})")
         return user

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from codeforge.api.caches import TtlValue
 from codeforge.api.context import ApiEngine, AppContext
 from codeforge.core.errors import NotFoundError
 from codeforge.sources import BUILTIN_PREFIX, builtin_names, builtin_root
@@ -27,7 +28,27 @@ class Entry:
     kind: str  # builtin | registered
 
 
-def list_entries(ctx: AppContext) -> list[Entry]:
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    name: str
+    version: str
+    description: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The catalog at one moment: what ``GET /blueprints`` shows and generation resolves."""
+
+    entries: list[Entry]
+    builtins: frozenset[str]
+    registered: dict[str, list[Registered]]  # by name, oldest version first
+    body: bytes  # the JSON of GET /blueprints
+
+
+def _load_snapshot(ctx: AppContext) -> Snapshot:
+    import orjson
+
     from codeforge.db.repositories import list_blueprints
 
     entries = []
@@ -46,26 +67,72 @@ def list_entries(ctx: AppContext) -> list[Entry]:
             )
         )
     with ctx.read() as session:
-        rows = list_blueprints(session)
-    latest: dict[str, Entry] = {}
+        rows = [
+            Registered(r.name, r.version, r.description, r.source)
+            for r in list_blueprints(session)
+            if r.name not in builtins
+        ]
+    registered: dict[str, list[Registered]] = {}
     for row in rows:
-        if row.name in builtins:
-            continue
-        versions = (
-            [*latest[row.name].versions, row.version] if row.name in latest else [row.version]
+        registered.setdefault(row.name, []).append(row)
+    for name, versions in registered.items():
+        last = versions[-1]
+        entries.append(
+            Entry(
+                name,
+                last.version,
+                last.description,
+                [],
+                last.source,
+                [v.version for v in versions],
+                "registered",
+            )
         )
-        latest[row.name] = Entry(
-            row.name, row.version, row.description, [], row.source, versions, "registered"
-        )
-    entries.extend(latest.values())
-    return sorted(entries, key=lambda e: e.name)
+    entries.sort(key=lambda e: e.name)
+    body = orjson.dumps(
+        [
+            {
+                "name": e.name,
+                "version": e.version,
+                "description": e.description,
+                "tags": e.tags,
+                "source": e.source,
+                "versions": e.versions,
+            }
+            for e in entries
+        ]
+    )
+    return Snapshot(entries, frozenset(builtins), registered, body)
+
+
+def snapshot(ctx: AppContext) -> Snapshot:
+    """The catalog, reused for ``catalog_cache_seconds`` (see ``codeforge.api.caches``)."""
+    cache = ctx.catalog_cache
+    if cache is None:
+        with ctx.lock:
+            if ctx.catalog_cache is None:
+                ctx.catalog_cache = TtlValue(
+                    ctx.config.catalog_cache_seconds, lambda: _load_snapshot(ctx)
+                )
+            cache = ctx.catalog_cache
+    result: Snapshot = cache.get()
+    return result
+
+
+def invalidate(ctx: AppContext) -> None:
+    """Forget the cached catalog (after a registration or retirement on this server)."""
+    if ctx.catalog_cache is not None:
+        ctx.catalog_cache.invalidate()
+
+
+def list_entries(ctx: AppContext) -> list[Entry]:
+    return snapshot(ctx).entries
 
 
 def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[ApiEngine, str]:
     """The engine to render ``name`` with and the reference to pass it."""
-    from codeforge.db.repositories import list_blueprints
-
-    if name in builtin_names():
+    snap = snapshot(ctx)
+    if name in snap.builtins:
         engine = ctx.engine()
         if version is not None:
             bp = ctx.parse(builtin_root() / name)
@@ -74,8 +141,7 @@ def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[Api
                     f"blueprint {name} has no version {version}", hint=f"available: {bp.version}"
                 )
         return engine, name
-    with ctx.read() as session:
-        rows = list_blueprints(session, name=name)
+    rows = snap.registered.get(name, [])
     if version is not None:
         rows = [r for r in rows if r.version == version]
     if not rows:

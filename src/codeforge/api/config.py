@@ -24,6 +24,12 @@ class ApiConfig:
     archive_max_bytes: int = 100 * MIB
     archive_max_ratio: float = 100.0
     log_json: bool = True
+    # A verified key is trusted this long without asking the database (0: never);
+    # revocations and disabled users made on another server take effect within it.
+    key_cache_seconds: float = 5.0
+    # The registered-blueprint list is reused this long (0: read on every request);
+    # registrations and retirements made on another server show within it.
+    catalog_cache_seconds: float = 2.0
 
 
 def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiConfig:
@@ -39,6 +45,8 @@ def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiC
         blueprint_dir=settings.cache_dir / "registered",
         max_body_bytes=body,
         max_upload_bytes=upload,
+        key_cache_seconds=float(env.get("CODEFORGE_API_KEY_CACHE_SECONDS", "5")),
+        catalog_cache_seconds=float(env.get("CODEFORGE_API_CATALOG_CACHE_SECONDS", "2")),
     )
 
 

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import CodeType
+from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from codeforge.api.caches import KeyCache, TtlValue
 from codeforge.api.config import ApiConfig
 from codeforge.api.metrics import Metrics
 from codeforge.core.engine import LoadedBlueprint, SDLCEngine
+from codeforge.core.plan import RenderPlan
 from codeforge.core.settings import Settings
 from codeforge.sources import ResolvedSource
+from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import Blueprint
 
@@ -31,6 +36,33 @@ class AppContext:
     metrics: Metrics
     _blueprints: dict[tuple[str, int, int], Blueprint] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    keys: KeyCache = dataclasses.field(init=False)
+    catalog_cache: TtlValue[Any] | None = None  # codeforge.api.catalog.Snapshot
+    # Warm render environments (parsed templates, open compiled pack) per template
+    # root. Each is lent to one request at a time: its render budget is never shared.
+    _envs: dict[str, list[CodeForgeEnvironment]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyCache(self.config.key_cache_seconds)
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def borrow_environment(
+        self, root: Path, make: Callable[[], CodeForgeEnvironment]
+    ) -> CodeForgeEnvironment:
+        with self._lock:
+            pool = self._envs.get(str(root))
+            if pool:
+                return pool.pop()
+        return make()
+
+    def return_environment(self, root: Path, env: CodeForgeEnvironment) -> None:
+        with self._lock:
+            pool = self._envs.setdefault(str(root), [])
+            if len(pool) < MAX_WARM_ENVIRONMENTS:
+                pool.append(env)
 
     def parse(self, folder: Path) -> Blueprint:
         """Parse the blueprint in ``folder``, memoised on its definition file's mtime and size."""
@@ -65,6 +97,35 @@ class AppContext:
         return ApiEngine(self, registered or {})
 
 
+MAX_WARM_ENVIRONMENTS: Final = 8
+
+
+class WarmCompiledCache(CompiledCache):
+    """The blueprint's compiled pack plus the code objects already loaded from it.
+
+    The engine closes the pack after each run; a pooled environment keeps answering
+    from memory (code objects are immutable, so renders may share them).
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(path)
+        self._codes: dict[str, CodeType] = {}
+
+    def get(self, key: str) -> CodeType | None:
+        code = self._codes.get(key)
+        if code is not None:
+            self.hits += 1
+            return code
+        code = super().get(key)
+        if code is not None:
+            self._codes[key] = code
+        return code
+
+    def put(self, key: str, code: CodeType) -> None:
+        super().put(key, code)
+        self._codes[key] = code
+
+
 class ApiEngine(SDLCEngine):
     """The engine as the API uses it: built-ins and registered blueprints only.
 
@@ -76,6 +137,31 @@ class ApiEngine(SDLCEngine):
         super().__init__(ctx.settings)
         self.ctx = ctx
         self.registered = registered
+        self._borrowed: list[tuple[Path, CodeForgeEnvironment]] = []
+
+    def environment(self, root: Path) -> CodeForgeEnvironment:
+        def make() -> CodeForgeEnvironment:
+            cache = WarmCompiledCache.for_blueprint(self.settings.cache_dir, str(root))
+            return CodeForgeEnvironment(root, self.settings.limits, cache)
+
+        env = self.ctx.borrow_environment(root, make)
+        self._borrowed.append((root, env))
+        return env
+
+    def render_plan(
+        self,
+        template: str,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        allow_local: bool = True,
+    ) -> tuple[LoadedBlueprint, dict[str, Any], RenderPlan]:
+        try:
+            return super().render_plan(template, name, data, allow_local=allow_local)
+        finally:
+            borrowed, self._borrowed = self._borrowed, []
+            for root, env in borrowed:
+                self.ctx.return_environment(root, env)
 
     def load_blueprint(
         self, ref: str, *, allow_local: bool = False, trust: bool = False

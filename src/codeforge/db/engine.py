@@ -81,7 +81,8 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
+        # Enough connections for the API's worker threads without churning overflow ones.
+        return create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=20)
     raise StoreError(
         f"unsupported database {redact_url(url)!r}",
         hint="CodeForge supports SQLite and PostgreSQL",

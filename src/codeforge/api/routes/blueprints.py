@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path as PathType
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from codeforge.api import catalog
 from codeforge.api.auth import Ctx, CurrentUser, Maintainer, Principal
@@ -30,20 +31,20 @@ NameParam = Annotated[str, Path(pattern=NAME_PATTERN, max_length=100)]
 VersionQuery = Annotated[str | None, Query(max_length=100)]
 
 
-@router.get("", response_model=list[BlueprintSummary])
-def list_blueprints(ctx: Ctx, _user: CurrentUser) -> list[BlueprintSummary]:
+@router.get(
+    "",
+    response_model=list[BlueprintSummary],
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def list_blueprints(ctx: Ctx, _user: CurrentUser) -> Response:
     """Every blueprint you can generate from (latest version of each)."""
-    return [
-        BlueprintSummary(
-            name=e.name,
-            version=e.version,
-            description=e.description,
-            tags=e.tags,
-            source=e.source,
-            versions=e.versions,
-        )
-        for e in catalog.list_entries(ctx)
-    ]
+    cache = ctx.catalog_cache
+    if cache is not None and cache.fresh():
+        snap = catalog.snapshot(ctx)
+    else:
+        snap = await run_in_threadpool(catalog.snapshot, ctx)
+    return Response(snap.body, media_type="application/json")
 
 
 @router.get("/{name}", response_model=BlueprintPublic)
@@ -107,7 +108,9 @@ def _register(
             target=f"blueprint:{bp.name}@{bp.version}",
             details={"source": source, "blueprint_id": row.id, "tasks_ignored": bool(bp.tasks)},
         )
-        return BlueprintRegistered.model_validate(row)
+        registered = BlueprintRegistered.model_validate(row)
+    catalog.invalidate(ctx)
+    return registered
 
 
 REGISTER_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -172,4 +175,6 @@ def retire(
             target=f"blueprint:{name}" + (f"@{version}" if version else ""),
             details={"versions": [r.version for r in rows]},
         )
-        return [BlueprintRegistered.model_validate(r) for r in rows]
+        retired = [BlueprintRegistered.model_validate(r) for r in rows]
+    catalog.invalidate(ctx)
+    return retired

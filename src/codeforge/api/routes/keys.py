@@ -81,4 +81,6 @@ def revoke_key(
             target=f"key:{row.prefix}",
             details={"key_id": row.id, "owner_id": row.user_id},
         )
-        return KeyPublic.model_validate(row)
+        public = KeyPublic.model_validate(row)
+    ctx.keys.forget_key(key_id)
+    return public
