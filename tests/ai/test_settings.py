@@ -115,3 +115,10 @@ def test_ai_off_message_without_extras_or_endpoint(
     assert info.value.hint is not None
     assert "codeforge[ai-local]" in info.value.hint
     assert "CODEFORGE_AI_BASE_URL" in info.value.hint
+
+
+def test_api_local_is_off_by_default_and_set_by_file_or_env(tmp_path: Path) -> None:
+    assert load_ai_settings({}, config_file=tmp_path / "none").api_local is False
+    env = _config(tmp_path, "[ai]\napi_local = true\n")
+    assert load_ai_settings(env).api_local is True
+    assert load_ai_settings({**env, "CODEFORGE_AI_API_LOCAL": "no"}).api_local is False

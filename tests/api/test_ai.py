@@ -30,6 +30,7 @@ def api_db_url(tmp_path: Path) -> Iterator[str]:
 def ai_off(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CODEFORGE_AI_BASE_URL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CODEFORGE_AI_API_LOCAL", "true")
     monkeypatch.setattr(local, "xllamacpp_available", lambda: False)
 
 
@@ -88,7 +89,23 @@ def test_describe_with_the_ai_off_is_503(api: Api, ai_off: None) -> None:
     assert response.status_code == 503
     body = response.json()
     assert body["error"] == "ai_unavailable"
-    assert "AI is off" in body["message"] and "CODEFORGE_AI_BASE_URL" in body["hint"]
+    assert "AI is off" in body["message"] and "codeforge[ai-local]" in body["message"]
+
+
+def test_the_api_does_not_start_a_local_model_unless_asked(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CODEFORGE_AI_BASE_URL", "OPENAI_BASE_URL", "CODEFORGE_AI_API_LOCAL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(local, "xllamacpp_available", lambda: True)
+    started: list[str] = []
+    monkeypatch.setattr(local.LocalServer, "start", lambda *a, **k: started.append("x"))
+    response = api.as_(api.alice, "POST", f"{AI}/describe", json={"description": "a web API"})
+    assert response.status_code == 503
+    assert "CODEFORGE_AI_API_LOCAL" in response.json()["hint"]
+    review = api.as_(api.alice, "POST", f"{AI}/review", json={"files": {"a.py": BUGGY}})
+    assert review.status_code == 200 and review.json()["model"] is False
+    assert started == []
 
 
 def test_describe_unknown_blueprint_is_404(api: Api, ai_off: None) -> None:

@@ -33,6 +33,9 @@ class AISettings(BaseModel):
     model: str | None = None
     allow_remote: bool = True
     local_model: str = DEFAULT_LOCAL_MODEL
+    # The web API starts the local model only when asked to (a model child per server
+    # process); otherwise it uses base_url, or answers 503.
+    api_local: bool = False
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0, le=2)
@@ -105,6 +108,8 @@ def load_ai_settings(
         values["allow_remote"] = _parse_bool(
             "CODEFORGE_AI_ALLOW_REMOTE", env["CODEFORGE_AI_ALLOW_REMOTE"]
         )
+    if env.get("CODEFORGE_AI_API_LOCAL"):
+        values["api_local"] = _parse_bool("CODEFORGE_AI_API_LOCAL", env["CODEFORGE_AI_API_LOCAL"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return AISettings(**values)

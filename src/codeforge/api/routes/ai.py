@@ -6,9 +6,10 @@ to enable it. Review always runs static analysis and adds the model's findings
 when a model is available. Nothing here reads the server's files: review gets
 the contents in the request; every prompt is redacted by the provider.
 
-The local model server is started once per process and shared (calls to it are
-serialised); a configured endpoint (``CODEFORGE_AI_BASE_URL``) gets a client per
-request.
+A configured endpoint (``CODEFORGE_AI_BASE_URL``, e.g. ``codeforge ai serve``)
+gets a client per request. The local model is started by the server only with
+``CODEFORGE_AI_API_LOCAL=true`` (``ai.api_local``): then once per process, shared,
+calls to it serialised.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from codeforge.ai.errors import AIUnavailableError
 from codeforge.api import catalog
 from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
@@ -163,6 +165,12 @@ def _provider() -> Iterator[Provider]:
         with open_provider(settings) as provider:
             yield provider
         return
+    if not settings.api_local:
+        raise AIUnavailableError(
+            "AI is off for the API: no model endpoint is configured",
+            hint="set CODEFORGE_AI_BASE_URL (for example to `codeforge ai serve`), "
+            "or CODEFORGE_AI_API_LOCAL=true to let the server start the local model",
+        )
     with _LOCAL.lock:
         yield _LOCAL.get(settings.local_model)
 
@@ -171,7 +179,8 @@ def _ai_available() -> bool:
     from codeforge.ai.local import xllamacpp_available
     from codeforge.ai.settings import load_ai_settings
 
-    return bool(load_ai_settings().base_url) or xllamacpp_available()
+    settings = load_ai_settings()
+    return bool(settings.base_url) or (settings.api_local and xllamacpp_available())
 
 
 # -- the catalog -----------------------------------------------------------------------
