@@ -30,6 +30,8 @@ class ApiConfig:
     # The registered-blueprint list is reused this long (0: read on every request);
     # registrations and retirements made on another server show within it.
     catalog_cache_seconds: float = 2.0
+    # Renders (and zips) run at most this many at a time per process.
+    render_threads: int = 1
 
 
 def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiConfig:
@@ -47,6 +49,7 @@ def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiC
         max_upload_bytes=upload,
         key_cache_seconds=float(env.get("CODEFORGE_API_KEY_CACHE_SECONDS", "5")),
         catalog_cache_seconds=float(env.get("CODEFORGE_API_CATALOG_CACHE_SECONDS", "2")),
+        render_threads=int(env.get("CODEFORGE_API_RENDER_THREADS", "1")),
     )
 
 

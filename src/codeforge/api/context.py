@@ -42,8 +42,13 @@ class AppContext:
     # root. Each is lent to one request at a time: its render budget is never shared.
     _envs: dict[str, list[CodeForgeEnvironment]] = dataclasses.field(default_factory=dict)
 
+    render_slots: threading.BoundedSemaphore = dataclasses.field(init=False)
+
     def __post_init__(self) -> None:
         self.keys = KeyCache(self.config.key_cache_seconds)
+        # Renders are CPU-bound Python: one at a time per process finishes each
+        # sooner than many interleaving under the GIL (a shorter latency tail).
+        self.render_slots = threading.BoundedSemaphore(max(1, self.config.render_threads))
 
     @property
     def lock(self) -> threading.Lock:

@@ -39,8 +39,9 @@ def _zip_response(
     answers: dict[str, object],
     version: str | None,
 ) -> StreamingResponse:
-    rendered = generation.render(ctx, template, name, answers, version)
-    data = generation.zip_bytes(rendered.plan, name)
+    with ctx.render_slots:
+        rendered = generation.render(ctx, template, name, answers, version)
+        data = generation.zip_bytes(rendered.plan, name)
     project_id = generation.record(ctx, user, name, rendered)
     return StreamingResponse(
         generation.chunks(data),
