@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +222,63 @@ def test_git_unknown_fields_and_bad_refs(api: Api) -> None:
         json={"git_url": "https://localhost/x", "ref": "--exec=x"},
     )
     assert response.status_code == 422
+
+
+def test_uploaded_archives_live_in_the_database_for_every_server(api: Api, tmp_path: Path) -> None:
+    """A second server with its own (empty) disk generates from an archive uploaded to the first."""
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from codeforge.api.app import create_app
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import BlueprintArchive
+
+    archive_bytes = make_zip(TEMPLATE)
+    response = upload(api, archive_bytes)
+    assert response.status_code == 201, response.text  # type: ignore[attr-defined]
+    digest = hashlib.sha256(archive_bytes).hexdigest()
+    assert response.json()["source"] == f"archive:sha256:{digest}"  # type: ignore[attr-defined]
+    with session_factory(api.url).begin() as session:
+        rows = list(session.scalars(select(BlueprintArchive)))
+        assert [(r.sha256, bytes(r.data), r.size) for r in rows] == [
+            (digest, archive_bytes, len(archive_bytes))
+        ]
+    # Uploading it again stores nothing new.
+    assert upload(api, archive_bytes).status_code == 201  # type: ignore[attr-defined]
+    with session_factory(api.url).begin() as session:
+        assert len(list(session.scalars(select(BlueprintArchive)))) == 1
+
+    first = api.client.app.state.ctx.settings  # type: ignore[attr-defined]
+    other = dataclasses.replace(
+        first, data_dir=tmp_path / "other-data", cache_dir=tmp_path / "other-cache"
+    )
+    with TestClient(create_app(other)) as server_b:
+        made = server_b.post(
+            f"{V1}/projects/generate",
+            headers=api.bob.headers,
+            json={"template": "team-lib", "name": "t2"},
+        )
+        assert made.status_code == 200, made.text
+        with zipfile.ZipFile(io.BytesIO(made.content)) as archive:
+            assert archive.read("t2/README.md") == b"# t2: hello\n"
+    assert not (tmp_path / "other-data" / "blueprint-archives").exists()
+    assert any((tmp_path / "other-cache" / "registered").iterdir())
+
+
+def test_a_missing_stored_archive_is_404(api: Api) -> None:
+    from sqlalchemy import delete
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import BlueprintArchive
+
+    assert upload(api, make_zip(TEMPLATE)).status_code == 201  # type: ignore[attr-defined]
+    with session_factory(api.url).begin() as session:
+        session.execute(delete(BlueprintArchive))
+    shutil.rmtree(api.client.app.state.ctx.config.blueprint_dir)  # type: ignore[attr-defined]
+    gone = api.as_(
+        api.alice, "POST", f"{V1}/projects/generate", json={"template": "team-lib", "name": "t"}
+    )
+    assert gone.status_code == 404
+    assert "no longer stored" in gone.json()["message"]

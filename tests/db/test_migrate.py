@@ -13,7 +13,15 @@ from codeforge.db import migrate
 from codeforge.db.engine import engine_for
 from codeforge.db.models import Base
 
-TABLES = {"users", "api_keys", "blueprints", "projects", "activity", "alembic_version"}
+TABLES = {
+    "users",
+    "api_keys",
+    "blueprints",
+    "blueprint_archives",
+    "projects",
+    "activity",
+    "alembic_version",
+}
 
 
 def test_upgrade_from_empty_reaches_head(db_url: str) -> None:

@@ -48,6 +48,7 @@ ARCHIVE_PREFIX: Final = "archive:sha256:"
 GIT_PREFIX: Final = "git+"
 _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 # -- git --------------------------------------------------------------------------------
@@ -277,13 +278,21 @@ def extract_archive(ctx: AppContext, data: bytes, dest: Path) -> None:
 
 
 def archive_store(ctx: AppContext) -> Path:
+    """Where earlier versions kept uploaded archives on disk (still read as a fallback)."""
     return ctx.settings.data_dir / "blueprint-archives"
 
 
+def archive_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def fetch_archive(ctx: AppContext, data: bytes) -> tuple[Path, str]:
-    """Keep the archive (by hash), extract and load it; returns (folder, source)."""
-    digest = hashlib.sha256(data).hexdigest()
-    source = ARCHIVE_PREFIX + digest
+    """Extract and load the archive; returns (folder, source).
+
+    The bytes themselves are kept in the database (``blueprint_archives``, by
+    SHA-256) when the blueprint is registered, so every server can rebuild the folder.
+    """
+    source = ARCHIVE_PREFIX + archive_digest(data)
     folder = _folder_id(source)
     staging = Path(tempfile.mkdtemp(prefix="codeforge-archive-"))
     try:
@@ -291,14 +300,22 @@ def fetch_archive(ctx: AppContext, data: bytes) -> tuple[Path, str]:
         installed = _install(ctx, staging / "bp", folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    store = archive_store(ctx)
-    store.mkdir(parents=True, exist_ok=True)
-    kept = store / f"{digest}.bin"
-    if not kept.exists():
-        tmp = store / f".{digest}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, kept)
     return installed, source
+
+
+def stored_archive(ctx: AppContext, digest: str) -> bytes | None:
+    """The archive with this SHA-256 from the database (or an older server's disk store)."""
+    from codeforge.db.repositories import get_archive
+
+    with ctx.read() as session:
+        data = get_archive(session, digest)
+    if data is None:
+        kept = archive_store(ctx) / f"{digest}.bin"
+        if _SHA256_RE.match(digest) and kept.is_file():
+            data = kept.read_bytes()
+    if data is not None and archive_digest(data) != digest:
+        raise NotFoundError(f"the stored archive {digest} does not match its hash")
+    return data
 
 
 # -- shared ---------------------------------------------------------------------------------
@@ -345,10 +362,10 @@ def materialise(ctx: AppContext, source: str) -> Path:
     if folder.is_dir():
         return folder
     if source.startswith(ARCHIVE_PREFIX):
-        kept = archive_store(ctx) / f"{source[len(ARCHIVE_PREFIX) :]}.bin"
-        if not kept.is_file():
+        data = stored_archive(ctx, source[len(ARCHIVE_PREFIX) :])
+        if data is None:
             raise NotFoundError(f"the archive of {source} is no longer stored")
-        path, _ = fetch_archive(ctx, kept.read_bytes())
+        path, _ = fetch_archive(ctx, data)
         return path
     if source.startswith(GIT_PREFIX):
         url, _, commit = source[len(GIT_PREFIX) :].rpartition("@")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -136,6 +137,17 @@ class Blueprint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BlueprintArchive(Base):
+    """An uploaded blueprint archive, by the SHA-256 of its bytes (shared by all servers)."""
+
+    __tablename__ = "blueprint_archives"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
@@ -192,6 +204,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Blueprint",
+    "BlueprintArchive",
     "Project",
     "UTCDateTime",
     "User",

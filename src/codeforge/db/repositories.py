@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session
 
 from codeforge.core.errors import ConflictError, NotFoundError, ValidationError
 from codeforge.core.records import GenerationRecord
-from codeforge.db.models import ROLES, Activity, ApiKey, Blueprint, Project, User, utcnow
+from codeforge.db.models import (
+    ROLES,
+    Activity,
+    ApiKey,
+    Blueprint,
+    BlueprintArchive,
+    Project,
+    User,
+    utcnow,
+)
 
 API_KEY_PREFIX: Final = "cf_"
 _DISPLAY_PREFIX_LENGTH: Final = 10
@@ -294,6 +303,22 @@ def list_activity(
 
 
 # --- blueprint registry ---------------------------------------------------------------
+
+
+def store_archive(session: Session, sha256: str, data: bytes) -> BlueprintArchive:
+    """Keep an uploaded archive by its SHA-256 (a no-op when it is already stored)."""
+    row = session.get(BlueprintArchive, sha256)
+    if row is None:
+        row = BlueprintArchive(sha256=sha256, data=data, size=len(data))
+        session.add(row)
+        session.flush()
+    return row
+
+
+def get_archive(session: Session, sha256: str) -> bytes | None:
+    """The bytes of the archive with this SHA-256, or None."""
+    row = session.get(BlueprintArchive, sha256)
+    return None if row is None else bytes(row.data)
 
 
 def register_blueprint(

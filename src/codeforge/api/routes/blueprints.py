@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path as PathType
 from typing import Annotated, Any
 
@@ -87,9 +88,13 @@ def list_components(
 
 
 def _register(
-    ctx: AppContext, user: Principal, folder: PathType, source: str
+    ctx: AppContext,
+    user: Principal,
+    folder: PathType,
+    source: str,
+    archive: bytes | None = None,
 ) -> BlueprintRegistered:
-    from codeforge.db.repositories import log_activity, register_blueprint
+    from codeforge.db.repositories import log_activity, register_blueprint, store_archive
 
     bp = ctx.parse(folder)
     if bp.name in builtin_names():
@@ -97,6 +102,9 @@ def _register(
             f"{bp.name} is a built-in blueprint name", hint="rename the blueprint (its `name`)"
         )
     with ctx.factory.begin() as session:
+        if archive is not None:
+            # In the same transaction: a registered archive is always fetchable.
+            store_archive(session, hashlib.sha256(archive).hexdigest(), archive)
         row = register_blueprint(
             session, bp.name, bp.version, source, description=bp.description, registered_by=user.id
         )
@@ -149,7 +157,7 @@ def register_from_archive(
     if len(data) > ctx.config.max_upload_bytes:
         raise ValidationError(f"the archive is larger than {ctx.config.max_upload_bytes} bytes")
     folder, source = fetch_archive(ctx, data)
-    return _register(ctx, user, folder, source)
+    return _register(ctx, user, folder, source, archive=data)
 
 
 @router.delete(
