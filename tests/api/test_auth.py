@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -105,3 +106,53 @@ def test_users_are_admin_only(api: Api) -> None:
     assert api.as_(api.root, "GET", f"{V1}/users/999999").status_code == 404
     rows = api.as_(api.root, "GET", f"{V1}/activity", params={"action": "user.create"}).json()
     assert rows["items"][0]["target"] == "user:eve"
+
+
+def test_disabling_a_user_stops_their_keys_at_once(api: Api) -> None:
+    # Warm the key cache first: disabling must not wait for it to lapse.
+    for _ in range(2):
+        assert api.as_(api.alice, "GET", f"{V1}/blueprints").status_code == 200
+    assert api.as_(api.bob, "POST", f"{V1}/users/{api.alice.id}/disable").status_code == 403
+    assert api.as_(api.root, "POST", f"{V1}/users/999999/disable").status_code == 404
+    assert api.as_(api.root, "POST", f"{V1}/users/{api.root.id}/disable").status_code == 409
+    disabled = api.as_(api.root, "POST", f"{V1}/users/{api.alice.id}/disable")
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled"] is True
+    assert api.as_(api.alice, "GET", f"{V1}/blueprints").status_code == 401
+    assert api.as_(api.alice, "GET", f"{V1}/me").status_code == 401
+    assert api.as_(api.bob, "GET", f"{V1}/me").status_code == 200  # others unaffected
+    again = api.as_(api.root, "POST", f"{V1}/users/{api.alice.id}/disable")
+    assert again.status_code == 200  # idempotent
+    enabled = api.as_(api.root, "POST", f"{V1}/users/{api.alice.id}/enable")
+    assert enabled.json()["disabled"] is False
+    assert api.as_(api.alice, "GET", f"{V1}/me").status_code == 200
+    actions = [
+        r["action"]
+        for r in api.as_(
+            api.root, "GET", f"{V1}/activity", params={"action": "user.disable"}
+        ).json()["items"]
+    ]
+    assert actions == ["user.disable"]
+
+
+def test_users_disable_command(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import run_cli
+
+    monkeypatch.setenv("CODEFORGE_DATABASE_URL", api.url)
+    assert api.as_(api.bob, "GET", f"{V1}/me").status_code == 200  # cached now
+    code, output = run_cli("users", "disable", "bob")
+    assert code == 0, output
+    assert "Disabled user bob" in output
+    ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
+    # Another process: this server sees it once its cached verification lapses
+    # (at once on PostgreSQL, where the change is also announced with NOTIFY).
+    deadline = time.monotonic() + ctx.config.key_cache_seconds + 2
+    while api.as_(api.bob, "GET", f"{V1}/me").status_code != 401:
+        assert time.monotonic() < deadline, "the disabled user's key still works"
+        time.sleep(0.05)
+    code, output = run_cli("users", "disable", "nobody")
+    assert code != 0
+    code, _ = run_cli("users", "enable", "bob")
+    assert code == 0
+    users = {u["name"]: u for u in api.as_(api.root, "GET", f"{V1}/users").json()}
+    assert users["bob"]["disabled"] is False

@@ -1,4 +1,4 @@
-"""``codeforge users create|list`` and ``codeforge keys create|list|revoke``.
+"""``codeforge users create|list|disable|enable`` and ``codeforge keys create|list|revoke``.
 
 The same operations as the API's admin routes, on the configured database; each
 change writes its activity row in the same transaction (actor: the local CLI user).
@@ -91,6 +91,40 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"{row['id']:>5}  {row['name']}  {row['role']}{'  (disabled)' if row['disabled'] else ''}"
         )
+
+
+def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
+    from codeforge.core.errors import NotFoundError
+    from codeforge.db.repositories import get_user_by_name, log_activity, set_user_disabled
+
+    with _transaction(ctx) as session:
+        user = get_user_by_name(session, name)
+        if user is None:
+            raise NotFoundError(f"user {name!r} not found")
+        if set_user_disabled(session, user, disabled):
+            log_activity(
+                session,
+                "user.disable" if disabled else "user.enable",
+                target=f"user:{name}",
+                details={"user_id": user.id},
+            )
+    click.echo(f"{'Disabled' if disabled else 'Enabled'} user {name}.")
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_context
+def users_disable(ctx: click.Context, name: str) -> None:
+    """Disable user NAME: their API keys stop working (running servers: see docs/api.md)."""
+    _set_disabled(ctx, name, True)
+
+
+@users.command("enable")
+@click.argument("name")
+@click.pass_context
+def users_enable(ctx: click.Context, name: str) -> None:
+    """Enable user NAME again."""
+    _set_disabled(ctx, name, False)
 
 
 @click.group()

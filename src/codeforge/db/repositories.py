@@ -167,6 +167,18 @@ def create_user(
     return user
 
 
+def set_user_disabled(session: Session, user: User, disabled: bool) -> bool:
+    """Disable (or enable) ``user``; a disabled user's keys stop authenticating.
+
+    Returns whether anything changed.
+    """
+    if user.disabled == disabled:
+        return False
+    user.disabled = disabled
+    session.flush()
+    return True
+
+
 def get_user_by_name(session: Session, name: str) -> User | None:
     return session.scalars(select(User).where(User.name == name)).first()
 

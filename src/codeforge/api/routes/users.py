@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from codeforge.api.auth import Admin, Ctx, CurrentUser
+from codeforge.api.auth import Admin, Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX
+from codeforge.api.context import AppContext
 from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
+from codeforge.core.errors import ConflictError
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
 
@@ -61,3 +63,45 @@ def get_user(
 
     with ctx.read() as session:
         return UserPublic.model_validate(get_row(session, user_id))
+
+
+def _set_disabled(ctx: AppContext, admin: Principal, user_id: int, disabled: bool) -> UserPublic:
+    from codeforge.db.repositories import get_user as get_row
+    from codeforge.db.repositories import log_activity, set_user_disabled
+
+    if disabled and user_id == admin.id:
+        raise ConflictError("you cannot disable yourself", hint="ask another admin")
+    with ctx.factory.begin() as session:
+        row = get_row(session, user_id)
+        if set_user_disabled(session, row, disabled):
+            log_activity(
+                session,
+                "user.disable" if disabled else "user.enable",
+                actor=admin.name,
+                user_id=admin.id,
+                target=f"user:{row.name}",
+                details={"user_id": row.id},
+            )
+        public = UserPublic.model_validate(row)
+    # This server forgets the user's verified keys now; see codeforge.api.caches.
+    ctx.keys.forget_user(user_id)
+    return public
+
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorPublic},
+    409: {"model": ErrorPublic},
+}
+
+
+@router.post("/users/{user_id}/disable", response_model=UserPublic, responses=CHANGE_RESPONSES)
+def disable_user(ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
+    """Disable a user: every key of theirs stops working at once (idempotent)."""
+    return _set_disabled(ctx, admin, user_id, True)
+
+
+@router.post("/users/{user_id}/enable", response_model=UserPublic, responses=CHANGE_RESPONSES)
+def enable_user(ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
+    """Enable a disabled user again (their unrevoked, unexpired keys work again)."""
+    return _set_disabled(ctx, admin, user_id, False)
