@@ -156,3 +156,28 @@ def test_users_disable_command(api: Api, monkeypatch: pytest.MonkeyPatch) -> Non
     assert code == 0
     users = {u["name"]: u for u in api.as_(api.root, "GET", f"{V1}/users").json()}
     assert users["bob"]["disabled"] is False
+
+
+def test_on_postgresql_other_processes_changes_apply_at_once(api: Api) -> None:
+    """A disable or revoke committed elsewhere (CLI, another server) is NOTIFYed to servers."""
+    from codeforge.db.engine import session_factory
+    from codeforge.db.repositories import get_user, revoke_api_key, set_user_disabled
+
+    ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
+    if not api.url.startswith("postgresql"):
+        assert ctx.auth_listener is None
+        pytest.skip("NOTIFY is PostgreSQL's; SQLite servers wait for the key cache to lapse")
+    assert ctx.auth_listener.ready.wait(10)
+    assert ctx.config.key_cache_seconds >= 5
+    for caller, change in (
+        (api.alice, lambda s: set_user_disabled(s, get_user(s, api.alice.id), True)),
+        (api.bob, lambda s: revoke_api_key(s, api.bob.key_id)),
+    ):
+        assert api.as_(caller, "GET", f"{V1}/me").status_code == 200  # cached now
+        with session_factory(api.url).begin() as session:  # as another process would
+            change(session)
+        started = time.monotonic()
+        while api.as_(caller, "GET", f"{V1}/me").status_code != 401:
+            assert time.monotonic() - started < 2, "the change was not announced"
+            time.sleep(0.02)
+    assert api.as_(api.maya, "GET", f"{V1}/me").status_code == 200

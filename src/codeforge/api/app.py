@@ -5,6 +5,8 @@ Run it with ``codeforge serve`` or ``uvicorn --factory codeforge.api.app:app_fro
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TextIO
 
 from fastapi import FastAPI
@@ -42,7 +44,18 @@ def create_app(
         factory=session_factory(config.database_url),
         metrics=metrics,
     )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        listener = ctx.start_auth_listener()
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="CodeForge",
         version=__version__,
         description="Generate projects from blueprints. Authenticate with `Authorization: Bearer KEY`.",

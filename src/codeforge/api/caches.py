@@ -6,6 +6,11 @@ server forgets the entry at once; a change made elsewhere (another server, the C
 SQL) is seen by this server after at most that many seconds. Set
 ``CODEFORGE_API_KEY_CACHE_SECONDS=0`` to check the database on every request.
 
+On PostgreSQL each server process also listens on the ``codeforge_auth`` channel
+(``AuthListener``): revoking a key or disabling a user anywhere (API or CLI)
+announces it with NOTIFY at commit, and every listening server forgets the entries
+at once. While the listening connection is down, the delay above applies.
+
 ``TtlValue``: one value recomputed after ``ttl`` seconds or when invalidated (the
 registered-blueprint rows behind ``GET /blueprints`` and generation).
 """
@@ -121,3 +126,65 @@ class TtlValue(Generic[T]):
         with self._lock:
             self._value = None
             self._generation += 1
+
+
+class AuthListener:
+    """A thread that LISTENs for key and user changes and evicts them from a KeyCache."""
+
+    def __init__(self, url: str, keys: KeyCache) -> None:
+        self.url = url
+        self.keys = keys
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="codeforge-auth-listener", daemon=True
+        )
+
+    def start(self) -> AuthListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _connect_args(self) -> dict[str, object]:
+        from codeforge.db.engine import parse_url
+
+        url = parse_url(self.url)
+        args: dict[str, object] = dict(
+            url.translate_connect_args(username="user", database="dbname")
+        )
+        args.update({k: v for k, v in url.query.items() if isinstance(v, str)})
+        args.setdefault("connect_timeout", 5)
+        return args
+
+    def apply(self, payload: str) -> None:
+        kind, _, ident = payload.partition(":")
+        if not ident.isdigit():
+            self.keys.clear()
+        elif kind == "user":
+            self.keys.forget_user(int(ident))
+        elif kind == "key":
+            self.keys.forget_key(int(ident))
+        else:
+            self.keys.clear()
+
+    def _run(self) -> None:
+        import psycopg
+
+        from codeforge.db.repositories import AUTH_CHANNEL
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(autocommit=True, **self._connect_args()) as conn:  # type: ignore[arg-type]
+                    conn.execute(f"LISTEN {AUTH_CHANNEL}")
+                    self.keys.clear()  # whatever changed while we were not listening
+                    self.ready.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self.apply(note.payload)
+            except Exception:  # any failure: reconnect; the TTL still bounds staleness
+                self.ready.clear()
+                self._stop.wait(1.0)
+        self.ready.clear()

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from codeforge.api.caches import KeyCache, TtlValue
+from codeforge.api.caches import AuthListener, KeyCache, TtlValue
 from codeforge.api.config import ApiConfig
 from codeforge.api.metrics import Metrics
 from codeforge.core.engine import LoadedBlueprint, SDLCEngine
@@ -43,12 +43,24 @@ class AppContext:
     _envs: dict[str, list[CodeForgeEnvironment]] = dataclasses.field(default_factory=dict)
 
     render_slots: threading.BoundedSemaphore = dataclasses.field(init=False)
+    auth_listener: AuthListener | None = None
 
     def __post_init__(self) -> None:
         self.keys = KeyCache(self.config.key_cache_seconds)
         # Renders are CPU-bound Python: one at a time per process finishes each
         # sooner than many interleaving under the GIL (a shorter latency tail).
         self.render_slots = threading.BoundedSemaphore(max(1, self.config.render_threads))
+
+    def start_auth_listener(self) -> AuthListener | None:
+        """On PostgreSQL (with the key cache on), listen for revocations; None otherwise."""
+        from codeforge.db.engine import parse_url
+
+        if self.config.key_cache_seconds <= 0:
+            return None
+        if parse_url(self.config.database_url).get_backend_name() != "postgresql":
+            return None
+        self.auth_listener = AuthListener(self.config.database_url, self.keys).start()
+        return self.auth_listener
 
     @property
     def lock(self) -> threading.Lock:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -176,6 +176,7 @@ def set_user_disabled(session: Session, user: User, disabled: bool) -> bool:
         return False
     user.disabled = disabled
     session.flush()
+    announce_auth_change(session, f"user:{user.id}")
     return True
 
 
@@ -241,7 +242,21 @@ def revoke_api_key(session: Session, key_id: int, *, user_id: int | None = None)
         raise NotFoundError(f"API key {key_id} not found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        announce_auth_change(session, f"key:{row.id}")
     return row
+
+
+AUTH_CHANNEL: Final = "codeforge_auth"
+
+
+def announce_auth_change(session: Session, payload: str) -> None:
+    """On PostgreSQL, tell running servers (LISTEN codeforge_auth) at commit to forget
+    cached keys: ``key:ID`` or ``user:ID``. Elsewhere a no-op (servers' caches lapse)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": AUTH_CHANNEL, "payload": payload},
+        )
 
 
 # --- activity ------------------------------------------------------------------------
