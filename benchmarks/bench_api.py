@@ -1,6 +1,6 @@
 """Load test of the web API: ``codeforge serve`` on PostgreSQL, ``wrk`` on loopback.
 
-    .venv/bin/python benchmarks/bench_api.py [--workers 2] [--seconds 10] [--concurrency 16 4]
+    .venv/bin/python benchmarks/bench_api.py [--workers 2] [--seconds 10] [--concurrency 16 8 4]
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``); it runs as its own process, in C,
 with keep-alive connections, so the client does not cap the figures.
@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 4])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 8, 4])
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (client cores)")
     args = parser.parse_args()
 

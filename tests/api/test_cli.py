@@ -87,3 +87,39 @@ def test_serve_runs_uvicorn() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_with_workers_balances_on_one_port() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from codeforge.cli.serve import serve; serve()",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        seen = 0
+        while seen < 5:
+            try:
+                # A new connection each time: the kernel picks a worker per connection.
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                assert response.json() == {"status": "ok", "database": "ok"}
+                seen += 1
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=40) is not None
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
