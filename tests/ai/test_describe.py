@@ -6,7 +6,15 @@ import jsonschema
 import pytest
 
 from codeforge.ai.catalog import CatalogEntry, VariableInfo
-from codeforge.ai.describe import answers_schema, break_tie, describe, variable_schema
+from codeforge.ai.describe import (
+    answers_schema,
+    break_tie,
+    describe,
+    fill_answers,
+    focus,
+    mentions,
+    variable_schema,
+)
 from codeforge.ai.provider import Provider
 from codeforge.ai.recommend import Recommender
 
@@ -75,7 +83,8 @@ def test_describe_with_a_given_blueprint(
     )
     assert result.blueprint == "spring-boot"
     assert result.answers["build_tool"] in {"maven", "gradle"}
-    assert result.answers["java_version"] in {"17", "21"}
+    # Not mentioned, so not asked: the blueprint's default applies.
+    assert "java_version" not in result.answers
 
 
 def test_tie_break_is_constrained_to_the_candidates(
@@ -83,3 +92,43 @@ def test_tie_break_is_constrained_to_the_candidates(
 ) -> None:
     candidates = [bp for bp in catalog if bp.name in {"python-flask", "python-django"}]
     assert break_tie(smol, "a python website", candidates) in {"python-flask", "python-django"}
+
+
+DATABASE = VariableInfo(
+    "database", "choice", "Database engine", "sqlite", ("none", "sqlite", "postgresql")
+)
+DOCKER = VariableInfo("use_docker", "bool", "Add a Dockerfile and docker-compose", False)
+PYTHON = VariableInfo(
+    "python_version", "choice", "Minimum Python version", "3.11", ("3.11", "3.12")
+)
+AUTHOR = VariableInfo("author_name", "str", "Author name", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "var", "clauses"),
+    [
+        ("a service on Postgres with Docker", DATABASE, ["Postgres"]),
+        ("a service without a database", DATABASE, ["a service without a database"]),
+        ("a FastAPI API, no Docker", DOCKER, ["no Docker"]),
+        ("a REST API in Python", PYTHON, []),  # "python" alone is too common to count
+        ("targets Python 3.12", PYTHON, ["targets Python 3.12"]),
+        ("targets Python 3.1", PYTHON, []),  # digits match exactly
+        ("a tool by Jane", AUTHOR, []),
+    ],
+)
+def test_mentions(text: str, var: VariableInfo, clauses: list[str]) -> None:
+    assert mentions(text, var) == clauses
+
+
+def test_focus_asks_mentioned_variables_and_free_text() -> None:
+    bp = CatalogEntry("x", variables=(DATABASE, DOCKER, PYTHON, AUTHOR))
+    assert focus("an app on PostgreSQL", bp) == {"database": ["PostgreSQL"], "author_name": []}
+
+
+def test_describe_fills_what_the_description_asks(
+    qwen: Provider, catalog: list[CatalogEntry]
+) -> None:
+    fastapi = next(bp for bp in catalog if bp.name == "python-fastapi")
+    answers = fill_answers(qwen, "a FastAPI service on PostgreSQL with GitLab CI", fastapi)
+    jsonschema.validate(answers, {**answers_schema(fastapi), "required": []})
+    assert set(answers) == {"database", "ci"}  # only what the description mentions

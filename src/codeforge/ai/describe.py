@@ -105,6 +105,198 @@ def _question_lines(bp: BlueprintInfo) -> str:
     return "\n".join(lines)
 
 
+# -- which variables a description mentions ------------------------------------------------
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9.+#_-]*[a-z0-9+#]|[a-z0-9]")
+_CLAUSE = re.compile(r"[,;:()]|\b(?:and|with|but|using|plus|on|in|for|by)\b", re.IGNORECASE)
+# Words too common in project descriptions to say which question they answer.
+_GENERIC = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "and",
+        "or",
+        "with",
+        "without",
+        "no",
+        "not",
+        "on",
+        "in",
+        "by",
+        "use",
+        "uses",
+        "using",
+        "add",
+        "adds",
+        "enable",
+        "name",
+        "names",
+        "version",
+        "versions",
+        "type",
+        "project",
+        "projects",
+        "python",
+        "app",
+        "application",
+        "service",
+        "services",
+        "api",
+        "apis",
+        "web",
+        "tests",
+        "test",
+        "run",
+        "runs",
+        "reads",
+        "minimum",
+        "one",
+        "line",
+        "default",
+        "file",
+        "files",
+        "support",
+    ]
+)
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in _TOKEN.findall(text.lower()) if t not in _GENERIC}
+
+
+def keywords(var: VariableInfo) -> set[str]:
+    """The words that, in a description, point at ``var``: its name, help and choices."""
+    words = {p for p in var.name.lower().split("_") if len(p) >= 2} - _GENERIC
+    words |= {t for t in _tokens(var.help) if len(t) >= 4 or any(c.isdigit() for c in t)}
+    for choice in var.choices:
+        text = str(choice).lower()
+        if text in ("none", "true", "false", "other"):
+            continue
+        words.add(text)
+        words |= {t for t in re.split(r"[^a-z0-9.]+", text) if len(t) >= 3}
+    return words
+
+
+def _matches(token: str, keyword: str) -> bool:
+    if token == keyword:
+        return True
+    short = min(len(token), len(keyword))
+    # "postgres" / "postgresql", "docker" / "dockerfile"; digits only exactly ("3.1" ≠ "3.12").
+    return (
+        short >= 4
+        and not any(c.isdigit() for c in token + keyword)
+        and (token.startswith(keyword) or keyword.startswith(token))
+    )
+
+
+def mentions(description: str, var: VariableInfo) -> list[str]:
+    """The clauses of ``description`` that mention ``var`` (empty: not mentioned)."""
+    keys = keywords(var)
+    clauses = [c.strip() for c in _CLAUSE.split(description) if c and c.strip()]
+    found = []
+    for clause in clauses:
+        if any(_matches(t, k) for t in _tokens(clause) for k in keys):
+            found.append(clause)
+    return found
+
+
+_NEGATION = re.compile(r"\b(?:no|not|without|non|never|none)\b", re.IGNORECASE)
+
+
+def _named_choices(var: VariableInfo, clauses: Sequence[str]) -> list[Any]:
+    """The choices of ``var`` the clauses name (by value or a word of it)."""
+    words = set().union(*(_tokens(c) for c in clauses)) if clauses else set()
+    named = []
+    for choice in var.choices:
+        text = str(choice).lower()
+        keys = {text} | {t for t in re.split(r"[^a-z0-9.]+", text) if len(t) >= 3}
+        if text not in ("none", "other") and any(_matches(w, k) for w in words for k in keys):
+            named.append(choice)
+    return named
+
+
+def _narrowed(var: VariableInfo, clauses: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
+    """Limit a choice to the choices its clauses name (and "none" after a negation).
+
+    A small model picks poorly among many choices ("PostgreSQL" → none); when the
+    description names some, the answer is one of them. Nothing named: all choices.
+    """
+    named = _named_choices(var, clauses)
+    if any(_NEGATION.search(c) for c in clauses):
+        named += [c for c in var.choices if str(c).lower() in ("none", "no") and c not in named]
+    return {**schema, "enum": named} if named else schema
+
+
+def _grounded(value: Any, description: str) -> bool:
+    """A free-text answer must be quoted from the description (no invented names)."""
+    return isinstance(value, str) and bool(value.strip()) and value.lower() in description.lower()
+
+
+def _free_text(var: VariableInfo) -> bool:
+    return var.type == "str" and not var.choices and var.default in (None, "")
+
+
+def focus(description: str, bp: BlueprintInfo) -> dict[str, list[str]]:
+    """The askable variables to ask about, each with the clauses that mention it.
+
+    Only variables the description mentions are asked (the others keep their
+    defaults, so the model cannot change what nobody asked to change); free-text
+    variables with an empty default (author, e-mail) are always asked, with no clause.
+    """
+    asked: dict[str, list[str]] = {}
+    unmentioned: list[str] = []
+    for var in bp.variables:
+        if not askable(var):
+            continue
+        found = mentions(description, var)
+        if found:
+            asked[var.name] = found
+        elif _free_text(var):
+            unmentioned.append(var.name)
+    # Mentioned first: a small model answering an empty text first drifts on the rest.
+    return {**asked, **{name: [] for name in unmentioned}}
+
+
+FREE_TEXT_CHARS = 80
+FOCUSED_PROMPT = (
+    "You fill in the settings of a project generator from a project description. "
+    "Each setting comes with the words of the description that mention it: choose the "
+    "value those words ask for. 'no X', 'without X' or 'not X' means false, or the "
+    "choice none. A text setting the description does not give stays an empty string. "
+    "Reply with JSON only."
+)
+
+
+def _focused_lines(bp: BlueprintInfo, asked: Mapping[str, list[str]]) -> str:
+    lines = []
+    by_name = {v.name: v for v in bp.variables}
+    for var in (by_name[name] for name in asked):
+        if var.choices:
+            kind = "one of " + ", ".join(json.dumps(c) for c in var.choices)
+        elif var.type == "bool":
+            kind = "true or false"
+        else:
+            kind = {"int": "a whole number", "float": "a number"}.get(var.type, "text")
+        line = f"- {var.name} ({kind}): {var.help or var.name}."
+        if asked[var.name]:
+            line += " The description says: " + "; ".join(json.dumps(c) for c in asked[var.name])
+            named = _named_choices(var, asked[var.name])
+            if named:
+                line += " — naming " + ", ".join(json.dumps(c) for c in named)
+            if any(_NEGATION.search(c) for c in asked[var.name]):
+                line += " — with a negation"
+        else:
+            line += (
+                ' Quote it if the description gives it, else answer "".' if _free_text(var) else ""
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _keep_valid(data: Mapping[str, Any], bp: BlueprintInfo) -> dict[str, Any]:
     import importlib
 
@@ -129,20 +321,47 @@ class DescribeResult:
 
 
 def fill_answers(
-    provider: Provider, description: str, bp: BlueprintInfo, *, max_tokens: int = 256
+    provider: Provider,
+    description: str,
+    bp: BlueprintInfo,
+    *,
+    max_tokens: int = 256,
+    focused: bool = True,
 ) -> dict[str, Any]:
-    """Answers for ``bp``'s askable variables, constrained by their JSON Schema."""
-    schema = answers_schema(bp)
+    """Answers for ``bp``'s askable variables, constrained by their JSON Schema.
+
+    ``focused`` (the default) asks only about the variables the description
+    mentions (see :func:`focus`), quoting the words that mention each; the others
+    are left out so their defaults apply. ``focused=False`` asks every askable
+    variable at once (the first version; kept to compare quality).
+    """
+    full = answers_schema(bp)
+    if focused:
+        asked = focus(description, bp)
+        props = {k: full["properties"][k] for k in asked if k in full["properties"]}
+        for var in bp.variables:
+            if var.name not in props:
+                continue
+            if _free_text(var):
+                props[var.name] = {"maxLength": FREE_TEXT_CHARS, **props[var.name]}
+            elif var.type == "choice" and asked[var.name]:
+                props[var.name] = _narrowed(var, asked[var.name], props[var.name])
+        max_tokens = min(max_tokens, 16 + 24 * len(props))
+        schema = {**full, "properties": props, "required": list(props)}
+        system = FOCUSED_PROMPT
+        questions = _focused_lines(bp, asked)
+    else:
+        schema, system, questions = full, SYSTEM_PROMPT, _question_lines(bp)
     if not schema["properties"]:
         return {}
     messages = [
-        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": system},
         {
             "role": "user",
             "content": (
                 f"Project description: {description}\n\n"
                 f"Blueprint: {bp.name} — {bp.description}\n"
-                f"Questions:\n{_question_lines(bp)}\n\n"
+                f"Settings:\n{questions}\n\n"
                 f"Answer for the description: {description}"
             ),
         },
@@ -158,7 +377,12 @@ def fill_answers(
         ) from exc
     if not isinstance(data, dict):
         raise AIProviderError("the model's answers are not a JSON object")
-    return _keep_valid(data, bp)
+    answers = _keep_valid(data, bp)
+    if focused:
+        # Free text the description does not contain is invented: the default applies.
+        free = {v.name for v in bp.variables if _free_text(v)}
+        answers = {k: v for k, v in answers.items() if k not in free or _grounded(v, description)}
+    return answers
 
 
 def break_tie(provider: Provider, description: str, candidates: Sequence[BlueprintInfo]) -> str:
