@@ -3,9 +3,11 @@
 The blueprint comes from :mod:`codeforge.ai.recommend` (the model only breaks
 near-ties, constrained to the tied names). The answers come from the model
 under a JSON Schema built from the blueprint's own variables, so the output is
-structured by construction; each value is then checked again here and dropped
-(the default applies) when it does not fit. Secret variables are never asked
-of a model. The caller runs the engine's normal validation on the result.
+structured by construction. Only the variables the description mentions are
+asked (:func:`focus`), each with the words that mention it; the rest keep their
+defaults. Each value is checked again here and dropped when it does not fit;
+:func:`codeforge.ai.bridge.check_answers` then runs the engine's own validation.
+Secret variables are never asked of a model.
 """
 
 from __future__ import annotations
