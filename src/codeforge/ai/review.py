@@ -392,7 +392,7 @@ def safe_relative(path: str) -> str | None:
 
 
 def review_files(
-    files: Mapping[str, str], provider: Provider | None = None
+    files: Mapping[str, str], provider: Provider | None = None, *, max_tokens: int = 400
 ) -> tuple[list[Finding], list[str]]:
     """Review file contents given in memory (the API): never reads any other file.
 
@@ -417,7 +417,10 @@ def review_files(
             target.write_text(content, encoding="utf-8")
             written[str(target)] = rel
         paths = [Path(p) for p in written]
-        findings = review(paths, provider, static_only=provider is None) if paths else []
+        findings = run_ruff(paths) + run_bandit(paths) if paths else []
+        if provider is not None and paths:
+            findings += model_review(provider, paths, max_tokens=max_tokens)
+        findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
     named = [
         f.model_copy(update={"file": written.get(os.path.realpath(f.file), f.file)})
         for f in findings

@@ -42,6 +42,7 @@ MAX_REVIEW_FILES = 20
 MAX_REVIEW_FILE_CHARS = 64 * 1024
 MAX_REVIEW_TOTAL_CHARS = 256 * 1024
 MAX_PATH = 300
+MODEL_REVIEW_TOKENS = 256  # per file: bounds the time a request holds the model
 
 
 # -- request and response bodies --------------------------------------------------------
@@ -267,7 +268,7 @@ def review(_user: CurrentUser, body: ReviewRequest) -> ReviewResponse:
         used_model = False
     else:
         with _provider() as provider:
-            findings, skipped = review_files(body.files, provider)
+            findings, skipped = review_files(body.files, provider, max_tokens=MODEL_REVIEW_TOKENS)
         used_model = True
     return ReviewResponse(
         findings=[FindingPublic(**f.model_dump()) for f in findings],
