@@ -46,6 +46,11 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
     if case.path == "/api/v1/blueprints" and case.method.upper() == "POST":
         pytest.skip("registration from git needs the network; covered in test_registry")
     response = case.call(headers=ADMIN.headers)
+    if case.path == "/api/v1/ai/describe" and response.status_code == 503:
+        # No model is configured here: describe answers its documented 503
+        # (asserted, with its message, in tests/api/test_ai.py).
+        assert "AI" in response.text
+        return
     assert response.status_code < 500, response.text
     # The bar: no 5xx, and every response as documented (status, type, body).
     case.validate_response(
