@@ -155,8 +155,10 @@ def model_schema(max_items: int = 5) -> dict[str, Any]:
                     "properties": {
                         "line": {"type": "integer", "minimum": 1},
                         "severity": {"enum": list(SEVERITIES)},
-                        "message": {"type": "string", "minLength": 1},
-                        "suggestion": {"type": "string"},
+                        # Bounded so a full answer always fits in the token budget:
+                        # a cut-off answer would not parse.
+                        "message": {"type": "string", "minLength": 1, "maxLength": 160},
+                        "suggestion": {"type": "string", "maxLength": 160},
                     },
                     "required": ["line", "severity", "message", "suggestion"],
                     "additionalProperties": False,
@@ -169,7 +171,7 @@ def model_schema(max_items: int = 5) -> dict[str, Any]:
 
 
 def model_review(
-    provider: Provider, files: Sequence[Path], *, max_tokens: int = 400
+    provider: Provider, files: Sequence[Path], *, max_tokens: int = 1000
 ) -> list[Finding]:
     """The model's findings, one constrained call per file."""
     findings: list[Finding] = []
