@@ -6,25 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_support import invoke
 from click.testing import CliRunner
 
 from codeforge.ai import local
-from codeforge.cli.main import run
 
 from .conftest import require_extras
 
 
 def run_cli(*args: str) -> tuple[int, str]:
     """Exit code and output (stdout, then stderr)."""
-    runner = CliRunner()
-    with runner.isolation() as streams:
-        try:
-            run(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        output = streams[0].getvalue().decode() + streams[1].getvalue().decode()
-    return code, output
+    code, out, err = invoke(*args)
+    return code, out + err
 
 
 @pytest.fixture

@@ -5,112 +5,27 @@ trust auth). One database is created per test session and dropped at the end; ea
 test gets a schema of its own in it (through ``search_path``), so tests and
 concurrent runs never see each other's tables.
 
-The helpers are plain functions so that a top-level ``tests/conftest.py`` can
-import them and build the same fixtures.
+The helpers live in ``tests/postgres_support.py``, shared with the API tests.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import URL, make_url
+from postgres_support import (
+    create_database,
+    create_schema,
+    drop_database,
+    drop_schema,
+    postgres_admin_url,
+    require_postgres,
+    reset_engines,
+    sqlite_url,
+)
 
-from codeforge.db.engine import dispose_engines, redact_url
-from codeforge.db.migrate import forget_checked
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
-
-
-def postgres_admin_url() -> str:
-    """The server tests may create databases on."""
-    return os.environ.get("CODEFORGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-def _connect(url: str | URL, **kwargs: Any) -> psycopg.Connection[Any]:
-    parsed = make_url(url) if isinstance(url, str) else url
-    return psycopg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname=parsed.database,
-        connect_timeout=5,
-        autocommit=True,
-        **kwargs,
-    )
-
-
-def postgres_unreachable_reason(url: str) -> str | None:
-    """None when PostgreSQL answers at ``url``; else why not, without credentials."""
-    try:
-        with _connect(url) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return (
-            f"PostgreSQL not reachable at {redact_url(url)} ({redact_url(first)}) "
-            "(run by hand without it)"
-        )
-    return None
-
-
-def require_postgres(url: str) -> None:
-    """Skip the test when PostgreSQL is down; fail instead when ``CI`` is set."""
-    reason = postgres_unreachable_reason(url)
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
-    pytest.skip(reason)
-
-
-def create_database(admin_url: str, prefix: str = "codeforge_test") -> str:
-    """Create a uniquely named database; returns its URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with _connect(admin_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, database_url: str) -> None:
-    name = make_url(database_url).database or ""
-    with _connect(admin_url) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def create_schema(database_url: str) -> tuple[str, str]:
-    """A fresh schema in ``database_url``; returns (schema, URL whose search_path is it)."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with _connect(database_url) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return schema, url.render_as_string(hide_password=False)
-
-
-def drop_schema(database_url: str, schema: str) -> None:
-    with _connect(database_url) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-def sqlite_url(directory: Path) -> str:
-    """A SQLite file in a folder that does not exist yet (the store must create it)."""
-    return f"sqlite:///{directory / 'data' / 'codeforge.db'}"
-
-
-def reset_engines() -> None:
-    """Forget cached engines and schema checks between tests."""
-    dispose_engines()
-    forget_checked()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_support import postgres_admin_url, require_postgres
 from sqlalchemy import func, select
 
 from codeforge.core import journal
@@ -16,8 +17,6 @@ from codeforge.core.records import GenerationRecord
 from codeforge.db.engine import redact_url, session_factory
 from codeforge.db.models import Activity, Project
 from codeforge.db.store import ProjectStore
-
-from .conftest import postgres_admin_url, require_postgres
 
 RECORDS = 8
 PASSWORD = "s3cr3t-Pa55"
