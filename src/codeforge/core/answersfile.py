@@ -23,6 +23,8 @@ class AnswersFile:
     answers: dict[str, Any]
     components: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     codeforge_version: str = __version__
+    ref: str | None = None  # git sources: the tag/branch/commit the project was made from
+    commit: str | None = None  # git sources: the full commit id
 
     def dump(self) -> bytes:
         """YAML text; values are written in JSON form (valid YAML) so no YAML emitter is needed."""
@@ -32,6 +34,8 @@ class AnswersFile:
             f"  name: {_scalar(self.blueprint_name)}",
             f"  version: {_scalar(self.blueprint_version)}",
             f"  source: {_scalar(self.source)}",
+            *([f"  ref: {_scalar(self.ref)}"] if self.ref else []),
+            *([f"  commit: {_scalar(self.commit)}"] if self.commit else []),
             f"codeforge_version: {_scalar(self.codeforge_version)}",
             "answers:" if self.answers else "answers: {}",
         ]
@@ -85,6 +89,8 @@ def read_answers_file(project: Path) -> AnswersFile:
             answers=answers,
             components=components,
             codeforge_version=str(data.get("codeforge_version", "")),
+            ref=str(bp["ref"]) if bp.get("ref") is not None else None,
+            commit=str(bp["commit"]) if bp.get("commit") is not None else None,
         )
     except (KeyError, TypeError) as exc:
         raise BlueprintError(

@@ -352,6 +352,8 @@ class SDLCEngine:
             blueprint_version=bp.version,
             source=loaded.source.source,
             answers={"project_name": state.name, **public_answers(bp.variables, state.answers)},
+            ref=loaded.source.ref,
+            commit=loaded.source.commit,
         )
         if bp.gitignore is not None:
             plan.files = [f for f in plan.files if f.path != ".gitignore"]

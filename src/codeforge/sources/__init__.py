@@ -32,7 +32,9 @@ class ResolvedSource:
     path: Path  # folder holding the definition
     source: str  # how to find it again: builtin:NAME or an absolute folder path
     trusted: bool
-    kind: str  # builtin | local
+    kind: str  # builtin | local | git | plugin | registered
+    ref: str | None = None  # git: the tag, branch or commit asked for (or chosen by default)
+    commit: str | None = None  # git: the full commit id that was checked out
 
 
 def _looks_like_path(ref: str) -> bool:

@@ -1,0 +1,1 @@
+"""Cache, rate limits, sessions and the job queue: Redis when configured, in-process otherwise."""

@@ -1,0 +1,94 @@
+"""One way to reach Redis: a client per (URL, process), short timeouts, and an outage breaker.
+
+Every Redis user in CodeForge (shared cache, rate limits, sessions, job queue)
+gets its client here. Callers treat ``RedisUnavailable`` (or any
+``redis.RedisError``) as "Redis is down": the cache misses, rate limits and
+sessions fall back to in-process state, and queue operations answer 503.
+After a failure the breaker stays open for ``retry_after`` seconds so a dead
+Redis costs one timeout, not one per request; then the next call tries again,
+so work resumes when Redis returns without restarting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from codeforge.core.errors import CodeForgeError
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+SOCKET_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 1.0
+
+
+class RedisUnavailable(CodeForgeError):
+    kind = "redis"
+    exit_code = 9
+
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, int, bool], Redis] = {}
+_down_until: dict[str, float] = {}
+
+
+def redacted(url: str) -> str:
+    from codeforge.integrations.git import redact
+
+    return redact(url)
+
+
+def get_redis(url: str, *, decode_responses: bool = False) -> Redis:
+    """The process's client for ``url`` (a new one after fork: connections are not shared)."""
+    key = (url, os.getpid(), decode_responses)
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    from redis import Redis
+
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = Redis.from_url(
+                url,
+                socket_timeout=SOCKET_TIMEOUT,
+                socket_connect_timeout=CONNECT_TIMEOUT,
+                health_check_interval=30,
+                decode_responses=decode_responses,
+            )
+            _clients[key] = client
+    return client
+
+
+def is_down(url: str) -> bool:
+    """True while the breaker for ``url`` is open (a recent call failed)."""
+    return _down_until.get(url, 0.0) > time.monotonic()
+
+
+def mark_down(url: str, retry_after: float = 2.0) -> None:
+    _down_until[url] = time.monotonic() + retry_after
+
+
+def mark_up(url: str) -> None:
+    _down_until.pop(url, None)
+
+
+def call(url: str, fn: Any, *args: Any, retry_after: float = 2.0, **kwargs: Any) -> Any:
+    """Run ``fn(client, *args, **kwargs)``; on any Redis/connection error open the breaker
+    and raise ``RedisUnavailable`` with a clear, credential-free message."""
+    from redis import RedisError
+
+    if is_down(url):
+        raise RedisUnavailable(f"Redis at {redacted(url)} is unavailable (retrying shortly)")
+    try:
+        result = fn(get_redis(url), *args, **kwargs)
+    except (RedisError, OSError) as exc:
+        mark_down(url, retry_after)
+        raise RedisUnavailable(
+            f"Redis at {redacted(url)} is unavailable: {type(exc).__name__}"
+        ) from exc
+    mark_up(url)
+    return result

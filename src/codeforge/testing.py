@@ -1,0 +1,1 @@
+"""pytest plugin for blueprint authors (registered as the ``pytest11`` entry point ``codeforge``)."""
