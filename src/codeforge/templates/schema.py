@@ -96,6 +96,19 @@ class Task:
     when: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Migration:
+    """Tasks run by ``codeforge update`` when a project crosses ``version``.
+
+    ``before`` runs on the project before the merge, ``after`` once the new
+    version is merged; both only for trusted sources (see core/update.py).
+    """
+
+    version: str
+    before: tuple[Task, ...] = ()
+    after: tuple[Task, ...] = ()
+
+
 @dataclasses.dataclass(frozen=True)
 class Blueprint:
     name: str
@@ -113,6 +126,7 @@ class Blueprint:
     tasks: tuple[Task, ...] = ()
     gitignore: str | None = None
     content_hash: str = ""
+    migrations: tuple[Migration, ...] = ()
 
     @property
     def template_root(self) -> Path:
@@ -381,6 +395,33 @@ def _tasks(c: _Checker, value: Any, keys: KeyPath) -> tuple[Task, ...]:
     return tuple(tasks)
 
 
+def _migrations(c: _Checker, value: Any, keys: KeyPath) -> tuple[Migration, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise c.fail(keys, "expected a list of {version, before, after} entries")
+    result = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        mkeys = (*keys, i)
+        item = c.mapping(item, mkeys, ("version", "before", "after"))
+        if "version" not in item:
+            raise c.fail(mkeys, "missing `version`")
+        version = item["version"]
+        if isinstance(version, int | float) and not isinstance(version, bool):
+            version = str(version)
+        c.str_(version, (*mkeys, "version"), pattern=SEMVER_RE, what="semantic version")
+        if version in seen:
+            raise c.fail((*mkeys, "version"), f"version {version} has two migration entries")
+        seen.add(version)
+        before = _tasks(c, item.get("before"), (*mkeys, "before"))
+        after = _tasks(c, item.get("after"), (*mkeys, "after"))
+        if not before and not after:
+            raise c.fail(mkeys, "a migration needs `before` or `after` tasks")
+        result.append(Migration(version=version, before=before, after=after))
+    return tuple(result)
+
+
 _TOP_KEYS = (
     "name",
     "version",
@@ -394,6 +435,7 @@ _TOP_KEYS = (
     "formatters",
     "tasks",
     "gitignore",
+    "migrations",
 )
 
 
@@ -454,4 +496,5 @@ def build_blueprint(
         tasks=_tasks(c, data.get("tasks"), ("tasks",)),
         gitignore=None if gitignore is None else c.relpath(gitignore, ("gitignore",)),
         content_hash=content_hash,
+        migrations=_migrations(c, data.get("migrations"), ("migrations",)),
     )
