@@ -129,10 +129,15 @@ def test_click_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 2 and "Missing argument 'NAME'" in err
 
 
+def init_demo(
+    capsys: pytest.CaptureFixture[str], bp: Path, out: Path, *extra: str
+) -> tuple[int, str, str]:
+    """``codeforge init demo -t BP -o OUT --defaults EXTRA...``"""
+    return invoke(capsys, "init", "demo", "-t", str(bp), "-o", str(out), "--defaults", *extra)
+
+
 def test_init_json(capsys: pytest.CaptureFixture[str], bp: Path, out: Path) -> None:
-    code, stdout, _ = invoke(
-        capsys, "init", "demo", "-t", str(bp), "-o", str(out), "--defaults", "--no-git", "--json"
-    )
+    code, stdout, _ = init_demo(capsys, bp, out, "--no-git", "--json")
     assert code == 0
     data = json.loads(stdout)
     assert data["destination"] == str(out / "demo")
@@ -145,9 +150,7 @@ def test_init_json(capsys: pytest.CaptureFixture[str], bp: Path, out: Path) -> N
 def test_init_dry_run_prints_a_tree_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], bp: Path, out: Path
 ) -> None:
-    code, stdout, _ = invoke(
-        capsys, "init", "demo", "-t", str(bp), "-o", str(out), "--defaults", "--dry-run"
-    )
+    code, stdout, _ = init_demo(capsys, bp, out, "--dry-run")
     assert code == 0
     assert "dry run: nothing written" in " ".join(stdout.split())
     assert "config.json" in stdout and "create" in stdout
@@ -161,46 +164,17 @@ def test_init_data_file(
     values = {"port": 9000, "debug": True, "tags": ["a", "b"], "meta": {"k": 1}, "ratio": 0.25}
     data_file = tmp_path / f"answers.{fmt}"
     data_file.write_text(json.dumps(values) if fmt == "json" else yaml.safe_dump(values))
-    code, _, err = invoke(
-        capsys,
-        "init",
-        "demo",
-        "-t",
-        str(bp),
-        "-o",
-        str(out),
-        "--defaults",
-        "--no-git",
-        "--data-file",
-        str(data_file),
-        "--data",
-        "port=9001",
+    code, _, err = init_demo(
+        capsys, bp, out, "--no-git", "--data-file", str(data_file), "--data", "port=9001"
     )
     assert code == 0, err
     assert json.loads((out / "demo" / "config.json").read_text()) == {**values, "port": 9001}
 
 
 def test_init_data_conversions(capsys: pytest.CaptureFixture[str], bp: Path, out: Path) -> None:
-    code, _, err = invoke(
-        capsys,
-        "init",
-        "demo",
-        "-t",
-        str(bp),
-        "-o",
-        str(out),
-        "--defaults",
-        "--no-git",
-        "--data",
-        "port=8080",
-        "--data",
-        "debug=yes",
-        "--data",
-        "tags=x, y",
-        "--data",
-        'meta={"a": [1]}',
-        "--data",
-        "ratio=2.5",
+    data = ["port=8080", "debug=yes", "tags=x, y", 'meta={"a": [1]}', "ratio=2.5"]
+    code, _, err = init_demo(
+        capsys, bp, out, "--no-git", *(arg for value in data for arg in ("--data", value))
     )
     assert code == 0, err
     assert json.loads((out / "demo" / "config.json").read_text()) == {
@@ -217,9 +191,7 @@ def test_bad_data_file(
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("- a list\n")
-    code, _, err = invoke(
-        capsys, "init", "demo", "-t", str(bp), "-o", str(out), "--defaults", "--data-file", str(bad)
-    )
+    code, _, err = init_demo(capsys, bp, out, "--data-file", str(bad))
     assert code == 2 and "must hold a mapping" in err
 
 
@@ -346,27 +318,20 @@ def test_generate_command(capsys: pytest.CaptureFixture[str], out: Path) -> None
 
 
 def test_subprocess_init_end_to_end(tmp_path: Path, codeforge_dirs: dict[str, Path]) -> None:
-    import os
+    def init() -> subprocess.CompletedProcess[str]:
+        argv = ["init", "e2e", "-t", "cli-click", "-o", str(tmp_path / "o"), "--defaults"]
+        return subprocess.run(
+            [str(CODEFORGE), *argv],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
 
-    env = {**os.environ}
-    proc = subprocess.run(
-        [str(CODEFORGE), "init", "e2e", "-t", "cli-click", "-o", str(tmp_path / "o"), "--defaults"],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    proc = init()
     assert proc.returncode == 0, proc.stderr
     assert "Created" in proc.stdout
     assert (tmp_path / "o" / "e2e" / ".codeforge-answers.yml").exists()
-    proc = subprocess.run(
-        [str(CODEFORGE), "init", "e2e", "-t", "cli-click", "-o", str(tmp_path / "o"), "--defaults"],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    proc = init()
     assert proc.returncode == 4
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
