@@ -20,6 +20,7 @@ TABLES = {
     "blueprint_archives",
     "projects",
     "activity",
+    "jobs",
     "alembic_version",
 }
 

@@ -198,13 +198,67 @@ class Activity(Base):
     record_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
+JOB_STATUSES: Final = ("queued", "started", "finished", "failed")
+
+
+class Job(Base):
+    """A unit of long work (generate, register, ...); the API's source of truth for it.
+
+    RQ (or the in-process executor) carries only the id; the row holds the request,
+    the state machine (queued -> started -> finished | failed), attempts, the lease of
+    the worker running it, and where the result went.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'started', 'finished', 'failed')", name="status"),
+        # One job per (owner, idempotency key); NULL keys never collide.
+        UniqueConstraint("owner_id", "idempotency_key"),
+        Index("ix_jobs_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    queue: Mapped[str] = mapped_column(String(100), default="default")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    # The validated request body (never secrets: the handler redacts them first).
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(100), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    timeout: Mapped[int] = mapped_column(Integer, default=300)  # seconds per attempt
+    error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(50))
+    result: Mapped[dict[str, Any] | None] = mapped_column(json_type())
+    artifact_id: Mapped[str | None] = mapped_column(String(200))
+    artifact_size: Mapped[int | None] = mapped_column(Integer)
+    # Who runs the current attempt and until when the claim holds (then it may be retaken).
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    # When a retry may start (exponential backoff after a transient failure).
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return f"Job(id={self.id!r}, kind={self.kind!r}, status={self.status!r})"
+
+
 __all__ = [
+    "JOB_STATUSES",
     "ROLES",
     "Activity",
     "ApiKey",
     "Base",
     "Blueprint",
     "BlueprintArchive",
+    "Job",
     "Project",
     "UTCDateTime",
     "User",
