@@ -26,8 +26,11 @@ CONNECT_TIMEOUT = 1.0
 
 
 class RedisUnavailable(CodeForgeError):
+    """Redis is configured but cannot be reached (the breaker is open or a call failed)."""
+
     kind = "redis"
     exit_code = 9
+    http_status = 503
 
 
 _lock = threading.Lock()
@@ -66,6 +69,15 @@ def get_redis(url: str, *, decode_responses: bool = False) -> Redis:
 def is_down(url: str) -> bool:
     """True while the breaker for ``url`` is open (a recent call failed)."""
     return _down_until.get(url, 0.0) > time.monotonic()
+
+
+def available(url: str) -> bool:
+    """True when Redis at ``url`` answers a PING now (opens the breaker when it does not)."""
+    try:
+        call(url, lambda client: client.ping())
+    except RedisUnavailable:
+        return False
+    return True
 
 
 def mark_down(url: str, retry_after: float = 2.0) -> None:

@@ -6,7 +6,9 @@
   ``*``/``**``/``+`` refuse results past a size, and a deadline is checked as work
   proceeds; output per file is capped by the caller.
 * Compiled template code is cached by content hash in a per-blueprint pack file,
-  read entry by entry; a cold run compiles on two cores.
+  read entry by entry; a cold run compiles on two cores. With Redis configured a
+  shared layer sits under the pack (``codeforge.cache.shared``): a local miss
+  asks Redis, and new compilations are published, so a fleet compiles once.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import CodeType
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -222,6 +224,31 @@ class CodeForgeEnvironment(SandboxedEnvironment):
 
     # -- compiled-code cache ---------------------------------------------------------
 
+    @property
+    def code_signature(self) -> str:
+        """Everything besides the template that changes compiled code: versions, the
+        sandbox class and every environment option (delimiters, whitespace, ...)."""
+        signature: str | None = self.__dict__.get("_code_signature")
+        if signature is None:
+            parts = [
+                _signature(),
+                f"{type(self).__module__}.{type(self).__qualname__}",
+                ",".join(sorted(self.intercepted_binops)),
+                ",".join(sorted(self.intercepted_unops)),
+                *(_option_text(getattr(self, option, None)) for option in _ENV_OPTIONS),
+                ",".join(sorted(self.extensions)),
+                ",".join(sorted(self.filters)),
+                ",".join(sorted(self.tests)),
+            ]
+            text = "\0".join(parts)
+            signature = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+            self.__dict__["_code_signature"] = signature
+        return signature
+
+    def shared_key(self, key: str) -> str:
+        """The key of compiled code in the shared cache: options, versions and content."""
+        return f"{self.code_signature}:{key}"
+
     def compile_cached(self, source: str, name: str) -> CodeType:
         """Compile ``source`` or take its code from the cache, keyed by content hash."""
         cache = self.code_cache
@@ -229,6 +256,9 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         if cache is not None:
             key = cache_key(source, name)
             code = cache.get(key)
+            if code is not None:
+                return code
+            code = self._shared_code(cache, key)
             if code is not None:
                 return code
         try:
@@ -239,6 +269,25 @@ class CodeForgeEnvironment(SandboxedEnvironment):
             ) from exc
         if cache is not None:
             cache.put(key, code)
+            if cache.shared is not None:
+                cache.shared.put_many({self.shared_key(key): marshal.dumps(code)})
+        return code
+
+    def _shared_code(self, cache: CompiledCache, key: str) -> CodeType | None:
+        """The code from the shared layer (kept in the local cache too), or None."""
+        if cache.shared is None:
+            return None
+        name = self.shared_key(key)
+        blob = cache.shared.get_many([name]).get(name)
+        if blob is None:
+            return None
+        try:
+            code = marshal.loads(blob)  # noqa: S302 - signed by this fleet's secret
+        except (EOFError, ValueError, TypeError):
+            return None
+        if not isinstance(code, CodeType):
+            return None
+        cache.put(key, code)
         return code
 
     def template_from_source(self, source: str, name: str) -> jinja2.Template:
@@ -252,6 +301,47 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         source, _filename, _ = self.loader.get_source(self, name)
         code = self.compile_cached(source, name)
         return self.template_class.from_code(self, code, self.make_globals(globals), None)
+
+
+_ENV_OPTIONS = (
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "line_statement_prefix",
+    "line_comment_prefix",
+    "trim_blocks",
+    "lstrip_blocks",
+    "newline_sequence",
+    "keep_trailing_newline",
+    "optimized",
+    "autoescape",
+    "finalize",
+    "is_async",
+)
+
+
+def _option_text(value: Any) -> str:
+    if callable(value):  # by name: an object's address differs from process to process
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+    return repr(value)
+
+
+class SharedBytes(Protocol):
+    """The shared layer under the local cache (``codeforge.cache.shared.SharedCache``)."""
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]: ...
+
+    def put_many(self, items: Mapping[str, bytes]) -> None: ...
+
+
+def default_shared_code() -> SharedBytes | None:
+    """The process's shared compiled-code layer: Redis when configured, else None."""
+    from codeforge.cache.shared import default_shared
+
+    return default_shared("cc")
 
 
 def _signature() -> str:
@@ -284,13 +374,24 @@ class CompiledCache:
         self._spool: Any = None
         self.hits = 0
         self.misses = 0
+        # Under the pack: the fleet's shared cache (Redis), or None.
+        self.shared: SharedBytes | None = None
         if path is not None:
             self._open()
 
     @classmethod
-    def for_blueprint(cls, cache_dir: Path, key: str) -> CompiledCache:
+    def for_blueprint(
+        cls,
+        cache_dir: Path,
+        key: str,
+        *,
+        shared: SharedBytes | Literal["default"] | None = "default",
+    ) -> CompiledCache:
+        """The pack for one blueprint; ``shared`` defaults to the configured Redis layer."""
         name = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-        return cls(cache_dir / "compiled" / f"{_signature()}-{name}.pack")
+        cache = cls(cache_dir / "compiled" / f"{_signature()}-{name}.pack")
+        cache.shared = default_shared_code() if shared == "default" else shared
+        return cache
 
     @property
     def dirty(self) -> bool:
@@ -438,6 +539,76 @@ def compile_many(env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]])
     cache = env.code_cache
     if cache is None or not items:
         return
+    if cache.shared is not None:
+        items = _take_shared(env, cache, cache.shared, items)
+        if not items:
+            return
+    publisher = _Publisher(env, cache.shared)
+    keep = publisher.keeper(cache)
+    try:
+        _compile_batch(env, cache, items, keep)
+    finally:
+        publisher.flush()
+
+
+def _take_shared(
+    env: CodeForgeEnvironment,
+    cache: CompiledCache,
+    shared: SharedBytes,
+    items: list[tuple[str, bytes, str]],
+) -> list[tuple[str, bytes, str]]:
+    """Fill the local cache from the shared layer; the items it did not have."""
+    left: list[tuple[str, bytes, str]] = []
+    for start in range(0, len(items), _SHARED_BATCH):
+        chunk = {env.shared_key(item[0]): item for item in items[start : start + _SHARED_BATCH]}
+        found = shared.get_many(chunk)
+        for name, item in chunk.items():
+            blob = found.get(name)
+            if blob is None:
+                left.append(item)
+            else:
+                cache.put_blob(item[0], blob)
+    return left
+
+
+_SHARED_BATCH = 200
+
+
+class _Publisher:
+    """Publishes new compilations to the shared layer in batches (memory stays flat)."""
+
+    def __init__(self, env: CodeForgeEnvironment, shared: SharedBytes | None) -> None:
+        self.env = env
+        self.shared = shared
+        self.pending: dict[str, bytes] = {}
+        self.size = 0
+
+    def keeper(self, cache: CompiledCache) -> Any:
+        if self.shared is None:
+            return cache.put_blob
+
+        def keep(key: str, blob: bytes) -> None:
+            cache.put_blob(key, blob)
+            self.pending[self.env.shared_key(key)] = blob
+            self.size += len(blob)
+            if len(self.pending) >= _SHARED_BATCH or self.size > 8 * 1024 * 1024:
+                self.flush()
+
+        return keep
+
+    def flush(self) -> None:
+        if self.shared is not None and self.pending:
+            self.shared.put_many(self.pending)
+        self.pending = {}
+        self.size = 0
+
+
+def _compile_batch(
+    env: CodeForgeEnvironment,
+    cache: CompiledCache,
+    items: list[tuple[str, bytes, str]],
+    keep: Any,
+) -> None:
     import threading
 
     half = len(items) // 2
@@ -448,7 +619,7 @@ def compile_many(env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]])
         and threading.active_count() == 1
     )
     if not use_fork:
-        _compile_into(env, items, cache.put_blob)
+        _compile_into(env, items, keep)
         return
     import tempfile
 
@@ -467,7 +638,7 @@ def compile_many(env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]])
             finally:
                 os._exit(0)
         try:
-            _compile_into(env, items[:half], cache.put_blob)
+            _compile_into(env, items[:half], keep)
         finally:
             _, status = os.waitpid(pid, 0)
         spool.seek(0)
@@ -480,7 +651,7 @@ def compile_many(env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]])
             blob = spool.read(length)
             if len(blob) < length:
                 break
-            cache.put_blob(head[:key_size].decode("ascii"), blob)
+            keep(head[:key_size].decode("ascii"), blob)
     # Whatever the child did not deliver is compiled (or reported) by the caller.
 
 

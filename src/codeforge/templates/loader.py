@@ -55,19 +55,50 @@ def _cached_definition(cache_dir: Path | None, digest: str) -> Path | None:
 
 
 def _read_data(
-    definition: Path, raw: bytes, cache_file: Path | None
+    definition: Path, raw: bytes, cache_file: Path | None, digest: str = ""
 ) -> tuple[dict[str, Any], Locator]:
-    """Parse the definition; reuse an earlier parse of the same bytes (saves loading PyYAML)."""
+    """Parse the definition; reuse an earlier parse of the same bytes (saves loading PyYAML).
+
+    With caching on, a local miss asks the shared cache (Redis, when configured).
+    """
     if cache_file is not None:
         try:
             data = json.loads(cache_file.read_bytes())
         except (OSError, ValueError):
-            pass
-        else:
-            if isinstance(data, dict):
-                # Only definitions that already validated are cached; positions are not needed.
-                return data, lambda keys: None
+            data = _shared_data(digest)
+        if isinstance(data, dict):
+            # Only definitions that already validated are cached; positions are not needed.
+            return data, _no_positions
     return read_definition(definition)
+
+
+def _no_positions(keys: Any) -> int | None:
+    return None
+
+
+def _shared_data(digest: str) -> Any:
+    from codeforge.cache.shared import default_shared
+
+    shared = default_shared("bp")
+    blob = shared.get(f"{__version__}:{digest}") if shared is not None else None
+    try:
+        return json.loads(blob) if blob is not None else None
+    except ValueError:
+        return None
+
+
+def _publish_data(digest: str, data: dict[str, Any]) -> None:
+    from codeforge.cache.shared import default_shared
+
+    shared = default_shared("bp")
+    if shared is None:
+        return
+    try:
+        text = json.dumps(data)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text) == data:  # plain JSON only, as on disk
+        shared.put(f"{__version__}:{digest}", text.encode())
 
 
 def _store_data(cache_file: Path | None, data: dict[str, Any]) -> None:
@@ -98,7 +129,8 @@ def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
         raise BlueprintError(f"cannot read: {exc.strerror}", where=str(definition)) from exc
     digest = hashlib.sha256(raw).hexdigest()
     cache_file = _cached_definition(cache_dir, digest)
-    data, locate = _read_data(definition, raw, cache_file)
+    shared_key = f"{definition.suffix}:{digest}"  # the same bytes as YAML and TOML differ
+    data, locate = _read_data(definition, raw, cache_file, shared_key)
     blueprint = build_blueprint(
         data,
         locate,
@@ -109,6 +141,8 @@ def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
     )
     if cache_file is not None and not cache_file.exists():
         _store_data(cache_file, data)
+        if locate is not _no_positions:  # parsed here, not taken from a cache
+            _publish_data(shared_key, data)
     template_root = blueprint.template_root
     if not template_root.is_dir():
         raise BlueprintError(
