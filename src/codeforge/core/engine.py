@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from codeforge import __version__
 from codeforge.core.answers import Evaluator, Prompter, public_answers, resolve_answers
@@ -34,6 +34,9 @@ from codeforge.sources import ResolvedSource, builtin_names, builtin_root, resol
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import Blueprint
+
+if TYPE_CHECKING:
+    from codeforge.core.update import CheckResult, UpdateResult
 
 PROJECT_NAME_MAX = 100
 
@@ -280,6 +283,24 @@ class SDLCEngine:
         return _generate_component(
             self, project, kind, args, dict(data or {}), prompter, force, dry_run
         )
+
+    def update_project(self, project: Path, **options: Any) -> UpdateResult:
+        """Merge a newer blueprint version into ``project`` (see core/update.py)."""
+        from codeforge.core.update import update_project
+
+        return update_project(self, project, **options)
+
+    def check_project(self, project: Path, *, template: str | None = None) -> CheckResult:
+        """Whether a newer version of the project's blueprint exists."""
+        from codeforge.core.update import check_project
+
+        return check_project(self, project, template=template)
+
+    def diff_project(self, project: Path, **options: Any) -> UpdateResult:
+        """What an update would change, computed without writing (``result.diff()``)."""
+        from codeforge.core.update import update_project
+
+        return update_project(self, project, dry_run=True, **options)
 
     # -- stages ----------------------------------------------------------------------
 

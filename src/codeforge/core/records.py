@@ -26,6 +26,8 @@ class GenerationRecord:
     file_count: int = 0
     created_at: datetime = dataclasses.field(default_factory=utcnow)
     record_id: str = ""  # idempotency key; ingesting the same id twice is a no-op
+    # Extra facts for the Activity row; "update": from_version, to_version, changed, conflicts.
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

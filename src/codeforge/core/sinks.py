@@ -12,7 +12,7 @@ import dataclasses
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -230,3 +230,100 @@ def _swap_in(plan: RenderPlan, staging: Path, dest: Path, result: WriteResult) -
         if isinstance(exc, OSError):
             raise CodeForgeError(f"writing into {dest} failed and was undone: {exc}") from exc
         raise
+
+
+def apply_changes(
+    root: Path,
+    changes: Sequence[tuple[str, bytes | None, int | None]],
+    *,
+    before_each: Callable[[int, str], None] | None = None,
+) -> None:
+    """Write (bytes) or remove (None) each ``(path, content, mode)`` under ``root``, all or nothing.
+
+    New contents are staged beside ``root`` first; each old file is moved aside
+    before its replacement goes in; folders left empty by removals are pruned.
+    On any failure every moved file goes back, new files and folders are
+    removed, and a :class:`CodeForgeError` says the change was undone. ``mode``
+    None keeps an existing file's permissions (new files get 0o644 less the umask).
+    ``before_each(index, path)`` runs before each change (progress, fault injection).
+    """
+    targets = [(safe_target(root, rel), rel, content, mode) for rel, content, mode in changes]
+    staging = root.parent / f".{root.name}.codeforge-{secrets.token_hex(4)}"
+    staging.mkdir()
+    done: list[tuple[Path, Path | None]] = []
+    new_dirs: list[Path] = []
+    pruned: list[Path] = []
+    try:
+        for index, (_, _rel, content, mode) in enumerate(targets):
+            if content is None:
+                continue
+            staged = staging / f"n{index}"
+            fd = os.open(
+                staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode
+            )
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        for index, (target, rel, content, mode) in enumerate(targets):
+            if before_each is not None:
+                before_each(index, rel)
+            exists = os.path.lexists(target)
+            if exists and target.is_dir() and not target.is_symlink():
+                raise ConflictError(f"{rel} is a folder in the project; a file belongs there")
+            if content is not None and not exists:
+                new_dirs.extend(_missing_parents(target.parent))
+                target.parent.mkdir(parents=True, exist_ok=True)
+            staged = staging / f"n{index}"
+            if exists:
+                old_mode = target.lstat().st_mode & 0o7777
+                kept = staging / f"b{index}"
+                os.replace(target, kept)
+                done.append((target, kept))
+                if content is not None and mode is None:
+                    os.chmod(staged, old_mode)
+            else:
+                done.append((target, None))
+            if content is not None:
+                if mode is not None:
+                    os.chmod(staged, mode)
+                os.replace(staged, target)
+        for target, _, content, _ in targets:
+            if content is not None:
+                continue
+            parent = target.parent
+            while parent != root and parent.is_relative_to(root) and _is_empty_dir(parent):
+                parent.rmdir()
+                pruned.append(parent)
+                parent = parent.parent
+    except BaseException as exc:
+        for folder in reversed(pruned):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass
+        for moved, backup_copy in reversed(done):
+            try:
+                if backup_copy is not None:
+                    if os.path.lexists(moved) and not moved.is_dir():
+                        moved.unlink()
+                    os.replace(backup_copy, moved)
+                elif os.path.lexists(moved) and not moved.is_dir():
+                    moved.unlink()
+            except OSError:
+                pass
+        for folder in reversed(new_dirs):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise CodeForgeError(
+                f"updating {root} failed and was undone: {exc.strerror or exc}",
+                where=exc.filename,
+            ) from exc
+        raise
+    finally:
+        _remove_tree(staging)

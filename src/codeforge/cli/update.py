@@ -1,0 +1,245 @@
+"""``codeforge update``, ``check`` and ``diff``: keep a project in step with its blueprint.
+
+Exit codes beyond the usual ones: ``check`` exits 100 when a newer version
+exists (0 when up to date); ``diff --exit-code`` exits 100 when an update would
+change something; ``update`` exits 4 (conflict) when the git working tree is
+dirty, and 0 after an update that left conflicts (they are listed).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from codeforge.cli.common import (
+    ClickPrompter,
+    CliReporter,
+    echo_json,
+    make_recorder,
+    parse_data,
+    settings_from,
+)
+
+UPDATE_AVAILABLE_EXIT = 100
+
+_project_arg = click.argument(
+    "path", type=click.Path(file_okay=False, path_type=Path), default=Path(".")
+)
+_template_opt = click.option(
+    "-t",
+    "--template",
+    default=None,
+    help="The blueprint to update to (default: the source recorded in the project).",
+)
+
+
+def _merge_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--to", "to", default=None, metavar="REF", help="Target tag, branch or commit."
+        ),
+        _template_opt,
+        click.option(
+            "--base-template",
+            default=None,
+            help="The blueprint version the project was made from, when it cannot be "
+            "rebuilt from the recorded source (a local folder without git).",
+        ),
+        click.option("--defaults", is_flag=True, help="Ask nothing; new questions take defaults."),
+        click.option(
+            "--data", "data_pairs", multiple=True, metavar="K=V", help="An answer (repeatable)."
+        ),
+        click.option(
+            "--data-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Answers in YAML or JSON.",
+        ),
+        click.option(
+            "--conflict",
+            type=click.Choice(["inline", "rej"]),
+            default="inline",
+            show_default=True,
+            help="Conflicts as markers in the file, or the blueprint's change in FILE.rej.",
+        ),
+        click.option("--trust", is_flag=True, help="Allow the blueprint's migrations to run."),
+        click.option("--skip-migrations", is_flag=True, help="Update without running migrations."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run(
+    ctx: click.Context,
+    path: Path,
+    *,
+    dry_run: bool,
+    force: bool,
+    quiet: bool,
+    to: str | None,
+    template: str | None,
+    base_template: str | None,
+    defaults: bool,
+    data_pairs: tuple[str, ...],
+    data_file: Path | None,
+    conflict: str,
+    trust: bool,
+    skip_migrations: bool,
+) -> Any:
+    from codeforge.core.engine import SDLCEngine
+
+    settings = settings_from(ctx)
+    engine = SDLCEngine(
+        settings,
+        reporter=CliReporter(quiet=quiet),
+        recorder=None if dry_run else make_recorder(settings),
+    )
+    interactive = not defaults and sys.stdin.isatty()
+    return engine.update_project(
+        path,
+        to=to,
+        template=template,
+        base_template=base_template,
+        data=parse_data(data_pairs, data_file),
+        prompter=ClickPrompter() if interactive else None,
+        dry_run=dry_run,
+        force=force,
+        conflict=conflict,
+        trust=trust,
+        skip_migrations=skip_migrations,
+    )
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    return {
+        "project": str(result.project),
+        "blueprint": result.blueprint,
+        "from_version": result.from_version,
+        "to_version": result.to_version,
+        "dry_run": result.dry_run,
+        "changes": [
+            {"path": c.path, "action": c.action, "note": c.note or None} for c in result.changes
+        ],
+        "kept": [{"path": k.path, "reason": k.reason} for k in result.kept],
+        "conflicts": result.conflicts,
+        "new_questions": result.new_questions,
+        "migrations": result.migrations,
+        "adopted_from": result.adopted_from,
+    }
+
+
+_COLORS = {
+    "add": "green",
+    "update": "yellow",
+    "merge": "cyan",
+    "conflict": "red",
+    "delete": "magenta",
+    "chmod": "blue",
+}
+
+
+@click.command()
+@_project_arg
+@_merge_options
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--force", is_flag=True, help="Update even if the git working tree is dirty.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and conflicts.")
+@click.pass_context
+def update(
+    ctx: click.Context, /, path: Path, dry_run: bool, force: bool, quiet: bool, **options: Any
+) -> None:
+    """Bring the project at PATH (default: here) up to a newer blueprint version."""
+    as_json = options.pop("as_json")
+    result = _run(ctx, path, dry_run=dry_run, force=force, quiet=quiet or as_json, **options)
+    if as_json:
+        echo_json(_result_json(result))
+    else:
+        if not quiet:
+            verb = "would update" if dry_run else "updated"
+            head = f"{result.blueprint} {result.from_version} → {result.to_version}"
+            if result.adopted_from:
+                head += f" (adopted from {result.adopted_from})"
+            if not result.changes:
+                click.echo(f"{head}: nothing to change.")
+            else:
+                click.echo(f"{head}: {verb} {len(result.changes)} file(s).")
+            for change in result.changes:
+                color = _COLORS.get(change.action, "white")
+                line = click.style(f"{change.action:9}", fg=color) + change.path
+                click.echo(line + (f"  ({change.note})" if change.note else ""))
+            for kept in result.kept:
+                click.echo(click.style("kept     ", dim=True) + f"{kept.path}  ({kept.reason})")
+            if result.migrations:
+                ran = "would run" if dry_run else "ran"
+                click.echo(f"migrations {ran}: {', '.join(result.migrations)}")
+        if result.conflicts:
+            click.echo(
+                click.style("conflicts: ", fg="red", bold=True)
+                + ", ".join(result.conflicts)
+                + " — resolve them, then commit.",
+                err=True,
+            )
+    if result.record_error is not None:
+        click.echo(
+            click.style("warning: ", fg="yellow")
+            + f"the project was updated but not recorded: {result.record_error.message}",
+            err=True,
+        )
+
+
+@click.command()
+@_project_arg
+@_merge_options
+@click.option("--exit-code", is_flag=True, help="Exit 100 when the update would change something.")
+@click.pass_context
+def diff(ctx: click.Context, /, path: Path, exit_code: bool, **options: Any) -> None:
+    """Show, as a unified diff, what `codeforge update` would change in PATH."""
+    as_json = options.pop("as_json")
+    result = _run(ctx, path, dry_run=True, force=True, quiet=True, **options)
+    if as_json:
+        data = _result_json(result)
+        data["diff"] = result.diff()
+        echo_json(data)
+    else:
+        click.echo(result.diff(), nl=False)
+        for kept in result.kept:
+            click.echo(f"# kept {kept.path}: {kept.reason}", err=True)
+    if exit_code and result.changes:
+        sys.exit(UPDATE_AVAILABLE_EXIT)  # ctx.exit would be swallowed (standalone_mode=False)
+
+
+@click.command()
+@_project_arg
+@_template_opt
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -> None:
+    """Say whether a newer blueprint version exists (exit 100 if so, 0 if up to date)."""
+    from codeforge.core.engine import SDLCEngine
+
+    engine = SDLCEngine(settings_from(ctx), reporter=CliReporter(quiet=as_json))
+    result = engine.check_project(path, template=template)
+    if as_json:
+        echo_json(
+            {
+                "project": str(result.project),
+                "blueprint": result.blueprint,
+                "source": result.source,
+                "current": result.current,
+                "latest": result.latest,
+                "update_available": result.update_available,
+            }
+        )
+    elif result.update_available:
+        click.echo(
+            f"{result.blueprint}: {result.current} → {result.latest} available "
+            "(run `codeforge update`)."
+        )
+    else:
+        click.echo(f"{result.blueprint} {result.current} is up to date.")
+    if result.update_available:
+        sys.exit(UPDATE_AVAILABLE_EXIT)  # ctx.exit would be swallowed (standalone_mode=False)

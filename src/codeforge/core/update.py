@@ -1,0 +1,595 @@
+"""``codeforge update``, ``check`` and ``diff``: bring a project up to a newer blueprint version.
+
+The steps of one update:
+
+1. Read what the project was made from: ``.codeforge-answers.yml``, or, for a
+   project made by another tool, ``.copier-answers.yml`` (``_src_path``,
+   ``_commit``, answers) or ``.cruft.json`` (``template``, ``commit``,
+   ``context.cookiecutter``). The first update writes CodeForge's file; the
+   other tool's file is left where it is (it is then just a project file).
+2. Refuse a git working tree with uncommitted changes (``force`` skips this):
+   the user's own changes must be recoverable from git.
+3. Load the recorded version (git sources: the recorded commit) as *base* and
+   the target version (``to``, else the newest: the highest semver tag of a
+   git source, or the folder as it is) as *theirs*. Answers: the recorded ones,
+   ``data`` on top, and only questions new in the target version are asked
+   (or defaulted without a prompter).
+4. Render both in memory and merge three ways with the project
+   (:mod:`codeforge.core.merge`). Paths the blueprint did not change are
+   never read from the project.
+5. Apply every change in one transaction (:func:`codeforge.core.sinks.apply_changes`),
+   with the answers file rewritten in the same transaction.
+6. Migrations of the target blueprint whose version is above the recorded one
+   and at most the target run in semver order, ``before`` tasks ahead of the
+   merge and ``after`` tasks once it is applied, in the project folder. They run
+   only for trusted sources; an untrusted blueprint with pending migrations is
+   refused unless ``skip_migrations``. When migrations run, the project is
+   copied aside first and restored from that copy if anything fails later.
+7. An Activity row (action ``update``) records from → to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codeforge.core.answers import Evaluator, Prompter, public_answers
+from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
+from codeforge.core.errors import (
+    BlueprintError,
+    CodeForgeError,
+    ConflictError,
+    NotFoundError,
+    SecurityError,
+    StoreError,
+)
+from codeforge.core.merge import INLINE, Change, Kept, Merger, Ours, git_text_merge, unified
+from codeforge.core.paths import check_relpath
+from codeforge.core.plan import PlannedFile, RenderPlan
+from codeforge.core.records import GenerationRecord
+from codeforge.templates.schema import Migration, Variable
+
+if TYPE_CHECKING:
+    from codeforge.core.engine import LoadedBlueprint, SDLCEngine
+
+COPIER_ANSWERS = ".copier-answers.yml"
+CRUFT_FILE = ".cruft.json"
+UPDATE_AVAILABLE_EXIT = 100  # `codeforge check`: a newer version exists (0: up to date)
+
+
+@dataclasses.dataclass
+class Recorded:
+    """What the project says it was made from."""
+
+    answers_file: AnswersFile
+    adopted_from: str | None = None  # "copier" | "cruft" when read from another tool's file
+
+
+@dataclasses.dataclass
+class UpdateResult:
+    project: Path
+    blueprint: str
+    from_version: str
+    to_version: str
+    changes: list[Change]
+    kept: list[Kept]
+    answers: dict[str, Any]
+    new_questions: list[str]
+    migrations: list[str]
+    dry_run: bool
+    adopted_from: str | None
+    record_error: StoreError | None = None
+
+    @property
+    def conflicts(self) -> list[str]:
+        return [c.path for c in self.changes if c.action == "conflict"]
+
+    def diff(self) -> str:
+        """The unified diff of every change (what ``codeforge diff`` prints)."""
+        return "".join(unified(c.path, c.before, c.content) for c in self.changes)
+
+
+@dataclasses.dataclass
+class CheckResult:
+    project: Path
+    blueprint: str
+    source: str
+    current: str
+    latest: str
+
+    @property
+    def update_available(self) -> bool:
+        from codeforge.templates.loader import semver_key
+
+        return semver_key(self.latest) > semver_key(self.current)
+
+
+# -- reading what the project was made from ------------------------------------------------
+
+
+def read_recorded(project: Path) -> Recorded:
+    """The project's answers: CodeForge's file, else copier's, else cruft's."""
+    if (project / ANSWERS_FILE).is_file():
+        return Recorded(read_answers_file(project))
+    if (project / COPIER_ANSWERS).is_file():
+        return Recorded(_from_copier(project / COPIER_ANSWERS, project), "copier")
+    if (project / CRUFT_FILE).is_file():
+        return Recorded(_from_cruft(project / CRUFT_FILE, project), "cruft")
+    raise NotFoundError(
+        f"{project} has no {ANSWERS_FILE} (nor {COPIER_ANSWERS} or {CRUFT_FILE})",
+        hint="run the command in a project made by CodeForge, copier or cruft, or pass its path",
+    )
+
+
+def _from_copier(path: Path, project: Path) -> AnswersFile:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BlueprintError(f"cannot read copier's answers file: {exc}", where=str(path)) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("_src_path"), str):
+        raise BlueprintError(
+            "copier's answers file has no `_src_path`: the template's location is unknown",
+            where=str(path),
+        )
+    commit = data.get("_commit")
+    ref = _copier_ref(str(commit)) if commit is not None else None
+    answers = {k: v for k, v in data.items() if isinstance(k, str) and not k.startswith("_")}
+    return AnswersFile(
+        blueprint_name="",
+        blueprint_version="",
+        source=data["_src_path"],
+        answers={"project_name": project.name, **answers},
+        ref=ref,
+        commit=None,
+    )
+
+
+def _copier_ref(commit: str) -> str:
+    """copier writes `git describe --tags --always`: ``v1.2.0``, or ``v1.2.0-3-gabc1234``."""
+    head, sep, sha = commit.rpartition("-g")
+    if sep and head and all(c in "0123456789abcdef" for c in sha) and len(sha) >= 7:
+        return sha
+    return commit
+
+
+def _from_cruft(path: Path, project: Path) -> AnswersFile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BlueprintError(f"cannot read cruft's file: {exc}", where=str(path)) from exc
+    context = data.get("context", {}).get("cookiecutter") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("template"), str):
+        raise BlueprintError("cruft's file has no `template`", where=str(path))
+    if not isinstance(context, dict):
+        raise BlueprintError("cruft's file has no `context.cookiecutter`", where=str(path))
+    answers = {k: v for k, v in context.items() if isinstance(k, str) and not k.startswith("_")}
+    commit = data.get("commit")
+    return AnswersFile(
+        blueprint_name="",
+        blueprint_version="",
+        source=data["template"],
+        answers={"project_name": project.name, **answers},
+        ref=str(commit) if commit else (str(data["checkout"]) if data.get("checkout") else None),
+        commit=str(commit) if commit else None,
+    )
+
+
+# -- the project's side ---------------------------------------------------------------------
+
+
+def dirty_paths(project: Path) -> list[str] | None:
+    """Uncommitted changes under ``project`` (``git status --porcelain``); None if not in git."""
+    from codeforge.integrations.git import GitMissing, run_git
+
+    try:
+        proc = run_git(["status", "--porcelain", "--untracked-files=normal"], project, check=False)
+    except GitMissing:
+        return None
+    if proc.returncode != 0:
+        if "not a git repository" in proc.stderr:
+            return None
+        from codeforge.integrations.git import GitError
+
+        raise GitError(f"git status failed in {project}: {proc.stderr.strip()[-300:]}")
+    return [line[3:] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def project_reader(project: Path) -> Any:
+    """``read(rel) -> Ours | None`` for the project; refuses links that leave the project."""
+    root = str(project)
+    real_root = os.path.realpath(root)
+
+    def read(rel: str) -> Ours | None:
+        check_relpath(rel)
+        current = root
+        parts = rel.split("/")
+        for depth, part in enumerate(parts):
+            current = os.path.join(current, part)
+            try:
+                st = os.lstat(current)
+            except FileNotFoundError:
+                return None
+            except NotADirectoryError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                real = os.path.realpath(current)
+                if real != real_root and not real.startswith(real_root + os.sep):
+                    raise SecurityError(
+                        f"{'/'.join(parts[: depth + 1])} is a link leading out of the project "
+                        f"(to {os.readlink(current)}); the update would write through it",
+                        where=rel,
+                        hint="replace the link with a real file or folder, then update again",
+                    )
+                return Ours(b"", st.st_mode & 0o7777, link=True)
+            if depth < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+                return None  # a file where the blueprint has a folder: the write will fail
+        if stat.S_ISDIR(st.st_mode):
+            raise ConflictError(f"{rel} is a folder in the project; the blueprint has a file there")
+        with open(current, "rb") as handle:
+            return Ours(handle.read(), st.st_mode & 0o7777)
+
+    return read
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+class _OnlyNew:
+    """Ask only questions without a recorded answer (or whose recorded answer is now invalid)."""
+
+    def __init__(self, prompter: Prompter, saved: Mapping[str, Any]) -> None:
+        self.prompter = prompter
+        self.saved = saved
+
+    def ask(
+        self,
+        variable: Variable,
+        default: Any,
+        choices: Sequence[tuple[str, Any]] | None,
+        error: str | None,
+    ) -> Any:
+        if variable.name in self.saved and error is None:
+            return default
+        return self.prompter.ask(variable, default, choices, error)
+
+
+def _render(
+    engine: SDLCEngine,
+    loaded: LoadedBlueprint,
+    name: str,
+    explicit: Mapping[str, Any],
+    saved: Mapping[str, Any],
+    prompter: Prompter | None,
+) -> tuple[dict[str, Any], RenderPlan]:
+    from codeforge.core.engine import WorkflowState
+
+    state = WorkflowState(
+        template=loaded.source.source,
+        name=name,
+        data=dict(explicit),
+        prompter=prompter,
+        saved_answers=dict(saved),
+    )
+    state.loaded = loaded
+    engine.manage_workflow(
+        [("answers", engine._stage_answers), ("render", engine._stage_render)], state
+    )
+    assert state.plan is not None
+    return state.answers, state.plan
+
+
+def _load(engine: SDLCEngine, source: str, vcs_ref: str | None, trust: bool) -> LoadedBlueprint:
+    if vcs_ref is None:
+        return engine.load_blueprint(source, trust=trust)
+    # Git sources (tag, branch or commit) come from the sources package.
+    load: Any = engine.load_blueprint
+    loaded: LoadedBlueprint = load(source, trust=trust, vcs_ref=vcs_ref)
+    return loaded
+
+
+def _versions(
+    engine: SDLCEngine,
+    recorded: Recorded,
+    *,
+    template: str | None,
+    base_template: str | None,
+    to: str | None,
+    trust: bool,
+) -> tuple[LoadedBlueprint, LoadedBlueprint]:
+    af = recorded.answers_file
+    target = _load(engine, template or af.source, to, trust)
+    if base_template is not None:
+        return _load(engine, base_template, None, trust), target
+    base_ref = af.commit or af.ref
+    if base_ref is None:
+        same = target.source.ref is None and (template is None or template == af.source)
+        base = target if same else _load(engine, af.source, None, trust)
+        if af.blueprint_version and base.blueprint.version != af.blueprint_version:
+            raise NotFoundError(
+                f"the project was made from version {af.blueprint_version} of {af.source}, "
+                f"which holds version {base.blueprint.version} now and is not a git "
+                "repository, so the old version cannot be rebuilt for the merge",
+                hint="keep blueprints in git with a tag per version, or pass "
+                "--base-template FOLDER holding the version the project was made from",
+            )
+        return base, target
+    return _load(engine, af.source, base_ref, trust), target
+
+
+def pending_migrations(
+    migrations: Sequence[Migration], from_version: str, to_version: str
+) -> list[Migration]:
+    """Migrations above ``from_version`` and at most ``to_version``, in semver order."""
+    from codeforge.templates.loader import semver_key
+
+    low, high = semver_key(from_version), semver_key(to_version)
+    chosen = [m for m in migrations if low < semver_key(m.version) <= high]
+    return sorted(chosen, key=lambda m: semver_key(m.version))
+
+
+# -- the operation --------------------------------------------------------------------------
+
+
+def update_project(
+    engine: SDLCEngine,
+    project: Path,
+    *,
+    to: str | None = None,
+    template: str | None = None,
+    base_template: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    prompter: Prompter | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    conflict: str = INLINE,
+    trust: bool = False,
+    skip_migrations: bool = False,
+) -> UpdateResult:
+    """Merge the target blueprint version into ``project`` (see the module docstring)."""
+    project = Path(project)
+    if not project.is_dir():
+        raise NotFoundError(f"no project folder at {project}")
+    project = project.resolve()
+    recorded = read_recorded(project)
+    if not dry_run and not force:
+        dirty = dirty_paths(project)
+        if dirty:
+            shown = ", ".join(dirty[:5]) + (" …" if len(dirty) > 5 else "")
+            raise ConflictError(
+                f"{project} has uncommitted changes ({shown})",
+                hint="commit or stash them first so the update can be undone, or pass --force",
+            )
+    base_loaded, target = _versions(
+        engine, recorded, template=template, base_template=base_template, to=to, trust=trust
+    )
+    af = recorded.answers_file
+    saved = dict(af.answers)
+    name = str(saved.pop("project_name", project.name))
+    explicit = dict(data or {})
+    target_bp = target.blueprint
+    ask = _OnlyNew(prompter, saved) if prompter is not None else None
+    theirs_answers, theirs_plan = _render(engine, target, name, explicit, saved, ask)
+    base_vars = {v.name: v for v in base_loaded.blueprint.variables}
+    secrets_for_base = {
+        k: v for k, v in theirs_answers.items() if k in base_vars and base_vars[k].secret
+    }
+    _, base_plan = _render(engine, base_loaded, name, secrets_for_base, saved, None)
+    new_questions = [
+        v.name for v in target_bp.variables if v.name not in saved and v.name not in explicit
+    ]
+    from_version = base_loaded.blueprint.version
+    migrations: list[Migration] = []
+    if not skip_migrations and target_bp.migrations:
+        migrations = pending_migrations(target_bp.migrations, from_version, target_bp.version)
+        if migrations and not target.source.trusted:
+            raise SecurityError(
+                f"{target_bp.name} {target_bp.version} declares migrations for "
+                f"{', '.join(m.version for m in migrations)}, which run commands on your machine",
+                hint="pass --trust if you trust its source (or add it to trusted_sources), "
+                "or --skip-migrations to update without them",
+            )
+    public = public_answers(target_bp.variables, theirs_answers)
+    new_answers = AnswersFile(
+        blueprint_name=target_bp.name,
+        blueprint_version=target_bp.version,
+        source=target.source.source,
+        answers={"project_name": name, **public},
+        components=list(af.components),
+        ref=target.source.ref,
+        commit=target.source.commit,
+    )
+    labels = ("project", f"blueprint {from_version}", f"blueprint {target_bp.version}")
+    merger = Merger(
+        project_reader(project),
+        git_text_merge(labels),
+        style=conflict,
+        base_label=labels[1],
+        theirs_label=labels[2],
+    )
+
+    def compute() -> tuple[list[Change], list[Kept]]:
+        merged = merger.merge(_files(base_plan), _files(theirs_plan))
+        changes = merged.changes
+        answers_bytes = new_answers.dump()
+        current = project_reader(project)(ANSWERS_FILE)
+        if current is None or current.content != answers_bytes:
+            before = current.content if current is not None else None
+            action = "update" if before is not None else "add"
+            changes.append(Change(ANSWERS_FILE, action, answers_bytes, None, before))
+        return changes, merged.kept
+
+    result = UpdateResult(
+        project=project,
+        blueprint=target_bp.name,
+        from_version=from_version,
+        to_version=target_bp.version,
+        changes=[],
+        kept=[],
+        answers=public,
+        new_questions=new_questions,
+        migrations=[m.version for m in migrations],
+        dry_run=dry_run,
+        adopted_from=recorded.adopted_from,
+    )
+    if dry_run:
+        result.changes, result.kept = compute()
+        return result
+    if migrations:
+        _with_backup(
+            project,
+            lambda: _apply_with_migrations(
+                engine, result, target, migrations, theirs_answers, name, compute
+            ),
+        )
+    else:
+        result.changes, result.kept = compute()
+        _apply(project, result.changes)
+    _record(engine, result, target, name, af)
+    return result
+
+
+def _files(plan: RenderPlan) -> dict[str, PlannedFile]:
+    return {f.path: f for f in plan.files if f.path != ANSWERS_FILE}
+
+
+def _apply(project: Path, changes: Sequence[Change]) -> None:
+    from codeforge.core.sinks import apply_changes
+
+    if changes:
+        apply_changes(project, [(c.path, c.content, c.mode) for c in changes])
+
+
+def _apply_with_migrations(
+    engine: SDLCEngine,
+    result: UpdateResult,
+    target: LoadedBlueprint,
+    migrations: Sequence[Migration],
+    answers: Mapping[str, Any],
+    name: str,
+    compute: Any,
+) -> None:
+    for migration in migrations:
+        _run_migration(engine, target, migration, "before", result, answers, name)
+    result.changes, result.kept = compute()
+    _apply(result.project, result.changes)
+    for migration in migrations:
+        _run_migration(engine, target, migration, "after", result, answers, name)
+
+
+def _run_migration(
+    engine: SDLCEngine,
+    target: LoadedBlueprint,
+    migration: Migration,
+    when: str,
+    result: UpdateResult,
+    answers: Mapping[str, Any],
+    name: str,
+) -> None:
+    from codeforge.core.postprocess import run_tasks
+
+    tasks = migration.before if when == "before" else migration.after
+    if not tasks:
+        return
+    bp = target.blueprint
+    env = engine.environment(bp.template_root)
+    evaluator = Evaluator(env)
+    context = {
+        **engine.base_context(name),
+        **answers,
+        "from_version": result.from_version,
+        "to_version": result.to_version,
+    }
+    try:
+        run_tasks(
+            tasks,
+            result.project,
+            trusted=target.source.trusted,
+            render=lambda text, origin: evaluator.render(text, context, f"migrations {origin}"),
+            truth=lambda expr, origin: evaluator.truth(expr, context, f"migrations {origin}"),
+            answers_json=json.dumps(public_answers(bp.variables, answers)),
+            info=engine.reporter.info,
+        )
+    except CodeForgeError as exc:
+        exc.message = f"migration {migration.version} ({when}): {exc.message}"
+        raise
+    finally:
+        if env.code_cache is not None:
+            env.code_cache.close()
+
+
+def _with_backup(project: Path, action: Any) -> None:
+    """Run ``action``; if it fails, put every byte of ``project`` back from a copy made first."""
+    import secrets
+    import shutil
+
+    backup = project.parent / f".{project.name}.codeforge-backup-{secrets.token_hex(4)}"
+    shutil.copytree(project, backup, symlinks=True)
+    try:
+        action()
+    except BaseException:
+        for entry in os.scandir(project):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        for entry in os.scandir(backup):
+            os.replace(entry.path, os.path.join(project, entry.name))
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def _record(
+    engine: SDLCEngine, result: UpdateResult, target: LoadedBlueprint, name: str, af: AnswersFile
+) -> None:
+    if engine.recorder is None:
+        return
+    record = GenerationRecord(
+        project_name=name,
+        path=str(result.project),
+        blueprint_name=result.blueprint,
+        blueprint_version=result.to_version,
+        blueprint_source=target.source.source,
+        answers={"project_name": name, **result.answers},
+        action="update",
+        file_count=len(result.changes),
+        record_id=os.urandom(16).hex(),
+        details={
+            "from_version": result.from_version,
+            "to_version": result.to_version,
+            "changed": [c.path for c in result.changes],
+            "conflicts": result.conflicts,
+            "adopted_from": result.adopted_from,
+        },
+    )
+    try:
+        engine.recorder(record)
+    except StoreError as exc:
+        result.record_error = exc
+    except Exception as exc:  # the update is in place; say so rather than lose it
+        result.record_error = StoreError(f"{type(exc).__name__}: {exc}")
+
+
+def check_project(engine: SDLCEngine, project: Path, *, template: str | None = None) -> CheckResult:
+    """Compare the project's recorded version with the newest version of its blueprint."""
+    project = Path(project).resolve()
+    recorded = read_recorded(project)
+    af = recorded.answers_file
+    target = _load(engine, template or af.source, None, False)
+    current = af.blueprint_version
+    if not current:  # adopted: the version is what the recorded commit holds
+        current = _load(engine, af.source, af.commit or af.ref, False).blueprint.version
+    return CheckResult(
+        project=project,
+        blueprint=target.blueprint.name,
+        source=target.source.source,
+        current=current,
+        latest=target.blueprint.version,
+    )
