@@ -297,7 +297,7 @@ def test_missing_base_version_is_explained(
 
 
 def test_not_a_project(engine: SDLCEngine, tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match="no .codeforge-answers.yml"):
+    with pytest.raises(NotFoundError, match=r"no \.codeforge-answers\.yml"):
         engine.update_project(tmp_path)
 
 
@@ -323,7 +323,7 @@ def test_folder_where_a_file_is_changed_is_a_conflict(
     (project / "settings.toml").unlink()
     (project / "settings.toml").mkdir()
     before = snapshot(project)
-    with pytest.raises(ConflictError, match="settings.toml is a folder"):
+    with pytest.raises(ConflictError, match=r"settings\.toml is a folder"):
         engine.update_project(project, template=str(bp2))
     assert snapshot(project) == before
 
