@@ -92,6 +92,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled: Mapped[bool] = mapped_column(default=False)
+    # Bumped on password change and logout of a signed session: every login session
+    # opened before it ends (codeforge.cache.sessions).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, name={self.name!r}, role={self.role!r})"
