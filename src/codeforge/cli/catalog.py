@@ -57,18 +57,22 @@ def list_() -> None:
 @click.pass_context
 def list_templates(ctx: click.Context, as_json: bool) -> None:
     """The blueprints you can use with `init -t NAME`."""
+    from codeforge.cli.common import CliReporter
     from codeforge.core.engine import SDLCEngine
+    from codeforge.sources import source_label
 
-    blueprints = SDLCEngine(settings_from(ctx)).load_blueprints()
+    blueprints = SDLCEngine(settings_from(ctx), reporter=CliReporter()).load_blueprints()
     if as_json:
-        echo_json([blueprint_info(bp) for bp in blueprints])
+        echo_json([{**blueprint_info(bp), "use": source_label(bp.root)} for bp in blueprints])
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "version", "description", "tags", title="Blueprints")
+    table = Table("name", "version", "description", "tags", "use with -t", title="Blueprints")
     for bp in blueprints:
-        table.add_row(bp.name, bp.version, bp.description, ", ".join(bp.tags))
+        table.add_row(
+            bp.name, bp.version, bp.description, ", ".join(bp.tags), source_label(bp.root)
+        )
     Console().print(table)
 
 

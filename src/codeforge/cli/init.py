@@ -19,7 +19,22 @@ from codeforge.cli.common import (
 
 @click.command()
 @click.argument("name")
-@click.option("-t", "--template", default=None, help="Built-in name or blueprint folder.")
+@click.option(
+    "-t",
+    "--template",
+    default=None,
+    help="Built-in or plugin name, blueprint folder, git URL, gh:owner/repo or gl:group/repo.",
+)
+@click.option(
+    "--vcs-ref",
+    default=None,
+    metavar="REF",
+    help="Git sources: the tag, branch or commit to use (default: the highest version tag, "
+    "else the default branch).",
+)
+@click.option(
+    "--refresh", is_flag=True, help="Git sources: fetch new tags and branches before resolving."
+)
 @click.option(
     "-o",
     "--output-dir",
@@ -54,6 +69,8 @@ def init(
     ctx: click.Context,
     name: str,
     template: str | None,
+    vcs_ref: str | None,
+    refresh: bool,
     output_dir: Path | None,
     defaults: bool,
     data_pairs: tuple[str, ...],
@@ -103,6 +120,8 @@ def init(
         force=force,
         git=not no_git,
         trust=trust,
+        vcs_ref=vcs_ref,
+        refresh=refresh,
     )
     if as_json:
         echo_json(

@@ -86,6 +86,8 @@ class WorkflowState:
     git: bool = True
     trust: bool = False
     allow_local: bool = True
+    vcs_ref: str | None = None  # git sources: tag, branch or commit (default: latest version)
+    refresh: bool = False  # git sources: fetch before resolving
     run_tasks: bool = True
     saved_answers: dict[str, Any] = dataclasses.field(default_factory=dict)
     loaded: LoadedBlueprint | None = None
@@ -146,19 +148,39 @@ class SDLCEngine:
     # -- blueprints ------------------------------------------------------------------
 
     def load_blueprints(self) -> list[Blueprint]:
-        """Every blueprint known without a network: the built-ins."""
+        """Every blueprint known without a network: the built-ins, then installed plugins'."""
+        from codeforge.sources.plugins import plugin_folders
+
         cache = self.settings.cache_dir
-        return [load_blueprint(builtin_root() / name, cache_dir=cache) for name in builtin_names()]
+        found = [load_blueprint(builtin_root() / name, cache_dir=cache) for name in builtin_names()]
+        for name, folder in plugin_folders(self.reporter.warn):
+            try:
+                found.append(load_blueprint(folder, cache_dir=cache))
+            except CodeForgeError as exc:
+                self.reporter.warn(f"plugin blueprint {name!r} skipped: {exc}")
+        return found
 
     def load_blueprint(
-        self, ref: str, *, allow_local: bool = True, trust: bool = False
+        self,
+        ref: str,
+        *,
+        allow_local: bool = True,
+        trust: bool = False,
+        vcs_ref: str | None = None,
+        refresh: bool = False,
     ) -> LoadedBlueprint:
+        """Resolve ``ref`` (git: at ``vcs_ref``, fetched first with ``refresh``) and load it."""
         source = resolve_source(
             ref,
             allow_local=allow_local,
             trust=trust,
             trusted_prefixes=self.settings.trusted_sources,
+            vcs_ref=vcs_ref,
+            refresh=refresh,
+            settings=self.settings,
         )
+        for warning in source.warnings:
+            self.reporter.warn(warning)
         return LoadedBlueprint(
             load_blueprint(source.path, cache_dir=self.settings.cache_dir), source
         )
@@ -202,6 +224,8 @@ class SDLCEngine:
         git: bool = True,
         trust: bool = False,
         allow_local: bool = True,
+        vcs_ref: str | None = None,
+        refresh: bool = False,
     ) -> CreateResult:
         """Generate project ``name`` from ``template`` into ``output_dir/name``."""
         check_project_name(name)
@@ -216,6 +240,8 @@ class SDLCEngine:
             git=git,
             trust=trust,
             allow_local=allow_local,
+            vcs_ref=vcs_ref,
+            refresh=refresh,
         )
         stages: list[Stage] = [
             ("resolve", self._stage_resolve),
@@ -247,11 +273,18 @@ class SDLCEngine:
         data: Mapping[str, Any] | None = None,
         *,
         allow_local: bool = True,
+        vcs_ref: str | None = None,
+        refresh: bool = False,
     ) -> tuple[LoadedBlueprint, dict[str, Any], RenderPlan]:
         """Resolve, answer (no prompts) and render in memory: what the API and zip use."""
         check_project_name(name)
         state = WorkflowState(
-            template=template, name=name, data=dict(data or {}), allow_local=allow_local
+            template=template,
+            name=name,
+            data=dict(data or {}),
+            allow_local=allow_local,
+            vcs_ref=vcs_ref,
+            refresh=refresh,
         )
         self.manage_workflow(
             [
@@ -312,8 +345,14 @@ class SDLCEngine:
         return state.env
 
     def _stage_resolve(self, state: WorkflowState) -> None:
+        # vcs_ref/refresh only when set: subclasses (the API's) may not take them.
+        git_args: dict[str, Any] = {}
+        if state.vcs_ref is not None:
+            git_args["vcs_ref"] = state.vcs_ref
+        if state.refresh:
+            git_args["refresh"] = True
         state.loaded = self.load_blueprint(
-            state.template, allow_local=state.allow_local, trust=state.trust
+            state.template, allow_local=state.allow_local, trust=state.trust, **git_args
         )
 
     def base_context(self, name: str) -> dict[str, Any]:

@@ -1,9 +1,25 @@
-"""The one hardened wrapper through which CodeForge runs ``git``.
+"""The one hardened wrapper through which CodeForge runs ``git`` (threat model, surface 5).
 
-Arguments are lists (never a shell), user-supplied operands come after ``--``,
-hooks and templates from the environment are switched off, prompts are
-disabled, every call has a timeout, and credentials in URLs are redacted from
-every message.
+Every call:
+
+* takes an argument list (never a shell); user-supplied operands (URLs, refs,
+  paths) come after ``--`` (or ``--end-of-options``) so they can never be read
+  as options, and callers refuse operands starting with ``-`` anyway;
+* runs with hooks off (``core.hooksPath=/dev/null``; repositories are created
+  with ``--template=`` so no hook is copied from a template folder), no
+  fsmonitor command, submodules never recursed into (``submodule.recurse=false``,
+  ``fetch.recurseSubmodules=false``), objects checked on the way in
+  (``transfer.fsckObjects``), and no automatic ``gc``;
+* allows only the transports the caller names (``GIT_ALLOW_PROTOCOL``, which
+  overrides every ``protocol.*.allow`` setting, ``protocol.file.allow``
+  included); the default is ``https:ssh:file``, and ``ext::``/``fd::`` are
+  refused in every case;
+* disables prompts (``GIT_TERMINAL_PROMPT=0``, empty askpass) and the system
+  config, and passes a minimal environment;
+* has a time cap (``timeout``), and optionally a size cap: ``max_bytes`` with a
+  ``watch`` folder kills git as soon as that folder grows past the cap (a
+  fetch cannot fill the disk before the check);
+* redacts credentials (``user:token@`` in any URL) from every message it raises.
 """
 
 from __future__ import annotations
@@ -12,13 +28,18 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from codeforge.core.errors import CodeForgeError
+from codeforge.core.errors import CodeForgeError, ResourceLimitError
 
 GIT_TIMEOUT = 120.0
-_CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+DEFAULT_PROTOCOLS = ("https", "ssh", "file")
+_KNOWN_PROTOCOLS = frozenset({"https", "http", "ssh", "file", "git"})
+_CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]+)@")
+_SSH_SCHEMES = frozenset({"ssh://", "git+ssh://", "ssh+git://"})
+_POLL_SECONDS = 0.1
 
 
 class GitError(CodeForgeError):
@@ -30,16 +51,25 @@ class GitMissing(GitError):
     """git is not installed."""
 
 
+def _redact_match(match: re.Match[str]) -> str:
+    scheme, info = match.group("scheme"), match.group("info")
+    if scheme.lower() in _SSH_SCHEMES:
+        # An ssh login name is not a secret (and is needed to read the URL); a password is.
+        user, sep, _ = info.partition(":")
+        return f"{scheme}{user}:***@" if sep else match.group(0)
+    return f"{scheme}***@"
+
+
 def redact(text: str) -> str:
-    """Hide ``user:password@`` in any URL inside ``text``."""
-    return _CREDENTIALS_RE.sub(r"\g<scheme>***@", text)
+    """Hide ``user:password@`` (and any ``token@``) in every URL inside ``text``."""
+    return _CREDENTIALS_RE.sub(_redact_match, text)
 
 
 def git_available() -> bool:
     return shutil.which("git") is not None
 
 
-def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+def _env(extra: Mapping[str, str] | None, protocols: Sequence[str]) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SYSTEMROOT", "XDG_CONFIG_HOME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
@@ -49,12 +79,30 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
             "SSH_ASKPASS": "",
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_PROTOCOL_FROM_USER": "0",
-            "GIT_ALLOW_PROTOCOL": "https:ssh:file",
+            "GIT_ALLOW_PROTOCOL": ":".join(protocols),
+            "GIT_NO_REPLACE_OBJECTS": "1",
         }
     )
     if extra:
         env.update(extra)
     return env
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (links not followed)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue  # git renames its temporary files while we look
+    return total
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def run_git(
@@ -65,46 +113,85 @@ def run_git(
     env: Mapping[str, str] | None = None,
     timeout: float = GIT_TIMEOUT,
     check: bool = True,
+    protocols: Sequence[str] = DEFAULT_PROTOCOLS,
+    max_bytes: int | None = None,
+    watch: Path | None = None,
+    text: bool = True,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git ARGS -- OPERANDS`` in ``cwd`` with hooks off; raise GitError on failure."""
+    """Run ``git ARGS -- OPERANDS`` in ``cwd`` hardened as the module says; GitError on failure.
+
+    ``protocols`` are the transports git may use (``ext`` and ``fd`` are never
+    allowed). With ``max_bytes`` and ``watch``, git is stopped as soon as the
+    ``watch`` folder holds more than ``max_bytes`` (ResourceLimitError).
+    """
     exe = shutil.which("git")
     if exe is None:
         raise GitMissing("git is not installed", hint="install git or pass --no-git")
+    bad = [p for p in protocols if p not in _KNOWN_PROTOCOLS]
+    if bad:
+        raise GitError(f"git transport {bad[0]!r} is not allowed")
     command = [
         exe,
         "-c",
         "core.hooksPath=/dev/null",
         "-c",
+        "core.fsmonitor=false",
+        "-c",
         "protocol.ext.allow=never",
         "-c",
         "protocol.fd.allow=never",
+        "-c",
+        "submodule.recurse=false",
+        "-c",
+        "fetch.recurseSubmodules=false",
         *args,
     ]
     if operands:
         command += ["--", *operands]
+    name = next((a for a in args if not a.startswith("-") and "=" not in a), args[0])
+    started = time.monotonic()
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             command,
             cwd=cwd,
-            env=_env(env),
-            capture_output=True,
+            env=_env(env, protocols),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {args[0]} took longer than {timeout:g} s") from exc
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from exc
+    with proc:
+        pending_input = stdin
+        while True:
+            wait = _POLL_SECONDS if max_bytes is not None else timeout
+            remaining = timeout - (time.monotonic() - started)
+            try:
+                out, err = proc.communicate(pending_input, timeout=max(min(wait, remaining), 0.01))
+                break
+            except subprocess.TimeoutExpired:
+                pending_input = None  # communicate() already sent it
+                if time.monotonic() - started >= timeout:
+                    proc.kill()
+                    proc.communicate()
+                    raise GitError(
+                        f"git {name} took longer than {timeout:g} s",
+                        hint="raise git.timeout in the config if the repository is just slow",
+                    ) from None
+                if max_bytes is not None and watch is not None and folder_size(watch) > max_bytes:
+                    proc.kill()
+                    proc.communicate()
+                    raise ResourceLimitError(
+                        f"the repository is larger than the {max_bytes} byte cap; git {name} was stopped",
+                        hint="raise git.max_bytes in the config if you trust this repository",
+                    ) from None
+    completed = subprocess.CompletedProcess(command, proc.returncode, out, err)
     if check and proc.returncode != 0:
-        detail = redact(
-            (
-                (proc.stderr or proc.stdout).strip().splitlines()[-1:]
-                and (proc.stderr or proc.stdout).strip().splitlines()[-1]
-            )
-            or ""
-        )
-        raise GitError(f"git {args[0]} failed: {detail}")
-    return proc
+        detail = redact(_last_line(err or out))
+        raise GitError(f"git {name} failed: {detail}")
+    return completed
 
 
 def config_value(key: str, cwd: Path) -> str | None:
@@ -131,3 +218,174 @@ def init_and_commit(
         ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], path, env=identity
     )
     return run_git(["rev-parse", "HEAD"], path).stdout.strip()
+
+
+# -- fetching into a bare cache repository ---------------------------------------------------
+
+
+def init_bare(path: Path) -> None:
+    """A new bare repository at ``path`` with no hooks and no automatic gc."""
+    path.mkdir(parents=True, exist_ok=True)
+    run_git(["init", "--quiet", "--bare", "--template="], path)
+    for key, value in (("gc.auto", "0"), ("core.logAllRefUpdates", "false")):
+        run_git(["config", key, value], path)
+
+
+def remote_head(
+    repo: Path, url: str, *, protocols: Sequence[str], timeout: float
+) -> tuple[str | None, str | None]:
+    """(default branch ref such as ``refs/heads/main`` or None, HEAD commit or None) of ``url``."""
+    proc = run_git(
+        ["ls-remote", "--symref"],
+        repo,
+        operands=[url, "HEAD"],
+        protocols=protocols,
+        timeout=timeout,
+    )
+    branch = commit = None
+    for line in proc.stdout.splitlines():
+        left, _, right = line.partition("\t")
+        if right != "HEAD":
+            continue
+        if left.startswith("ref: "):
+            branch = left[5:].strip()
+        elif re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", left):
+            commit = left
+    return branch, commit
+
+
+def fetch(
+    repo: Path,
+    url: str,
+    refspecs: Sequence[str],
+    *,
+    protocols: Sequence[str],
+    timeout: float,
+    max_bytes: int,
+) -> None:
+    """Fetch ``refspecs`` from ``url`` into the bare ``repo``: no submodules, no tags beyond
+    the refspecs, objects checked, size and time capped."""
+    run_git(
+        [
+            "-c",
+            "transfer.fsckObjects=true",
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--prune",
+            "--no-recurse-submodules",
+            "--no-write-fetch-head",
+            "--no-auto-gc",
+        ],
+        repo,
+        operands=[url, *refspecs],
+        protocols=protocols,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        watch=repo,
+    )
+
+
+def rev_parse(repo: Path, expression: str) -> str | None:
+    """The full object id ``expression`` names in ``repo``, or None."""
+    proc = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", expression], repo, check=False
+    )
+    value = proc.stdout.strip()
+    return value if proc.returncode == 0 and value else None
+
+
+def list_refs(repo: Path, prefix: str) -> dict[str, str]:
+    """``{short name: peeled commit}`` for every ref under ``prefix`` (``refs/tags/``...)."""
+    proc = run_git(
+        [
+            "for-each-ref",
+            "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(objecttype)%00%(*objecttype)",
+            prefix,
+        ],
+        repo,
+    )
+    refs: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        name, obj, peeled, kind, peeled_kind = line.split("\0")
+        commit = peeled if kind == "tag" else obj
+        if (peeled_kind if kind == "tag" else kind) != "commit":
+            continue  # a tag of a tree or blob is no version
+        refs[name[len(prefix) :]] = commit
+    return refs
+
+
+def tree_entries(repo: Path, commit: str, *, timeout: float) -> list[tuple[str, str, str, int]]:
+    """``(mode, object id, path, size)`` of every entry of ``commit``'s tree, recursively."""
+    raw = subprocess_bytes(
+        ["ls-tree", "-r", "-z", "-l", "--full-tree", "--end-of-options", commit],
+        repo,
+        timeout=timeout,
+    )
+    entries = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, _kind, oid, size = meta.decode("ascii").split()
+        entries.append(
+            (mode, oid, path.decode("utf-8", "surrogateescape"), int(size) if size.isdigit() else 0)
+        )
+    return entries
+
+
+def subprocess_bytes(
+    args: Sequence[str], cwd: Path, *, timeout: float, stdin: bytes | None = None
+) -> bytes:
+    """Run a read-only plumbing command in our own cache repository and return its raw output."""
+    exe = shutil.which("git")
+    if exe is None:
+        raise GitMissing("git is not installed")
+    try:
+        proc = subprocess.run(
+            [exe, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args],
+            cwd=cwd,
+            env=_env(None, ()),
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} took longer than {timeout:g} s") from exc
+    if proc.returncode != 0:
+        detail = redact(_last_line(proc.stderr.decode("utf-8", "replace")))
+        raise GitError(f"git {args[0]} failed: {detail}")
+    return proc.stdout
+
+
+def read_blobs(repo: Path, oids: Sequence[str], *, timeout: float) -> dict[str, bytes]:
+    """The content of every blob in ``oids`` (one ``cat-file --batch`` call)."""
+    if not oids:
+        return {}
+    unique = list(dict.fromkeys(oids))
+    raw = subprocess_bytes(
+        ["cat-file", "--batch"], repo, timeout=timeout, stdin=("\n".join(unique) + "\n").encode()
+    )
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    for oid in unique:
+        end = raw.index(b"\n", pos)
+        header = raw[pos:end].decode("ascii").split(" ")
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"object {oid} is not a file in the repository")
+        size = int(header[2])
+        blobs[oid] = raw[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return blobs
+
+
+def is_dirty(worktree: Path, *, timeout: float) -> bool:
+    """True when ``worktree`` has modified, staged or untracked (not ignored) files."""
+    proc = run_git(
+        ["status", "--porcelain", "--untracked-files=normal", "--ignore-submodules=all"],
+        worktree,
+        timeout=timeout,
+        protocols=(),
+    )
+    return bool(proc.stdout.strip())

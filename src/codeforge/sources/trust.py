@@ -1,0 +1,84 @@
+"""Whether a source is trusted: ``--trust``, or a trusted prefix in the config.
+
+Code from a template (tasks, migrations, Jinja extensions, hooks) runs only for
+a trusted source (threat model, surface 7). ``trusted_sources`` entries and the
+source are compared in one normal form, so spelling cannot widen trust:
+
+* ``builtin:NAME`` and ``plugin:NAME`` stay as they are;
+* ``gh:``/``gl:`` shortcuts are expanded (``gh:org`` → ``https://github.com/org``),
+  a ``git+`` prefix dropped, the scp form ``git@host:org/x`` read as ``ssh://host/org/x``;
+* URLs: scheme and host lowercased (a trailing ``.`` on the host dropped),
+  credentials and login names dropped, default ports (https 443, http 80, ssh 22)
+  dropped, the path percent-decoded, ``.``/``..``/``//`` resolved, a trailing
+  ``/`` and ``.git`` dropped, query and fragment dropped;
+* ``file://`` URLs and local paths: the absolute path with links resolved.
+
+A prefix matches the source itself or anything below it on a path-segment
+boundary: ``https://github.com/org`` trusts ``https://github.com/org/x`` but not
+``https://github.com/org-evil/x`` nor ``https://github.com.evil.net/org/x``. The
+scheme is part of the comparison (trusting ``https://host/org`` does not trust
+``ssh://host/org``). A source or prefix that cannot be read is never trusted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from codeforge.sources.urls import SHORTCUTS, posix_normpath
+
+BUILTIN_PREFIX = "builtin:"
+PLUGIN_PREFIX = "plugin:"
+_SCP_RE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.*)$")
+_DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+
+
+def _url_form(scheme: str, host: str, port: int | None, path: str) -> str:
+    host = host.lower().rstrip(".")
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    path = posix_normpath(unquote(path))
+    if path.endswith(".git"):
+        path = path[:-4].rstrip("/")
+    return f"{scheme}://{host}{path}"
+
+
+def normalise_source(source: str) -> str:
+    """The form trusted-source prefixes are compared in (see the module docstring)."""
+    source = source.strip()
+    if source.startswith((BUILTIN_PREFIX, PLUGIN_PREFIX)):
+        return source
+    body = source[4:] if source.startswith("git+") else source
+    prefix, sep, rest = body.partition(":")
+    if sep and prefix in SHORTCUTS and not rest.startswith("//"):
+        body = f"{SHORTCUTS[prefix]}/{rest}"
+    if "://" in body:
+        parts = urlsplit(body)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            return str(Path(unquote(parts.path) or "/").expanduser().resolve())
+        return _url_form(scheme, parts.hostname or "", parts.port, parts.path)
+    scp = _SCP_RE.match(body)
+    if scp is not None and not Path(body).is_absolute() and not body.startswith(("./", "~")):
+        return _url_form("ssh", scp.group("host"), None, "/" + scp.group("path"))
+    return str(Path(body).expanduser().resolve())
+
+
+def is_trusted(source: str, trusted_prefixes: Sequence[str]) -> bool:
+    """True when ``source`` is one of ``trusted_prefixes`` or below one (segment boundary)."""
+    try:
+        normal = normalise_source(source)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    for prefix in trusted_prefixes:
+        try:
+            norm_prefix = normalise_source(prefix)
+        except (ValueError, OSError, RuntimeError):
+            continue
+        if not norm_prefix:
+            continue
+        if normal == norm_prefix or normal.startswith(norm_prefix.rstrip("/") + "/"):
+            return True
+    return False
