@@ -341,7 +341,13 @@ class SDLCEngine:
         """One environment (and one open compiled cache) for all stages of a run."""
         if state.env is None:
             assert state.loaded is not None
-            state.env = self.environment(state.loaded.blueprint.template_root)
+            bp = state.loaded.blueprint
+            if bp.compat is not None:
+                from codeforge.sources.compat.stages import environment
+
+                state.env = environment(self.settings, bp, state.loaded.source.trusted)
+            else:
+                state.env = self.environment(bp.template_root)
         return state.env
 
     def _stage_resolve(self, state: WorkflowState) -> None:
@@ -370,6 +376,16 @@ class SDLCEngine:
         assert state.loaded is not None
         bp = state.loaded.blueprint
         env = self._state_env(state)
+        if bp.compat is not None:  # cookiecutter/copier answer rules (sources/compat)
+            from codeforge.sources.compat import stages
+
+            run = stages.info(
+                state.name, state.output, state.loaded.source, state.loaded.source.trusted
+            )
+            state.answers = stages.resolve(bp, env, state.data, state.prompter, run)
+            if env.code_cache is not None:
+                env.code_cache.save()
+            return
         data = dict(state.data)
         if "project_name" in data and data["project_name"] != state.name:
             raise UsageError("project_name comes from the NAME argument; do not pass it in --data")
@@ -392,17 +408,26 @@ class SDLCEngine:
         bp = loaded.blueprint
         env = self._state_env(state)
         env.reset_budget()
-        context = plain({**self.base_context(state.name), **state.answers})
-        rules = bp.files
-        plan = PlanBuilder(env, self.settings.limits).build(
-            str(bp.template_root),
-            context,
-            exclude=rules.exclude,
-            copy_only=rules.copy_only,
-            skip_if_exists=rules.skip_if_exists,
-            loops=rules.loops,
-            progress=self.reporter.progress,
-        )
+        recorded = public_answers(bp.variables, state.answers)
+        if bp.compat is not None:  # cookiecutter/copier: their context, names and file rules
+            from codeforge.sources.compat import stages
+
+            run = stages.info(state.name, state.output, loaded.source, loaded.source.trusted)
+            context = stages.context(bp, env, state.answers, run)
+            plan = stages.build_plan(bp, env, self.settings.limits, context, self.reporter.progress)
+            recorded = stages.recorded(bp, state.answers)
+        else:
+            context = plain({**self.base_context(state.name), **state.answers})
+            rules = bp.files
+            plan = PlanBuilder(env, self.settings.limits).build(
+                str(bp.template_root),
+                context,
+                exclude=rules.exclude,
+                copy_only=rules.copy_only,
+                skip_if_exists=rules.skip_if_exists,
+                loops=rules.loops,
+                progress=self.reporter.progress,
+            )
         if env.code_cache is not None:
             env.code_cache.save()
         if bp.formatters:
@@ -411,7 +436,7 @@ class SDLCEngine:
             blueprint_name=bp.name,
             blueprint_version=bp.version,
             source=loaded.source.source,
-            answers={"project_name": state.name, **public_answers(bp.variables, state.answers)},
+            answers={"project_name": state.name, **recorded},
             ref=loaded.source.ref,
             commit=loaded.source.commit,
         )
@@ -448,8 +473,25 @@ class SDLCEngine:
             return
         bp = state.loaded.blueprint
         loaded = state.loaded
+        hooks: Callable[[str, Path | None], None] | None = None
+        if bp.compat is not None and bp.compat.run_hooks is not None and state.run_tasks:
+            # cookiecutter hooks / copier tasks: trusted sources only (sources/compat/hooks.py)
+            from codeforge.sources.compat import stages
+
+            env = self._state_env(state)
+            run = stages.info(state.name, state.output, loaded.source, loaded.source.trusted)
+            hook_context = stages.context(bp, env, state.answers, run)
+
+            def hooks(stage: str, cwd: Path | None) -> None:
+                stages.run_hooks(
+                    bp, stage, cwd, env, hook_context, loaded.source.trusted, self.reporter.info
+                )
+
+            hooks("pre", None)
 
         def post(staging: Path) -> None:
+            if hooks is not None:
+                hooks("post", staging)
             if state.run_tasks and bp.tasks:
                 env = self._state_env(state)
                 evaluator = Evaluator(env)

@@ -81,13 +81,15 @@ class _Item:
 _JINJA_MARKERS = (b"{{", b"{%", b"{#")
 
 
-def _kind(data: bytes, verbatim: _Globs, rel: str) -> str:
+def _kind(
+    data: bytes, verbatim: _Globs, rel: str, markers: tuple[bytes, ...] = _JINJA_MARKERS
+) -> str:
     if _is_binary(data):
         return "binary"
     if verbatim.match(rel):
         return "verbatim"
     # Text without Jinja syntax renders to itself: copy it and skip compiling.
-    if not any(marker in data for marker in _JINJA_MARKERS):
+    if not any(marker in data for marker in markers):
         return "plain"
     return "template"
 
@@ -161,15 +163,41 @@ class _Globs:
 class PlanBuilder:
     """Renders a template folder into a :class:`RenderPlan`."""
 
-    def __init__(self, env: CodeForgeEnvironment, limits: RenderLimits) -> None:
+    def __init__(
+        self,
+        env: CodeForgeEnvironment,
+        limits: RenderLimits,
+        *,
+        strip_suffix: str = TEMPLATE_SUFFIX,
+        suffix_only: bool = False,
+        keep_crlf: bool = True,
+        copy_fnmatch: Sequence[str] = (),
+    ) -> None:
         self.env = env
         self.limits = limits
         self._path_templates: dict[str, Any] = {}
         self._memo_context: object = None
         self._memo: dict[str, str] = {}
+        # Foreign formats (sources/compat): copier renders only `suffix`-named files and
+        # leaves line ends to Jinja; cookiecutter keeps names and copies fnmatch globs.
+        self.strip_suffix = strip_suffix
+        self.suffix_only = suffix_only
+        self.keep_crlf = keep_crlf
+        self.copy_fnmatch = tuple(copy_fnmatch)
+        starts = (env.variable_start_string, env.block_start_string, env.comment_start_string)
+        self._markers = tuple(m.encode() for m in starts)
+        self._path_marker = env.variable_start_string[:1] or "{"
+        # Options that change text without markers: no plain-copy shortcut then.
+        self._always_render = bool(
+            env.line_statement_prefix
+            or env.line_comment_prefix
+            or not env.keep_trailing_newline
+            or env.newline_sequence != "\n"
+            or not keep_crlf
+        )
 
     def _render_part(self, part: str, context: Mapping[str, Any], origin: str) -> str:
-        if "{" not in part:
+        if self._path_marker not in part and "{" not in part:
             return part
         # Most files share one context: render each distinct part once per context.
         if context is not self._memo_context:
@@ -192,15 +220,34 @@ class PlanBuilder:
         except Exception as exc:
             raise render_error(exc, f"{origin} (path)") from exc
 
+    def verbatim_depth(self, rel: str) -> int | None:
+        """How many leading parts of ``rel`` match a copy-verbatim fnmatch glob, if any."""
+        if not self.copy_fnmatch:
+            return None
+        import fnmatch
+
+        parts = rel.split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            if any(fnmatch.fnmatch(prefix, pattern) for pattern in self.copy_fnmatch):
+                return depth
+        return None
+
     def render_path(self, rel: str, context: Mapping[str, Any]) -> str | None:
         parts = []
-        for part in rel.split("/"):
+        depth = self.verbatim_depth(rel)
+        for index, part in enumerate(rel.split("/")):
+            # Below a folder copied verbatim (cookiecutter), names are not rendered either.
+            if depth is not None and index >= depth:
+                parts.append(part)
+                continue
             rendered = self._render_part(part, context, rel)
             if not rendered.strip():
                 return None  # a part that renders empty drops the file or folder
             parts.append(rendered)
-        if parts[-1].endswith(TEMPLATE_SUFFIX) and len(parts[-1]) > len(TEMPLATE_SUFFIX):
-            parts[-1] = parts[-1][: -len(TEMPLATE_SUFFIX)]
+        suffix = self.strip_suffix
+        if suffix and parts[-1].endswith(suffix) and len(parts[-1]) > len(suffix):
+            parts[-1] = parts[-1][: -len(suffix)]
         out = "/".join(parts)
         check_relpath(out, origin=rel)
         return out
@@ -228,7 +275,7 @@ class PlanBuilder:
         # Jinja writes "\n"; keep the file's own style, judged by its first line
         # (as cookiecutter does).
         first_newline = source.find("\n")
-        if first_newline > 0 and source[first_newline - 1] == "\r":
+        if self.keep_crlf and first_newline > 0 and source[first_newline - 1] == "\r":
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         return text
 
@@ -242,9 +289,16 @@ class PlanBuilder:
         skip_if_exists: Sequence[str] = (),
         loops: Sequence[Loop] = (),
         progress: Callable[[int, int], None] | None = None,
+        exclude_output: Sequence[str] = (),
     ) -> RenderPlan:
         sources, empty_dirs = scan_templates(root, self.limits)
         excluded = _Globs(exclude)
+        excluded_out = _Globs(exclude_output)  # copier matches rendered paths
+        suffix = self.strip_suffix
+        if self.suffix_only and suffix:
+            # copier: `x.jinja` beside a plain `x` wins; the plain one is skipped.
+            names = {src.rel for src in sources}
+            sources = [src for src in sources if f"{src.rel}{suffix}" not in names]
         verbatim = _Globs(copy_only)
         keep = _Globs(skip_if_exists)
         loop_by_path = {loop.path: loop for loop in loops}
@@ -265,12 +319,16 @@ class PlanBuilder:
                     continue
                 if data is None:
                     data = self._read(src)
+                if excluded_out.match(out):
+                    continue
                 seen.add(out, src.rel)
                 if len(items) >= self.limits.max_files:
                     raise ResourceLimitError(
                         f"the project would have more than {self.limits.max_files} files"
                     )
-                items.append(_Item(src, out, item_context, data, _kind(data, verbatim, src.rel)))
+                items.append(
+                    _Item(src, out, item_context, data, self._item_kind(data, verbatim, src.rel))
+                )
         # Compile every template the cache lacks in one batch (on two cores when worth it).
         cache = self.env.code_cache
         if cache is not None:
@@ -311,9 +369,22 @@ class PlanBuilder:
             if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
                 continue
             out = self.render_path(rel_dir, context)
-            if out is not None:
+            if out is not None and not excluded_out.match(out + "/"):
                 plan.directories.append(out)
         return plan
+
+    def _item_kind(self, data: bytes, verbatim: _Globs, rel: str) -> str:
+        if self.suffix_only:
+            # copier: a file is a template by its name alone.
+            if rel.endswith(self.strip_suffix):
+                return "template"
+            return "binary" if _is_binary(data) else "verbatim"
+        if self.copy_fnmatch and self.verbatim_depth(rel) is not None:
+            return "binary" if _is_binary(data) else "verbatim"
+        kind = _kind(data, verbatim, rel, self._markers)
+        if kind == "plain" and self._always_render:
+            return "template"
+        return kind
 
     def _read(self, src: _Source) -> bytes:
         try:

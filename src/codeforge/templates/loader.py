@@ -122,7 +122,16 @@ def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
     With ``cache_dir``, the parsed definition is cached by content hash.
     """
     folder = folder.resolve()
-    definition = find_definition(folder)
+    try:
+        definition = find_definition(folder)
+    except NotFoundError:
+        # No CodeForge definition: a cookiecutter or copier template goes to its adapter.
+        from codeforge.sources.compat import compat_definition, load_compat_blueprint
+
+        foreign = compat_definition(folder) if folder.is_dir() else None
+        if foreign is None:
+            raise
+        return load_compat_blueprint(folder, foreign)
     try:
         raw = definition.read_bytes()
     except OSError as exc:

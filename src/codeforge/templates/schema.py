@@ -110,6 +110,31 @@ class Migration:
 
 
 @dataclasses.dataclass(frozen=True)
+class CompatOptions:
+    """What a foreign format (cookiecutter, copier) adds to the model; see sources/compat.
+
+    The adapter supplies the foreign tool's answer semantics and render context as
+    callables, so the engine runs one pipeline whatever the format.
+    """
+
+    format: str  # cookiecutter | copier
+    resolve: Callable[..., dict[str, Any]]  # (blueprint, evaluator, explicit, prompter, info)
+    context: Callable[..., dict[str, Any]]  # (blueprint, evaluator, answers, info) -> context
+    setup_env: Callable[..., None]  # (environment, trusted): envops, extensions, filters
+    recorded: Callable[[Mapping[str, Any]], dict[str, Any]]  # answers written to the answers file
+    run_hooks: Callable[..., None] | None = None  # (stage, cwd, context, trusted, info)
+    cache_salt: str = ""  # env options and extensions: part of the compiled-code cache key
+    strip_suffix: str = ""  # suffix removed from rendered file names ('' keeps names)
+    suffix_only: bool = False  # only files ending in strip_suffix are templates (copier)
+    exclude_output: tuple[str, ...] = ()  # gitignore-style globs over rendered paths
+    # (evaluator, context) -> (exclude_output, skip_if_exists), when they hold Jinja (copier)
+    rules: Callable[..., tuple[tuple[str, ...], tuple[str, ...]]] | None = None
+    copy_fnmatch: tuple[str, ...] = ()  # fnmatch globs over template paths: copied verbatim
+    keep_crlf: bool = True  # keep a template's CRLF line ends (cookiecutter) or not (copier)
+    raw_migrations: tuple[Mapping[str, Any], ...] = ()  # copier `_migrations`, as written
+
+
+@dataclasses.dataclass(frozen=True)
 class Blueprint:
     name: str
     version: str
@@ -127,6 +152,7 @@ class Blueprint:
     gitignore: str | None = None
     content_hash: str = ""
     migrations: tuple[Migration, ...] = ()
+    compat: CompatOptions | None = None  # set for cookiecutter/copier templates only
 
     @property
     def template_root(self) -> Path:

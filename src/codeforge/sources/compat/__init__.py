@@ -1,0 +1,43 @@
+"""Foreign template formats (cookiecutter, copier) loaded as CodeForge blueprints.
+
+An adapter maps the foreign definition onto the same :class:`Blueprint` the
+native loader builds, adding what the model lacks through
+:class:`~codeforge.templates.schema.CompatOptions` (answer rules, render
+context, Jinja options, hooks). Rendering, the sandbox, path checks, budgets
+and atomic writes are CodeForge's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from codeforge.core.errors import BlueprintError
+from codeforge.templates.schema import Blueprint
+
+COOKIECUTTER = "cookiecutter.json"
+COPIER = ("copier.yml", "copier.yaml")
+
+
+def compat_definition(folder: Path) -> Path | None:
+    """The foreign definition file in ``folder``, if it holds exactly one."""
+    found = [folder / name for name in (COOKIECUTTER, *COPIER) if (folder / name).is_file()]
+    if len(found) > 1:
+        names = " and ".join(p.name for p in found)
+        raise BlueprintError(f"{folder} holds both {names}; keep exactly one", where=str(folder))
+    return found[0] if found else None
+
+
+def load_compat_blueprint(folder: Path, definition: Path) -> Blueprint:
+    """Load the cookiecutter or copier template in ``folder``."""
+    try:
+        digest = hashlib.sha256(definition.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise BlueprintError(f"cannot read: {exc.strerror}", where=str(definition)) from exc
+    if definition.name == COOKIECUTTER:
+        from codeforge.sources.compat import cookiecutter
+
+        return cookiecutter.load(folder, definition, digest)
+    from codeforge.sources.compat import copier
+
+    return copier.load(folder, definition, digest)

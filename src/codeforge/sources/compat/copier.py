@@ -1,0 +1,612 @@
+"""copier templates (``copier.yml``) as CodeForge blueprints.
+
+The template's files (the folder itself, or ``_subdirectory``) render straight
+into ``NAME``, as ``copier copy TEMPLATE NAME`` would. Only files ending in
+``_templates_suffix`` (``.jinja``) are rendered; ``_exclude`` matches rendered
+paths; the answers file is whatever the template renders from
+``{{ _copier_answers|to_nice_yaml }}``. Questions follow copier's rules: typed
+(str, int, float, bool, json, yaml, path), ``when`` (false: not asked, not
+recorded, default still usable), ``validator`` (Jinja rendering an error
+message), choices (list, mapping, pairs, templated), ``multiselect``,
+``secret`` (never recorded). Differences: unknown ``--data`` names are errors,
+tasks run only for trusted sources and never through a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codeforge.core.answers import Evaluator, Prompter
+from codeforge.core.errors import BlueprintError, ValidationError
+from codeforge.sources.compat.hooks import refuse_untrusted, run_argv, split_command
+from codeforge.sources.compat.jinja import (
+    apply_envops,
+    check_envops,
+    copier_defaults,
+    load_extensions,
+    salt,
+)
+from codeforge.templates.definition import read_definition, where
+from codeforge.templates.schema import MISSING, Blueprint, CompatOptions, Variable
+
+DEFINITIONS = ("copier.yml", "copier.yaml")
+DEFAULT_EXCLUDE = (
+    "copier.yaml",
+    "copier.yml",
+    "~*",
+    "*.py[co]",
+    "__pycache__",
+    ".git",
+    ".DS_Store",
+    ".svn",
+)
+_SETTINGS = (
+    "_subdirectory",
+    "_exclude",
+    "_skip_if_exists",
+    "_templates_suffix",
+    "_answers_file",
+    "_tasks",
+    "_migrations",
+    "_envops",
+    "_jinja_extensions",
+    "_secret_questions",
+    "_min_copier_version",
+    "_message_before_copy",
+    "_message_after_copy",
+    "_message_before_update",
+    "_message_after_update",
+    "_preserve_symlinks",
+)
+_QUESTION_KEYS = (
+    "type",
+    "default",
+    "help",
+    "choices",
+    "multiselect",
+    "secret",
+    "validator",
+    "when",
+    "placeholder",
+    "multiline",
+    "qmark",
+    "ask",
+)
+TYPES = ("str", "int", "float", "bool", "json", "yaml", "path")
+HIDDEN = "_copier_hidden"  # answers to `when: false` questions: in the context, not recorded
+_TRUE = frozenset({"y", "yes", "t", "true", "on"})
+_FALSE = frozenset({"n", "no", "f", "false", "off", "~", "null", "none"})
+
+
+def cast_to_bool(value: Any) -> bool:
+    """copier's cast: a number, then YAML-ish words, then Python truth."""
+    try:
+        return bool(float(value))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, str):
+        lower = value.strip().lower()
+        if not lower or lower in _FALSE:
+            return False
+        if lower in _TRUE:
+            return True
+    return bool(value)
+
+
+def _cast_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if (isinstance(value, float | int) and not isinstance(value, bool)) or isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"could not convert {value!r} to text")
+
+
+def _yaml(value: Any) -> Any:
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+CASTS: dict[str, Any] = {
+    "bool": cast_to_bool,
+    "float": float,
+    "int": int,
+    "json": json.loads,
+    "str": _cast_str,
+    "yaml": _yaml,
+    "path": str,
+}
+
+
+def load(folder: Path, definition: Path, digest: str) -> Blueprint:
+    """Map ``folder``'s copier.yml onto a :class:`Blueprint`."""
+    data, locate = read_definition(definition)
+    if not isinstance(data, dict):
+        raise BlueprintError("expected a mapping of questions and settings", where=definition.name)
+
+    def fail(key: str, message: str, *sub: str) -> BlueprintError:
+        return BlueprintError(f"{key}: {message}", where=where(definition, locate((key, *sub))))
+
+    questions: dict[str, dict[str, Any]] = {}
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise BlueprintError(f"keys must be strings, got {key!r}", where=definition.name)
+        if key.startswith("_"):
+            if key not in _SETTINGS:
+                raise fail(
+                    key, f"unknown or unsupported setting (supported: {', '.join(_SETTINGS)})"
+                )
+            settings[key] = value
+            continue
+        spec = value if isinstance(value, dict) else {"default": value}
+        for sub in spec:
+            if sub not in _QUESTION_KEYS:
+                raise fail(key, f"unknown key {sub!r} (allowed: {', '.join(_QUESTION_KEYS)})", sub)
+        qtype = spec.get("type", "")
+        if isinstance(qtype, str) and qtype and "{" not in qtype and qtype not in TYPES:
+            raise fail(key, f"unknown type {qtype!r} (expected one of: {', '.join(TYPES)})", "type")
+        questions[key] = dict(spec)
+    for secret in _list(settings, "_secret_questions", fail):
+        if secret in questions:
+            questions[secret]["secret"] = True
+    for name, spec in questions.items():
+        if spec.get("secret") and "default" not in spec:
+            raise fail(name, "a secret question needs a default (copier's rule)")
+    if settings.get("_preserve_symlinks"):
+        raise fail("_preserve_symlinks", "not supported: CodeForge copies link targets")
+    subdir = settings.get("_subdirectory", "")
+    if not isinstance(subdir, str) or "{" in subdir:
+        raise fail(
+            "_subdirectory", "expected a plain relative path (templated ones are not supported)"
+        )
+    parts = subdir.replace("\\", "/").split("/")
+    if subdir.startswith(("/", "\\")) or ".." in parts:
+        raise fail("_subdirectory", f"{subdir!r} must stay inside the template")
+    suffix = settings.get("_templates_suffix", ".jinja")
+    if not isinstance(suffix, str):
+        raise fail("_templates_suffix", "expected a string")
+    envops = check_envops(settings.get("_envops"), f"{definition.name}: _envops")
+    envops.setdefault("keep_trailing_newline", True)
+    envops.setdefault("undefined", "jinja2.Undefined")  # copier's default: missing names are ""
+    exclude = (
+        _list(settings, "_exclude", fail)
+        if "_exclude" in settings
+        else (list(DEFAULT_EXCLUDE) if subdir.strip("/") in ("", ".") else [])
+    )
+    answers_file = settings.get("_answers_file", ".copier-answers.yml")
+    if not isinstance(answers_file, str) or answers_file.startswith("/"):
+        raise fail("_answers_file", "expected a relative path")
+    tasks = settings.get("_tasks", [])
+    if not isinstance(tasks, list):
+        raise fail("_tasks", "expected a list")
+    migrations = settings.get("_migrations", [])
+    if not isinstance(migrations, list):
+        raise fail("_migrations", "expected a list")
+    spec_obj = _Spec(
+        questions=questions,
+        root=folder,
+        envops=envops,
+        extensions=tuple(_list(settings, "_jinja_extensions", fail)),
+        answers_file=answers_file,
+        tasks=tasks,
+        skip_if_exists=tuple(_list(settings, "_skip_if_exists", fail)),
+        exclude=tuple(exclude),
+    )
+    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.name.lower())
+    return Blueprint(
+        name=name.strip("-._")[:100] or "copier",
+        version="0.0.0",
+        root=folder,
+        definition_file=definition,
+        description=f"copier template {folder.name}",
+        tags=("copier",),
+        template_dir=subdir.strip("/") or "",
+        variables=_variables(questions, locate),
+        content_hash=digest,
+        compat=CompatOptions(
+            format="copier",
+            resolve=spec_obj.resolve,
+            context=spec_obj.context,
+            setup_env=spec_obj.setup_env,
+            recorded=recorded,
+            run_hooks=spec_obj.run_tasks if tasks else None,
+            cache_salt=salt("copier", envops, spec_obj.extensions),
+            strip_suffix=suffix,
+            suffix_only=True,
+            rules=spec_obj.rendered_rules,  # they may hold Jinja: rendered with the answers
+            keep_crlf=False,
+            raw_migrations=tuple(m if isinstance(m, dict) else {"command": m} for m in migrations),
+        ),
+    )
+
+
+def _list(settings: Mapping[str, Any], key: str, fail: Any) -> list[str]:
+    value = settings.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail(key, "expected a list of strings")
+    return list(value)
+
+
+def _variables(questions: Mapping[str, Mapping[str, Any]], locate: Any) -> tuple[Variable, ...]:
+    result = []
+    for name, spec in questions.items():
+        qtype = spec.get("type") or _infer_type(spec.get("default", MISSING))
+        default = spec.get("default", MISSING)
+        choices = spec.get("choices")
+        if spec.get("secret"):
+            vtype = "secret"
+        elif choices:
+            vtype = "multichoice" if spec.get("multiselect") else "choice"
+        else:
+            vtype = {"int": "int", "float": "float", "bool": "bool"}.get(str(qtype), "str")
+            if qtype in ("yaml", "json") and isinstance(default, dict):
+                vtype = "dict"
+            elif qtype in ("yaml", "json") and isinstance(default, list):
+                vtype = "list"
+        if isinstance(choices, list) and choices and isinstance(choices[0], list):
+            choices = {str(c[0]): c[1] for c in choices if len(c) == 2}
+        when = spec.get("when")
+        result.append(
+            Variable(
+                name=name,
+                type=vtype,
+                help=str(spec.get("help", "")),
+                default=default,
+                choices=choices,
+                when=None if when in (None, True) else str(when),
+                required=default is MISSING,
+                line=locate((name,)),
+            )
+        )
+    return tuple(result)
+
+
+def _infer_type(default: Any) -> str:
+    name = type(default).__name__
+    return name if name in CASTS else "yaml"
+
+
+def recorded(answers: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in answers.items() if not k.startswith("_")}
+
+
+class _Spec:
+    def __init__(
+        self,
+        *,
+        questions: dict[str, dict[str, Any]],
+        root: Path,
+        envops: dict[str, Any],
+        extensions: tuple[str, ...],
+        answers_file: str,
+        tasks: list[Any],
+        skip_if_exists: tuple[str, ...],
+        exclude: tuple[str, ...],
+    ) -> None:
+        self.questions = questions
+        self.root = root
+        self.envops = envops
+        self.extensions = extensions
+        self.answers_file = answers_file
+        self.tasks = tasks
+        self.skip_if_exists = skip_if_exists
+        self.exclude = exclude
+
+    def setup_env(self, env: Any, trusted: bool) -> None:
+        apply_envops(env, self.envops)
+        copier_defaults(env)
+        load_extensions(
+            env,
+            self.extensions,
+            trusted=trusted,
+            template_root=self.root,
+            setting="copier.yml: _jinja_extensions",
+        )
+
+    # -- context ----------------------------------------------------------------------
+
+    def _meta(self, info: Mapping[str, Any]) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        if info.get("commit"):
+            meta["_commit"] = info.get("ref") or info["commit"]
+        meta["_src_path"] = info["source"]
+        return meta
+
+    def _conf(self, info: Mapping[str, Any], answers_file: str) -> dict[str, Any]:
+        return {
+            "src_path": str(self.root),
+            "dst_path": info["destination"],
+            "answers_file": answers_file,
+            "vcs_ref": info.get("ref"),
+            "vcs_ref_hash": info.get("commit"),
+            "data": {},
+            "exclude": [],
+            "skip_if_exists": [],
+            "defaults": True,
+            "overwrite": False,
+            "pretend": False,
+            "quiet": True,
+            "unsafe": bool(info.get("trusted")),
+            "sep": "/",
+            "os": "linux",
+        }
+
+    def _context(
+        self,
+        answers: Mapping[str, Any],
+        recorded_keys: list[str],
+        info: Mapping[str, Any],
+        phase: str,
+        answers_file: str = "",
+    ) -> dict[str, Any]:
+        meta = self._meta(info)
+        remembered = {**meta, **{k: answers[k] for k in recorded_keys if k in answers}}
+        return {
+            **meta,
+            **answers,
+            "_copier_answers": remembered,
+            "_copier_conf": self._conf(info, answers_file),
+            "_folder_name": info["name"],
+            "_copier_python": sys.executable,
+            "_copier_phase": phase,
+        }
+
+    def _render_value(
+        self, evaluator: Evaluator, value: Any, ctx: Mapping[str, Any], origin: str
+    ) -> Any:
+        if isinstance(value, str):
+            return evaluator.render(value, ctx, origin)
+        if isinstance(value, list):
+            return [self._render_value(evaluator, v, ctx, origin) for v in value]
+        return value
+
+    # -- answers ----------------------------------------------------------------------
+
+    def resolve(
+        self,
+        blueprint: Blueprint,
+        evaluator: Evaluator,
+        explicit: Mapping[str, Any],
+        prompter: Prompter | None,
+        info: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        unknown = sorted(set(explicit) - set(self.questions))
+        if unknown:
+            raise ValidationError(
+                f"unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+                hint=f"known: {', '.join(self.questions) or 'none'}",
+            )
+        answers: dict[str, Any] = {}
+        hidden: dict[str, Any] = {}
+        # copier lists given answers first, then the rest in question order.
+        order = [k for k in explicit if k in self.questions]
+        order += [k for k in self.questions if k not in explicit]
+        recorded_keys: list[str] = []
+        for name, spec in self.questions.items():
+            ctx = self._context({**hidden, **answers}, recorded_keys, info, "prompt")
+            q = _Question(self, name, spec, evaluator, ctx)
+            if not q.when():
+                default = q.default(validate=False)
+                if default is not MISSING:
+                    hidden[name] = default
+                continue
+            if name in explicit:
+                value = q.parse(explicit[name])
+                q.validate(value)
+            else:
+                value = q.default(validate=not spec.get("secret"))
+                asked = cast_to_bool(q.render(spec.get("ask", True)))
+                if prompter is not None and asked:
+                    value = q.ask(prompter, blueprint.variable(name), value)
+                elif value is MISSING:
+                    raise ValidationError(
+                        "no value given and the question has no default",
+                        variable=name,
+                        hint=f"pass --data {name}=VALUE",
+                    )
+            answers[name] = value
+            if not spec.get("secret"):
+                recorded_keys.append(name)
+        ordered = {k: answers[k] for k in order if k in answers}
+        return {**ordered, HIDDEN: hidden}
+
+    def context(
+        self,
+        blueprint: Blueprint,
+        evaluator: Evaluator,
+        answers: Mapping[str, Any],
+        info: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        public = {k: v for k, v in answers.items() if k != HIDDEN}
+        recorded_keys = [k for k in public if not self.questions.get(k, {}).get("secret")]
+        values = {**dict(answers.get(HIDDEN, {})), **public}
+        base = self._context(values, recorded_keys, info, "render", "")
+        answers_file = evaluator.render(self.answers_file, base, "copier.yml: _answers_file")
+        ctx = self._context(values, recorded_keys, info, "render", answers_file)
+        return ctx
+
+    def rendered_rules(
+        self, evaluator: Evaluator, ctx: Mapping[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``_exclude`` and ``_skip_if_exists``, rendered (each line one pattern)."""
+        exclude: list[str] = []
+        for pattern in self.exclude:
+            text = evaluator.render(pattern, {**ctx, "_copier_operation": "copy"}, "_exclude")
+            exclude.extend(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        skip = tuple(evaluator.render(p, ctx, "_skip_if_exists") for p in self.skip_if_exists)
+        return tuple(exclude), skip
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def run_tasks(
+        self,
+        stage: str,
+        cwd: Path,
+        context: Mapping[str, Any],
+        trusted: bool,
+        evaluator: Evaluator,
+        info: Any,
+    ) -> None:
+        if stage != "post" or not self.tasks:
+            return
+        if not trusted:
+            raise refuse_untrusted([f"_tasks ({len(self.tasks)})"], self.root)
+        extra = {"_stage": "task", "_copier_operation": "copy"}
+        ctx = {**context, **extra}
+        env = {k[1:].upper(): str(v) for k, v in extra.items()}
+        for index, task in enumerate(self.tasks):
+            origin = f"copier.yml: _tasks[{index}]"
+            command, when, workdir = task, "true", "."
+            if isinstance(task, dict):
+                command = task.get("command")
+                when = task.get("when", "true")
+                workdir = str(task.get("working_directory", "."))
+            if not cast_to_bool(self._render_value(evaluator, when, ctx, origin)):
+                continue
+            argv = [evaluator.render(part, ctx, origin) for part in split_command(command, origin)]
+            target = (cwd / evaluator.render(workdir, ctx, origin)).resolve()
+            if not target.is_relative_to(cwd.resolve()):
+                raise BlueprintError(f"{origin}: working_directory leaves the project")
+            info(f"running task {index + 1} of {len(self.tasks)}: {' '.join(argv)}")
+            run_argv(argv, target, origin, env)
+
+
+class _Question:
+    def __init__(
+        self,
+        spec_owner: _Spec,
+        name: str,
+        spec: Mapping[str, Any],
+        evaluator: Evaluator,
+        ctx: Mapping[str, Any],
+    ) -> None:
+        self.owner = spec_owner
+        self.name = name
+        self.spec = spec
+        self.evaluator = evaluator
+        self.ctx = ctx
+        self.origin = f"copier.yml: {name}"
+
+    def render(self, value: Any, extra: Mapping[str, Any] | None = None) -> Any:
+        ctx = {**self.ctx, **(extra or {})}
+        return self.owner._render_value(self.evaluator, value, ctx, self.origin)
+
+    def type_name(self) -> str:
+        raw = self.spec.get("type", "")
+        name = self.render(raw) if raw else _infer_type(self.spec.get("default", MISSING))
+        if name not in CASTS:
+            raise BlueprintError(f"unsupported type {name!r}", where=self.origin)
+        return str(name)
+
+    def when(self) -> bool:
+        return cast_to_bool(self.render(self.spec.get("when", True)))
+
+    def cast(self, value: Any) -> Any:
+        type_name = self.type_name()
+        if value is None and type_name not in ("json", "yaml"):
+            raise ValidationError(f"invalid answer None for a {type_name}", variable=self.name)
+        try:
+            if self.spec.get("multiselect") and isinstance(value, list):
+                return [CASTS[type_name](v) for v in value]
+            return CASTS[type_name](value)
+        except (TypeError, AttributeError, ValueError) as exc:
+            if type_name in ("json", "yaml") and not isinstance(exc, ValueError):
+                return value
+            raise ValidationError(
+                f"{value!r} is not a valid {type_name}: {exc}", variable=self.name
+            ) from exc
+
+    def choices(self) -> list[tuple[str, Any, str]]:
+        """(label, value, disabled-message) triples, rendered."""
+        raw = self.spec.get("choices")
+        if not raw:
+            return []
+        if isinstance(raw, str):
+            raw = _yaml(self.render(raw))
+        items = list(raw.items()) if isinstance(raw, dict) else list(raw)
+        result = []
+        for item in items:
+            if isinstance(item, tuple | list):
+                label, value = item
+            else:
+                label = value = item
+            disabled = ""
+            if isinstance(item, tuple | list) and isinstance(value, dict):
+                if "value" not in value:
+                    raise BlueprintError("a choice mapping needs `value`", where=self.origin)
+                disabled = str(self.render(value.get("validator", "")))
+                value = value["value"]
+            value = self.render(value)
+            self.cast(value)
+            result.append((str(self.render(label)), value, disabled))
+        return result
+
+    def parse(self, answer: Any) -> Any:
+        choices = self.choices()
+        if self.spec.get("multiselect"):
+            if isinstance(answer, str):
+                answer = (
+                    _yaml(answer)
+                    if answer.strip().startswith("[")
+                    else [a.strip() for a in answer.split(",") if a.strip()]
+                )
+            if not isinstance(answer, list):
+                raise ValidationError("expected a list", variable=self.name)
+            picked = [self._one(a, choices) for a in answer]
+            ordered = [self.cast(v) for _, v, _ in choices]
+            return [c for c in ordered if c in picked]
+        return self._one(answer, choices)
+
+    def _one(self, answer: Any, choices: list[tuple[str, Any, str]]) -> Any:
+        value = self.cast(answer)
+        if not choices:
+            return value
+        valid = []
+        for _label, choice, disabled in choices:
+            cast = self.cast(choice)
+            if not disabled:
+                valid.append(cast)
+            if value == cast:
+                if disabled:
+                    raise ValidationError(f"invalid choice: {disabled}", variable=self.name)
+                return value
+        raise ValidationError(f"{value!r} is not in {valid}", variable=self.name)
+
+    def default(self, *, validate: bool) -> Any:
+        raw = self.spec.get("default", MISSING)
+        if raw is MISSING:
+            return MISSING
+        value = self.parse(self.render(raw))
+        if validate:
+            self.validate(value)
+        return value
+
+    def validate(self, value: Any) -> None:
+        template = self.spec.get("validator", "")
+        if not template:
+            return
+        message = str(self.render(template, {self.name: value})).strip()
+        if message:
+            raise ValidationError(message, variable=self.name)
+
+    def ask(self, prompter: Prompter, var: Variable | None, default: Any) -> Any:
+        assert var is not None
+        pairs = [(label, value) for label, value, disabled in self.choices() if not disabled]
+        error: str | None = None
+        for _ in range(100):
+            raw = prompter.ask(var, None if default is MISSING else default, pairs or None, error)
+            try:
+                value = self.parse(raw)
+                self.validate(value)
+                return value
+            except ValidationError as exc:
+                error = exc.message
+        raise ValidationError("too many invalid answers", variable=self.name)

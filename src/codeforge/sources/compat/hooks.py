@@ -1,0 +1,140 @@
+"""Code from a foreign template: cookiecutter hooks and copier tasks.
+
+Both run only for a trusted source, as argv lists (never through a shell), in the
+staging folder, with a minimal environment and a timeout. A hook is rendered
+with the answers first, as cookiecutter does: that is the one place answers
+reach code as text, and it happens only because the user trusted the template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from codeforge.core.errors import SecurityError
+from codeforge.core.postprocess import TASK_TIMEOUT, TaskError, minimal_env
+
+TRUST_HINT = (
+    "pass --trust if you trust this template's source, or add it to trusted_sources in the config"
+)
+_SHELL_SYNTAX = ("|", "&", ";", "<", ">", "$(", "`", "*", "?", "~")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptHook:
+    stage: str
+    path: Path
+
+
+def find_scripts(folder: Path, stages: Sequence[str]) -> list[ScriptHook]:
+    """cookiecutter's rule: ``hooks/STAGE.*`` (no backups ending in ``~``), sorted."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        stem = os.path.splitext(entry.name)[0]
+        if stem in stages and not entry.name.endswith("~") and entry.is_file():
+            path = Path(entry.path)
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise SecurityError(f"the hook {entry.name} links outside the template")
+            found.append(ScriptHook(stem, path))
+    return found
+
+
+def refuse_untrusted(what: Sequence[str], root: Path) -> SecurityError:
+    names = ", ".join(what)
+    return SecurityError(
+        f"the template runs code on your machine ({names}); it was not run",
+        where=str(root),
+        hint=TRUST_HINT,
+    )
+
+
+def run_scripts(
+    scripts: Sequence[ScriptHook],
+    cwd: Path,
+    *,
+    trusted: bool,
+    render: Callable[[str, str], str],
+    root: Path,
+    info: Callable[[str], None],
+) -> None:
+    """Render each hook with the answers and run it in ``cwd``; a failure stops the run."""
+    if not scripts:
+        return
+    if not trusted:
+        raise refuse_untrusted([f"hooks/{s.path.name}" for s in scripts], root)
+    for script in scripts:
+        origin = f"hooks/{script.path.name}"
+        try:
+            source = script.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TaskError(f"{origin}: cannot read: {exc}") from exc
+        text = render(source, origin)
+        with tempfile.TemporaryDirectory(prefix="codeforge-hook-") as scratch:
+            target = Path(scratch, script.path.name)
+            target.write_text(text, encoding="utf-8")
+            if target.suffix == ".py":
+                argv = [sys.executable, str(target)]
+            else:
+                target.chmod(target.stat().st_mode | stat.S_IXUSR)
+                argv = [str(target)]
+            info(f"running hook {origin}")
+            _run(argv, cwd, origin, {})
+
+
+def split_command(command: Any, origin: str) -> list[str]:
+    """A task's argv: a list as written, or a string split like a shell would, without one."""
+    if isinstance(command, list):
+        return [str(part) for part in command]
+    if not isinstance(command, str):
+        raise TaskError(f"{origin}: expected a command string or list")
+    if any(token in command for token in _SHELL_SYNTAX):
+        raise TaskError(
+            f"{origin}: `{command}` uses shell syntax; CodeForge runs tasks as argument "
+            "lists, never through a shell",
+            hint="write the task as a list (command: [prog, arg, ...]) or move it into a script",
+        )
+    try:
+        return shlex.split(command)
+    except ValueError as exc:
+        raise TaskError(f"{origin}: cannot split `{command}`: {exc}") from exc
+
+
+def run_argv(argv: Sequence[str], cwd: Path, origin: str, env: Mapping[str, str]) -> None:
+    _run(list(argv), cwd, origin, env)
+
+
+def _run(argv: list[str], cwd: Path, origin: str, env: Mapping[str, str]) -> None:
+    if not argv or not argv[0]:
+        raise TaskError(f"{origin}: the command is empty")
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=minimal_env(dict(env)),
+            capture_output=True,
+            text=True,
+            timeout=TASK_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise TaskError(f"{origin}: command not found: {argv[0]}") from exc
+    except PermissionError as exc:
+        raise TaskError(f"{origin}: cannot run {argv[0]}: {exc.strerror}") from exc
+    except OSError as exc:
+        raise TaskError(f"{origin}: cannot run (missing shebang?): {exc.strerror}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise TaskError(f"{origin}: took longer than {TASK_TIMEOUT:g} s") from exc
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip()[-500:]
+        raise TaskError(f"{origin} failed (exit status {proc.returncode}): {tail}")
