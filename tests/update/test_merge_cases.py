@@ -342,3 +342,44 @@ def test_activity_record(make: Callable[..., tuple[Path, Path]], out: Path) -> N
     assert rec.details["from_version"] == "1.0.0" and rec.details["to_version"] == "2.0.0"
     assert rec.file_count == len(result.changes)
     assert rec.path == str(project.resolve())
+
+
+def _edit_project(project: Path) -> None:
+    (project / "edit_both.txt").write_text("A\nb\nc\nd\ne\nf\ng\n")
+    (project / "dropped_edited.txt").write_text("mine now\n")
+    (project / "deleted_by_user.txt").unlink()
+    (project / "logo.bin").write_bytes(b"\x00\x01mine")
+    (project / "settings.toml").write_text("x = 5\n")
+
+
+def test_fast_path_gives_the_same_result_as_full_renders(
+    blueprint: Callable[..., Path], engine: SDLCEngine, tmp_path: Path
+) -> None:
+    """Rendering only the changed templates must be indistinguishable from rendering all."""
+    bp1 = blueprint({"version": "1.0.0"}, V1)
+    bp2 = blueprint({"version": "2.0.0"}, v2_files())
+    results = {}
+    for fast in (True, False):
+        out = tmp_path / f"fast-{fast}"
+        engine.create_project(str(bp1), "demo", output_dir=out, git=False)
+        _edit_project(out / "demo")
+        result = engine.update_project(out / "demo", template=str(bp2), fast_path=fast)
+        results[fast] = (
+            [(c.path, c.action, c.content, c.mode) for c in result.changes],
+            [(k.path, k.reason) for k in result.kept],
+            snapshot(out / "demo"),
+        )
+    assert results[True] == results[False]
+
+
+def test_changed_partial_reaches_the_files_that_include_it(
+    make: Callable[..., tuple[Path, Path]], engine: SDLCEngine
+) -> None:
+    """An include defeats the changed-files-only render: the includer's output changes too."""
+    v1 = {**V1, "_partial.txt": "old partial\n", "page.txt.jinja": "{% include '_partial.txt' %}"}
+    v2 = {**v2_files(), "_partial.txt": "new partial\n", "page.txt.jinja": v1["page.txt.jinja"]}
+    rules = {"files": {"exclude": ["_partial.txt"]}}
+    project, bp2 = make(v1, v2, rules, rules)
+    assert (project / "page.txt").read_text() == "old partial\n"
+    engine.update_project(project, template=str(bp2))
+    assert (project / "page.txt").read_text() == "new partial\n"

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -55,7 +56,7 @@ from codeforge.core.records import GenerationRecord
 from codeforge.templates.schema import Migration, Variable
 
 if TYPE_CHECKING:
-    from codeforge.core.engine import LoadedBlueprint, SDLCEngine
+    from codeforge.core.engine import LoadedBlueprint, SDLCEngine, WorkflowState
 
 COPIER_ANSWERS = ".copier-answers.yml"
 CRUFT_FILE = ".cruft.json"
@@ -260,14 +261,15 @@ class _OnlyNew:
         return self.prompter.ask(variable, default, choices, error)
 
 
-def _render(
+def _answer(
     engine: SDLCEngine,
     loaded: LoadedBlueprint,
     name: str,
     explicit: Mapping[str, Any],
     saved: Mapping[str, Any],
     prompter: Prompter | None,
-) -> tuple[dict[str, Any], RenderPlan]:
+) -> WorkflowState:
+    """Resolve the answers for ``loaded`` (the state then renders with :func:`_render`)."""
     from codeforge.core.engine import WorkflowState
 
     state = WorkflowState(
@@ -278,11 +280,120 @@ def _render(
         saved_answers=dict(saved),
     )
     state.loaded = loaded
-    engine.manage_workflow(
-        [("answers", engine._stage_answers), ("render", engine._stage_render)], state
-    )
+    engine.manage_workflow([("answers", engine._stage_answers)], state)
+    state.env = None  # its compiled-code cache was closed with the stage
+    return state
+
+
+def _render(engine: SDLCEngine, state: WorkflowState) -> RenderPlan:
+    engine.manage_workflow([("render", engine._stage_render)], state)
     assert state.plan is not None
-    return state.answers, state.plan
+    return state.plan
+
+
+_INCLUDE_RE = re.compile(rb"\{%-?\s*(?:include|import|extends|from)\b")
+FAST_PATH_MAX_CHANGED = 200
+
+
+def _template_files(root: Path) -> tuple[dict[str, tuple[bytes, bool]], set[str]] | None:
+    """Every file (bytes, executable) and empty folder under ``root``.
+
+    None when a link or an include/import is seen: the fast path does not apply.
+    """
+    files: dict[str, tuple[bytes, bool]] = {}
+    empty: set[str] = set()
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(os.path.join(root, rel_dir) if rel_dir else root) as entries:
+            listed = list(entries)
+        if not listed and rel_dir:
+            empty.add(rel_dir)
+        for entry in listed:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_symlink():
+                return None
+            if entry.is_dir():
+                if entry.name != ".git":
+                    stack.append(rel)
+                continue
+            with open(entry.path, "rb") as handle:
+                data = handle.read()
+            if b"{%" in data and _INCLUDE_RE.search(data):
+                return None
+            files[rel] = (data, bool(entry.stat().st_mode & 0o111))
+    return files, empty
+
+
+def _fast_render(
+    engine: SDLCEngine, base: WorkflowState, theirs: WorkflowState
+) -> tuple[RenderPlan, RenderPlan] | None:
+    """Render only the template files that differ between the two versions, when that is exact.
+
+    With equal answers and equal render rules, a template file with the same
+    bytes (and mode) in both versions renders to the same output in both, so it
+    cannot change anything in the project: only the differing files are rendered,
+    from a scratch copy of the blueprint holding just those. Not used when a
+    template includes or imports another (a changed partial would change
+    unchanged files), with links, formatters or a foreign format, or when the
+    answers differ.
+    """
+    import shutil
+    import tempfile
+
+    assert base.loaded is not None and theirs.loaded is not None
+    b_bp, t_bp = base.loaded.blueprint, theirs.loaded.blueprint
+    if (
+        base.answers != theirs.answers
+        or b_bp.files != t_bp.files
+        or b_bp.formatters
+        or t_bp.formatters
+        or b_bp.gitignore != t_bp.gitignore
+        or b_bp.template_dir != t_bp.template_dir
+        or getattr(b_bp, "compat", None) is not None
+        or getattr(t_bp, "compat", None) is not None
+    ):
+        return None
+    b_tree = _template_files(b_bp.template_root)
+    t_tree = _template_files(t_bp.template_root)
+    if b_tree is None or t_tree is None or b_tree[1] != t_tree[1]:
+        return None
+    b_files, t_files = b_tree[0], t_tree[0]
+    changed = {r for r in b_files.keys() | t_files.keys() if b_files.get(r) != t_files.get(r)}
+    if len(changed) > FAST_PATH_MAX_CHANGED:
+        return None
+    plans = []
+    with tempfile.TemporaryDirectory(prefix="codeforge-update-") as scratch:
+        for label, state, files in (("base", base, b_files), ("theirs", theirs, t_files)):
+            assert state.loaded is not None
+            bp = state.loaded.blueprint
+            root = Path(scratch, label)
+            template_root = root / bp.template_dir
+            template_root.mkdir(parents=True, exist_ok=True)
+            for rel in changed:
+                if rel in files:
+                    target = template_root / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    data, executable = files[rel]
+                    target.write_bytes(data)
+                    if executable:
+                        target.chmod(0o755)
+            if bp.gitignore is not None:
+                source = (bp.root / bp.gitignore).resolve()
+                if not source.is_relative_to(bp.root) or not source.is_file():
+                    return None
+                target = root / bp.gitignore
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+            # The environment stays on the real template folder (its compiled-code cache).
+            state.env = engine.environment(bp.template_root)
+            real = state.loaded
+            state.loaded = dataclasses.replace(real, blueprint=dataclasses.replace(bp, root=root))
+            try:
+                plans.append(_render(engine, state))
+            finally:
+                state.loaded = real
+    return plans[0], plans[1]
 
 
 def _load(engine: SDLCEngine, source: str, vcs_ref: str | None, trust: bool) -> LoadedBlueprint:
@@ -351,6 +462,7 @@ def update_project(
     conflict: str = INLINE,
     trust: bool = False,
     skip_migrations: bool = False,
+    fast_path: bool = True,
 ) -> UpdateResult:
     """Merge the target blueprint version into ``project`` (see the module docstring)."""
     project = Path(project)
@@ -375,12 +487,19 @@ def update_project(
     explicit = dict(data or {})
     target_bp = target.blueprint
     ask = _OnlyNew(prompter, saved) if prompter is not None else None
-    theirs_answers, theirs_plan = _render(engine, target, name, explicit, saved, ask)
+    theirs_state = _answer(engine, target, name, explicit, saved, ask)
+    theirs_answers = theirs_state.answers
     base_vars = {v.name: v for v in base_loaded.blueprint.variables}
     secrets_for_base = {
         k: v for k, v in theirs_answers.items() if k in base_vars and base_vars[k].secret
     }
-    _, base_plan = _render(engine, base_loaded, name, secrets_for_base, saved, None)
+    base_state = _answer(engine, base_loaded, name, secrets_for_base, saved, None)
+    fast = _fast_render(engine, base_state, theirs_state) if fast_path else None
+    if fast is not None:
+        base_plan, theirs_plan = fast
+    else:
+        theirs_plan = _render(engine, theirs_state)
+        base_plan = _render(engine, base_state)
     new_questions = [
         v.name for v in target_bp.variables if v.name not in saved and v.name not in explicit
     ]
