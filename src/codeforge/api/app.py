@@ -29,7 +29,7 @@ def create_app(
     log_stream: TextIO | None = None,
 ) -> FastAPI:
     """A new app on ``settings``' database (migrated to head here)."""
-    from codeforge.api.routes import activity, ai, blueprints, health, keys, projects, users
+    from codeforge.api.routes import activity, ai, blueprints, health, jobs, keys, projects, users
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
 
@@ -75,7 +75,7 @@ def create_app(
         422: {"model": ErrorPublic},
         503: {"model": ErrorPublic},
     }
-    for module in (blueprints, projects, activity, users, keys, ai):
+    for module in (blueprints, projects, activity, users, keys, ai, jobs):
         app.include_router(module.router, responses=common)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.add_middleware(

@@ -178,3 +178,55 @@ class KeyCreated(KeyPublic):
 class Health(BaseModel):
     status: str
     database: str | None = None
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+IdempotencyKey = Annotated[str | None, Field(min_length=1, max_length=200)]
+
+
+class GenerateJobCreate(Input):
+    kind: Literal["generate"]
+    template: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=2000,
+            description="A blueprint name (built-in or registered) or a public https git URL",
+        ),
+    ]
+    name: ProjectName
+    answers: dict[str, Any] = Field(default_factory=dict)
+    version: Annotated[str | None, Field(max_length=100)] = None
+    ref: Annotated[str | None, Field(max_length=200, description="git URLs only")] = None
+    idempotency_key: IdempotencyKey = None
+
+
+class RegisterJobCreate(Input):
+    kind: Literal["register"]
+    git_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    ref: Annotated[str | None, Field(max_length=200)] = None
+    idempotency_key: IdempotencyKey = None
+
+
+JobCreate = Annotated[GenerateJobCreate | RegisterJobCreate, Field(discriminator="kind")]
+
+
+class JobPublic(Output):
+    id: str
+    kind: str
+    status: str
+    progress: int
+    stage: str
+    attempts: int
+    max_attempts: int
+    error: str | None
+    error_kind: str | None
+    owner_id: int
+    queue: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None
+    result: dict[str, Any] | None
+    result_url: str | None = None

@@ -1,0 +1,268 @@
+"""``/jobs``: submit long work, follow it, fetch its result. Jobs are owned like projects.
+
+``POST /jobs`` answers 202 with the job (``Location`` points at it); the same
+``Idempotency-Key`` (header or body) from the same user answers 200 with the job it
+made before, or 409 when the request differs. With Redis configured and down, 503:
+the job is not kept. Reads come from the database and work during a Redis outage.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from codeforge.api.auth import Ctx, CurrentUser, Principal
+from codeforge.api.config import API_PREFIX
+from codeforge.api.schemas import NAME_PATTERN, ErrorPublic, JobCreate, JobPublic
+from codeforge.cache.jobs import JobRuntime
+from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
+from codeforge.db.models import JOB_STATUSES, Job
+
+_NAME_RE: Final = re.compile(NAME_PATTERN)
+_runtime_lock = threading.Lock()
+
+
+def runtime_of(app: Any) -> JobRuntime:
+    """The app's job runtime, built (and, without Redis, started) on first use."""
+    runtime: JobRuntime | None = getattr(app.state, "jobs", None)
+    if runtime is not None:
+        return runtime
+    from codeforge.cache.jobs import build_runtime
+    from codeforge.jobs.config import job_config
+
+    with _runtime_lock:
+        runtime = getattr(app.state, "jobs", None)
+        if runtime is None:
+            ctx = app.state.ctx
+            runtime = build_runtime(ctx, job_config(ctx.settings))
+            app.state.jobs = runtime
+    return runtime
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the in-process executor (no Redis) with the app, so queued jobs resume."""
+    runtime = await run_in_threadpool(runtime_of, app)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(runtime.stop)
+        app.state.jobs = None
+
+
+router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"], lifespan=lifespan)
+
+JobIdParam = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The job id")]
+
+
+def public(job: Job) -> JobPublic:
+    out = JobPublic.model_validate(job)
+    if job.status == "finished" and (job.artifact_id or job.result):
+        out.result_url = f"{API_PREFIX}/jobs/{job.id}/result"
+    return out
+
+
+def _payload(body: Any) -> dict[str, Any]:
+    data: dict[str, Any] = body.model_dump(exclude={"kind", "idempotency_key"})
+    return data
+
+
+def _check_template(template: str) -> None:
+    from codeforge.jobs.kinds import GIT_TEMPLATE_PREFIX
+
+    if not (_NAME_RE.match(template) or template.startswith(GIT_TEMPLATE_PREFIX)):
+        raise ValidationError(
+            "template must be a blueprint name or a public https:// git URL",
+            where="template",
+        )
+
+
+def _submit(
+    request: Request, ctx: Ctx, user: Principal, body: Any, header_key: str | None
+) -> tuple[Job, bool]:
+    from codeforge.jobs import store
+    from codeforge.jobs.kinds import ROLE_RANK, Owner, get_kind
+
+    runtime = runtime_of(request.app)
+    key = body.idempotency_key
+    if header_key is not None and key is not None and header_key != key:
+        raise ValidationError(
+            "the Idempotency-Key header and the idempotency_key field differ",
+            where="idempotency_key",
+        )
+    key = header_key or key
+    kind = get_kind(body.kind)
+    if ROLE_RANK[user.role] < ROLE_RANK[kind.role]:
+        from fastapi import HTTPException
+
+        raise HTTPException(
+            403, f"{kind.name} jobs need the {kind.role} role (you are {user.role})"
+        )
+    payload = _payload(body)
+    if body.kind == "generate":
+        _check_template(payload["template"])
+    kind.check(ctx, Owner(user.id, user.name, user.role), payload)
+    config = runtime.config
+    if config.redis_url:
+        from codeforge.cache.connection import is_down, redacted
+
+        if is_down(config.redis_url):
+            from codeforge.cache.jobs import QueueUnavailable
+
+            raise QueueUnavailable(
+                f"the job queue is unavailable (Redis at {redacted(config.redis_url)} "
+                "is not answering); the job was not queued",
+                where="queue",
+                hint="retry in a few seconds",
+            )
+    timeout = config.timeout_for(kind.name)
+    job, created = store.submit(
+        ctx.factory,
+        owner_id=user.id,
+        kind=kind.name,
+        payload=payload,
+        queue=config.queue,
+        max_attempts=config.max_attempts,
+        timeout=timeout,
+        requeue_after=config.requeue_after,
+        idempotency_key=key,
+    )
+    if created:
+        try:
+            runtime.queue.enqueue(job.id, job.queue, timeout)
+        except CodeForgeError:
+            store.withdraw(ctx.factory, job.id)
+            raise
+    return job, created
+
+
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": JobPublic, "description": "The job this Idempotency-Key already made"},
+    403: {"model": ErrorPublic},
+    409: {"model": ErrorPublic},
+    422: {"model": ErrorPublic},
+    503: {"model": ErrorPublic},
+}
+
+
+@router.post("", status_code=202, response_model=JobPublic, responses=SUBMIT_RESPONSES)
+def submit_job(
+    request: Request,
+    body: JobCreate,
+    ctx: Ctx,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> JobPublic:
+    """Queue a job (``generate`` or ``register``); follow it at ``GET /jobs/{id}``."""
+    job, created = _submit(request, ctx, user, body, idempotency_key)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
+    return public(job)
+
+
+@router.get("", response_model=list[JobPublic])
+def list_jobs(
+    ctx: Ctx,
+    user: CurrentUser,
+    status: Annotated[str | None, Query(description=" | ".join(JOB_STATUSES))] = None,
+    kind: Annotated[str | None, Query(max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[JobPublic]:
+    """Your jobs, newest first; admins see everyone's (``?status=failed``: the failed jobs)."""
+    from codeforge.jobs import store
+
+    if status is not None and status not in JOB_STATUSES:
+        raise ValidationError(
+            f"unknown status {status!r} (one of {', '.join(JOB_STATUSES)})", where="status"
+        )
+    with ctx.read() as session:
+        rows = store.list_jobs(
+            session,
+            None if user.is_admin else user.id,
+            status=status,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+        )
+        return [public(r) for r in rows]
+
+
+def _get(ctx: Ctx, user: Principal, job_id: str) -> Job:
+    from codeforge.jobs import store
+
+    with ctx.read() as session:
+        return store.get_owned(session, job_id, None if user.is_admin else user.id)
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses={404: {"model": ErrorPublic}})
+def get_job(ctx: Ctx, user: CurrentUser, job_id: JobIdParam) -> JobPublic:
+    """Status, progress and error of one of your jobs; someone else's answers 404."""
+    return public(_get(ctx, user, job_id))
+
+
+class GoneError(CodeForgeError):
+    kind = "gone"
+    http_status = 410
+    exit_code = 8
+
+
+@router.get(
+    "/{job_id}/result",
+    responses={
+        200: {
+            "content": {"application/zip": {}, "application/json": {}},
+            "description": "The artifact (a zip for generate) or the result (JSON)",
+        },
+        404: {"model": ErrorPublic},
+        409: {"model": ErrorPublic},
+        410: {"model": ErrorPublic},
+    },
+)
+def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam) -> Response:
+    """The result of a finished job: the zip of a ``generate``, the record of a ``register``."""
+    from codeforge.api.generation import content_disposition
+    from codeforge.cache.artifacts import iter_file
+
+    job = _get(ctx, user, job_id)
+    if job.status == "failed":
+        raise ConflictError(f"job {job.id} failed: {job.error}", where="job")
+    if job.status != "finished":
+        raise ConflictError(
+            f"job {job.id} is {job.status}, not finished", where="job", hint="poll GET /jobs/{id}"
+        )
+    if job.artifact_id is None and job.result is None:
+        raise GoneError(f"the result of job {job.id} has expired", where="job")
+    if job.artifact_id is None:
+        return JSONResponse(job.result)
+    artifacts = runtime_of(request.app).artifacts
+    try:
+        stream = artifacts.open(job.artifact_id)
+    except NotFoundError:
+        raise GoneError(f"the result of job {job.id} has expired", where="job") from None
+    name = str((job.result or {}).get("name") or "result")
+    return StreamingResponse(
+        iter_file(stream),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "Content-Length": str(artifacts.size(job.artifact_id)),
+            "X-Job-Id": job.id,
+            **(
+                {"X-Project-Id": str(job.result["project_id"])}
+                if job.result and "project_id" in job.result
+                else {}
+            ),
+        },
+    )

@@ -1,0 +1,170 @@
+"""Where job results (zips, JSON) are kept until they expire.
+
+``ArtifactStore`` is the interface; ``LocalArtifactStore`` keeps each artifact in a
+folder (shared by every server and worker of a deployment: the same machine, or a
+network mount). An S3-compatible store implements the same four methods later.
+
+Local writes are atomic: bytes go to a temporary file in the same folder, are
+flushed and fsynced, then renamed over the final name, so a reader never sees half
+an artifact and a retried job simply replaces its own. Artifact ids are made here
+from a checked name, never from a path a caller supplied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol
+
+from codeforge.core.errors import NotFoundError, StoreError, ValidationError
+
+_SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+_SAFE_SUFFIX: Final = re.compile(r"^[a-z0-9]{1,10}$")
+CHUNK: Final = 64 * 1024
+
+
+class ArtifactStore(Protocol):
+    """Keeps job results by id; ``expire`` removes those older than a number of seconds."""
+
+    def put(self, key: str, data: bytes | Iterable[bytes], suffix: str = "bin") -> str:
+        """Store ``data`` under a name made from ``key``; returns the artifact id."""
+        ...
+
+    def open(self, artifact_id: str) -> BinaryIO:
+        """The artifact's bytes as a binary file (NotFoundError when gone)."""
+        ...
+
+    def size(self, artifact_id: str) -> int:
+        """The artifact's size in bytes (NotFoundError when gone)."""
+        ...
+
+    def delete(self, artifact_id: str) -> bool:
+        """Remove the artifact; True when it existed."""
+        ...
+
+    def expire(self, older_than: float) -> int:
+        """Remove artifacts written more than ``older_than`` seconds ago; returns how many."""
+        ...
+
+
+def artifact_id_for(key: str, suffix: str) -> str:
+    """The id of the artifact of ``key`` (a job id) with ``suffix``; refuses unsafe names."""
+    if not _SAFE_KEY.match(key):
+        raise ValidationError(f"unsafe artifact key {key!r}", where="artifact")
+    if not _SAFE_SUFFIX.match(suffix):
+        raise ValidationError(f"unsafe artifact suffix {suffix!r}", where="artifact")
+    return f"{key}.{suffix}"
+
+
+def _check_id(artifact_id: str) -> str:
+    key, dot, suffix = artifact_id.rpartition(".")
+    if not dot:
+        raise NotFoundError(f"no artifact {artifact_id!r}", where="artifact")
+    try:
+        return artifact_id_for(key, suffix)
+    except ValidationError:
+        raise NotFoundError(f"no artifact {artifact_id!r}", where="artifact") from None
+
+
+class LocalArtifactStore:
+    """Artifacts as files in ``root`` (created on first write, mode 0700)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, artifact_id: str) -> Path:
+        return self.root / _check_id(artifact_id)
+
+    def put(self, key: str, data: bytes | Iterable[bytes], suffix: str = "bin") -> str:
+        artifact_id = artifact_id_for(key, suffix)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write the artifact store: {exc.strerror}", where=str(self.root)
+            ) from exc
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.root / artifact_id)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise StoreError(
+                    f"cannot write the artifact {artifact_id}: {exc.strerror}",
+                    where=str(self.root),
+                ) from exc
+            raise
+        return artifact_id
+
+    def open(self, artifact_id: str) -> BinaryIO:
+        try:
+            return self._path(artifact_id).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"the result {artifact_id} has expired or was removed", where="artifact"
+            ) from None
+
+    def size(self, artifact_id: str) -> int:
+        try:
+            return self._path(artifact_id).stat().st_size
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"the result {artifact_id} has expired or was removed", where="artifact"
+            ) from None
+
+    def delete(self, artifact_id: str) -> bool:
+        try:
+            self._path(artifact_id).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _entries(self) -> Iterator[os.DirEntry[str]]:
+        try:
+            with os.scandir(self.root) as it:
+                yield from it
+        except FileNotFoundError:
+            return
+
+    def expire(self, older_than: float) -> int:
+        cutoff = time.time() - older_than
+        removed = 0
+        for entry in self._entries():
+            try:
+                # Leftover temporary files of a crashed writer go too, once old.
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def usage(self) -> tuple[int, int]:
+        """(number of artifacts, total bytes) in the store."""
+        count = total = 0
+        for entry in self._entries():
+            try:
+                if entry.is_file(follow_symlinks=False) and not entry.name.startswith(".tmp-"):
+                    count += 1
+                    total += entry.stat().st_size
+            except FileNotFoundError:
+                continue
+        return count, total
+
+
+def iter_file(stream: BinaryIO) -> Iterator[bytes]:
+    """Read ``stream`` in chunks and close it at the end."""
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk

@@ -1,0 +1,351 @@
+"""Running one job attempt, and the sweeper that keeps jobs moving.
+
+``Runner.run(job_id)`` is what every executor calls (an RQ worker, or a thread of
+the API process): claim the row, run the kind with a lease that a background thread
+renews, store the artifact, then finish (recording the job's rows in the same
+transaction). Errors are sorted once:
+
+* transient (database or Redis connection errors, git network errors, a full
+  queue): retried after an exponential backoff, up to ``max_attempts``;
+* a timeout: failed, with the kind's timeout in the message;
+* anything else a CodeForge error: failed at once with its clear message;
+* an unexpected exception: failed as an internal error (the traceback is logged,
+  never stored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from codeforge.api.context import AppContext
+from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
+from codeforge.core.errors import CodeForgeError, StoreError
+from codeforge.jobs import store
+from codeforge.jobs.config import JobConfig
+from codeforge.jobs.kinds import KINDS, Owner
+
+log = logging.getLogger("codeforge.jobs")
+
+_NETWORK_GIT: Final = re.compile(
+    r"could not resolve|unable to access|connection|timed out|timeout|early eof|"
+    r"reset by peer|network|temporarily|HTTP 5\d\d|returned error: 5\d\d",
+    re.IGNORECASE,
+)
+_NETWORK_ERRNOS: Final = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.EPIPE,
+    }
+)
+
+
+class TransientJobError(CodeForgeError):
+    """A failure worth retrying (kinds raise it for their own transient conditions)."""
+
+    kind = "transient"
+    http_status = 503
+
+
+class JobTimedOut(CodeForgeError):
+    kind = "timeout"
+    http_status = 504
+
+
+class LeaseLost(Exception):
+    """This attempt was taken from the worker (lease expired, or timed out elsewhere)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that may well not happen again: connections, git networking."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from codeforge.integrations.git import GitError
+
+    if isinstance(exc, TransientJobError | StoreError):
+        return True
+    if type(exc).__name__ == "RedisUnavailable":
+        return True
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, GitError):
+        return bool(_NETWORK_GIT.search(str(exc)))
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    try:
+        from redis import RedisError
+
+        return isinstance(exc, RedisError)
+    except ImportError:  # pragma: no cover - redis is optional
+        return False
+
+
+def _is_rq_timeout(exc: BaseException) -> bool:
+    return type(exc).__name__ == "JobTimeoutException"
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, CodeForgeError):
+        text = str(exc)
+        return f"{text} (hint: {exc.hint})" if exc.hint else text
+    return str(exc) or type(exc).__name__
+
+
+class Attempt:
+    """One running attempt: the kind's view (``JobRun``) plus its lease keeper."""
+
+    def __init__(self, runner: Runner, claimed: store.Claimed, owner: Owner) -> None:
+        self.runner = runner
+        self.claimed = claimed
+        self.id = claimed.id
+        self.payload = claimed.payload
+        self.owner = owner
+        self.ctx = runner.ctx
+        self.deadline = time.monotonic() + claimed.timeout
+        self.timed_out = threading.Event()
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._last_write = 0.0
+        self._thread = threading.Thread(
+            target=self._keep_lease, name=f"codeforge-lease-{claimed.id[:8]}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def check(self) -> None:
+        if self.timed_out.is_set() or time.monotonic() > self.deadline:
+            self.timed_out.set()
+            raise JobTimedOut(self.runner.timeout_message(self.claimed))
+        if self.lost.is_set():
+            raise LeaseLost(self.id)
+
+    def progress(self, percent: int, stage: str) -> None:
+        self.check()
+        now = time.monotonic()
+        if now - self._last_write < 0.5:
+            return  # a fast job does not write every step
+        self._last_write = now
+        if not store.renew(
+            self.runner.factory, self.claimed, self.runner.config.lease, percent, stage
+        ):
+            self.lost.set()
+            raise LeaseLost(self.id)
+
+    def _keep_lease(self) -> None:
+        interval = max(0.2, self.runner.config.lease / 3)
+        while not self._stop.wait(min(interval, max(0.05, self.deadline - time.monotonic()))):
+            if time.monotonic() > self.deadline:
+                # The attempt overran its timeout: fail it now; the work, if it ever
+                # ends, finds the job no longer its own and records nothing.
+                self.timed_out.set()
+                self.runner.fail(self.claimed, self.runner.timeout_message(self.claimed), "timeout")
+                return
+            try:
+                if not store.renew(self.runner.factory, self.claimed, self.runner.config.lease):
+                    self.lost.set()
+                    return
+            except Exception as exc:  # a database blip: try again on the next tick
+                log.warning("job %s: cannot renew the lease: %s", self.id, type(exc).__name__)
+
+
+@dataclasses.dataclass
+class Runner:
+    ctx: AppContext
+    config: JobConfig
+    artifacts: ArtifactStore
+    worker: str
+
+    @property
+    def factory(self) -> Any:
+        return self.ctx.factory
+
+    def timeout_message(self, claimed: store.Claimed) -> str:
+        return f"the {claimed.kind} job did not finish within its {claimed.timeout} s timeout"
+
+    def fail(self, claimed: store.Claimed, message: str, kind: str) -> bool:
+        try:
+            return store.fail(self.factory, claimed, message, kind, self.config.result_ttl)
+        except Exception as exc:  # the lease then runs out and the sweeper retries it
+            log.warning("job %s: cannot record the failure: %s", claimed.id, type(exc).__name__)
+            return False
+
+    def _owner(self, claimed: store.Claimed) -> Owner | None:
+        from codeforge.db.models import User
+
+        with self.ctx.read() as session:
+            user = session.get(User, claimed.owner_id)
+            if user is None or user.disabled:
+                return None
+            return Owner(user.id, user.name, user.role)
+
+    def run(self, job_id: str) -> str:
+        """Run one attempt of ``job_id``; returns what happened (finished, failed, retry,
+        skipped when it is not ours to run, lost when it was taken from us)."""
+        claimed = store.claim(self.factory, job_id, self.worker, self.config.lease)
+        if claimed is None:
+            return "skipped"
+        owner = self._owner(claimed)
+        if owner is None:
+            self.fail(claimed, "the owner of this job was removed or disabled", "forbidden")
+            return "failed"
+        kind = KINDS.get(claimed.kind)
+        if kind is None:
+            self.fail(claimed, f"unknown job kind {claimed.kind!r}", "validation")
+            return "failed"
+        attempt = Attempt(self, claimed, owner)
+        attempt.start()
+        try:
+            work = kind.run(attempt)
+            attempt.check()
+            artifact_id = size = None
+            if work.artifact is not None:
+                artifact_id = self.artifacts.put(claimed.id, work.artifact, work.suffix)
+                size = len(work.artifact)
+            attempt.check()
+            done = store.finish(
+                self.factory,
+                claimed,
+                result=work.result,
+                artifact_id=artifact_id,
+                artifact_size=size,
+                result_ttl=self.config.result_ttl,
+                record=work.record,
+                payload=work.payload,
+            )
+            if not done:
+                return "lost"
+            if work.after is not None:
+                work.after()
+            return "finished"
+        except Exception as exc:
+            return self._failed(attempt, exc)
+        except BaseException:
+            # Shutting down mid-job: hand the job back at once instead of waiting for
+            # the lease to run out.
+            store.retry_later(self.factory, claimed, "the worker was stopped", "abandoned", 0)
+            raise
+        finally:
+            attempt.stop()
+
+    def _failed(self, attempt: Attempt, exc: Exception) -> str:
+        claimed = attempt.claimed
+        if isinstance(exc, LeaseLost):
+            return "lost"
+        if attempt.timed_out.is_set() or isinstance(exc, JobTimedOut) or _is_rq_timeout(exc):
+            self.fail(claimed, self.timeout_message(claimed), "timeout")
+            return "failed"
+        if is_transient(exc):
+            message = describe(exc)
+            if claimed.attempt < claimed.max_attempts:
+                delay = self.config.backoff_for(claimed.attempt)
+                log.info(
+                    "job %s: transient failure, retry in %.1f s: %s", claimed.id, delay, message
+                )
+                try:
+                    store.retry_later(self.factory, claimed, message, "transient", delay)
+                except Exception:  # the lease runs out and the sweeper retries it
+                    log.warning("job %s: cannot schedule the retry", claimed.id)
+                return "retry"
+            self.fail(claimed, f"{message} (gave up after {claimed.attempt} attempts)", "transient")
+            return "failed"
+        if isinstance(exc, CodeForgeError):
+            self.fail(claimed, describe(exc), exc.kind)
+            return "failed"
+        log.exception("job %s: unexpected error", claimed.id)
+        self.fail(
+            claimed, f"internal error while running the job ({type(exc).__name__})", "internal"
+        )
+        return "failed"
+
+
+class Sweeper:
+    """Keeps jobs moving: retries jobs whose worker died, (re-)queues due jobs, and drops
+    expired results. One per executor process; several at once are safe."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        config: JobConfig,
+        artifacts: ArtifactStore,
+        enqueue: Callable[[str, str, int], None],
+        queues: list[str] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.artifacts = artifacts
+        self.enqueue = enqueue
+        self.queues = queues
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_orphan_sweep = 0.0
+
+    def tick(self, *, all_queued: bool = False) -> dict[str, int]:
+        """One pass; returns counts (requeued, failed, enqueued, expired)."""
+        factory = self.ctx.factory
+        if not all_queued:
+            with self.ctx.read() as session:
+                if not store.needs_sweep(session):
+                    return {"requeued": 0, "failed": 0, "enqueued": 0, "expired": 0}
+        requeued, failed = store.reclaim_abandoned(factory, self.config.result_ttl)
+        due = store.take_due(
+            factory, self.config.requeue_after, queues=self.queues, all_queued=all_queued
+        )
+        enqueued = 0
+        for index, (job_id, queue, timeout) in enumerate(due):
+            try:
+                self.enqueue(job_id, queue, timeout)
+            except CodeForgeError:
+                # The queue is down: these wait a little and are tried again.
+                for later, _, _ in due[index:]:
+                    store.make_due(factory, later, 2.0)
+                break
+            enqueued += 1
+        expired = 0
+        for artifact_id in store.take_expired_results(factory):
+            expired += int(self.artifacts.delete(artifact_id))
+        now = time.monotonic()
+        if now - self._last_orphan_sweep > 600 and isinstance(self.artifacts, LocalArtifactStore):
+            self._last_orphan_sweep = now
+            # Files no row points at any more (a crash between write and commit).
+            expired += self.artifacts.expire(self.config.result_ttl + 3600)
+        return {"requeued": requeued, "failed": failed, "enqueued": enqueued, "expired": expired}
+
+    def start(self, *, all_queued_first: bool = False) -> Sweeper:
+        def loop() -> None:
+            first = all_queued_first
+            while True:
+                try:
+                    self.tick(all_queued=first)
+                    first = False
+                except Exception as exc:  # the database is down: try again next time
+                    log.warning("job sweeper: %s", type(exc).__name__)
+                if self._stop.wait(self.config.sweep_interval):
+                    return
+
+        self._thread = threading.Thread(target=loop, name="codeforge-job-sweeper", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

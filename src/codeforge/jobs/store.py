@@ -1,0 +1,504 @@
+"""The ``jobs`` table: submission, claims, leases and outcomes. The rows are the truth.
+
+A job moves ``queued -> started -> finished | failed``. Every transition is a
+compare-and-set ``UPDATE ... WHERE`` on the state the caller believes in, so two
+workers (or a worker and the sweeper) can never both act on one job:
+
+* **claim**: ``queued`` (and not waiting for a retry delay) -> ``started`` with
+  ``attempts + 1``, this worker's name and a lease;
+* **renew / progress**: only while this worker still holds that attempt;
+* **finish**: in one transaction with the job's own records (Project, Activity,
+  Blueprint rows), so either both commit or neither does: a job completes once;
+* **sweep**: a ``started`` job whose lease ran out (its worker died) goes back to
+  ``queued`` (or ``failed`` after ``max_attempts``); a ``queued`` job whose
+  ``lease_until`` passed is (re-)put on the queue.
+
+For a queued row ``lease_until`` is the time by which a worker should have started
+it: the retry delay after a transient failure, or ``requeue_after`` for a message
+that may have been lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from codeforge.core.errors import ConflictError, NotFoundError
+from codeforge.db.models import Job, utcnow
+
+MAX_ERROR_LENGTH: Final = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """One attempt of a job, held by one worker."""
+
+    id: str
+    kind: str
+    owner_id: int
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    timeout: int
+    worker: str
+    queue: str
+
+
+def payload_digest(kind: str, payload: dict[str, Any]) -> str:
+    """The SHA-256 of the canonical JSON of the request (idempotency conflicts)."""
+    canonical = json.dumps({"kind": kind, "payload": payload}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _clip(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_LENGTH else message[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+# -- submission and reads ------------------------------------------------------------------
+
+
+def find_by_key(session: Session, owner_id: int, key: str) -> Job | None:
+    stmt = select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key)
+    return session.scalars(stmt).first()
+
+
+def _same_request(existing: Job, digest: str, key: str) -> Job:
+    if existing.payload_hash != digest:
+        raise ConflictError(
+            f"the Idempotency-Key {key!r} was already used for a different request",
+            where="Idempotency-Key",
+            hint="use a new key for a new request",
+        )
+    return existing
+
+
+def submit(
+    factory: sessionmaker[Session],
+    *,
+    owner_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    queue: str,
+    max_attempts: int,
+    timeout: int,
+    requeue_after: float,
+    idempotency_key: str | None = None,
+) -> tuple[Job, bool]:
+    """Create the job (queued); returns (job, created). An idempotency key already used by
+    this owner for the same request returns that job; for another request, ConflictError."""
+    digest = payload_digest(kind, payload)
+    if idempotency_key is not None:
+        with factory() as session:
+            existing = find_by_key(session, owner_id, idempotency_key)
+            if existing is not None:
+                return _same_request(existing, digest, idempotency_key), False
+    now = utcnow()
+    job = Job(
+        id=new_job_id(),
+        owner_id=owner_id,
+        kind=kind,
+        queue=queue,
+        status="queued",
+        payload=payload,
+        payload_hash=digest,
+        idempotency_key=idempotency_key,
+        progress=0,
+        stage="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        timeout=timeout,
+        created_at=now,
+        lease_until=now + timedelta(seconds=requeue_after),
+    )
+    try:
+        with factory.begin() as session:
+            session.add(job)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # Two requests with one key at once: the other one won; answer with its job.
+        with factory() as session:
+            existing = find_by_key(session, owner_id, idempotency_key)
+            if existing is None:
+                raise
+            return _same_request(existing, digest, idempotency_key), False
+    return job, True
+
+
+def withdraw(factory: sessionmaker[Session], job_id: str) -> bool:
+    """Delete a job that was never put on a queue nor started (the queue refused it)."""
+    with factory.begin() as session:
+        result = session.execute(
+            delete(Job).where(Job.id == job_id, Job.status == "queued", Job.attempts == 0)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_owned(session: Session, job_id: str, owner_id: int | None) -> Job:
+    """The job ``job_id`` owned by ``owner_id`` (None: any owner); NotFoundError otherwise,
+    the same for a missing job and someone else's."""
+    job = session.get(Job, job_id) if len(job_id) <= 36 else None
+    if job is None or (owner_id is not None and job.owner_id != owner_id):
+        raise NotFoundError(f"no job {job_id}", where="job")
+    return job
+
+
+def list_jobs(
+    session: Session,
+    owner_id: int | None,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Job]:
+    """Jobs newest first; ``owner_id`` None lists everyone's (admins)."""
+    stmt = select(Job)
+    if owner_id is not None:
+        stmt = stmt.where(Job.owner_id == owner_id)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
+    stmt = stmt.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+    return list(session.scalars(stmt))
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {str(status): int(n) for status, n in rows}
+
+
+# -- the worker's side -----------------------------------------------------------------------
+
+
+def _held(claimed: Claimed) -> Any:
+    return (
+        (Job.id == claimed.id)
+        & (Job.status == "started")
+        & (Job.worker == claimed.worker)
+        & (Job.attempts == claimed.attempt)
+    )
+
+
+def claim(factory: sessionmaker[Session], job_id: str, worker: str, lease: float) -> Claimed | None:
+    """Start the next attempt of ``job_id`` for ``worker``; None when it is not ours to run
+    (unknown, already running elsewhere, waiting for a retry delay, or done)."""
+    now = utcnow()
+    with factory.begin() as session:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status == "queued",
+                (Job.not_before.is_(None)) | (Job.not_before <= now),
+            )
+            .values(
+                status="started",
+                attempts=Job.attempts + 1,
+                worker=worker,
+                lease_until=now + timedelta(seconds=lease),
+                started_at=now,
+                not_before=None,
+                progress=0,
+                stage="started",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        job = session.get(Job, job_id, populate_existing=True)
+        assert job is not None
+        return Claimed(
+            id=job.id,
+            kind=job.kind,
+            owner_id=job.owner_id,
+            payload=dict(job.payload),
+            attempt=job.attempts,
+            max_attempts=job.max_attempts,
+            timeout=job.timeout,
+            worker=worker,
+            queue=job.queue,
+        )
+
+
+def renew(
+    factory: sessionmaker[Session],
+    claimed: Claimed,
+    lease: float,
+    progress: int | None = None,
+    stage: str | None = None,
+) -> bool:
+    """Extend this attempt's lease (and record progress); False when it is no longer ours."""
+    values: dict[str, Any] = {"lease_until": utcnow() + timedelta(seconds=lease)}
+    if progress is not None:
+        values["progress"] = max(0, min(100, progress))
+    if stage is not None:
+        values["stage"] = stage[:100]
+    with factory.begin() as session:
+        result = session.execute(
+            update(Job)
+            .where(_held(claimed))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish(
+    factory: sessionmaker[Session],
+    claimed: Claimed,
+    *,
+    result: dict[str, Any] | None,
+    artifact_id: str | None,
+    artifact_size: int | None,
+    result_ttl: float,
+    record: Callable[[Session], dict[str, Any] | None] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Mark the attempt finished and write the job's own records in the same transaction.
+
+    ``record(session)`` adds the job's rows and may return more result fields. False
+    (and nothing written) when the attempt is no longer ours (timed out, or retaken
+    after its lease ran out).
+    """
+    now = utcnow()
+    with factory.begin() as session:
+        held = session.execute(
+            update(Job)
+            .where(_held(claimed))
+            .values(lease_until=now + timedelta(seconds=60))
+            .execution_options(synchronize_session=False)
+        )
+        if not held.rowcount:  # type: ignore[attr-defined]
+            return False
+        extra = record(session) if record is not None else None
+        merged = {**(result or {}), **(extra or {})}
+        values: dict[str, Any] = {} if payload is None else {"payload": payload}
+        session.execute(
+            update(Job)
+            .where(Job.id == claimed.id)
+            .values(
+                **values,
+                status="finished",
+                progress=100,
+                stage="finished",
+                result=merged,
+                artifact_id=artifact_id,
+                artifact_size=artifact_size,
+                error=None,
+                error_kind=None,
+                worker=None,
+                lease_until=None,
+                finished_at=now,
+                expires_at=now + timedelta(seconds=result_ttl),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+def retry_later(
+    factory: sessionmaker[Session], claimed: Claimed, message: str, kind: str, delay: float
+) -> bool:
+    """Put the attempt back as ``queued`` after ``delay`` seconds (transient failure)."""
+    due = utcnow() + timedelta(seconds=delay)
+    with factory.begin() as session:
+        result = session.execute(
+            update(Job)
+            .where(_held(claimed))
+            .values(
+                status="queued",
+                worker=None,
+                not_before=due,
+                lease_until=due,
+                stage=f"retrying in {delay:.0f} s",
+                error=_clip(message),
+                error_kind=kind,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def fail(
+    factory: sessionmaker[Session],
+    claimed: Claimed,
+    message: str,
+    kind: str,
+    result_ttl: float,
+    *,
+    scrub: dict[str, Any] | None = None,
+) -> bool:
+    """Mark the attempt failed for good with ``message`` (shown to the owner and admins)."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": "failed",
+        "worker": None,
+        "lease_until": None,
+        "stage": "failed",
+        "error": _clip(message),
+        "error_kind": kind,
+        "finished_at": now,
+        "expires_at": now + timedelta(seconds=result_ttl),
+    }
+    if scrub is not None:
+        values["payload"] = scrub
+    with factory.begin() as session:
+        result = session.execute(
+            update(Job)
+            .where(_held(claimed))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- the sweeper's side ------------------------------------------------------------------------
+
+LOST_WORKER: Final = "the worker running this job stopped responding"
+
+
+def reclaim_abandoned(factory: sessionmaker[Session], result_ttl: float) -> tuple[int, int]:
+    """Started jobs whose lease ran out: back to queued (due now), or failed when their
+    attempts are used up. Returns (requeued, failed)."""
+    now = utcnow()
+    with factory.begin() as session:
+        expired = (Job.status == "started") & (Job.lease_until < now)
+        requeued = session.execute(
+            update(Job)
+            .where(expired & (Job.attempts < Job.max_attempts))
+            .values(
+                status="queued",
+                worker=None,
+                lease_until=now,
+                not_before=None,
+                stage="retrying: " + LOST_WORKER,
+                error=LOST_WORKER,
+                error_kind="abandoned",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        failed = session.execute(
+            update(Job)
+            .where(expired & (Job.attempts >= Job.max_attempts))
+            .values(
+                status="failed",
+                worker=None,
+                lease_until=None,
+                stage="failed",
+                error=LOST_WORKER + " (no attempts left)",
+                error_kind="abandoned",
+                finished_at=now,
+                expires_at=now + timedelta(seconds=result_ttl),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(requeued.rowcount), int(failed.rowcount)  # type: ignore[attr-defined]
+
+
+def needs_sweep(session: Session) -> bool:
+    """Whether any job has a lease or a result past its time (a cheap read first)."""
+    now = utcnow()
+    stmt = (
+        select(Job.id)
+        .where(
+            ((Job.status.in_(("queued", "started"))) & (Job.lease_until < now))
+            | (Job.expires_at < now)
+        )
+        .limit(1)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def take_due(
+    factory: sessionmaker[Session],
+    requeue_after: float,
+    limit: int = 200,
+    queues: list[str] | None = None,
+    *,
+    all_queued: bool = False,
+) -> list[tuple[str, str, int]]:
+    """Queued jobs due to be put on the queue (retry delay over, or their message may be
+    lost); each is taken by bumping ``lease_until``, so one sweeper takes it. With
+    ``all_queued`` every queued job is taken (an in-process queue that just started)."""
+    now = utcnow()
+    stmt = select(Job.id, Job.queue, Job.timeout, Job.lease_until).where(Job.status == "queued")
+    if not all_queued:
+        stmt = stmt.where(Job.lease_until < now)
+    if queues is not None:
+        stmt = stmt.where(Job.queue.in_(queues))
+    stmt = stmt.order_by(Job.created_at).limit(limit)
+    taken: list[tuple[str, str, int]] = []
+    with factory.begin() as session:
+        rows = list(session.execute(stmt))
+        for job_id, queue, timeout, lease_until in rows:
+            cond = (Job.id == job_id) & (Job.status == "queued")
+            cond = cond & (
+                Job.lease_until.is_(None) if lease_until is None else Job.lease_until == lease_until
+            )
+            result = session.execute(
+                update(Job)
+                .where(cond)
+                .values(lease_until=now + timedelta(seconds=requeue_after), stage="queued")
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                taken.append((str(job_id), str(queue), int(timeout)))
+    return taken
+
+
+def make_due(factory: sessionmaker[Session], job_id: str, delay: float) -> None:
+    """The queue refused ``job_id``: try again in ``delay`` seconds."""
+    due = utcnow() + timedelta(seconds=delay)
+    with factory.begin() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(lease_until=due, stage="waiting for the queue")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def take_expired_results(factory: sessionmaker[Session], limit: int = 500) -> list[str]:
+    """Drop the results of jobs past ``expires_at``; returns their artifact ids to delete."""
+    now = utcnow()
+    with factory.begin() as session:
+        rows = list(
+            session.execute(
+                select(Job.id, Job.artifact_id)
+                .where(Job.expires_at < now, Job.status.in_(("finished", "failed")))
+                .limit(limit)
+            )
+        )
+        if not rows:
+            return []
+        session.execute(
+            update(Job)
+            .where(Job.id.in_([r[0] for r in rows]))
+            .values(result=None, artifact_id=None, artifact_size=None, expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    return [str(r[1]) for r in rows if r[1]]
+
+
+def is_expired(job: Job) -> bool:
+    """True when a finished job's result was already dropped."""
+    return job.status == "finished" and job.result is None and job.artifact_id is None
+
+
+def lease_deadline(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)
