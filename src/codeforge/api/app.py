@@ -73,11 +73,20 @@ def create_app(
         409: {"model": ErrorPublic},
         413: {"model": ErrorPublic},
         422: {"model": ErrorPublic},
+        429: {"model": ErrorPublic},
         503: {"model": ErrorPublic},
     }
     for module in (blueprints, projects, activity, users, keys, ai, jobs):
         app.include_router(module.router, responses=common)  # type: ignore[arg-type]
     app.include_router(health.router)
+    from codeforge.api.routes import session as session_routes
+
+    app.include_router(session_routes.router, responses=common)  # type: ignore[arg-type]
+    app.state.sessions = session_routes.build_store(settings, config)
+    from codeforge.api.ratelimit import RateLimitMiddleware, build_limiter
+
+    # Inside RequestMiddleware: a 429 still gets a request id, a log line and metrics.
+    app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings, config))
     app.add_middleware(
         RequestMiddleware,
         metrics=metrics,

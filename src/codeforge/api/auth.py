@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from datetime import datetime, timedelta
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +23,9 @@ from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.caches import CachedKey
 from codeforge.api.context import AppContext
+
+if TYPE_CHECKING:
+    from codeforge.cache.sessions import SessionData, SessionStore
 
 ROLE_RANK: Final = {"member": 0, "maintainer": 1, "admin": 2}
 TOUCH_EVERY: Final = timedelta(seconds=60)
@@ -158,13 +161,81 @@ async def _authenticate_async(ctx: AppContext, key: str) -> Principal | None:
     return await run_in_threadpool(authenticate, ctx, key)
 
 
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_principal(ctx: AppContext, store: SessionStore, cookie: str) -> SessionUser | None:
+    """The user of a live login session, checked against the database: the user is
+    enabled, the session is from the user's current epoch, and the API key it was
+    opened with (if any) is still active. None otherwise."""
+    from codeforge.cache.connection import RedisUnavailable
+    from codeforge.db.models import ApiKey, User, utcnow
+
+    try:
+        data = store.read(cookie)
+    except RedisUnavailable:
+        return None  # the store is down: log in again (a signed session is issued meanwhile)
+    if data is None:
+        return None
+    with ctx.read() as session:
+        user = session.get(User, data.user_id)
+        if user is None or user.disabled or user.session_epoch != data.epoch:
+            return None
+        if data.key_id is not None:
+            key = session.get(ApiKey, data.key_id)
+            if key is None or key.user_id != user.id or not key.is_active(utcnow()):
+                return None
+        return SessionUser(Principal(user.id, user.name, user.role, data.key_id or 0), data)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionUser:
+    principal: Principal
+    data: SessionData
+
+
+def check_csrf(request: Request, data: SessionData) -> None:
+    """Unsafe methods with cookie auth must echo the session's CSRF token in a header."""
+    from codeforge.cache.sessions import CSRF_HEADER
+
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), data.csrf.encode()):
+        raise HTTPException(
+            403,
+            f"the {CSRF_HEADER} header is missing or wrong "
+            "(its value comes from POST or GET /api/v1/session)",
+        )
+
+
+async def _from_session(request: Request, ctx: AppContext) -> Principal | None:
+    from codeforge.cache.sessions import COOKIE_NAME
+
+    cookie = request.cookies.get(COOKIE_NAME)
+    store: SessionStore | None = getattr(request.app.state, "sessions", None)
+    if not cookie or store is None:
+        return None
+    found = await run_in_threadpool(session_principal, ctx, store, cookie)
+    if found is None:
+        raise _unauthorized("the session has ended (logged out, expired or revoked); log in again")
+    check_csrf(request, found.data)
+    return found.principal
+
+
 async def current_user(
     request: Request,
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
-        raise _unauthorized("an API key is required (Authorization: Bearer KEY)")
+        from_session = await _from_session(request, ctx)
+        if from_session is not None:
+            request.scope.setdefault("state", {})["user"] = from_session.name
+            return from_session
+        raise _unauthorized(
+            "an API key is required (Authorization: Bearer KEY), or a login session"
+        )
     principal = await _authenticate_async(ctx, credentials.credentials)
     if principal is None:
         raise _unauthorized("the API key is invalid, expired or revoked")

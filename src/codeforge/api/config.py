@@ -32,6 +32,15 @@ class ApiConfig:
     catalog_cache_seconds: float = 2.0
     # Renders (and zips) run at most this many at a time per process.
     render_threads: int = 1
+    # Rate limits per route group: per API key / session, and per client address
+    # ("GROUP=LIMIT;..." or "off"; see codeforge.cache.ratelimit for the defaults).
+    rate_limits: str = ""
+    rate_limits_address: str = ""
+    # Login sessions for the web page (codeforge.cache.sessions).
+    session_ttl: float = 8 * 3600.0
+    session_cookie_secure: bool = False
+    # Prefix of every Redis key this server writes (rate limits, sessions).
+    redis_prefix: str = "codeforge:"
 
 
 def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiConfig:
@@ -50,7 +59,23 @@ def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiC
         key_cache_seconds=float(env.get("CODEFORGE_API_KEY_CACHE_SECONDS", "5")),
         catalog_cache_seconds=float(env.get("CODEFORGE_API_CATALOG_CACHE_SECONDS", "2")),
         render_threads=int(env.get("CODEFORGE_API_RENDER_THREADS", "1")),
+        rate_limits=env.get("CODEFORGE_RATE_LIMITS", ""),
+        rate_limits_address=env.get("CODEFORGE_RATE_LIMITS_ADDRESS", ""),
+        session_ttl=float(env.get("CODEFORGE_SESSION_TTL", str(8 * 3600))),
+        session_cookie_secure=_flag(env, "CODEFORGE_SESSION_SECURE"),
+        redis_prefix=env.get("CODEFORGE_REDIS_PREFIX") or "codeforge:",
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    from codeforge.core.errors import UsageError
+
+    raise UsageError(f"{value!r} is not true or false", where=name)
 
 
 API_PREFIX = "/api/v1"

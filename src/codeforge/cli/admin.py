@@ -1,4 +1,4 @@
-"""``codeforge users create|list|disable|enable`` and ``codeforge keys create|list|revoke``.
+"""``codeforge users create|list|disable|enable|set-password`` and ``codeforge keys create|list|revoke``.
 
 The same operations as the API's admin routes, on the configured database; each
 change writes its activity row in the same transaction (actor: the local CLI user).
@@ -125,6 +125,50 @@ def users_disable(ctx: click.Context, name: str) -> None:
 def users_enable(ctx: click.Context, name: str) -> None:
     """Enable user NAME again."""
     _set_disabled(ctx, name, False)
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@click.pass_context
+def users_set_password(ctx: click.Context, name: str, from_stdin: bool) -> None:
+    """Set NAME's password for the web page login (asked, never on the command line).
+
+    Every login session NAME had ends at once.
+    """
+    import os
+    import sys
+
+    from codeforge.cache.sessions import check_password_rules, hash_password, session_store
+    from codeforge.core.errors import NotFoundError
+    from codeforge.db.repositories import get_user_by_name, log_activity
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+    else:
+        password = str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    check_password_rules(password)
+    hashed = hash_password(password)
+    with _transaction(ctx) as session:
+        user = get_user_by_name(session, name)
+        if user is None:
+            raise NotFoundError(f"user {name!r} not found")
+        user.password_hash = hashed
+        user.session_epoch += 1
+        log_activity(session, "user.password", target=f"user:{name}", details={"user_id": user.id})
+        user_id = user.id
+    settings = settings_from(ctx)
+    if settings.redis_url:
+        store = session_store(
+            settings.data_dir,
+            settings.redis_url,
+            prefix=os.environ.get("CODEFORGE_REDIS_PREFIX") or "codeforge:",
+        )
+        store.revoke_user(user_id)  # tidy: the epoch bump above already ended them
+    click.echo(f"Set the password of {name}; their login sessions have ended.")
 
 
 @click.group()
