@@ -145,11 +145,20 @@ def _from_copier(path: Path, project: Path) -> AnswersFile:
     return AnswersFile(
         blueprint_name="",
         blueprint_version="",
-        source=data["_src_path"],
+        source=_local_source(data["_src_path"], project),
         answers={"project_name": project.name, **answers},
         ref=ref,
         commit=None,
     )
+
+
+def _local_source(source: str, project: Path) -> str:
+    """A relative local path recorded by another tool, taken relative to the project."""
+    if "://" in source or ":" in source.split("/", 1)[0] or Path(source).is_absolute():
+        return source
+    if source.startswith("~"):
+        return str(Path(source).expanduser())
+    return str((project / source).resolve())
 
 
 def _copier_ref(commit: str) -> str:
@@ -175,7 +184,7 @@ def _from_cruft(path: Path, project: Path) -> AnswersFile:
     return AnswersFile(
         blueprint_name="",
         blueprint_version="",
-        source=data["template"],
+        source=_local_source(data["template"], project),
         answers={"project_name": project.name, **answers},
         ref=str(commit) if commit else (str(data["checkout"]) if data.get("checkout") else None),
         commit=str(commit) if commit else None,
@@ -268,6 +277,7 @@ def _answer(
     explicit: Mapping[str, Any],
     saved: Mapping[str, Any],
     prompter: Prompter | None,
+    project: Path,
 ) -> WorkflowState:
     """Resolve the answers for ``loaded`` (the state then renders with :func:`_render`)."""
     from codeforge.core.engine import WorkflowState
@@ -278,6 +288,7 @@ def _answer(
         data=dict(explicit),
         prompter=prompter,
         saved_answers=dict(saved),
+        output=project,
     )
     state.loaded = loaded
     engine.manage_workflow([("answers", engine._stage_answers)], state)
@@ -350,8 +361,8 @@ def _fast_render(
         or t_bp.formatters
         or b_bp.gitignore != t_bp.gitignore
         or b_bp.template_dir != t_bp.template_dir
-        or getattr(b_bp, "compat", None) is not None
-        or getattr(t_bp, "compat", None) is not None
+        or b_bp.compat is not None
+        or t_bp.compat is not None
     ):
         return None
     b_tree = _template_files(b_bp.template_root)
@@ -396,13 +407,11 @@ def _fast_render(
     return plans[0], plans[1]
 
 
-def _load(engine: SDLCEngine, source: str, vcs_ref: str | None, trust: bool) -> LoadedBlueprint:
-    if vcs_ref is None:
-        return engine.load_blueprint(source, trust=trust)
-    # Git sources (tag, branch or commit) come from the sources package.
-    load: Any = engine.load_blueprint
-    loaded: LoadedBlueprint = load(source, trust=trust, vcs_ref=vcs_ref)
-    return loaded
+def _load(
+    engine: SDLCEngine, source: str, vcs_ref: str | None, trust: bool, *, refresh: bool = False
+) -> LoadedBlueprint:
+    """``source`` at ``vcs_ref`` (git: tag, branch or commit; None: the newest version)."""
+    return engine.load_blueprint(source, trust=trust, vcs_ref=vcs_ref, refresh=refresh)
 
 
 def _versions(
@@ -415,23 +424,52 @@ def _versions(
     trust: bool,
 ) -> tuple[LoadedBlueprint, LoadedBlueprint]:
     af = recorded.answers_file
-    target = _load(engine, template or af.source, to, trust)
+    # The newest version: fetch first so tags pushed since the last look are seen.
+    target = _load(engine, template or af.source, to, trust, refresh=to is None)
     if base_template is not None:
         return _load(engine, base_template, None, trust), target
     base_ref = af.commit or af.ref
     if base_ref is None:
         same = target.source.ref is None and (template is None or template == af.source)
         base = target if same else _load(engine, af.source, None, trust)
-        if af.blueprint_version and base.blueprint.version != af.blueprint_version:
+        if af.blueprint_version and _identity(engine, base)[1] != af.blueprint_version:
             raise NotFoundError(
                 f"the project was made from version {af.blueprint_version} of {af.source}, "
-                f"which holds version {base.blueprint.version} now and is not a git "
+                f"which holds version {_identity(engine, base)[1]} now and is not a git "
                 "repository, so the old version cannot be rebuilt for the merge",
                 hint="keep blueprints in git with a tag per version, or pass "
                 "--base-template FOLDER holding the version the project was made from",
             )
         return base, target
     return _load(engine, af.source, base_ref, trust), target
+
+
+def _foreign(loaded: LoadedBlueprint) -> bool:
+    return loaded.blueprint.compat is not None
+
+
+def _identity(engine: SDLCEngine, loaded: LoadedBlueprint) -> tuple[str, str]:
+    """(name, version) of a loaded blueprint.
+
+    cookiecutter and copier templates carry neither: their version is the git
+    tag they were loaded at (``v1.2.0`` → ``1.2.0``; loaded at a commit, the
+    highest version tag on that commit), their name the source's last path segment.
+    """
+    bp = loaded.blueprint
+    if not _foreign(loaded):
+        return bp.name, bp.version
+    from codeforge.templates.schema import SEMVER_RE
+
+    source = loaded.source.source.rstrip("/")
+    name = source.rsplit("/", 1)[-1].removesuffix(".git") or bp.name
+    ref = loaded.source.ref or ""
+    if not SEMVER_RE.match(ref.removeprefix("v")) and loaded.source.commit:
+        from codeforge.sources import available_versions
+
+        tags = available_versions(loaded.source.source, engine.settings)
+        ref = next((t for t, c in reversed(tags) if c == loaded.source.commit), ref)
+    version = ref.removeprefix("v")
+    return name, version if SEMVER_RE.match(version) else bp.version
 
 
 def pending_migrations(
@@ -486,14 +524,22 @@ def update_project(
     name = str(saved.pop("project_name", project.name))
     explicit = dict(data or {})
     target_bp = target.blueprint
+    if _foreign(target):
+        # cookiecutter/copier answer rules take no "saved" layer: recorded answers go in
+        # as given ones (new questions are still asked or defaulted).
+        known = {v.name for v in target_bp.variables}
+        explicit = {**{k: v for k, v in saved.items() if k in known}, **explicit}
     ask = _OnlyNew(prompter, saved) if prompter is not None else None
-    theirs_state = _answer(engine, target, name, explicit, saved, ask)
+    theirs_state = _answer(engine, target, name, explicit, saved, ask, project)
     theirs_answers = theirs_state.answers
     base_vars = {v.name: v for v in base_loaded.blueprint.variables}
     secrets_for_base = {
         k: v for k, v in theirs_answers.items() if k in base_vars and base_vars[k].secret
     }
-    base_state = _answer(engine, base_loaded, name, secrets_for_base, saved, None)
+    if _foreign(base_loaded):
+        known = {v.name for v in base_loaded.blueprint.variables}
+        secrets_for_base = {k: v for k, v in saved.items() if k in known}
+    base_state = _answer(engine, base_loaded, name, secrets_for_base, saved, None, project)
     fast = _fast_render(engine, base_state, theirs_state) if fast_path else None
     if fast is not None:
         base_plan, theirs_plan = fast
@@ -501,30 +547,40 @@ def update_project(
         theirs_plan = _render(engine, theirs_state)
         base_plan = _render(engine, base_state)
     new_questions = [
-        v.name for v in target_bp.variables if v.name not in saved and v.name not in explicit
+        v.name for v in target_bp.variables if v.name not in saved and v.name not in (data or {})
     ]
-    from_version = base_loaded.blueprint.version
+    from_version = _identity(engine, base_loaded)[1]
+    bp_name, to_version = _identity(engine, target)
     migrations: list[Migration] = []
+    compat = target_bp.compat
+    if not skip_migrations and compat is not None and compat.raw_migrations:
+        raise BlueprintError(
+            "this copier template declares `_migrations`, which codeforge update does not run",
+            where=str(target_bp.definition_file.name),
+            hint="pass --skip-migrations to update without them, or run them by hand",
+        )
     if not skip_migrations and target_bp.migrations:
-        migrations = pending_migrations(target_bp.migrations, from_version, target_bp.version)
+        migrations = pending_migrations(target_bp.migrations, from_version, to_version)
         if migrations and not target.source.trusted:
             raise SecurityError(
-                f"{target_bp.name} {target_bp.version} declares migrations for "
+                f"{bp_name} {to_version} declares migrations for "
                 f"{', '.join(m.version for m in migrations)}, which run commands on your machine",
                 hint="pass --trust if you trust its source (or add it to trusted_sources), "
                 "or --skip-migrations to update without them",
             )
     public = public_answers(target_bp.variables, theirs_answers)
+    if compat is not None:
+        public = {k: v for k, v in public.items() if not k.startswith("_")}
     new_answers = AnswersFile(
-        blueprint_name=target_bp.name,
-        blueprint_version=target_bp.version,
+        blueprint_name=bp_name,
+        blueprint_version=to_version,
         source=target.source.source,
         answers={"project_name": name, **public},
         components=list(af.components),
         ref=target.source.ref,
         commit=target.source.commit,
     )
-    labels = ("project", f"blueprint {from_version}", f"blueprint {target_bp.version}")
+    labels = ("project", f"blueprint {from_version}", f"blueprint {to_version}")
     merger = Merger(
         project_reader(project),
         git_text_merge(labels),
@@ -546,9 +602,9 @@ def update_project(
 
     result = UpdateResult(
         project=project,
-        blueprint=target_bp.name,
+        blueprint=bp_name,
         from_version=from_version,
-        to_version=target_bp.version,
+        to_version=to_version,
         changes=[],
         kept=[],
         answers=public,
@@ -701,14 +757,11 @@ def check_project(engine: SDLCEngine, project: Path, *, template: str | None = N
     project = Path(project).resolve()
     recorded = read_recorded(project)
     af = recorded.answers_file
-    target = _load(engine, template or af.source, None, False)
+    target = _load(engine, template or af.source, None, False, refresh=True)
     current = af.blueprint_version
     if not current:  # adopted: the version is what the recorded commit holds
-        current = _load(engine, af.source, af.commit or af.ref, False).blueprint.version
+        current = _identity(engine, _load(engine, af.source, af.commit or af.ref, False))[1]
+    name, latest = _identity(engine, target)
     return CheckResult(
-        project=project,
-        blueprint=target.blueprint.name,
-        source=target.source.source,
-        current=current,
-        latest=target.blueprint.version,
+        project=project, blueprint=name, source=target.source.source, current=current, latest=latest
     )
