@@ -236,7 +236,13 @@ class PlanBuilder:
     def render_path(self, rel: str, context: Mapping[str, Any]) -> str | None:
         parts = []
         depth = self.verbatim_depth(rel)
-        for index, part in enumerate(rel.split("/")):
+        raw_parts = rel.split("/")
+        suffix = self.strip_suffix
+        if self.suffix_only and suffix and raw_parts[-1].endswith(suffix):
+            # copier drops the suffix before rendering: `{% if x %}a{% endif %}.jinja` -> ''.
+            raw_parts[-1] = raw_parts[-1][: -len(suffix)]
+            suffix = ""
+        for index, part in enumerate(raw_parts):
             # Below a folder copied verbatim (cookiecutter), names are not rendered either.
             if depth is not None and index >= depth:
                 parts.append(part)
@@ -245,8 +251,12 @@ class PlanBuilder:
             if not rendered.strip():
                 return None  # a part that renders empty drops the file or folder
             parts.append(rendered)
-        suffix = self.strip_suffix
-        if suffix and parts[-1].endswith(suffix) and len(parts[-1]) > len(suffix):
+        if (
+            suffix
+            and not self.suffix_only
+            and parts[-1].endswith(suffix)
+            and len(parts[-1]) > len(suffix)
+        ):
             parts[-1] = parts[-1][: -len(suffix)]
         out = "/".join(parts)
         check_relpath(out, origin=rel)

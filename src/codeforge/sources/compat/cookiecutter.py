@@ -305,7 +305,7 @@ class _Spec:
                     override = convert(Variable(key, "dict"), override)
                 if not isinstance(override, dict):
                     raise ValidationError("expected a mapping (JSON object)", variable=key)
-                value = _merge(value, override)
+                value = _merge(value, _as_rendered(override))
             elif prompter is not None and not key.startswith("__"):
                 var = blueprint.variable(key)
                 assert var is not None
@@ -386,6 +386,20 @@ def _text(key: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValidationError(f"expected text, got {type(value).__name__}", variable=key)
     return str(value)
+
+
+def _as_rendered(value: Any) -> Any:
+    """What cookiecutter's rendering makes of a value's shape: numbers become text.
+
+    Strings are left as they are: CodeForge never renders a user's value.
+    """
+    if isinstance(value, dict):
+        return {str(k): _as_rendered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_rendered(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _merge(base: Any, override: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Run cookiecutter, copier and CodeForge on the same template and compare the trees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from codeforge.core.answersfile import ANSWERS_FILE
+from codeforge.core.engine import CreateResult, SDLCEngine
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compat"
+
+
+def fixture(name: str, tmp_path: Path) -> Path:
+    """A private copy of a fixture template (tools may write next to it)."""
+    target = tmp_path / "templates" / name
+    shutil.copytree(FIXTURES / name, target, symlinks=True)
+    return target.resolve()
+
+
+def run_cookiecutter(
+    template: Path, out: Path, extra: dict[str, Any] | None = None, *, hooks: bool = True
+) -> Path:
+    from cookiecutter.main import cookiecutter
+
+    out.mkdir(parents=True, exist_ok=True)
+    return Path(
+        cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context=extra,
+            output_dir=str(out),
+            default_config=True,
+            accept_hooks=hooks,
+        )
+    )
+
+
+def run_copier(template: Path, dest: Path, data: dict[str, Any] | None = None) -> Path:
+    import copier
+
+    copier.run_copy(
+        str(template), str(dest), data=data or {}, defaults=True, unsafe=True, quiet=True
+    )
+    return dest
+
+
+def run_codeforge(
+    template: Path,
+    out: Path,
+    data: dict[str, Any] | None = None,
+    *,
+    name: str = "proj",
+    trust: bool = True,
+) -> tuple[Path, CreateResult]:
+    result = SDLCEngine().create_project(
+        str(template), name, output_dir=out, data=data, git=False, trust=trust
+    )
+    return out / name, result
+
+
+def snapshot(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, tuple[str, bytes, bool]]:
+    """Every entry under ``root``: kind, bytes (files), executable bit."""
+    entries: dict[str, tuple[str, bytes, bool]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel in skip:
+            continue
+        if path.is_dir():
+            entries[rel + "/"] = ("dir", b"", False)
+        else:
+            entries[rel] = ("file", path.read_bytes(), os.access(path, os.X_OK))
+    return entries
+
+
+def assert_same_tree(reference: Path, ours: Path) -> int:
+    """Byte-identical trees; CodeForge's own answers file is the one allowed extra.
+
+    CodeForge writes ``.codeforge-answers.yml`` into every project it makes (it is
+    what ``codeforge update`` starts from); neither cookiecutter nor copier knows it,
+    so the comparison leaves out exactly that one file.
+    """
+    ref = snapshot(reference)
+    got = snapshot(ours, skip=(ANSWERS_FILE,))
+    assert (ours / ANSWERS_FILE).is_file()
+    assert sorted(got) == sorted(ref), (
+        f"only in the reference: {sorted(set(ref) - set(got))}; "
+        f"only in CodeForge's: {sorted(set(got) - set(ref))}"
+    )
+    for rel, (kind, data, executable) in ref.items():
+        assert got[rel][0] == kind, rel
+        assert got[rel][1] == data, f"{rel}: {data[:200]!r} != {got[rel][1][:200]!r}"
+        assert got[rel][2] == executable, f"{rel}: executable bit differs"
+    return len(ref)
