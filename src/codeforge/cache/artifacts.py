@@ -54,9 +54,9 @@ class ArtifactStore(Protocol):
 
 def artifact_id_for(key: str, suffix: str) -> str:
     """The id of the artifact of ``key`` (a job id) with ``suffix``; refuses unsafe names."""
-    if not _SAFE_KEY.match(key):
+    if not _SAFE_KEY.fullmatch(key):
         raise ValidationError(f"unsafe artifact key {key!r}", where="artifact")
-    if not _SAFE_SUFFIX.match(suffix):
+    if not _SAFE_SUFFIX.fullmatch(suffix):
         raise ValidationError(f"unsafe artifact suffix {suffix!r}", where="artifact")
     return f"{key}.{suffix}"
 

@@ -1,0 +1,144 @@
+"""Fixtures for the job tests: an app context on SQLite or PostgreSQL, users, Redis."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from postgres_support import (
+    create_database,
+    drop_database,
+    postgres_admin_url,
+    require_postgres,
+    reset_engines,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+import kinds_for_tests  # noqa: F401 - registers the test kinds
+from cache.redis_support import (
+    RedisServer,
+    redis_test_url,
+    require_redis,
+)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = redis_test_url()
+    require_redis(url)
+    return url
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server this test may stop and restart."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def queue_name() -> str:
+    """A queue of this test's own on the shared Redis."""
+    return f"cftest-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    admin = postgres_admin_url()
+    require_postgres(admin)
+    url = create_database(admin, prefix="codeforge_jobs")
+    try:
+        yield url
+    finally:
+        reset_engines()
+        drop_database(admin, url)
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobs.db'}"
+        reset_engines()
+        return
+    yield request.getfixturevalue("pg_url")
+
+
+@dataclasses.dataclass
+class Env:
+    ctx: Any
+    url: str
+    user_id: int
+    user_name: str
+    artifacts: Path
+
+    def config(self, **changes: Any) -> Any:
+        from codeforge.jobs.config import JobConfig
+
+        base = JobConfig(
+            redis_url=None,
+            artifact_dir=self.artifacts,
+            lease=2.0,
+            backoff=0.1,
+            sweep_interval=0.1,
+            requeue_after=60.0,
+        )
+        return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> Env:
+    from codeforge.api.config import api_config
+    from codeforge.api.context import AppContext
+    from codeforge.api.metrics import Metrics
+    from codeforge.core.settings import load_settings
+    from codeforge.db.engine import session_factory
+    from codeforge.db.migrate import ensure_schema
+    from codeforge.db.repositories import create_user
+
+    settings = load_settings(overrides={"database_url": db_url})
+    config = api_config(settings)
+    ensure_schema(db_url)
+    factory = session_factory(db_url)
+    ctx = AppContext(settings, config, factory, Metrics.create())
+    with factory.begin() as session:
+        user = create_user(session, f"user-{uuid.uuid4().hex[:6]}", "member")
+        user_id, user_name = user.id, user.name
+    return Env(ctx, db_url, user_id, user_name, tmp_path / "artifacts")
+
+
+def submit(env: Env, kind: str, payload: dict[str, Any], **kw: Any) -> str:
+    from codeforge.jobs import store
+
+    job, created = store.submit(
+        env.ctx.factory,
+        owner_id=kw.pop("owner_id", env.user_id),
+        kind=kind,
+        payload=payload,
+        queue=kw.pop("queue", "default"),
+        max_attempts=kw.pop("max_attempts", 3),
+        timeout=kw.pop("timeout", 30),
+        requeue_after=kw.pop("requeue_after", 60.0),
+        **kw,
+    )
+    assert created
+    return job.id
+
+
+def job_row(env: Env, job_id: str) -> Any:
+    from codeforge.db.models import Job
+
+    with env.ctx.factory() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job
