@@ -306,12 +306,17 @@ _INCLUDE_RE = re.compile(rb"\{%-?\s*(?:include|import|extends|from)\b")
 FAST_PATH_MAX_CHANGED = 200
 
 
-def _template_files(root: Path) -> tuple[dict[str, tuple[bytes, bool]], set[str]] | None:
-    """Every file (bytes, executable) and empty folder under ``root``.
+TreeIndex = tuple[dict[str, tuple[str, bool]], frozenset[str]]
+
+
+def _template_files(root: Path) -> TreeIndex | None:
+    """Every file (content digest, executable) and empty folder under ``root``.
 
     None when a link or an include/import is seen: the fast path does not apply.
     """
-    files: dict[str, tuple[bytes, bool]] = {}
+    import hashlib
+
+    files: dict[str, tuple[str, bool]] = {}
     empty: set[str] = set()
     stack = [""]
     while stack:
@@ -332,8 +337,41 @@ def _template_files(root: Path) -> tuple[dict[str, tuple[bytes, bool]], set[str]
                 data = handle.read()
             if b"{%" in data and _INCLUDE_RE.search(data):
                 return None
-            files[rel] = (data, bool(entry.stat().st_mode & 0o111))
-    return files, empty
+            digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+            files[rel] = (digest, bool(entry.stat().st_mode & 0o111))
+    return files, frozenset(empty)
+
+
+def _tree_index(engine: SDLCEngine, loaded: LoadedBlueprint) -> TreeIndex | None:
+    """:func:`_template_files`, kept in the cache for git checkouts (immutable per commit)."""
+    import hashlib
+
+    root = loaded.blueprint.template_root
+    commit = loaded.source.commit
+    if loaded.source.kind != "git" or not commit:
+        return _template_files(root)
+    key = hashlib.sha256(f"{commit}\0{root}".encode()).hexdigest()[:40]
+    cache_file = engine.settings.cache_dir / "update-index" / f"{key}.json"
+    try:
+        data = json.loads(cache_file.read_bytes())
+        if data is None:
+            return None
+        return (
+            {rel: (str(d), bool(x)) for rel, (d, x) in data["files"].items()},
+            frozenset(data["empty"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    index = _template_files(root)
+    stored = None if index is None else {"files": index[0], "empty": sorted(index[1])}
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(stored), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # the cache is an optimisation only
+    return index
 
 
 def _fast_render(
@@ -365,8 +403,8 @@ def _fast_render(
         or t_bp.compat is not None
     ):
         return None
-    b_tree = _template_files(b_bp.template_root)
-    t_tree = _template_files(t_bp.template_root)
+    b_tree = _tree_index(engine, base.loaded)
+    t_tree = _tree_index(engine, theirs.loaded)
     if b_tree is None or t_tree is None or b_tree[1] != t_tree[1]:
         return None
     b_files, t_files = b_tree[0], t_tree[0]
@@ -385,9 +423,8 @@ def _fast_render(
                 if rel in files:
                     target = template_root / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    data, executable = files[rel]
-                    target.write_bytes(data)
-                    if executable:
+                    shutil.copyfile(bp.template_root / rel, target)
+                    if files[rel][1]:
                         target.chmod(0o755)
             if bp.gitignore is not None:
                 source = (bp.root / bp.gitignore).resolve()
