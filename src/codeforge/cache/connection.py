@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
+RETRIES = 1
 
 
 class RedisUnavailable(CodeForgeError):
@@ -51,6 +52,8 @@ def get_redis(url: str, *, decode_responses: bool = False) -> Redis:
     if client is not None:
         return client
     from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     with _lock:
         client = _clients.get(key)
@@ -61,6 +64,10 @@ def get_redis(url: str, *, decode_responses: bool = False) -> Redis:
                 socket_connect_timeout=CONNECT_TIMEOUT,
                 health_check_interval=30,
                 decode_responses=decode_responses,
+                # One immediate retry (a pooled connection gone stale after a Redis
+                # restart reconnects); redis-py's default backs off for seconds,
+                # which would hold a request while the breaker could answer at once.
+                retry=Retry(NoBackoff(), RETRIES),
             )
             _clients[key] = client
     return client
