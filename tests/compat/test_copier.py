@@ -142,7 +142,7 @@ def test_shell_tasks_are_refused(tmp_path: Path) -> None:
     template = fixture("cp-tasks", tmp_path)
     config = template / "copier.yml"
     config.write_text(
-        config.read_text().replace('"touch created-by-task.txt"', '"echo hi > x.txt"')
+        config.read_text().replace('"touch created-{{ name }}.txt"', '"echo hi > x.txt"')
     )
     reference = run_copier(template, tmp_path / "copier" / "p")
     assert (reference / "x.txt").read_text() == "hi\n"
@@ -191,3 +191,36 @@ def test_migrations_are_kept_for_update(tmp_path: Path) -> None:
     bp = load_blueprint(fixture("cp-tasks", tmp_path))
     assert bp.compat is not None
     assert bp.compat.raw_migrations[0]["version"] == "2.0.0"
+
+
+def test_migrations_map_onto_codeforge_migrations(tmp_path: Path) -> None:
+    """Migrations that keep their meaning become CodeForge migrations (run by `codeforge
+    update` for trusted sources); ones that need copier's own variables or a shell stay
+    raw, and update refuses to skip them silently."""
+    template = tmp_path / "migrating"
+    template.mkdir()
+    (template / "copier.yml").write_text(
+        "name: x\n"
+        "_migrations:\n"
+        "  - version: 1.1.0\n"
+        "    command: [python3, -c, \"print('after')\"]\n"
+        "  - version: 1.1.0\n"
+        "    command: touch before.txt\n"
+        "    when: '{{ _stage == \"before\" }}'\n"
+        "  - version: 2.0.0\n"
+        "    before: [[echo, one]]\n"
+        "    after: ['echo two {{ name }}']\n"
+        "  - version: 3.0.0\n"
+        '    command: "{{ _copier_python }} migrate.py"\n'
+        "  - version: 4.0.0\n"
+        "    command: rm -rf old && echo done\n"
+    )
+    bp = load_blueprint(template)
+    assert bp.compat is not None
+    mapped = {m.version: m for m in bp.migrations}
+    assert sorted(mapped) == ["1.1.0", "2.0.0"]
+    assert [t.command for t in mapped["1.1.0"].after] == [("python3", "-c", "print('after')")]
+    assert [t.command for t in mapped["1.1.0"].before] == [("touch", "before.txt")]
+    assert [t.command for t in mapped["2.0.0"].before] == [("echo", "one")]
+    assert [t.command for t in mapped["2.0.0"].after] == [("echo", "two", "{{ name }}")]
+    assert [m["version"] for m in bp.compat.raw_migrations] == ["3.0.0", "4.0.0"]

@@ -382,7 +382,9 @@ class SDLCEngine:
             run = stages.info(
                 state.name, state.output, state.loaded.source, state.loaded.source.trusted
             )
-            state.answers = stages.resolve(bp, env, state.data, state.prompter, run)
+            state.answers = stages.resolve(
+                bp, env, state.data, state.prompter, run, state.saved_answers
+            )
             if env.code_cache is not None:
                 env.code_cache.save()
             return

@@ -15,6 +15,7 @@ tasks run only for trusted sources and never through a shell.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +25,7 @@ import yaml
 
 from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.errors import BlueprintError, ValidationError
+from codeforge.core.postprocess import TaskError
 from codeforge.sources.compat.hooks import refuse_untrusted, run_argv, split_command
 from codeforge.sources.compat.jinja import (
     apply_envops,
@@ -33,7 +35,15 @@ from codeforge.sources.compat.jinja import (
     salt,
 )
 from codeforge.templates.definition import read_definition, where
-from codeforge.templates.schema import MISSING, Blueprint, CompatOptions, Variable
+from codeforge.templates.schema import (
+    MISSING,
+    SEMVER_RE,
+    Blueprint,
+    CompatOptions,
+    Migration,
+    Task,
+    Variable,
+)
 
 DEFINITIONS = ("copier.yml", "copier.yaml")
 DEFAULT_EXCLUDE = (
@@ -190,6 +200,7 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
     migrations = settings.get("_migrations", [])
     if not isinstance(migrations, list):
         raise fail("_migrations", "expected a list")
+    mapped, unmapped = map_migrations(migrations)
     spec_obj = _Spec(
         questions=questions,
         root=folder,
@@ -223,9 +234,74 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
             suffix_only=True,
             rules=spec_obj.rendered_rules,  # they may hold Jinja: rendered with the answers
             keep_crlf=False,
-            raw_migrations=tuple(m if isinstance(m, dict) else {"command": m} for m in migrations),
+            raw_migrations=unmapped,
         ),
+        migrations=mapped,
     )
+
+
+def map_migrations(
+    migrations: list[Any],
+) -> tuple[tuple[Migration, ...], tuple[Mapping[str, Any], ...]]:
+    """copier ``_migrations`` onto CodeForge's :class:`Migration` where the meaning is kept.
+
+    A migration maps when it has a semantic version, argv-splittable commands
+    without copier-only variables (``_stage``, ``_copier_*``, ``_version_*``), and
+    either the legacy ``before``/``after`` lists or a ``when`` that only picks the
+    stage. The rest stay in ``raw_migrations``, which ``codeforge update`` refuses
+    to skip silently.
+    """
+    by_version: dict[str, dict[str, list[Task]]] = {}
+    unmapped: list[Mapping[str, Any]] = []
+    for item in migrations:
+        raw = item if isinstance(item, dict) else {"command": item}
+        stages = _migration_stages(raw)
+        version = str(raw.get("version", ""))
+        if stages is None or not SEMVER_RE.match(version) or "working_directory" in raw:
+            unmapped.append(raw)
+            continue
+        slot = by_version.setdefault(version, {"before": [], "after": []})
+        for stage, commands in stages.items():
+            slot[stage].extend(Task(command=tuple(c)) for c in commands)
+    mapped = tuple(
+        Migration(version=v, before=tuple(t["before"]), after=tuple(t["after"]))
+        for v, t in by_version.items()
+    )
+    return mapped, tuple(unmapped)
+
+
+_STAGE_WHEN = {
+    '{{ _stage == "before" }}': "before",
+    "{{ _stage == 'before' }}": "before",
+    '{{ _stage == "after" }}': "after",
+    "{{ _stage == 'after' }}": "after",
+}
+
+
+def _migration_stages(raw: Mapping[str, Any]) -> dict[str, list[list[str]]] | None:
+    if "before" in raw or "after" in raw:  # copier's legacy format
+        lists = {stage: raw.get(stage, []) for stage in ("before", "after")}
+        if not all(isinstance(v, list) for v in lists.values()):
+            return None
+        result = {s: [_argv(c) for c in cmds] for s, cmds in lists.items()}
+    else:
+        stage = _STAGE_WHEN.get(str(raw.get("when", '{{ _stage == "after" }}')).strip())
+        if stage is None:
+            return None
+        result = {stage: [_argv(raw.get("command"))]}
+    if any(argv is None for cmds in result.values() for argv in cmds):
+        return None
+    return {s: [c for c in cmds if c is not None] for s, cmds in result.items()}
+
+
+def _argv(command: Any) -> list[str] | None:
+    try:
+        argv = split_command(command, "_migrations")
+    except TaskError:
+        return None
+    if not argv or any(re.search(r"{{[^}]*\b_", part) for part in argv):
+        return None
+    return argv
 
 
 def _list(settings: Mapping[str, Any], key: str, fail: Any) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -91,22 +92,37 @@ def run_scripts(
             _run(argv, cwd, origin, {})
 
 
+_JINJA_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
 def split_command(command: Any, origin: str) -> list[str]:
-    """A task's argv: a list as written, or a string split like a shell would, without one."""
+    """A task's argv: a list as written, or a string split like a shell would, without one.
+
+    Jinja expressions are kept whole (``touch {{ name }}.txt`` is two arguments) and
+    rendered afterwards, one argument at a time, so an answer never becomes syntax.
+    """
     if isinstance(command, list):
         return [str(part) for part in command]
     if not isinstance(command, str):
         raise TaskError(f"{origin}: expected a command string or list")
-    if any(token in command for token in _SHELL_SYNTAX):
+    spans: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    protected = _JINJA_SPAN.sub(hold, command)
+    if any(token in protected for token in _SHELL_SYNTAX):
         raise TaskError(
             f"{origin}: `{command}` uses shell syntax; CodeForge runs tasks as argument "
             "lists, never through a shell",
             hint="write the task as a list (command: [prog, arg, ...]) or move it into a script",
         )
     try:
-        return shlex.split(command)
+        parts = shlex.split(protected)
     except ValueError as exc:
         raise TaskError(f"{origin}: cannot split `{command}`: {exc}") from exc
+    return [re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], p) for p in parts]
 
 
 def run_argv(argv: Sequence[str], cwd: Path, origin: str, env: Mapping[str, str]) -> None:

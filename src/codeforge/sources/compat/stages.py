@@ -57,9 +57,18 @@ def resolve(
     data: Mapping[str, Any],
     prompter: Prompter | None,
     run: Mapping[str, Any],
+    saved: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The answers, by the foreign tool's rules.
+
+    ``saved`` (a project's recorded answers, on update) counts as given, below
+    ``data``; names the template does not ask (``project_name`` from NAME) are dropped.
+    """
     compat = _compat(blueprint)
-    return compat.resolve(blueprint, Evaluator(env), dict(data), prompter, run)
+    known = {v.name for v in blueprint.variables if not v.secret}
+    given = {k: v for k, v in (saved or {}).items() if k in known}
+    given.update(data)
+    return compat.resolve(blueprint, Evaluator(env), given, prompter, run)
 
 
 def context(
