@@ -301,8 +301,7 @@ def finish(
                 artifact_size=artifact_size,
                 error=None,
                 error_kind=None,
-                worker=None,
-                lease_until=None,
+                lease_until=None,  # the worker's name stays: which one ran it
                 finished_at=now,
                 expires_at=now + timedelta(seconds=result_ttl),
             )
@@ -347,7 +346,6 @@ def fail(
     now = utcnow()
     values: dict[str, Any] = {
         "status": "failed",
-        "worker": None,
         "lease_until": None,
         "stage": "failed",
         "error": _clip(message),
