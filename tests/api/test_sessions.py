@@ -348,3 +348,17 @@ def test_redis_down_login_falls_back_to_signed_cookies(
             assert fallback.get(f"{V1}/me").status_code == 200  # signed sessions stay valid
     finally:
         server.stop()
+
+
+def test_set_password_prompts_twice_and_hides_input(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEFORGE_DATABASE_URL", api.url)
+    mismatch = CliRunner().invoke(
+        users, ["set-password", "maya"], input=f"{PASSWORD}\nsomething else\n"
+    )
+    assert mismatch.exit_code != 0  # the confirmation differs: nothing set
+    result = CliRunner().invoke(users, ["set-password", "maya"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert _login(_client(api), name="maya", password=PASSWORD)["user"]["name"] == "maya"  # type: ignore[index]

@@ -144,45 +144,68 @@ def test_a_cold_process_takes_compiled_code_from_redis(
     assert second_cache.misses == 0  # nothing compiled: every entry was in the pack already
 
 
+_FRESH = (
+    "import sys\n"
+    "if sys.argv[2] == 'worker':\n"
+    "    import redis  # a worker has the client loaded for its queue already\n"
+    "from codeforge.core.engine import SDLCEngine\n"
+    "from codeforge.templates import environment as e\n"
+    "compiled = []\n"
+    "real = e.CodeForgeEnvironment.compile\n"
+    "def counting(self, *a, **k):\n"
+    "    compiled.append(1)\n"
+    "    return real(self, *a, **k)\n"
+    "e.CodeForgeEnvironment.compile = counting\n"
+    "SDLCEngine().render_plan(sys.argv[1], 'demo')\n"
+    "print(len(compiled), 'yaml' in sys.modules, 'redis' in sys.modules)\n"
+)
+
+
+def _fresh(root: Path, role: str, env: dict[str, str]) -> list[str]:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _FRESH, str(root), role], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
 @pytest.mark.redis
 def test_fresh_process_compiles_nothing_when_redis_is_warm(
     tmp_path: Path, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import subprocess
-    import sys
+    import os
 
     monkeypatch.setenv("CODEFORGE_REDIS_URL", redis_url)
     root = _blueprint(tmp_path / "bp", count=10)
     _render(root, tmp_path / "cache-a")
-    script = (
-        "import sys\n"
-        "from codeforge.core.engine import SDLCEngine\n"
-        "from codeforge.templates import environment as e\n"
-        "compiled = []\n"
-        "real = e.CodeForgeEnvironment.compile\n"
-        "def counting(self, *a, **k):\n"
-        "    compiled.append(1)\n"
-        "    return real(self, *a, **k)\n"
-        "e.CodeForgeEnvironment.compile = counting\n"
-        "SDLCEngine().render_plan(sys.argv[1], 'demo')\n"
-        "print(len(compiled), 'yaml' in sys.modules)\n"
-    )
-    import os
-
     env = {**os.environ, "CODEFORGE_CACHE_DIR": str(tmp_path / "cold")}
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(root)], env=env, capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    compiled, yaml_loaded = out.stdout.split()
-    assert compiled == "0"  # every template came from Redis
-    assert yaml_loaded == "False"  # and the definition too: PyYAML never imported
+    # A cold worker: every template and the definition come from Redis; PyYAML never loads.
+    assert _fresh(root, "worker", env) == ["0", "False", "True"]
+    # A one-shot CLI run with 10 templates: loading the Redis client would cost more
+    # than compiling them, so it compiles and never imports redis.
+    env["CODEFORGE_CACHE_DIR"] = str(tmp_path / "cold-cli")
+    assert _fresh(root, "cli", env) == ["10", "True", "False"]
+    # Without Redis configured: compiled here too.
     env.pop("CODEFORGE_REDIS_URL")
     env["CODEFORGE_CACHE_DIR"] = str(tmp_path / "cold2")
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(root)], env=env, capture_output=True, text=True
-    )
-    assert out.stdout.split()[0] == "10"  # without Redis: compiled here
+    assert _fresh(root, "worker", env)[0] == "10"
+
+
+@pytest.mark.redis
+def test_a_big_batch_uses_redis_even_before_the_client_is_loaded(
+    tmp_path: Path, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("CODEFORGE_REDIS_URL", redis_url)
+    root = _blueprint(tmp_path / "bp", count=100, tag="big ")
+    _render(root, tmp_path / "cache-a")
+    env = {**os.environ, "CODEFORGE_CACHE_DIR": str(tmp_path / "cold")}
+    compiled, _yaml, redis_loaded = _fresh(root, "cli", env)
+    assert (compiled, redis_loaded) == ("0", "True")
 
 
 def test_environment_options_are_part_of_the_key() -> None:

@@ -8,6 +8,10 @@ row is written, in the same transaction, when a key is used after an hour's rest
 Verified keys are cached in-process for ``key_cache_seconds`` (default 5): a
 revocation or a disabled user made through this server applies at once, one made
 elsewhere within that delay (see ``codeforge.api.caches``).
+
+Without a Bearer key, a login session cookie is accepted (``/api/v1/session``,
+``codeforge.cache.sessions``); unsafe methods then need the session's CSRF token
+in ``X-CSRF-Token``. Sessions are checked against the database on every request.
 """
 
 from __future__ import annotations

@@ -253,12 +253,14 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         """Compile ``source`` or take its code from the cache, keyed by content hash."""
         cache = self.code_cache
         key = ""
+        shared: SharedBytes | None = None
         if cache is not None:
             key = cache_key(source, name)
             code = cache.get(key)
             if code is not None:
                 return code
-            code = self._shared_code(cache, key)
+            shared = cache.shared if cache.shared is not None and cache.shared.worth(1) else None
+            code = self._shared_code(cache, shared, key)
             if code is not None:
                 return code
         try:
@@ -269,16 +271,18 @@ class CodeForgeEnvironment(SandboxedEnvironment):
             ) from exc
         if cache is not None:
             cache.put(key, code)
-            if cache.shared is not None:
-                cache.shared.put_many({self.shared_key(key): marshal.dumps(code)})
+            if shared is not None:
+                shared.put_many({self.shared_key(key): marshal.dumps(code)})
         return code
 
-    def _shared_code(self, cache: CompiledCache, key: str) -> CodeType | None:
+    def _shared_code(
+        self, cache: CompiledCache, shared: SharedBytes | None, key: str
+    ) -> CodeType | None:
         """The code from the shared layer (kept in the local cache too), or None."""
-        if cache.shared is None:
+        if shared is None:
             return None
         name = self.shared_key(key)
-        blob = cache.shared.get_many([name]).get(name)
+        blob = shared.get_many([name]).get(name)
         if blob is None:
             return None
         try:
@@ -331,6 +335,8 @@ def _option_text(value: Any) -> str:
 
 class SharedBytes(Protocol):
     """The shared layer under the local cache (``codeforge.cache.shared.SharedCache``)."""
+
+    def worth(self, count: int) -> bool: ...
 
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]: ...
 
@@ -539,11 +545,12 @@ def compile_many(env: CodeForgeEnvironment, items: list[tuple[str, bytes, str]])
     cache = env.code_cache
     if cache is None or not items:
         return
-    if cache.shared is not None:
-        items = _take_shared(env, cache, cache.shared, items)
+    shared = cache.shared if cache.shared is not None and cache.shared.worth(len(items)) else None
+    if shared is not None:
+        items = _take_shared(env, cache, shared, items)
         if not items:
             return
-    publisher = _Publisher(env, cache.shared)
+    publisher = _Publisher(env, shared)
     keep = publisher.keeper(cache)
     try:
         _compile_batch(env, cache, items, keep)

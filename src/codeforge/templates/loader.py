@@ -80,7 +80,9 @@ def _shared_data(digest: str) -> Any:
     from codeforge.cache.shared import default_shared
 
     shared = default_shared("bp")
-    blob = shared.get(f"{__version__}:{digest}") if shared is not None else None
+    if shared is None or not shared.worth(1):
+        return None
+    blob = shared.get(f"{__version__}:{digest}")
     try:
         return json.loads(blob) if blob is not None else None
     except ValueError:
@@ -91,7 +93,7 @@ def _publish_data(digest: str, data: dict[str, Any]) -> None:
     from codeforge.cache.shared import default_shared
 
     shared = default_shared("bp")
-    if shared is None:
+    if shared is None or not shared.worth(1):
         return
     try:
         text = json.dumps(data)
