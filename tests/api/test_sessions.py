@@ -362,3 +362,52 @@ def test_set_password_prompts_twice_and_hides_input(
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output
     assert _login(_client(api), name="maya", password=PASSWORD)["user"]["name"] == "maya"  # type: ignore[index]
+
+
+def test_secret_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    from codeforge.core.errors import UsageError
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(UsageError, match="the server secret") as info:
+        server_secret(tmp_path / "file" / "data", env={})
+    assert "secret_key" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CODEFORGE_SESSION_TTL", "soon"),
+        ("CODEFORGE_SESSION_TTL", "0"),
+        ("CODEFORGE_SESSION_SECURE", "maybe"),
+    ],
+)
+def test_bad_session_settings_name_the_variable(
+    api_db_url: str, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    from codeforge.api.app import create_app
+    from codeforge.core.errors import UsageError
+    from codeforge.core.settings import load_settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(UsageError, match=name):
+        create_app(load_settings(overrides={"database_url": api_db_url}), log_stream=io.StringIO())
+
+
+def test_secure_cookie_and_short_ttl(api_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from codeforge.api.app import create_app
+    from codeforge.core.settings import load_settings
+
+    from .conftest import make_caller
+
+    monkeypatch.setenv("CODEFORGE_SESSION_SECURE", "true")
+    monkeypatch.setenv("CODEFORGE_SESSION_TTL", "1")
+    app = create_app(
+        load_settings(overrides={"database_url": api_db_url}), log_stream=io.StringIO()
+    )
+    fay = make_caller(api_db_url, "fay", "member")
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        response = client.post(f"{V1}/session", json={"api_key": fay.key})
+        assert "secure" in response.headers["set-cookie"].lower()
+        assert client.get(f"{V1}/me").status_code == 200
+        time.sleep(1.2)
+        assert client.get(f"{V1}/me").status_code == 401  # expired

@@ -61,10 +61,25 @@ def api_config(settings: Settings, env: Mapping[str, str] | None = None) -> ApiC
         render_threads=int(env.get("CODEFORGE_API_RENDER_THREADS", "1")),
         rate_limits=env.get("CODEFORGE_RATE_LIMITS", ""),
         rate_limits_address=env.get("CODEFORGE_RATE_LIMITS_ADDRESS", ""),
-        session_ttl=float(env.get("CODEFORGE_SESSION_TTL", str(8 * 3600))),
+        session_ttl=_seconds(env, "CODEFORGE_SESSION_TTL", 8 * 3600.0),
         session_cookie_secure=_flag(env, "CODEFORGE_SESSION_SECURE"),
         redis_prefix=env.get("CODEFORGE_REDIS_PREFIX") or "codeforge:",
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 10 * 365 * 86400:
+        from codeforge.core.errors import UsageError
+
+        raise UsageError(f"{text!r} is not a number of seconds above 0", where=name)
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -64,18 +64,25 @@ def server_secret(data_dir: Path, env: Mapping[str, str] | None = None) -> bytes
     existing = _read_secret(path)
     if existing is not None:
         return existing
-    data_dir.mkdir(parents=True, exist_ok=True)
     tmp = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, secrets.token_hex(32).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)  # atomic, and fails if another process made it first
-    except FileExistsError:
-        pass
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # atomic, and fails if another process made it first
+        except FileExistsError:
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the server secret: {exc.strerror}",
+            where=str(path),
+            hint="make the data folder writable, or set CODEFORGE_SECRET_KEY",
+        ) from exc
     finally:
         tmp.unlink(missing_ok=True)
     made = _read_secret(path)
