@@ -93,3 +93,29 @@ def test_update_journal_records_activity(
     assert len(updates) == 1
     assert updates[0].details["from_version"] == "1.0.0"
     assert updates[0].details["to_version"] == "2.0.0"
+
+
+def test_update_becomes_an_activity_row(
+    setup: tuple[Path, Path, Path], codeforge_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    from postgres_support import reset_engines, sqlite_url
+    from sqlalchemy import select
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import Activity
+    from codeforge.db.store import ProjectStore
+
+    project, _, bp2 = setup
+    assert invoke("update", str(project), "-t", str(bp2))[0] == 0
+    url = sqlite_url(tmp_path / "db")
+    try:
+        store = ProjectStore(url, data_dir=codeforge_dirs["data"])
+        store.ensure()
+        store.ingest_journal()
+        with session_factory(url)() as session:
+            rows = session.scalars(select(Activity).where(Activity.action == "update")).all()
+            assert len(rows) == 1
+            assert rows[0].target == str(project.resolve())
+            assert rows[0].details["version"] == "2.0.0"
+    finally:
+        reset_engines()
