@@ -37,7 +37,7 @@ class Proc:
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, no threads involved
+            preexec_fn=_die_with_parent,  # only prctl: safe between fork and exec
         )
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 
@@ -39,6 +41,7 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
     current job and stops.
     """
     import logging
+    import signal
     import time
 
     from codeforge.api.config import api_config
@@ -82,11 +85,19 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
             if stopped or burst:
                 return
             round_ += 1
-            time.sleep(1.0)  # Redis went away: build a new worker once it answers again
+            # Redis went away: build a new worker once it answers again. A stop request
+            # meanwhile ends the command (RQ's handlers belong to the worker just gone).
+            signal.signal(signal.SIGTERM, _exit)
+            signal.signal(signal.SIGINT, _exit)
+            time.sleep(1.0)
     finally:
         if sweeper is not None:
             sweeper.stop()
         set_worker_runner(None)
+
+
+def _exit(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _work(url: str, names: list[str], name: str, burst: bool) -> bool:
@@ -99,11 +110,22 @@ def _work(url: str, names: list[str], name: str, burst: bool) -> bool:
 
     from codeforge.cache.jobs import rq_queue
 
+    class Worker(SimpleWorker):
+        """RQ's in-process worker (no fork per job: warm caches and connection pools),
+        remembering a stop request (SIGTERM, Ctrl-C) so the outer loop ends too."""
+
+        stop_asked = False
+
+        def request_stop(self, signum: Any, frame: Any) -> None:
+            self.stop_asked = True
+            super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
     log = logging.getLogger("codeforge.jobs")
     # A client of its own: RQ raises its socket timeout above the blocking dequeue's.
     connection = Redis.from_url(url, socket_connect_timeout=2.0, health_check_interval=30)
+    rq_worker: Worker | None = None
     try:
-        rq_worker = SimpleWorker(
+        rq_worker = Worker(
             [rq_queue(connection, n) for n in names],
             name=name,
             connection=connection,
@@ -115,7 +137,7 @@ def _work(url: str, names: list[str], name: str, burst: bool) -> bool:
         rq_worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
     except (RedisError, OSError) as exc:
         log.warning("worker %s: Redis unavailable (%s); retrying", name, type(exc).__name__)
-        return False
+        return rq_worker is not None and rq_worker.stop_asked
     finally:
         connection.close()
-    return bool(rq_worker._stop_requested) or burst
+    return rq_worker.stop_asked or burst
