@@ -197,13 +197,43 @@ def test_failed_registry_admins_see_all_members_their_own(api: Api) -> None:
     assert bad_status.status_code == 422
 
 
-def test_secret_answers_are_not_stored_in_a_job(api: Api, tmp_path: Any) -> None:
-    # Built-ins have no secret variable; a request naming one that is secret would be
-    # refused, and a normal request keeps its answers in the job (shown to its owner).
-    job = submit(api, api.alice, {**GENERATE, "answers": {"license": "MIT"}}).json()
-    done = wait_done(api, api.alice, job["id"])
-    assert done["status"] == "finished"
-    assert "payload" not in done  # the stored request is never echoed back
+SECRET_BLUEPRINT = {
+    "blueprint.yaml": (
+        b"name: with-secret\nversion: 1.0.0\nvariables:\n"
+        b"  token:\n    type: secret\n    required: false\n"
+    ),
+    "template/README.md.jinja": b"# {{ project_name }}\n",
+}
+
+
+def test_secret_answers_are_refused_before_a_job_stores_them(api: Api) -> None:
+    from sqlalchemy import select
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import Job
+
+    from .test_registry import make_zip, upload
+
+    assert upload(api, make_zip(SECRET_BLUEPRINT)).status_code == 201  # type: ignore[attr-defined]
+    body = {"kind": "generate", "template": "with-secret", "name": "s"}
+    refused = submit(api, api.alice, {**body, "answers": {"token": "s3cr3t-value"}})
+    assert refused.status_code == 422
+    assert refused.json()["where"] == "answers"
+    assert "secret answers cannot be sent to a job" in refused.json()["message"]
+    accepted = submit(api, api.alice, body)
+    assert accepted.status_code == 202
+    assert wait_done(api, api.alice, accepted.json()["id"])["status"] == "finished"
+    with session_factory(api.url)() as session:
+        payloads = [j.payload for j in session.scalars(select(Job))]
+    assert payloads == [
+        {
+            **{k: v for k, v in body.items() if k != "kind"},
+            "answers": {},
+            "version": None,
+            "ref": None,
+        }
+    ]
+    assert "s3cr3t-value" not in repr(payloads)
 
 
 def test_result_before_finishing_is_409(api: Api) -> None:
@@ -224,3 +254,104 @@ def test_result_before_finishing_is_409(api: Api) -> None:
     response = api.as_(api.alice, "GET", f"{V1}/jobs/{job.id}/result")
     assert response.status_code == 409
     assert "queued" in response.json()["message"]
+
+
+def test_a_restarted_server_picks_up_queued_and_abandoned_jobs(api_db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from codeforge.api.app import create_app
+    from codeforge.core.settings import load_settings
+    from codeforge.db.engine import session_factory
+    from codeforge.db.migrate import ensure_schema
+    from codeforge.jobs import store
+
+    from .conftest import make_caller
+
+    ensure_schema(api_db_url)
+    alice = make_caller(api_db_url, "alice", "member")
+    factory = session_factory(api_db_url)
+    ids = []
+    for name in ("left-queued", "was-running"):
+        job, _ = store.submit(
+            factory,
+            owner_id=alice.id,
+            kind="generate",
+            payload={"template": "lib-python", "name": name, "answers": {}},
+            queue="default",
+            max_attempts=3,
+            timeout=60,
+            requeue_after=3600,
+        )
+        ids.append(job.id)
+    # The previous server died while running the second one: its lease runs out.
+    assert store.claim(factory, ids[1], "dead-server", 0.5) is not None
+    time.sleep(0.6)
+    app = create_app(load_settings(overrides={"database_url": api_db_url}))
+    with TestClient(app) as client:
+        api = Api(
+            client=client,
+            url=api_db_url,
+            logs=io.StringIO(),
+            **dict.fromkeys(("alice", "bob", "maya", "root"), alice),
+        )
+        first = wait_done(api, alice, ids[0])
+        second = wait_done(api, alice, ids[1])
+    assert (first["status"], first["attempts"]) == ("finished", 1)
+    assert (second["status"], second["attempts"]) == ("finished", 2)
+
+
+def test_an_expired_result_is_410(api: Api) -> None:
+    from sqlalchemy import update
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import Job, utcnow
+    from codeforge.jobs import store
+
+    job = submit(api, api.alice, GENERATE).json()
+    wait_done(api, api.alice, job["id"])
+    with session_factory(api.url).begin() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(expires_at=utcnow()))
+    for artifact in store.take_expired_results(session_factory(api.url)):
+        api.client.app.state.jobs.artifacts.delete(artifact)
+    response = api.as_(api.alice, "GET", f"{V1}/jobs/{job['id']}/result")
+    assert response.status_code == 410
+    assert "expired" in response.json()["message"]
+    shown = api.as_(api.alice, "GET", f"{V1}/jobs/{job['id']}").json()
+    assert (shown["status"], shown["result_url"]) == ("finished", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CODEFORGE_JOB_RESULT_TTL", "soon", "must be a number"),
+        ("CODEFORGE_JOB_MAX_ATTEMPTS", "0", "must be at least 1"),
+        ("CODEFORGE_JOB_TIMEOUT_GENERATE", "-5", "must be at least 1"),
+        ("CODEFORGE_JOB_QUEUE", "a queue", "invalid queue name"),
+    ],
+)
+def test_bad_job_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    from codeforge.core.errors import UsageError
+    from codeforge.core.settings import load_settings
+    from codeforge.jobs.config import job_config
+
+    with pytest.raises(UsageError, match=message) as info:
+        job_config(load_settings(), {name: value})
+    assert info.value.where == name
+
+
+def test_job_settings_from_the_environment() -> None:
+    from codeforge.core.settings import load_settings
+    from codeforge.jobs.config import job_config
+
+    config = job_config(
+        load_settings(),
+        {
+            "CODEFORGE_JOB_RESULT_TTL": "60",
+            "CODEFORGE_JOB_TIMEOUT_REGISTER": "30",
+            "CODEFORGE_JOB_BACKOFF_SECONDS": "1.5",
+        },
+    )
+    assert config.result_ttl == 60
+    assert config.timeout_for("register") == 30
+    assert config.timeout_for("generate") == 120
+    assert [config.backoff_for(n) for n in (1, 2, 3, 10)] == [1.5, 3.0, 6.0, 60.0]
