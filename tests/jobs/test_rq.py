@@ -175,3 +175,36 @@ def test_redis_down_answers_503_and_recovers_without_restart(
             assert again.status_code == 503
             assert time.monotonic() < deadline, "submissions did not resume"
             time.sleep(0.3)
+
+
+def test_a_worker_retries_transient_failures_with_backoff(
+    env: Env, redis_url: str, shared_queue: str, tmp_path: Path
+) -> None:
+    from .cluster_support import base_env, start_worker, wait_for
+
+    job_id = submit(env, "test-flaky", {"fail_times": 2}, queue=shared_queue)
+    worker_env = base_env(
+        CODEFORGE_DATABASE_URL=env.url,
+        CODEFORGE_REDIS_URL=redis_url,
+        CODEFORGE_JOB_QUEUE=shared_queue,
+        CODEFORGE_JOB_BACKOFF_SECONDS="0.5",
+        CODEFORGE_JOB_SWEEP_SECONDS="0.2",
+    )
+    worker = start_worker("flaky-worker", worker_env, tmp_path / "logs")
+    try:
+        RedisJobQueue(redis_url).enqueue(job_id, shared_queue, 30)
+
+        def done() -> Any:
+            row = job_row(env, job_id)
+            return row if row.status in ("finished", "failed") else None
+
+        try:
+            row = wait_for(done, 30, "the flaky job")
+        except AssertionError:
+            raise AssertionError(worker.output()) from None
+    finally:
+        worker.stop()
+    assert (row.status, row.attempts, row.result) == ("finished", 3, {"attempt": 3})
+    # Backoff: 0.5 s then 1 s between the attempts.
+    assert (row.finished_at - row.created_at).total_seconds() >= 1.5
+    assert worker.proc.returncode == 0  # SIGTERM: a clean stop

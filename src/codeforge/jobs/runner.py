@@ -296,15 +296,21 @@ class Sweeper:
         self.queues = queues
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_orphan_sweep = 0.0
+        self._last_orphan_sweep = -1e9  # the first pass looks for orphan files too
 
     def tick(self, *, all_queued: bool = False) -> dict[str, int]:
         """One pass; returns counts (requeued, failed, enqueued, expired)."""
         factory = self.ctx.factory
+        expired = 0
+        now = time.monotonic()
+        if now - self._last_orphan_sweep > 600 and isinstance(self.artifacts, LocalArtifactStore):
+            self._last_orphan_sweep = now
+            # Files no row points at any more (a crash between write and commit).
+            expired += self.artifacts.expire(self.config.result_ttl + 3600)
         if not all_queued:
             with self.ctx.read() as session:
                 if not store.needs_sweep(session):
-                    return {"requeued": 0, "failed": 0, "enqueued": 0, "expired": 0}
+                    return {"requeued": 0, "failed": 0, "enqueued": 0, "expired": expired}
         requeued, failed = store.reclaim_abandoned(factory, self.config.result_ttl)
         due = store.take_due(
             factory, self.config.requeue_after, queues=self.queues, all_queued=all_queued
@@ -319,14 +325,8 @@ class Sweeper:
                     store.make_due(factory, later, 2.0)
                 break
             enqueued += 1
-        expired = 0
         for artifact_id in store.take_expired_results(factory):
             expired += int(self.artifacts.delete(artifact_id))
-        now = time.monotonic()
-        if now - self._last_orphan_sweep > 600 and isinstance(self.artifacts, LocalArtifactStore):
-            self._last_orphan_sweep = now
-            # Files no row points at any more (a crash between write and commit).
-            expired += self.artifacts.expire(self.config.result_ttl + 3600)
         return {"requeued": requeued, "failed": failed, "enqueued": enqueued, "expired": expired}
 
     def start(self, *, all_queued_first: bool = False) -> Sweeper:
