@@ -181,18 +181,11 @@ def cookiecutter_defaults(env: jinja2.Environment) -> None:
 
 
 def copier_defaults(env: jinja2.Environment) -> None:
-    """What copier's environment always loads: the Ansible core filters, ``pathjoin``."""
-    try:
-        from jinja2_ansible_filters.core_filters import (  # type: ignore[import-untyped]
-            FilterModule,
-        )
-    except ImportError as exc:
-        raise BlueprintError(
-            "copier templates need jinja2-ansible-filters (copier ships with it)",
-            hint="pip install jinja2-ansible-filters (or codeforge[compat])",
-        ) from exc
-    # Copier's to_json/to_yaml are Ansible's; they replace CodeForge's filters of those names.
-    env.filters.update(FilterModule().filters())
+    """What copier's environment always has: the Ansible core filters, ``pathjoin``."""
+    from codeforge.sources.compat.filters import ANSIBLE_FILTERS
+
+    # copier's to_json/to_yaml are Ansible's; they replace CodeForge's filters of those names.
+    env.filters.update(ANSIBLE_FILTERS)
     env.globals["pathjoin"] = _pathjoin
 
 
