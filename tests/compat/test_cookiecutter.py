@@ -62,6 +62,7 @@ def test_basic_fixture_exercises_the_features(tmp_path: Path) -> None:
     assert (ours / "Dockerfile").is_file() and not (ours / ".github" / "ci.yml").exists()
     assert (ours / "template.txt.jinja").read_text() == "kept 0.1.0\n"  # no suffix handling
     assert result.answers["license"] == "MIT"
+    assert not [k for k in result.answers if k.startswith("_")]  # private, not answers
     assert "_private" not in (ours / ".codeforge-answers.yml").read_text()
 
 

@@ -64,6 +64,7 @@ def test_basic_fixture_exercises_the_features(tmp_path: Path) -> None:
     assert answers["database"] == "sqlite"  # choices as a mapping
     assert "api_token" not in (ours / ".codeforge-answers.yml").read_text()
     assert "api_token" not in result.answers
+    assert sorted(result.answers) == sorted(k for k in answers if not k.startswith("_"))
     readme = (ours / "README.md").read_text()
     assert "hidden=my_copier_project-hidden" in readme  # when false: default still renders
     assert "missing=[]" in readme  # copier's lenient undefined

@@ -119,6 +119,16 @@ class CreateResult:
     timings: dict[str, float]
 
 
+def _public(bp: Blueprint, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Answers safe to show and store: no secrets (and for cookiecutter/copier, only
+    what the tool itself records: no private `_x` values, no `when: false` answers)."""
+    if bp.compat is not None:
+        from codeforge.sources.compat.stages import recorded
+
+        return recorded(bp, answers)
+    return public_answers(bp.variables, answers)
+
+
 def check_project_name(name: str) -> str:
     """A project name is one folder name: no separators, no traversal, printable."""
     from codeforge.core.paths import check_relpath
@@ -257,7 +267,7 @@ class SDLCEngine:
             destination=state.output,
             blueprint=bp,
             source=state.loaded.source.source,
-            answers=public_answers(bp.variables, state.answers),
+            answers=_public(bp, state.answers),
             files=sorted(f.path for f in state.plan.files),
             dry_run=dry_run,
             report=state.report,
@@ -297,7 +307,7 @@ class SDLCEngine:
         assert state.loaded is not None and state.plan is not None
         return (
             state.loaded,
-            public_answers(state.loaded.blueprint.variables, state.answers),
+            _public(state.loaded.blueprint, state.answers),
             state.plan,
         )
 
@@ -410,14 +420,13 @@ class SDLCEngine:
         bp = loaded.blueprint
         env = self._state_env(state)
         env.reset_budget()
-        recorded = public_answers(bp.variables, state.answers)
+        recorded = _public(bp, state.answers)
         if bp.compat is not None:  # cookiecutter/copier: their context, names and file rules
             from codeforge.sources.compat import stages
 
             run = stages.info(state.name, state.output, loaded.source, loaded.source.trusted)
             context = stages.context(bp, env, state.answers, run)
             plan = stages.build_plan(bp, env, self.settings.limits, context, self.reporter.progress)
-            recorded = stages.recorded(bp, state.answers)
         else:
             context = plain({**self.base_context(state.name), **state.answers})
             rules = bp.files
@@ -541,7 +550,7 @@ class SDLCEngine:
             blueprint_name=bp.name,
             blueprint_version=bp.version,
             blueprint_source=state.loaded.source.source,
-            answers=public_answers(bp.variables, state.answers),
+            answers=_public(bp, state.answers),
             action="init",
             file_count=len(state.plan.files),
             record_id=os.urandom(16).hex(),
