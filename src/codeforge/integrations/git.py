@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -160,6 +161,7 @@ def run_git(
             stderr=subprocess.PIPE,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             text=True,
+            start_new_session=True,  # so a kill reaches git's helpers (remote-https, ssh) too
         )
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from exc
@@ -174,15 +176,13 @@ def run_git(
             except subprocess.TimeoutExpired:
                 pending_input = None  # communicate() already sent it
                 if time.monotonic() - started >= timeout:
-                    proc.kill()
-                    proc.communicate()
+                    _kill(proc)
                     raise GitError(
                         f"git {name} took longer than {timeout:g} s",
                         hint="raise git.timeout in the config if the repository is just slow",
                     ) from None
                 if max_bytes is not None and watch is not None and folder_size(watch) > max_bytes:
-                    proc.kill()
-                    proc.communicate()
+                    _kill(proc)
                     raise ResourceLimitError(
                         f"the repository is larger than the {max_bytes} byte cap; git {name} was stopped",
                         hint="raise git.max_bytes in the config if you trust this repository",
@@ -192,6 +192,18 @@ def run_git(
         detail = redact(_last_line(err or out))
         raise GitError(f"git {name} failed: {detail}")
     return completed
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Stop git and every helper it started (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    try:
+        proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # a helper that left the group still holds the pipe
+        pass
 
 
 def config_value(key: str, cwd: Path) -> str | None:

@@ -199,9 +199,15 @@ class GitCache:
                 timeout=opts.timeout,
                 max_bytes=opts.max_bytes,
             )
+            size = git.folder_size(target)
+            if size > opts.max_bytes:  # git finished between two looks of the size watch
+                raise ResourceLimitError(
+                    f"the repository takes {size} bytes, over the {opts.max_bytes} byte cap",
+                    hint="raise git.max_bytes in the config if you trust this repository",
+                )
         except CodeForgeError as exc:
-            if first:
-                shutil.rmtree(target, ignore_errors=True)
+            if first or isinstance(exc, ResourceLimitError):
+                shutil.rmtree(target, ignore_errors=True)  # never keep an oversized clone
             else:
                 for tmp in (self.repo / "objects" / "pack").glob("tmp_*"):
                     tmp.unlink(missing_ok=True)

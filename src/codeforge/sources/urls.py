@@ -45,9 +45,9 @@ SHORTCUTS = {"gh": "https://github.com", "gl": "https://gitlab.com"}
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
 _GH_RE = re.compile(rf"^(?P<owner>{_NAME})/(?P<repo>{_NAME})$")
 _GL_RE = re.compile(rf"^(?P<path>{_NAME}(?:/{_NAME})+)$")
-_SCP_RE = re.compile(
-    r"^(?P<user>[A-Za-z0-9_][A-Za-z0-9._-]*)@(?P<host>[A-Za-z0-9.-]+):(?P<path>.+)$"
-)
+# Loose on purpose: anything shaped USER@HOST:PATH is read as scp form, then checked strictly.
+_SCP_RE = re.compile(r"^(?P<user>[^@/:\s]+)@(?P<host>[^@/:\s]+):(?P<path>.+)$")
+_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")
 _TRANSPORT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
@@ -268,8 +268,8 @@ def parse_git_source(ref: str, *, allow_local: bool) -> GitSpec:
     scp = _SCP_RE.match(body)
     if scp is not None:
         host, path = scp.group("host"), scp.group("path")
-        if not valid_host(host):
-            raise SecurityError(f"invalid host in {body!r}")
+        if not valid_host(host) or not _USER_RE.match(scp.group("user")):
+            raise SecurityError(f"invalid user or host in {body!r}")
         _clean_path(path, body)
         if path.startswith("-"):
             raise SecurityError(f"invalid repository path in {body!r}")
