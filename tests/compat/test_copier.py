@@ -36,6 +36,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("cp-basic", {"use_docker": "no", "features": ["web", "api", "cli"], "workers": "12"}),
+    ("cp-basic", {"python": "3.11", "runtime": "podman", "db_password": "x"}),
     ("cp-subdir", {}),
     ("cp-subdir", {"name": "other", "with_tests": True}),
     ("cp-tasks", {}),
@@ -59,6 +60,8 @@ def test_basic_fixture_exercises_the_features(tmp_path: Path) -> None:
     assert answers["_src_path"] == str(template)
     assert answers["workers"] == 4 and answers["ratio"] == 0.5  # typed, default rendered
     assert "api_token" not in answers  # secret
+    assert "db_password" not in answers  # _secret_questions
+    assert answers["python"] == "3.12" and answers["runtime"] == "none"
     assert "hidden_extra" not in answers and "docker_image" not in answers  # when: false
     assert answers["features"] == ["cli", "web"]  # multiselect
     assert answers["database"] == "sqlite"  # choices as a mapping
@@ -91,6 +94,8 @@ def test_validator_message_is_the_error(tmp_path: Path) -> None:
         ({"license": "BSD"}, "Invalid choice", "'BSD' is not in"),
         ({"workers": "many"}, "invalid literal for int", "not a valid int"),
         ({"features": ["api", "desktop"]}, "Invalid choice", "'desktop' is not in"),
+        ({"python": "2.7"}, "too old", "too old"),
+        ({"runtime": "docker", "use_docker": False}, "Invalid choice", "'docker' is not in"),
     ],
 )
 def test_bad_answers_are_refused(
@@ -225,3 +230,30 @@ def test_migrations_map_onto_codeforge_migrations(tmp_path: Path) -> None:
     assert [t.command for t in mapped["2.0.0"].before] == [("echo", "one")]
     assert [t.command for t in mapped["2.0.0"].after] == [("echo", "two", "{{ name }}")]
     assert [m["version"] for m in bp.compat.raw_migrations] == ["3.0.0", "4.0.0"]
+
+
+def test_skip_if_exists_keeps_the_existing_file(tmp_path: Path) -> None:
+    """Into an existing folder (copier: overwrite; CodeForge: --force), `_skip_if_exists`
+    files already there are kept, the rest written, and nothing else is touched."""
+    template = fixture("cp-basic", tmp_path)
+    trees = {}
+    for tool in ("copier", "codeforge"):
+        dest = tmp_path / tool / "proj"
+        dest.mkdir(parents=True)
+        (dest / "local-settings.toml").write_text("mine = true\n")
+        (dest / "README.md").write_text("old readme\n")
+        (dest / "unrelated.txt").write_text("keep me\n")
+        trees[tool] = dest
+    import copier
+
+    copier.run_copy(
+        str(template), str(trees["copier"]), defaults=True, unsafe=True, quiet=True, overwrite=True
+    )
+    from codeforge.core.engine import SDLCEngine
+
+    SDLCEngine().create_project(
+        str(template), "proj", output_dir=tmp_path / "codeforge", git=False, force=True
+    )
+    assert (trees["codeforge"] / "local-settings.toml").read_text() == "mine = true\n"
+    assert (trees["codeforge"] / "unrelated.txt").read_text() == "keep me\n"
+    assert_same_tree(trees["copier"], trees["codeforge"])
