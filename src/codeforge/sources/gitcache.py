@@ -26,11 +26,11 @@ else the remote's default branch. The ``ref`` and full ``commit`` are returned s
 the engine records them in ``.codeforge-answers.yml`` and ``codeforge update``
 can render exactly that version again (``vcs_ref=COMMIT``).
 
-A local working copy whose uncommitted changes would be lost: when the chosen
-commit is its HEAD and it has modified or untracked files, the folder is used as
-it is on disk (the author sees their edits, as copier does), with a warning, and
-no ref or commit is recorded because that content cannot be found again. When the
-chosen commit is another one, the changes are not included and a warning says so.
+A local working copy with uncommitted changes (modified or untracked files):
+with ``--vcs-ref HEAD`` the folder is used as it is on disk (the author sees
+their edits, as copier does), with a warning, and no ref or commit is recorded
+because that content cannot be found again. With any other ref, or the default
+version, the committed content is used and a warning says the changes are left out.
 
 Trees are extracted from git objects (``ls-tree`` + ``cat-file``), never by a
 checkout, so no filter, hook or attribute of the template repository runs.
@@ -450,8 +450,7 @@ def checkout(
             commit = found
         worktree = _working_copy(spec)
         if worktree is not None and git.is_dirty(worktree, timeout=options.timeout):
-            head = cache.resolve("HEAD")
-            if head == commit:
+            if vcs_ref == "HEAD":
                 warnings.append(
                     f"{worktree} has uncommitted changes: they are used, and no commit is "
                     "recorded (commit them to make the project reproducible)"
