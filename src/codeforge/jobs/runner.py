@@ -119,7 +119,8 @@ class Attempt:
         self.timed_out = threading.Event()
         self.lost = threading.Event()
         self._stop = threading.Event()
-        self._last_write = 0.0
+        # The claim wrote "started" just now: a fast job writes no progress at all.
+        self._last_write = time.monotonic()
         self._thread = threading.Thread(
             target=self._keep_lease, name=f"codeforge-lease-{claimed.id[:8]}", daemon=True
         )
