@@ -7,11 +7,13 @@ Imported by the test process, and by worker processes the cluster tests start
 
 from __future__ import annotations
 
+import base64
 import os
 import time
+from pathlib import Path
 from typing import Any
 
-from codeforge.jobs.kinds import KINDS, GenerateKind, JobRun, Owner, Work
+from codeforge.jobs.kinds import KINDS, GenerateKind, JobRun, Owner, RegisterKind, Work
 from codeforge.jobs.runner import TransientJobError
 
 
@@ -76,3 +78,18 @@ def install() -> None:
 
 
 install()
+
+
+class ArchiveRegisterKind(RegisterKind):
+    """The real ``register`` (role check, Blueprint and Activity rows, exactly once) with the
+    blueprint from a base64 archive in the payload instead of a git host (no network here)."""
+
+    name = "test-register-archive"
+
+    def fetch(self, ctx: Any, payload: Any) -> tuple[Path, str]:
+        from codeforge.api.registry import fetch_archive
+
+        return fetch_archive(ctx, base64.b64decode(payload["archive"]))
+
+
+KINDS[ArchiveRegisterKind.name] = ArchiveRegisterKind()  # type: ignore[assignment]

@@ -170,3 +170,52 @@ def test_expired_results_are_dropped_by_the_sweeper(env: Env) -> None:
     row = job_row(env, job_id)
     assert (row.status, row.artifact_id, row.result) == ("finished", None, None)
     assert store.is_expired(row)
+
+
+def _archive() -> str:
+    import base64
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("blueprint.yaml", "name: via-job\nversion: 2.0.0\ndescription: d\n")
+        archive.writestr("template/README.md.jinja", "# {{ project_name }}\n")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_register_records_the_blueprint_once_and_needs_a_maintainer(env: Env) -> None:
+    from sqlalchemy import select, update
+
+    from codeforge.db.models import Activity, Blueprint, User
+
+    payload = {"archive": _archive()}
+    member_job = submit(env, "test-register-archive", payload)
+    assert make_runner(env).run(member_job) == "failed"
+    row = job_row(env, member_job)
+    assert row.error_kind == "security"
+    assert "registering needs the maintainer role" in row.error
+
+    with env.ctx.factory.begin() as session:
+        session.execute(update(User).where(User.id == env.user_id).values(role="maintainer"))
+    job_id = submit(env, "test-register-archive", payload)
+    # The first attempt "dies" after claiming; the retry registers; a late duplicate
+    # delivery does nothing.
+    assert store.claim(env.ctx.factory, job_id, "dead", 0.1) is not None
+    time.sleep(0.2)
+    cfg = env.config()
+    Sweeper(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda *a: None).tick()
+    assert make_runner(env, "w2").run(job_id) == "finished"
+    assert make_runner(env, "w3").run(job_id) == "skipped"
+    row = job_row(env, job_id)
+    assert row.artifact_id is None
+    registered = row.result["blueprint"]
+    assert (registered["name"], registered["version"]) == ("via-job", "2.0.0")
+    assert registered["source"].startswith("archive:sha256:")
+    with env.ctx.factory() as session:
+        blueprints = list(session.scalars(select(Blueprint)))
+        assert [(b.name, b.registered_by) for b in blueprints] == [("via-job", env.user_id)]
+        actions = list(
+            session.scalars(select(Activity).where(Activity.action == "blueprint.register"))
+        )
+        assert [a.details["job_id"] for a in actions] == [job_id]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from sqlalchemy.orm import Session
@@ -190,17 +191,25 @@ class RegisterKind:
 
         check_git_url(str(payload["git_url"]))
 
+    def fetch(self, ctx: AppContext, payload: Mapping[str, Any]) -> tuple[Path, str]:
+        """The checked-out blueprint folder and its pinned source."""
+        from codeforge.api.registry import fetch_git
+
+        return fetch_git(ctx, str(payload["git_url"]), payload.get("ref"))
+
     def run(self, job: JobRun) -> Work:
         from codeforge.api import catalog
-        from codeforge.api.registry import fetch_git
         from codeforge.sources import builtin_names
 
         ctx = job.ctx
         owner = job.owner
         if ROLE_RANK.get(owner.role, -1) < ROLE_RANK[self.role]:
-            raise SecurityError(f"registering needs the {self.role} role", where="owner")
+            raise SecurityError(
+                f"registering needs the {self.role} role ({owner.name} is {owner.role})",
+                where="owner",
+            )
         job.progress(10, "fetching the blueprint")
-        folder, source = fetch_git(ctx, str(job.payload["git_url"]), job.payload.get("ref"))
+        folder, source = self.fetch(ctx, job.payload)
         bp = ctx.parse(folder)
         if bp.name in builtin_names():
             raise ConflictError(
