@@ -137,16 +137,24 @@ def test_adopts_a_project_made_by_cruft(tmp_path: Path) -> None:
     template = build_tree(
         tmp_path / "tpl",
         {
-            "cookiecutter.json": '{"project_slug": "thing", "greeting": "hello"}\n',
+            "cookiecutter.json": json.dumps(
+                {
+                    "project_name": "My Thing",
+                    "project_slug": "{{ cookiecutter.project_name|lower|replace(' ', '-') }}",
+                    "greeting": "hello",
+                }
+            ),
             "{{cookiecutter.project_slug}}/hello.txt": HELLO_V1.replace(
                 "{greeting}", "{{ cookiecutter.greeting }}"
             ),
+            "{{cookiecutter.project_slug}}/name.txt": "{{ cookiecutter.project_name }}\n",
         },
     )
     commit(template, "v1", "v1.0.0")
     out = tmp_path / "out"
-    cruft.create(str(template), output_dir=out, no_input=True, extra_context={"greeting": "hi"})
-    project = out / "thing"
+    context = {"greeting": "hi", "project_name": "Other Name"}
+    cruft.create(str(template), output_dir=out, no_input=True, extra_context=context)
+    project = out / "other-name"
     assert (
         json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["greeting"]
         == "hi"
@@ -163,8 +171,10 @@ def test_adopts_a_project_made_by_cruft(tmp_path: Path) -> None:
     assert data["adopted_from"] == "cruft"
     assert (data["from_version"], data["to_version"]) == ("1.0.0", "2.0.0")
     assert (project / "hello.txt").read_text() == "HI world\nline2\nline3 v2\n"
+    assert (project / "name.txt").read_text() == "Other Name\n"
     recorded = yaml.safe_load((project / ".codeforge-answers.yml").read_text())
     assert recorded["answers"]["greeting"] == "hi"
+    assert recorded["answers"]["project_name"] == "Other Name"
     assert recorded["blueprint"]["commit"] == git(template, "rev-parse", "HEAD").strip()
 
 

@@ -143,16 +143,12 @@ class Merger:
         text_merge: TextMerge,
         *,
         style: str = INLINE,
-        base_label: str = "base",
-        theirs_label: str = "theirs",
     ) -> None:
         if style not in CONFLICT_STYLES:
             raise ValueError(f"unknown conflict style {style!r}")
         self.read_ours = read_ours
         self.text_merge = text_merge
         self.style = style
-        self.base_label = base_label
-        self.theirs_label = theirs_label
 
     def merge(
         self, base: Mapping[str, PlannedFile], theirs: Mapping[str, PlannedFile]

@@ -558,7 +558,9 @@ def update_project(
     )
     af = recorded.answers_file
     saved = dict(af.answers)
-    name = str(saved.pop("project_name", project.name))
+    # For cookiecutter/copier, NAME is the project folder and `project_name` is just one
+    # of the template's own variables (when it has one).
+    name = project.name if _foreign(target) else str(saved.pop("project_name", project.name))
     explicit = dict(data or {})
     target_bp = target.blueprint
     if _foreign(target):
@@ -598,7 +600,7 @@ def update_project(
         )
     if not skip_migrations and target_bp.migrations:
         migrations = pending_migrations(target_bp.migrations, from_version, to_version)
-        if migrations and not target.source.trusted:
+        if migrations and not target.source.trusted and not dry_run:
             raise SecurityError(
                 f"{bp_name} {to_version} declares migrations for "
                 f"{', '.join(m.version for m in migrations)}, which run commands on your machine",
@@ -612,19 +614,13 @@ def update_project(
         blueprint_name=bp_name,
         blueprint_version=to_version,
         source=target.source.source,
-        answers={"project_name": name, **public},
+        answers={"project_name": name, **public} if compat is None else public,
         components=list(af.components),
         ref=target.source.ref,
         commit=target.source.commit,
     )
     labels = ("project", f"blueprint {from_version}", f"blueprint {to_version}")
-    merger = Merger(
-        project_reader(project),
-        git_text_merge(labels),
-        style=conflict,
-        base_label=labels[1],
-        theirs_label=labels[2],
-    )
+    merger = Merger(project_reader(project), git_text_merge(labels), style=conflict)
 
     def compute() -> tuple[list[Change], list[Kept]]:
         merged = merger.merge(_files(base_plan), _files(theirs_plan))
