@@ -141,3 +141,27 @@ def test_clean_git_tree_updates(
         "M",
         "a.txt",
     ]
+
+
+def test_dry_run_lists_pending_migrations_without_running_them(
+    project_v2: tuple[Path, Path], engine: SDLCEngine
+) -> None:
+    project, bp2 = project_v2
+    before = snapshot(project)
+    result = engine.diff_project(project, template=str(bp2))
+    assert result.migrations == ["1.5.0", "2.0.0"]
+    assert snapshot(project) == before
+
+
+def test_migration_entries_are_validated_with_file_and_line(
+    blueprint: Callable[..., Path], engine: SDLCEngine
+) -> None:
+    from codeforge.core.errors import BlueprintError
+
+    bad = blueprint({"version": "2.0.0", "migrations": [{"version": "2.0", "after": [["x"]]}]})
+    with pytest.raises(BlueprintError, match=r"migrations\.0\.version.*semantic version") as info:
+        engine.load_blueprint(str(bad))
+    assert info.value.where is not None and "blueprint.yaml" in info.value.where
+    empty = blueprint({"version": "2.0.0", "migrations": [{"version": "2.0.0"}]})
+    with pytest.raises(BlueprintError, match="needs `before` or `after`"):
+        engine.load_blueprint(str(empty))
