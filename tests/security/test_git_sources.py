@@ -123,7 +123,12 @@ def test_hooks_and_repository_commands_never_run(
         target.chmod(0o755)
     # A hostile repository config: fsmonitor runs a command on `git status`.
     git(repo.path, "config", "core.fsmonitor", f"touch {marker}; false")
-    repo.write("template/dirty.txt", "uncommitted")  # so `git status` has work to do
+    # ...and a filter driver that git would run to compare a modified file.
+    git(repo.path, "config", "filter.evil.clean", f"touch {marker}; cat")
+    git(repo.path, "config", "filter.evil.smudge", f"touch {marker}; cat")
+    repo.write(".gitattributes", "* filter=evil\n")
+    repo.write("template/README.md", "modified {{ project_name }}\n")
+    repo.write("template/dirty.txt", "uncommitted")
     bare = repo.bare(tmp_path / "remote.git")
     (bare / "hooks").mkdir(exist_ok=True)
     for name in HOOKS:

@@ -310,3 +310,4 @@ def test_an_interrupted_tree_is_rebuilt(
     (entry / "trees" / f".tmp-999-{shas['two'][:12]}").mkdir()  # what a killed process leaves
     again = engine.load_blueprint(str(bare))
     assert (again.source.path / "template" / "VERSION.txt").read_text() == "two\n"
+    assert [p.name for p in (entry / "trees").iterdir()] == [shas["two"]]

@@ -392,12 +392,31 @@ def read_blobs(repo: Path, oids: Sequence[str], *, timeout: float) -> dict[str, 
     return blobs
 
 
-def is_dirty(worktree: Path, *, timeout: float) -> bool:
-    """True when ``worktree`` has modified, staged or untracked (not ignored) files."""
-    proc = run_git(
-        ["status", "--porcelain", "--untracked-files=normal", "--ignore-submodules=all"],
-        worktree,
-        timeout=timeout,
-        protocols=(),
-    )
-    return bool(proc.stdout.strip())
+def worktree_differs(git_dir: Path, worktree: Path, commit: str, *, timeout: float) -> bool:
+    """True when the files of ``worktree`` differ from ``commit`` (modified, deleted or
+    untracked files that are not ignored).
+
+    git runs with *our* repository ``git_dir`` (a cache clone holding ``commit``) and
+    a temporary index, never inside the working copy's own ``.git``: that config
+    is not ours to trust (an fsmonitor or filter command there would run on
+    ``git status``). In-tree ``.gitattributes`` can only name filter drivers,
+    and none is defined in our config, so no command runs.
+    """
+    index = git_dir / f"index.tmp-{os.getpid()}"
+    env = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(worktree), "GIT_INDEX_FILE": str(index)}
+    try:
+        run_git(["read-tree", "--end-of-options", commit], worktree, env=env, timeout=timeout)
+        run_git(
+            ["update-index", "-q", "--refresh"], worktree, env=env, timeout=timeout, check=False
+        )
+        changed = run_git(
+            ["diff-files", "--quiet"], worktree, env=env, timeout=timeout, check=False
+        )
+        if changed.returncode != 0:
+            return True
+        others = run_git(
+            ["ls-files", "--others", "--exclude-standard", "-z"], worktree, env=env, timeout=timeout
+        )
+        return bool(others.stdout)
+    finally:
+        index.unlink(missing_ok=True)

@@ -287,8 +287,9 @@ class GitCache:
             )
             return final, _submodule_warnings(notes)
         self.trees.mkdir(parents=True, exist_ok=True)
+        for stale in self.trees.glob(".tmp-*"):  # trees are built under the lock: these are dead
+            shutil.rmtree(stale, ignore_errors=True)
         staging = self.trees / f".tmp-{os.getpid()}-{commit[:12]}"
-        shutil.rmtree(staging, ignore_errors=True)
         try:
             skipped = extract_tree(self.repo, commit, staging, self.options, self.spec.display)
             if skipped:
@@ -342,7 +343,7 @@ def extract_tree(repo: Path, commit: str, dest: Path, options: GitOptions, where
             skipped.append(path)
         elif mode == "120000":
             links.append((path, oid))
-        elif mode in ("100644", "100755"):
+        elif mode in ("100644", "100664", "100755"):
             files.append((path, oid, 0o755 if mode == "100755" else 0o644))
             total += size
         else:
@@ -449,7 +450,12 @@ def checkout(
                 )
             commit = found
         worktree = _working_copy(spec)
-        if worktree is not None and git.is_dirty(worktree, timeout=options.timeout):
+        head = cache.resolve("HEAD") if worktree is not None else None
+        if (
+            worktree is not None
+            and head is not None
+            and git.worktree_differs(cache.repo, worktree, head, timeout=options.timeout)
+        ):
             if vcs_ref == "HEAD":
                 warnings.append(
                     f"{worktree} has uncommitted changes: they are used, and no commit is "
