@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from blueprint_factory import Entry, Exec, snapshot
+from cli_support import invoke
 
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
@@ -383,3 +384,22 @@ def test_changed_partial_reaches_the_files_that_include_it(
     assert (project / "page.txt").read_text() == "old partial\n"
     engine.update_project(project, template=str(bp2))
     assert (project / "page.txt").read_text() == "new partial\n"
+
+
+def test_base_template_stands_in_for_a_lost_version(
+    make: Callable[..., tuple[Path, Path]], engine: SDLCEngine, tmp_path: Path
+) -> None:
+    import shutil
+
+    project, bp2 = make()
+    source = yaml.safe_load((project / ".codeforge-answers.yml").read_text())["blueprint"]["source"]
+    kept_copy = shutil.copytree(source, tmp_path / "v1-copy")
+    shutil.rmtree(source)  # the folder the project was made from is gone
+    (project / "edit_both.txt").write_text("A\nb\nc\nd\ne\nf\ng\n")
+    code, _, stderr = invoke("update", str(project), "-t", str(bp2))
+    assert code == 8 and "does not exist" in stderr
+    code, _, stderr = invoke(
+        "update", str(project), "-t", str(bp2), "--base-template", str(kept_copy)
+    )
+    assert code == 0, stderr
+    assert (project / "edit_both.txt").read_text() == "A\nb\nc\nd\ne\nf\nG\n"
