@@ -189,30 +189,20 @@ class Runner:
             log.warning("job %s: cannot record the failure: %s", claimed.id, type(exc).__name__)
             return False
 
-    def _owner(self, claimed: store.Claimed) -> Owner | None:
-        from codeforge.db.models import User
-
-        with self.ctx.read() as session:
-            user = session.get(User, claimed.owner_id)
-            if user is None or user.disabled:
-                return None
-            return Owner(user.id, user.name, user.role)
-
     def run(self, job_id: str) -> str:
         """Run one attempt of ``job_id``; returns what happened (finished, failed, retry,
         skipped when it is not ours to run, lost when it was taken from us)."""
         claimed = store.claim(self.factory, job_id, self.worker, self.config.lease)
         if claimed is None:
             return "skipped"
-        owner = self._owner(claimed)
-        if owner is None:
+        if claimed.owner is None:
             self.fail(claimed, "the owner of this job was removed or disabled", "forbidden")
             return "failed"
         kind = KINDS.get(claimed.kind)
         if kind is None:
             self.fail(claimed, f"unknown job kind {claimed.kind!r}", "validation")
             return "failed"
-        attempt = Attempt(self, claimed, owner)
+        attempt = Attempt(self, claimed, Owner(claimed.owner_id, *claimed.owner))
         attempt.start()
         try:
             work = kind.run(attempt)

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from codeforge.core.errors import ConflictError, NotFoundError
-from codeforge.db.models import Job, utcnow
+from codeforge.db.models import Job, User, utcnow
 
 MAX_ERROR_LENGTH: Final = 2000
 
@@ -51,6 +51,8 @@ class Claimed:
     timeout: int
     worker: str
     queue: str
+    # The owner as the claim found them; None when removed or disabled.
+    owner: tuple[str, str] | None = None  # (name, role)
 
 
 def payload_digest(kind: str, payload: dict[str, Any]) -> str:
@@ -216,22 +218,34 @@ def claim(factory: sessionmaker[Session], job_id: str, worker: str, lease: float
                 progress=0,
                 stage="started",
             )
+            .returning(
+                Job.kind,
+                Job.owner_id,
+                Job.payload,
+                Job.attempts,
+                Job.max_attempts,
+                Job.timeout,
+                Job.queue,
+            )
             .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        ).first()
+        if result is None:
             return None
-        job = session.get(Job, job_id, populate_existing=True)
-        assert job is not None
+        kind, owner_id, payload, attempts, max_attempts, timeout, queue = result
+        user = session.execute(
+            select(User.name, User.role).where(User.id == owner_id, User.disabled.is_(False))
+        ).first()
         return Claimed(
-            id=job.id,
-            kind=job.kind,
-            owner_id=job.owner_id,
-            payload=dict(job.payload),
-            attempt=job.attempts,
-            max_attempts=job.max_attempts,
-            timeout=job.timeout,
+            owner=None if user is None else (str(user[0]), str(user[1])),
+            id=job_id,
+            kind=kind,
+            owner_id=owner_id,
+            payload=dict(payload),
+            attempt=attempts,
+            max_attempts=max_attempts,
+            timeout=timeout,
             worker=worker,
-            queue=job.queue,
+            queue=queue,
         )
 
 
@@ -276,38 +290,41 @@ def finish(
     after its lease ran out).
     """
     now = utcnow()
-    with factory.begin() as session:
-        held = session.execute(
-            update(Job)
-            .where(_held(claimed))
-            .values(lease_until=now + timedelta(seconds=60))
-            .execution_options(synchronize_session=False)
-        )
-        if not held.rowcount:  # type: ignore[attr-defined]
-            return False
-        extra = record(session) if record is not None else None
-        merged = {**(result or {}), **(extra or {})}
-        values: dict[str, Any] = {} if payload is None else {"payload": payload}
-        session.execute(
-            update(Job)
-            .where(Job.id == claimed.id)
-            .values(
-                **values,
-                status="finished",
-                progress=100,
-                stage="finished",
-                result=merged,
-                artifact_id=artifact_id,
-                artifact_size=artifact_size,
-                error=None,
-                error_kind=None,
-                lease_until=None,  # the worker's name stays: which one ran it
-                finished_at=now,
-                expires_at=now + timedelta(seconds=result_ttl),
+    try:
+        with factory.begin() as session:
+            # The job's rows first, then the conditional update: when the attempt is no
+            # longer ours (timed out, or retaken after its lease ran out) _NotHeld rolls
+            # the rows back, and the attempt that holds the job records them.
+            extra = record(session) if record is not None else None
+            values: dict[str, Any] = {} if payload is None else {"payload": payload}
+            done = session.execute(
+                update(Job)
+                .where(_held(claimed))
+                .values(
+                    **values,
+                    status="finished",
+                    progress=100,
+                    stage="finished",
+                    result={**(result or {}), **(extra or {})},
+                    artifact_id=artifact_id,
+                    artifact_size=artifact_size,
+                    error=None,
+                    error_kind=None,
+                    lease_until=None,  # the worker's name stays: which one ran it
+                    finished_at=now,
+                    expires_at=now + timedelta(seconds=result_ttl),
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                raise _NotHeld(claimed.id)
+    except _NotHeld:
+        return False
     return True
+
+
+class _NotHeld(Exception):
+    """Raised inside ``finish`` to roll its transaction back."""
 
 
 def retry_later(
