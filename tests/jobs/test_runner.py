@@ -219,3 +219,19 @@ def test_register_records_the_blueprint_once_and_needs_a_maintainer(env: Env) ->
             session.scalars(select(Activity).where(Activity.action == "blueprint.register"))
         )
         assert [a.details["job_id"] for a in actions] == [job_id]
+
+
+def test_a_starting_executor_takes_queued_jobs_but_leaves_retry_delays_alone(env: Env) -> None:
+    cfg = env.config(backoff=30)
+    runner = Runner(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), "w")
+    waiting = submit(env, "test-flaky", {"fail_times": 1})
+    assert runner.run(waiting) == "retry"  # due again in 30 s
+    fresh = submit(env, "test-slow", {"seconds": 0})
+    delivered: list[str] = []
+    sweeper = Sweeper(
+        env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda j, q, t: delivered.append(j)
+    )
+    sweeper.tick(all_queued=True)
+    assert delivered == [fresh]
+    row = job_row(env, waiting)
+    assert row.lease_until == row.not_before  # still due at the end of its delay

@@ -452,7 +452,10 @@ def take_due(
     ``all_queued`` every queued job is taken (an in-process queue that just started)."""
     now = utcnow()
     stmt = select(Job.id, Job.queue, Job.timeout, Job.lease_until).where(Job.status == "queued")
-    if not all_queued:
+    if all_queued:
+        # Not those waiting out a retry delay: they come due by their lease_until.
+        stmt = stmt.where(Job.not_before.is_(None) | (Job.not_before <= now))
+    else:
         stmt = stmt.where(Job.lease_until < now)
     if queues is not None:
         stmt = stmt.where(Job.queue.in_(queues))
