@@ -25,7 +25,9 @@ _NEVER = frozenset({".git", "__pycache__"})
 
 def info(name: str, destination: Path | None, source: Any, trusted: bool) -> dict[str, Any]:
     """What the foreign context needs to know about this run (plain data)."""
-    dest = (destination or Path.cwd() / name).absolute()
+    # In memory (API, zip) there is no destination: the name stands for it, never a
+    # server folder.
+    dest = destination.absolute() if destination is not None else Path(name)
     return {
         "name": name,
         "destination": str(dest),
