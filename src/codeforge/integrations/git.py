@@ -117,7 +117,6 @@ def run_git(
     protocols: Sequence[str] = DEFAULT_PROTOCOLS,
     max_bytes: int | None = None,
     watch: Path | None = None,
-    text: bool = True,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git ARGS -- OPERANDS`` in ``cwd`` hardened as the module says; GitError on failure.
