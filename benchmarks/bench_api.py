@@ -160,6 +160,7 @@ def main() -> None:
     env = {
         **os.environ,
         "CODEFORGE_DATABASE_URL": db_url,
+        "CODEFORGE_RATE_LIMITS": "off",  # measure the server, not the limiter's 429s
         **{f"CODEFORGE_{k.upper()}_DIR": str(home / k) for k in ("config", "data", "cache")},
     }
 

@@ -172,17 +172,32 @@ class ApiEngine(SDLCEngine):
         data: Mapping[str, Any] | None = None,
         *,
         allow_local: bool = True,
+        vcs_ref: str | None = None,
+        refresh: bool = False,
     ) -> tuple[LoadedBlueprint, dict[str, Any], RenderPlan]:
         try:
-            return super().render_plan(template, name, data, allow_local=allow_local)
+            return super().render_plan(
+                template, name, data, allow_local=allow_local, vcs_ref=vcs_ref, refresh=refresh
+            )
         finally:
             borrowed, self._borrowed = self._borrowed, []
             for root, env in borrowed:
                 self.ctx.return_environment(root, env)
 
     def load_blueprint(
-        self, ref: str, *, allow_local: bool = False, trust: bool = False
+        self,
+        ref: str,
+        *,
+        allow_local: bool = False,
+        trust: bool = False,
+        vcs_ref: str | None = None,
+        refresh: bool = False,
     ) -> LoadedBlueprint:
+        """Built-ins, plugins and registered blueprints only: never a path, a URL or a ref."""
+        if vcs_ref is not None:
+            from codeforge.core.errors import UsageError
+
+            raise UsageError("the API does not take a git ref; register the blueprint version")
         if ref in self.registered:
             folder, source = self.registered[ref]
             return LoadedBlueprint(
