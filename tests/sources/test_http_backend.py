@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +105,9 @@ def test_credentials_are_never_shown_or_stored(
     code, stderr = init(out, "p", secret_url)
     assert code == 0, stderr
     assert recorded(out / "p")["source"] == f"http://{host}/tiny.git"
+    # git got the credentials (as a header), and only for this repository's URL.
+    expected = "Basic " + base64.b64encode(f"deploy:{TOKEN}".encode()).decode()
+    assert {auth for _, _, auth in server.seen} == {expected}
     code, stderr = init(out, "q", secret_url, "--vcs-ref", "no-such-tag")
     assert code == NotFoundError.exit_code
     assert TOKEN not in stderr and f"http://{host}/tiny.git" in stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ from codeforge.sources.versions import pick_default, sort_versions
         ),
         (
             "https://user:tok@host.example/org/x.git",
-            "https://user:tok@host.example/org/x.git",
+            "https://host.example/org/x.git",
             "https://host.example/org/x.git",
             "https://host.example/org/x",
         ),
@@ -60,7 +61,7 @@ from codeforge.sources.versions import pick_default, sort_versions
         ),
         (
             "ssh://git:pw@host.example:22/org/x",
-            "ssh://git:pw@host.example:22/org/x",
+            "ssh://git@host.example:22/org/x",
             "ssh://git@host.example:22/org/x",
             "ssh://host.example/org/x",
         ),
@@ -83,6 +84,18 @@ def test_accepted_forms(typed: str, url: str, public: str, normalised: str) -> N
     spec = parse_git_source(typed, allow_local=False)
     assert (spec.url, spec.public, spec.normalised) == (url, public, normalised)
     assert "tok" not in spec.display and ":pw" not in spec.display
+    assert "tok" not in spec.url and ":pw" not in spec.url, "never on git's command line"
+
+
+def test_credentials_go_to_git_as_a_header_scoped_to_the_url() -> None:
+    spec = parse_git_source("https://me%40corp:p%3Ass@host.example/x.git", allow_local=False)
+    assert spec.url == "https://host.example/x.git"
+    assert dict(spec.env) == {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.https://host.example/x.git.extraHeader",
+        "GIT_CONFIG_VALUE_0": "Authorization: Basic " + base64.b64encode(b"me@corp:p:ss").decode(),
+    }
+    assert parse_git_source("https://host.example/x.git", allow_local=False).env == ()
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,12 @@ def init_bare(path: Path) -> None:
 
 
 def remote_head(
-    repo: Path, url: str, *, protocols: Sequence[str], timeout: float
+    repo: Path,
+    url: str,
+    *,
+    protocols: Sequence[str],
+    timeout: float,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str | None]:
     """(default branch ref such as ``refs/heads/main`` or None, HEAD commit or None) of ``url``."""
     proc = run_git(
@@ -252,6 +257,7 @@ def remote_head(
         operands=[url, "HEAD"],
         protocols=protocols,
         timeout=timeout,
+        env=env,
     )
     branch = commit = None
     for line in proc.stdout.splitlines():
@@ -273,6 +279,7 @@ def fetch(
     protocols: Sequence[str],
     timeout: float,
     max_bytes: int,
+    env: Mapping[str, str] | None = None,
 ) -> None:
     """Fetch ``refspecs`` from ``url`` into the bare ``repo``: no submodules, no tags beyond
     the refspecs, objects checked, size and time capped."""
@@ -294,6 +301,7 @@ def fetch(
         timeout=timeout,
         max_bytes=max_bytes,
         watch=repo,
+        env=env,
     )
 
 

@@ -186,7 +186,7 @@ class GitCache:
         opts, spec = self.options, self.spec
         try:
             branch, head_commit = git.remote_head(
-                target, spec.url, protocols=spec.protocols, timeout=opts.timeout
+                target, spec.url, protocols=spec.protocols, timeout=opts.timeout, env=dict(spec.env)
             )
             refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
             if head_commit is not None:
@@ -198,6 +198,7 @@ class GitCache:
                 protocols=spec.protocols,
                 timeout=opts.timeout,
                 max_bytes=opts.max_bytes,
+                env=dict(spec.env),
             )
             size = git.folder_size(target)
             if size > opts.max_bytes:  # git finished between two looks of the size watch
@@ -230,6 +231,7 @@ class GitCache:
                 protocols=self.spec.protocols,
                 timeout=self.options.timeout,
                 max_bytes=self.options.max_bytes,
+                env=dict(self.spec.env),
             )
         except git.GitError:
             pass  # reported as "not found" by the caller

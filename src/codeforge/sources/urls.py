@@ -20,10 +20,13 @@ anything starting with ``-``, whitespace and control characters, backslashes,
 query strings and fragments, empty hosts and paths.
 
 Credentials: ``https://USER:TOKEN@host/...`` is accepted (it is how private
-repositories are often reached) but the token never leaves this module except
-in the URL handed to git: :attr:`GitSpec.public` (stored in the answers file and
-the cache) drops it, :attr:`GitSpec.display` (every message) redacts it. An ssh
-login name (``git@``) is not a secret and is kept; an ssh password is dropped.
+repositories are often reached). The token is never stored, shown or put on a
+command line: git gets the URL without it and the token as an ``Authorization``
+header scoped to that URL, through its environment (:attr:`GitSpec.env`);
+:attr:`GitSpec.public` (stored in the answers file and the cache) and
+:attr:`GitSpec.display` (every message) leave it out. An ssh login name
+(``git@``) is not a secret and is kept; an ssh password is dropped (ssh does not
+read it from URLs anyway).
 
 Refs (``--vcs-ref``): a tag, branch or commit id; ``HEAD`` is the remote's
 default branch. Refused: a leading ``-``, ``..``, ``@{``, control characters,
@@ -61,11 +64,12 @@ REF_MAX = 200
 class GitSpec:
     """A checked git source."""
 
-    url: str  # what git is given (may hold credentials)
+    url: str  # what git is given: never holds credentials
     public: str  # what is stored: no credentials, shortcuts kept as typed
     normalised: str  # the trust and cache-key form (see codeforge.sources.trust)
     scheme: str  # https | http | ssh | file
     local: bool  # file:// or a local path
+    env: tuple[tuple[str, str], ...] = ()  # extra environment for git (credentials)
 
     @property
     def display(self) -> str:
@@ -199,11 +203,31 @@ def _from_url(raw: str, body: str, *, allow_local: bool) -> GitSpec:
     from codeforge.sources.trust import normalise_source
 
     return GitSpec(
-        url=body,
+        url=shown,
         public=shown,
         normalised=normalise_source(body),
         scheme=scheme,
         local=False,
+        env=_credential_env(parts.username, parts.password, shown) if scheme != "ssh" else (),
+    )
+
+
+def _credential_env(
+    user: str | None, password: str | None, url: str
+) -> tuple[tuple[str, str], ...]:
+    """Credentials from the URL as an ``Authorization`` header for that URL only, passed
+    through git's environment config (``GIT_CONFIG_*``): never on git's command line,
+    where any local user could read them, and never sent to another host."""
+    if user is None and password is None:
+        return ()
+    import base64
+
+    pair = f"{unquote(user or '')}:{unquote(password or '')}".encode()
+    header = "Authorization: Basic " + base64.b64encode(pair).decode("ascii")
+    return (
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", f"http.{url}.extraHeader"),
+        ("GIT_CONFIG_VALUE_0", header),
     )
 
 
