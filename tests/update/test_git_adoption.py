@@ -185,3 +185,49 @@ def test_broken_foreign_answers_files_are_named(tmp_path: Path) -> None:
     (tmp_path / ".copier-answers.yml").write_text("greeting: hi\n")
     code, _, stderr = invoke("update", str(tmp_path))
     assert code == 7 and "_src_path" in stderr
+
+
+def test_copier_migrations_run_when_mappable_and_refused_otherwise(tmp_path: Path) -> None:
+    import sys
+
+    import copier
+
+    base_yml = "greeting:\n  type: str\n  default: hello\n"
+    template = build_tree(
+        tmp_path / "tpl",
+        {
+            "copier.yml": base_yml,
+            "{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers|to_nice_yaml }}",
+            "hello.txt.jinja": HELLO_V1.replace("{greeting}", "{{ greeting }}"),
+        },
+    )
+    commit(template, "v1", "v1.0.0")
+    project = tmp_path / "made-by-copier"
+    copier.run_copy(str(template), str(project), defaults=True, vcs_ref="v1.0.0", quiet=True)
+    commit(project, "generated")
+    write = "open('migrated.txt', 'w').write('{{ greeting }}')"
+    v2 = (
+        base_yml
+        + "_migrations:\n"
+        + f"  - version: 2.0.0\n    after: [[{sys.executable!r}, -c, {write!r}]]\n"
+    )
+    (template / "copier.yml").write_text(v2)
+    commit(template, "v2", "v2.0.0")
+    code, _, stderr = invoke("update", str(project))
+    assert code == 6 and "--trust" in stderr  # mapped migrations: trust-gated like native ones
+    code, _, stderr = invoke("update", str(project), "--trust")
+    assert code == 0, stderr
+    assert (project / "migrated.txt").read_text() == "hello"
+    commit(project, "updated")
+    v3 = (
+        v2
+        + "  - version: v3.0.0\n    command: echo hi\n    when: \"{{ _stage == 'before' and true }}\"\n"
+    )
+    (template / "copier.yml").write_text(v3)
+    commit(template, "v3", "v3.0.0")
+    before = (project / "hello.txt").read_bytes()
+    code, _, stderr = invoke("update", str(project), "--trust")
+    assert code == 7 and "v3.0.0" in stderr and "--skip-migrations" in stderr
+    assert (project / "hello.txt").read_bytes() == before
+    code, _, stderr = invoke("update", str(project), "--trust", "--skip-migrations")
+    assert code == 0, stderr

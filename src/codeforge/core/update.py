@@ -509,6 +509,28 @@ def _identity(engine: SDLCEngine, loaded: LoadedBlueprint) -> tuple[str, str]:
     return name, version if SEMVER_RE.match(version) else bp.version
 
 
+def _pending_raw(raw: Sequence[Mapping[str, Any]], from_version: str, to_version: str) -> list[str]:
+    """Versions of copier migrations left unmapped that this update would cross.
+
+    A version that does not parse (even without its ``v``) counts as crossed: it
+    cannot be placed, so it is not skipped silently.
+    """
+    from codeforge.templates.loader import semver_key
+
+    low, high = semver_key(from_version), semver_key(to_version)
+    crossed = []
+    for item in raw:
+        version = str(item.get("version", "?"))
+        try:
+            key = semver_key(version.removeprefix("v"))
+        except ValueError:
+            crossed.append(version)
+            continue
+        if low < key <= high:
+            crossed.append(version)
+    return crossed
+
+
 def pending_migrations(
     migrations: Sequence[Migration], from_version: str, to_version: str
 ) -> list[Migration]:
@@ -592,11 +614,13 @@ def update_project(
     bp_name, to_version = _identity(engine, target)
     migrations: list[Migration] = []
     compat = target_bp.compat
-    if not skip_migrations and compat is not None and compat.raw_migrations:
+    unmapped = _pending_raw(compat.raw_migrations, from_version, to_version) if compat else []
+    if not skip_migrations and unmapped:
         raise BlueprintError(
-            "this copier template declares `_migrations`, which codeforge update does not run",
+            f"copier `_migrations` for {', '.join(unmapped)} use copier-only features "
+            "(stage variables, working_directory, shell strings), which CodeForge does not run",
             where=str(target_bp.definition_file.name),
-            hint="pass --skip-migrations to update without them, or run them by hand",
+            hint="pass --skip-migrations to update without them, then run them by hand",
         )
     if not skip_migrations and target_bp.migrations:
         migrations = pending_migrations(target_bp.migrations, from_version, to_version)
