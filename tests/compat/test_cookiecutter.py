@@ -225,3 +225,18 @@ def test_without_root_folder_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(BlueprintError, match=r"no project folder"):
         load_blueprint(template)
+
+
+def test_shell_hook_is_byte_identical(tmp_path: Path) -> None:
+    """A `.sh` hook runs as an executable (its shebang), rendered first, as in cookiecutter."""
+    template = _tiny_template(tmp_path, {"word": "hello"}, {"a.txt": "{{ cookiecutter.word }}\n"})
+    hooks = template / "hooks"
+    hooks.mkdir()
+    (hooks / "post_gen_project.sh").write_text(
+        "#!/bin/sh\nset -e\necho '{{ cookiecutter.word }} from sh' > from-hook.txt\nrm a.txt\n"
+    )
+    (hooks / "post_gen_project.sh~").write_text("#!/bin/sh\nexit 1\n")  # a backup: ignored
+    reference = run_cookiecutter(template, tmp_path / "cc", {"word": "bye"})
+    ours, _ = run_codeforge(template, tmp_path / "cf", {"word": "bye"})
+    assert (ours / "from-hook.txt").read_text() == "bye from sh\n"
+    assert_same_tree(reference, ours)
