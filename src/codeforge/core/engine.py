@@ -591,7 +591,8 @@ def _generate_component(
 
     project = project.resolve()
     answers_file = read_answers_file(project)
-    loaded = engine.load_blueprint(answers_file.source)
+    # the recorded commit, so components come from the version the project was made from
+    loaded = engine.load_blueprint(answers_file.source, vcs_ref=answers_file.commit)
     bp = loaded.blueprint
     component = pick_component(bp, kind)
     env = engine.environment(bp.root / component.template_dir)
