@@ -147,9 +147,9 @@ def test_failing_pre_hook_writes_nothing(tmp_path: Path) -> None:
 def test_failing_post_hook_leaves_no_project(tmp_path: Path) -> None:
     template = fixture("cc-hooks", tmp_path)
     (template / "hooks" / "post_gen_project.py").write_text("raise SystemExit(3)\n")
-    with pytest.raises(TaskError, match=r"post_gen_project\.py failed"):
+    with pytest.raises(TaskError, match=r"post_gen_project\.py failed \(exit status 3\)"):
         run_codeforge(template, tmp_path / "cf")
-    assert not (tmp_path / "cf" / "proj").exists()
+    assert not (tmp_path / "cf").exists()  # no project, no staging folder, no parent made
 
 
 def test_foreign_extension_needs_trust(tmp_path: Path) -> None:
