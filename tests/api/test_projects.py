@@ -171,6 +171,16 @@ def test_validation_error_names_the_variable(api: Api) -> None:
     assert response.json()["variable"] == "use_docker"
 
 
+def test_a_bad_answer_does_not_break_the_next_generation(api: Api) -> None:
+    """A failed render closes the blueprint's compiled cache; the next request still works."""
+    url = f"{V1}/projects/generate"
+    bad = {"template": "web-fastapi", "name": "x", "answers": {"license": "nope"}}
+    assert api.as_(api.alice, "POST", url, json=bad).status_code == 422
+    good = {"template": "web-fastapi", "name": "x", "answers": {}}
+    response = api.as_(api.alice, "POST", url, json=good)
+    assert response.status_code == 200, response.text
+
+
 def test_content_disposition_is_safe() -> None:
     from codeforge.api.generation import content_disposition
 

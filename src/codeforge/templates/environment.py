@@ -517,6 +517,7 @@ class CompiledCache:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+            self._new = {}  # their bytes were in the spool: unsaved entries are dropped
 
     def __del__(self) -> None:
         try:
