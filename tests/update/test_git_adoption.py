@@ -182,6 +182,9 @@ def test_broken_foreign_answers_files_are_named(tmp_path: Path) -> None:
     (tmp_path / ".cruft.json").write_text("{not json")
     code, _, stderr = invoke("update", str(tmp_path))
     assert code == 7 and ".cruft.json" in stderr
+    (tmp_path / ".cruft.json").write_text('{"template": "/x", "context": "oops"}')
+    code, _, stderr = invoke("update", str(tmp_path))
+    assert code == 7 and "context.cookiecutter" in stderr
     (tmp_path / ".copier-answers.yml").write_text("greeting: hi\n")
     code, _, stderr = invoke("update", str(tmp_path))
     assert code == 7 and "_src_path" in stderr
