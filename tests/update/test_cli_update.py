@@ -117,5 +117,7 @@ def test_update_becomes_an_activity_row(
             assert len(rows) == 1
             assert rows[0].target == str(project.resolve())
             assert rows[0].details["version"] == "2.0.0"
+            assert rows[0].details["from_version"] == "1.0.0"
+            assert rows[0].details["to_version"] == "2.0.0"
     finally:
         reset_engines()

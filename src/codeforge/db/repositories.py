@@ -107,6 +107,7 @@ def record_generation(session: Session, record: GenerationRecord) -> Project:
                 "version": record.blueprint_version,
                 "source": record.blueprint_source,
                 "file_count": record.file_count,
+                **record.details,
             },
             record_id=record.record_id or None,
         )
