@@ -84,7 +84,7 @@ def bash_blocks() -> list[tuple[str, int, bool, str]]:
 
 def test_docs_have_bash_examples() -> None:
     docs = {doc for doc, *_ in bash_blocks()}
-    assert {"docs/scaling.md"} <= docs
+    assert {"docs/lifecycle.md", "docs/scaling.md"} <= docs
 
 
 @pytest.mark.parametrize(
