@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("codeforge.cli.admin", "users", "Manage API users."),
     "keys": ("codeforge.cli.admin", "keys", "Manage API keys (shown once, stored as a hash)."),
     "ai": ("codeforge.cli.ai", "ai", "AI help: recommend, describe, generate and review code."),
-    "update": ("codeforge.cli.update", "update", "Bring a project up to a newer blueprint version."),
+    "update": ("codeforge.cli.update", "update", "Merge a newer blueprint version into a project."),
     "check": ("codeforge.cli.update", "check", "Say whether a newer blueprint version exists."),
     "diff": ("codeforge.cli.update", "diff", "Show what an update would change."),
     "worker": ("codeforge.cli.worker", "worker", "Run a job worker on the Redis queue."),
