@@ -34,11 +34,11 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from codeforge.core.plan import PlannedFile
+from codeforge.core.plan import is_binary as is_binary  # re-exported: merge.is_binary
 
 INLINE = "inline"
 REJ = "rej"
 CONFLICT_STYLES = (INLINE, REJ)
-_NUL_SNIFF = 8192
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,18 +81,6 @@ class MergeResult:
 
 
 TextMerge = Callable[[bytes, bytes, bytes], tuple[bytes, bool]]  # (base, ours, theirs) → merged
-
-
-def is_binary(data: bytes) -> bool:
-    if b"\0" in data[:_NUL_SNIFF]:
-        return True
-    if data.isascii():
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 def _executable(mode: int) -> bool:

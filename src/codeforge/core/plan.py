@@ -84,7 +84,7 @@ _JINJA_MARKERS = (b"{{", b"{%", b"{#")
 def _kind(
     data: bytes, verbatim: _Globs, rel: str, markers: tuple[bytes, ...] = _JINJA_MARKERS
 ) -> str:
-    if _is_binary(data):
+    if is_binary(data):
         return "binary"
     if verbatim.match(rel):
         return "verbatim"
@@ -94,7 +94,8 @@ def _kind(
     return "template"
 
 
-def _is_binary(data: bytes) -> bool:
+def is_binary(data: bytes) -> bool:
+    """Binary: a NUL byte near the start, or bytes that are not UTF-8."""
     if b"\0" in data[:BINARY_SNIFF]:
         return True
     if data.isascii():
@@ -388,9 +389,9 @@ class PlanBuilder:
             # copier: a file is a template by its name alone.
             if rel.endswith(self.strip_suffix):
                 return "template"
-            return "binary" if _is_binary(data) else "verbatim"
+            return "binary" if is_binary(data) else "verbatim"
         if self.copy_fnmatch and self.verbatim_depth(rel) is not None:
-            return "binary" if _is_binary(data) else "verbatim"
+            return "binary" if is_binary(data) else "verbatim"
         kind = _kind(data, verbatim, rel, self._markers)
         if kind == "plain" and self._always_render:
             return "template"
