@@ -89,8 +89,6 @@ def run_tasks(
     """Run the blueprint's tasks as argv lists in ``cwd``; refuse when not trusted."""
     if not tasks:
         return
-    import subprocess
-
     if not trusted:
         raise SecurityError(
             f"this blueprint declares {len(tasks)} task(s), which run commands on your machine",
@@ -102,24 +100,39 @@ def run_tasks(
             continue
         argv = [render(arg, origin) for arg in task.command]
         info(f"running task: {' '.join(argv)}")
-        try:
-            proc = subprocess.run(
-                argv,
-                cwd=cwd,
-                env=minimal_env({"CODEFORGE_ANSWERS": answers_json}),
-                capture_output=True,
-                text=True,
-                timeout=TASK_TIMEOUT,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise TaskError(f"{origin}: command not found: {argv[0]}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise TaskError(f"{origin}: took longer than {TASK_TIMEOUT:g} s") from exc
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip()[-500:]
-            raise TaskError(f"{origin}: `{' '.join(argv)}` exited with {proc.returncode}: {tail}")
+        status, tail = run_command(argv, cwd, origin, {"CODEFORGE_ANSWERS": answers_json})
+        if status != 0:
+            raise TaskError(f"{origin}: `{' '.join(argv)}` exited with {status}: {tail}")
+
+
+def run_command(
+    argv: Sequence[str], cwd: Path, origin: str, env: Mapping[str, str]
+) -> tuple[int, str]:
+    """Run ``argv`` (no shell) in ``cwd`` with a minimal environment plus ``env``.
+
+    Returns the exit status and the end of its output. A missing command or the
+    timeout is a :class:`TaskError`; other OS errors are left to the caller.
+    """
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=minimal_env(dict(env)),
+            capture_output=True,
+            text=True,
+            timeout=TASK_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise TaskError(f"{origin}: command not found: {argv[0]}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise TaskError(f"{origin}: took longer than {TASK_TIMEOUT:g} s") from exc
+    if proc.returncode != 0:
+        return proc.returncode, (proc.stderr or proc.stdout).strip()[-500:]
+    return 0, ""
 
 
 def plain(value: Any) -> Any:

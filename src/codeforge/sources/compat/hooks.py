@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import stat
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codeforge.core.errors import SecurityError
-from codeforge.core.postprocess import TASK_TIMEOUT, TaskError, minimal_env
+from codeforge.core.postprocess import TaskError, run_command
 
 TRUST_HINT = (
     "pass --trust if you trust this template's source, or add it to trusted_sources in the config"
@@ -133,24 +132,10 @@ def _run(argv: list[str], cwd: Path, origin: str, env: Mapping[str, str]) -> Non
     if not argv or not argv[0]:
         raise TaskError(f"{origin}: the command is empty")
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=minimal_env(dict(env)),
-            capture_output=True,
-            text=True,
-            timeout=TASK_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise TaskError(f"{origin}: command not found: {argv[0]}") from exc
+        status, tail = run_command(argv, cwd, origin, env)
     except PermissionError as exc:
         raise TaskError(f"{origin}: cannot run {argv[0]}: {exc.strerror}") from exc
     except OSError as exc:
         raise TaskError(f"{origin}: cannot run (missing shebang?): {exc.strerror}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise TaskError(f"{origin}: took longer than {TASK_TIMEOUT:g} s") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip()[-500:]
-        raise TaskError(f"{origin} failed (exit status {proc.returncode}): {tail}")
+    if status != 0:
+        raise TaskError(f"{origin} failed (exit status {status}): {tail}")
