@@ -10,7 +10,9 @@ and atomic writes are CodeForge's own.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from codeforge.core.errors import BlueprintError
 from codeforge.templates.schema import Blueprint
@@ -26,6 +28,17 @@ def compat_definition(folder: Path) -> Path | None:
         names = " and ".join(p.name for p in found)
         raise BlueprintError(f"{folder} holds both {names}; keep exactly one", where=str(folder))
     return found[0] if found else None
+
+
+def template_name(folder: Path, fallback: str) -> str:
+    """A blueprint name from the template's folder name (``fallback`` when nothing is left)."""
+    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.name.lower())
+    return name.strip("-._")[:100] or fallback
+
+
+def public_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers a project records: all but the ``_private`` names."""
+    return {k: v for k, v in answers.items() if not k.startswith("_")}
 
 
 def load_compat_blueprint(folder: Path, definition: Path) -> Blueprint:

@@ -22,6 +22,8 @@ from typing import Any
 
 from codeforge.core.answers import Evaluator, Prompter, convert
 from codeforge.core.errors import BlueprintError, ValidationError
+from codeforge.sources.compat import public_answers as recorded
+from codeforge.sources.compat import template_name
 from codeforge.sources.compat.hooks import ScriptHook, find_scripts, run_scripts
 from codeforge.sources.compat.jinja import (
     apply_envops,
@@ -157,9 +159,8 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
     root_folder = find_root_folder(folder, envops)
     spec = _Spec(data, folder, envops, extensions, hooks)
     variables = _variables(data, text)
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.name.lower())
     return Blueprint(
-        name=name.strip("-._")[:100] or "cookiecutter",
+        name=template_name(folder, "cookiecutter"),
         version="0.0.0",
         root=folder,
         definition_file=definition,
@@ -181,10 +182,6 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
             keep_crlf=new_lines in (None, ""),
         ),
     )
-
-
-def recorded(answers: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in answers.items() if not k.startswith("_")}
 
 
 class _Spec:

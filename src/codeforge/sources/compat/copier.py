@@ -26,6 +26,8 @@ import yaml
 from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.errors import BlueprintError, ValidationError
 from codeforge.core.postprocess import TaskError
+from codeforge.sources.compat import public_answers as recorded
+from codeforge.sources.compat import template_name
 from codeforge.sources.compat.hooks import refuse_untrusted, run_argv, split_command
 from codeforge.sources.compat.jinja import (
     apply_envops,
@@ -211,9 +213,8 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
         skip_if_exists=tuple(_list(settings, "_skip_if_exists", fail)),
         exclude=tuple(exclude),
     )
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.name.lower())
     return Blueprint(
-        name=name.strip("-._")[:100] or "copier",
+        name=template_name(folder, "copier"),
         version="0.0.0",
         root=folder,
         definition_file=definition,
@@ -348,10 +349,6 @@ def _variables(questions: Mapping[str, Mapping[str, Any]], locate: Any) -> tuple
 def _infer_type(default: Any) -> str:
     name = type(default).__name__
     return name if name in CASTS else "yaml"
-
-
-def recorded(answers: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in answers.items() if not k.startswith("_")}
 
 
 class _Spec:
