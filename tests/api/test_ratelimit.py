@@ -109,8 +109,8 @@ def test_per_key_limit_429_with_retry_after(
     client = _app_client(
         api_db_url,
         monkeypatch,
-        CODEFORGE_RATE_LIMITS="read=3/minute",
-        CODEFORGE_RATE_LIMITS_ADDRESS="read=100/minute",
+        CODEFORGE_RATE_LIMITS="read=3/day",
+        CODEFORGE_RATE_LIMITS_ADDRESS="read=100/day",
     )
     ann = make_caller(api_db_url, "ann", "member")
     ben = make_caller(api_db_url, "ben", "member")
@@ -121,8 +121,8 @@ def test_per_key_limit_429_with_retry_after(
         assert refused.status_code == 429
         body = refused.json()
         assert body["error"] == "rate_limited" and body["where"] == "rate limit 'read'"
-        assert "3 per 1 minute" in body["message"] and "API key" in body["message"]
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "3 per 1 day" in body["message"] and "API key" in body["message"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 86400
         assert refused.headers["x-ratelimit-limit"] == "3"
         assert refused.headers["x-request-id"]  # the outer middleware still ran
         # Another key has its own bucket; health checks are never limited.
@@ -138,8 +138,8 @@ def test_per_address_limit_covers_anonymous_and_many_keys(
     client = _app_client(
         api_db_url,
         monkeypatch,
-        CODEFORGE_RATE_LIMITS="read=100/minute",
-        CODEFORGE_RATE_LIMITS_ADDRESS="read=4/minute",
+        CODEFORGE_RATE_LIMITS="read=100/day",
+        CODEFORGE_RATE_LIMITS_ADDRESS="read=4/day",
     )
     callers = [make_caller(api_db_url, f"u{i}", "member") for i in range(3)]
     with client:
@@ -209,8 +209,8 @@ def two_servers(
         "CODEFORGE_DATABASE_URL": db_url,
         "CODEFORGE_REDIS_URL": redis_server.url,
         "CODEFORGE_REDIS_PREFIX": f"rltest{free_port()}:",
-        "CODEFORGE_RATE_LIMITS": "read=5/minute",
-        "CODEFORGE_RATE_LIMITS_ADDRESS": "read=1000/minute",
+        "CODEFORGE_RATE_LIMITS": "read=5/day",
+        "CODEFORGE_RATE_LIMITS_ADDRESS": "read=1000/day",
     }
     ports = [free_port(), free_port()]
     procs = [_serve(port, env) for port in ports]
@@ -246,7 +246,7 @@ def test_two_servers_share_one_counter_and_survive_a_redis_outage(
     during = [get(a), get(b), get(a), get(b)]
     assert during == [200] * 4
     assert time.monotonic() - started < 5
-    assert [get(a) for _ in range(4)] == [200, 200, 200, 429]  # a's own counter: 5 per minute
+    assert [get(a) for _ in range(4)] == [200, 200, 200, 429]  # a's own counter: 5 per day
     assert get(b) == 200  # b counts apart while Redis is away
 
     # 3. Redis back (empty): after the breaker's pause both servers share again.

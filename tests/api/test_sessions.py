@@ -219,7 +219,7 @@ def test_login_attempts_are_rate_limited(api_db_url: str, monkeypatch: pytest.Mo
     from codeforge.api.app import create_app
     from codeforge.core.settings import load_settings
 
-    monkeypatch.setenv("CODEFORGE_RATE_LIMITS", "auth=3/minute")
+    monkeypatch.setenv("CODEFORGE_RATE_LIMITS", "auth=3/day")
     app = create_app(
         load_settings(overrides={"database_url": api_db_url}), log_stream=io.StringIO()
     )
