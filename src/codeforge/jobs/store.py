@@ -196,6 +196,19 @@ def _held(claimed: Claimed) -> Any:
     )
 
 
+def _update_held(factory: sessionmaker[Session], claimed: Claimed, values: dict[str, Any]) -> bool:
+    """Set ``values`` on the job in its own transaction while this attempt still holds it;
+    False when it no longer does."""
+    with factory.begin() as session:
+        result = session.execute(
+            update(Job)
+            .where(_held(claimed))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def claim(factory: sessionmaker[Session], job_id: str, worker: str, lease: float) -> Claimed | None:
     """Start the next attempt of ``job_id`` for ``worker``; None when it is not ours to run
     (unknown, already running elsewhere, waiting for a retry delay, or done)."""
@@ -262,14 +275,7 @@ def renew(
         values["progress"] = max(0, min(100, progress))
     if stage is not None:
         values["stage"] = stage[:100]
-    with factory.begin() as session:
-        result = session.execute(
-            update(Job)
-            .where(_held(claimed))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _update_held(factory, claimed, values)
 
 
 def finish(
@@ -332,22 +338,19 @@ def retry_later(
 ) -> bool:
     """Put the attempt back as ``queued`` after ``delay`` seconds (transient failure)."""
     due = utcnow() + timedelta(seconds=delay)
-    with factory.begin() as session:
-        result = session.execute(
-            update(Job)
-            .where(_held(claimed))
-            .values(
-                status="queued",
-                worker=None,
-                not_before=due,
-                lease_until=due,
-                stage=f"retrying in {delay:.0f} s",
-                error=_clip(message),
-                error_kind=kind,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _update_held(
+        factory,
+        claimed,
+        {
+            "status": "queued",
+            "worker": None,
+            "not_before": due,
+            "lease_until": due,
+            "stage": f"retrying in {delay:.0f} s",
+            "error": _clip(message),
+            "error_kind": kind,
+        },
+    )
 
 
 def fail(
@@ -372,14 +375,7 @@ def fail(
     }
     if scrub is not None:
         values["payload"] = scrub
-    with factory.begin() as session:
-        result = session.execute(
-            update(Job)
-            .where(_held(claimed))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _update_held(factory, claimed, values)
 
 
 # -- the sweeper's side ------------------------------------------------------------------------
