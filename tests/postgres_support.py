@@ -7,8 +7,10 @@ PostgreSQL cases skip, unless ``CI`` is set, where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,19 @@ def drop_database(admin_url: str, database_url: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@contextlib.contextmanager
+def temporary_database(prefix: str = "codeforge_test") -> Iterator[str]:
+    """A database of its own on the test server (skip or, in CI, fail when it is down)."""
+    admin = postgres_admin_url()
+    require_postgres(admin)
+    url = create_database(admin, prefix=prefix)
+    try:
+        yield url
+    finally:
+        reset_engines()
+        drop_database(admin, url)
 
 
 def create_schema(database_url: str) -> tuple[str, str]:

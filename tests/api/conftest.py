@@ -17,26 +17,17 @@ import pytest
 from cli_support import invoke
 from fastapi.testclient import TestClient
 from postgres_support import (
-    create_database,
     create_schema,
-    drop_database,
     drop_schema,
-    postgres_admin_url,
-    require_postgres,
     reset_engines,
+    temporary_database,
 )
 
 
 @pytest.fixture(scope="session")
 def api_postgres_database() -> Iterator[str]:
-    admin = postgres_admin_url()
-    require_postgres(admin)
-    url = create_database(admin, prefix="codeforge_api")
-    try:
+    with temporary_database("codeforge_api") as url:
         yield url
-    finally:
-        reset_engines()
-        drop_database(admin, url)
 
 
 @pytest.fixture(

@@ -15,14 +15,11 @@ from pathlib import Path
 
 import pytest
 from postgres_support import (
-    create_database,
     create_schema,
-    drop_database,
     drop_schema,
-    postgres_admin_url,
-    require_postgres,
     reset_engines,
     sqlite_url,
+    temporary_database,
 )
 
 BACKENDS = ("sqlite", "postgresql")
@@ -31,14 +28,8 @@ BACKENDS = ("sqlite", "postgresql")
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A database of this test session's own, dropped at the end."""
-    admin = postgres_admin_url()
-    require_postgres(admin)
-    url = create_database(admin)
-    try:
+    with temporary_database() as url:
         yield url
-    finally:
-        reset_engines()
-        drop_database(admin, url)
 
 
 @pytest.fixture(

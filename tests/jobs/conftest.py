@@ -11,11 +11,8 @@ from typing import Any
 
 import pytest
 from postgres_support import (
-    create_database,
-    drop_database,
-    postgres_admin_url,
-    require_postgres,
     reset_engines,
+    temporary_database,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,14 +50,8 @@ def queue_name() -> str:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    admin = postgres_admin_url()
-    require_postgres(admin)
-    url = create_database(admin, prefix="codeforge_jobs")
-    try:
+    with temporary_database("codeforge_jobs") as url:
         yield url
-    finally:
-        reset_engines()
-        drop_database(admin, url)
 
 
 @pytest.fixture(
