@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .redis_support import RedisServer, delete_prefix, redis_test_url, require_redis, unique_prefix
+from .redis_support import delete_prefix, own_redis, redis_url, unique_prefix
 
-
-@pytest.fixture
-def redis_url() -> str:
-    url = redis_test_url()
-    require_redis(url)
-    return url
+__all__ = ["own_redis", "redis_url"]  # fixtures defined in redis_support, shared with tests/jobs
 
 
 @pytest.fixture
@@ -24,14 +18,3 @@ def redis_prefix(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("CODEFORGE_REDIS_PREFIX", prefix)
     yield prefix
     delete_prefix(redis_url, prefix)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private redis-server this test may stop and restart."""
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()

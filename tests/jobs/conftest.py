@@ -17,29 +17,9 @@ from postgres_support import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kinds_for_tests  # noqa: F401 - registers the test kinds
-from cache.redis_support import (
-    RedisServer,
-    redis_test_url,
-    require_redis,
-)
+from cache.redis_support import own_redis, redis_url
 
-
-@pytest.fixture
-def redis_url() -> str:
-    url = redis_test_url()
-    require_redis(url)
-    return url
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private redis-server this test may stop and restart."""
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+__all__ = ["own_redis", "redis_url"]  # fixtures defined in redis_support, shared with tests/cache
 
 
 @pytest.fixture
