@@ -16,26 +16,15 @@ import pytest
 from codeforge.core.errors import SecurityError, TemplateError, ValidationError
 from codeforge.core.postprocess import TaskError
 from codeforge.templates.loader import load_blueprint
-from compat.helpers import assert_same_tree, fixture, run_codeforge, run_cookiecutter
+from compat.helpers import (
+    COOKIECUTTER_CASES,
+    assert_same_tree,
+    fixture,
+    run_codeforge,
+    run_cookiecutter,
+)
 
-CASES: list[tuple[str, dict[str, Any]]] = [
-    ("cc-basic", {}),
-    (
-        "cc-basic",
-        {
-            "project_name": "Other Thing",
-            "license": "{{ cookiecutter.author }} proprietary",
-            "use_docker": "no",
-            "use_ci": True,
-            "workers": 8,
-            "ci": {"provider": "gitlab", "extra": {"nested": 1}},
-        },
-    ),
-    ("cc-basic", {"license": "Apache-2.0", "author": "Grace Hopper", "project_slug": "custom"}),
-    ("cc-hooks", {}),
-    ("cc-hooks", {"license": "none", "project_name": "Second Try"}),
-    ("cc-extensions", {"repo": "other-repo", "items": "x,y"}),
-]
+CASES = COOKIECUTTER_CASES
 
 
 @pytest.mark.parametrize(("name", "extra"), CASES, ids=lambda v: v if isinstance(v, str) else "")

@@ -16,32 +16,9 @@ import yaml
 from codeforge.core.errors import SecurityError, ValidationError
 from codeforge.core.postprocess import TaskError
 from codeforge.templates.loader import load_blueprint
-from compat.helpers import assert_same_tree, fixture, run_codeforge, run_copier
+from compat.helpers import COPIER_CASES, assert_same_tree, fixture, run_codeforge, run_copier
 
-CASES: list[tuple[str, dict[str, Any]]] = [
-    ("cp-basic", {}),
-    (
-        "cp-basic",
-        {
-            "project_name": "Another One",
-            "workers": 9,
-            "ratio": "2.5",
-            "use_docker": False,
-            "license": "MIT",
-            "database": "postgres",
-            "features": ["api", "web"],
-            "settings": '{"debug": true}',
-            "extra": "owner: me\ntags: [x]",
-            "api_token": "other-secret",
-        },
-    ),
-    ("cp-basic", {"use_docker": "no", "features": ["web", "api", "cli"], "workers": "12"}),
-    ("cp-basic", {"python": "3.11", "runtime": "podman", "db_password": "x"}),
-    ("cp-subdir", {}),
-    ("cp-subdir", {"name": "other", "with_tests": True}),
-    ("cp-tasks", {}),
-    ("cp-tasks", {"name": "second", "make_extra": False}),
-]
+CASES = COPIER_CASES
 
 
 @pytest.mark.parametrize(("name", "data"), CASES, ids=lambda v: v if isinstance(v, str) else "")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from compat.helpers import COOKIECUTTER_CASES, COPIER_CASES
 
 from codeforge.core.engine import SDLCEngine
 from codeforge.sources import builtin_names
@@ -38,46 +39,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compat"
 NAME = "golden"
 
 # The answers the differential compat tests (tests/compat) render each fixture with.
-COMPAT_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("cc-basic", {}),
-    (
-        "cc-basic",
-        {
-            "project_name": "Other Thing",
-            "license": "{{ cookiecutter.author }} proprietary",
-            "use_docker": "no",
-            "use_ci": True,
-            "workers": 8,
-            "ci": {"provider": "gitlab", "extra": {"nested": 1}},
-        },
-    ),
-    ("cc-basic", {"license": "Apache-2.0", "author": "Grace Hopper", "project_slug": "custom"}),
-    ("cc-hooks", {}),
-    ("cc-hooks", {"license": "none", "project_name": "Second Try"}),
-    ("cc-extensions", {"repo": "other-repo", "items": "x,y"}),
-    ("cp-basic", {}),
-    (
-        "cp-basic",
-        {
-            "project_name": "Another One",
-            "workers": 9,
-            "ratio": "2.5",
-            "use_docker": False,
-            "license": "MIT",
-            "database": "postgres",
-            "features": ["api", "web"],
-            "settings": '{"debug": true}',
-            "extra": "owner: me\ntags: [x]",
-            "api_token": "other-secret",
-        },
-    ),
-    ("cp-basic", {"use_docker": "no", "features": ["web", "api", "cli"], "workers": "12"}),
-    ("cp-basic", {"python": "3.11", "runtime": "podman", "db_password": "x"}),
-    ("cp-subdir", {}),
-    ("cp-subdir", {"name": "other", "with_tests": True}),
-    ("cp-tasks", {}),
-    ("cp-tasks", {"name": "second", "make_extra": False}),
-]
+COMPAT_CASES = COOKIECUTTER_CASES + COPIER_CASES
 
 # (blueprint, component kind, arguments)
 COMPONENT_CASES: list[tuple[str, str, list[str]]] = [
