@@ -108,7 +108,26 @@ def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
                 target=f"user:{name}",
                 details={"user_id": user.id},
             )
+        user_id = user.id
+    if disabled:
+        _revoke_redis_sessions(ctx, user_id)  # tidy: the epoch bump already ended them
     click.echo(f"{'Disabled' if disabled else 'Enabled'} user {name}.")
+
+
+def _revoke_redis_sessions(ctx: click.Context, user_id: int) -> None:
+    """Delete the user's Redis session records (best effort; the epoch bump is what counts)."""
+    import os
+
+    from codeforge.cache.sessions import session_store
+
+    settings = settings_from(ctx)
+    if settings.redis_url:
+        store = session_store(
+            settings.data_dir,
+            settings.redis_url,
+            prefix=os.environ.get("CODEFORGE_REDIS_PREFIX") or "codeforge:",
+        )
+        store.revoke_user(user_id)
 
 
 @users.command("disable")
@@ -138,10 +157,9 @@ def users_set_password(ctx: click.Context, name: str, from_stdin: bool) -> None:
 
     Every login session NAME had ends at once.
     """
-    import os
     import sys
 
-    from codeforge.cache.sessions import check_password_rules, hash_password, session_store
+    from codeforge.cache.sessions import check_password_rules, hash_password
     from codeforge.core.errors import NotFoundError
     from codeforge.db.repositories import get_user_by_name, log_activity
 
@@ -160,14 +178,7 @@ def users_set_password(ctx: click.Context, name: str, from_stdin: bool) -> None:
         user.session_epoch += 1
         log_activity(session, "user.password", target=f"user:{name}", details={"user_id": user.id})
         user_id = user.id
-    settings = settings_from(ctx)
-    if settings.redis_url:
-        store = session_store(
-            settings.data_dir,
-            settings.redis_url,
-            prefix=os.environ.get("CODEFORGE_REDIS_PREFIX") or "codeforge:",
-        )
-        store.revoke_user(user_id)  # tidy: the epoch bump above already ended them
+    _revoke_redis_sessions(ctx, user_id)  # tidy: the epoch bump above already ended them
     click.echo(f"Set the password of {name}; their login sessions have ended.")
 
 

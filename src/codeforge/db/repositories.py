@@ -171,11 +171,15 @@ def create_user(
 def set_user_disabled(session: Session, user: User, disabled: bool) -> bool:
     """Disable (or enable) ``user``; a disabled user's keys stop authenticating.
 
+    Disabling also bumps the session epoch, so every login session opened before it
+    stays ended when the user is enabled again (keys come back; sessions never do).
     Returns whether anything changed.
     """
     if user.disabled == disabled:
         return False
     user.disabled = disabled
+    if disabled:
+        user.session_epoch += 1
     session.flush()
     announce_auth_change(session, f"user:{user.id}")
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from codeforge.api.auth import Admin, Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX
@@ -65,7 +65,9 @@ def get_user(
         return UserPublic.model_validate(get_row(session, user_id))
 
 
-def _set_disabled(ctx: AppContext, admin: Principal, user_id: int, disabled: bool) -> UserPublic:
+def _set_disabled(
+    request: Request, ctx: AppContext, admin: Principal, user_id: int, disabled: bool
+) -> UserPublic:
     from codeforge.db.repositories import get_user as get_row
     from codeforge.db.repositories import log_activity, set_user_disabled
 
@@ -85,6 +87,9 @@ def _set_disabled(ctx: AppContext, admin: Principal, user_id: int, disabled: boo
         public = UserPublic.model_validate(row)
     # This server forgets the user's verified keys now; see codeforge.api.caches.
     ctx.keys.forget_user(user_id)
+    if disabled:
+        # Tidy: the epoch bump made by set_user_disabled already ended every session.
+        request.app.state.sessions.revoke_user(user_id)
     return public
 
 
@@ -96,12 +101,14 @@ CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/users/{user_id}/disable", response_model=UserPublic, responses=CHANGE_RESPONSES)
-def disable_user(ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
-    """Disable a user: every key of theirs stops working at once (idempotent)."""
-    return _set_disabled(ctx, admin, user_id, True)
+def disable_user(request: Request, ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
+    """Disable a user: every key of theirs stops working and every login session ends
+    for good, at once (idempotent)."""
+    return _set_disabled(request, ctx, admin, user_id, True)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserPublic, responses=CHANGE_RESPONSES)
-def enable_user(ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
-    """Enable a disabled user again (their unrevoked, unexpired keys work again)."""
-    return _set_disabled(ctx, admin, user_id, False)
+def enable_user(request: Request, ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
+    """Enable a disabled user again (their unrevoked, unexpired keys work again; login
+    sessions do not: they log in again)."""
+    return _set_disabled(request, ctx, admin, user_id, False)
