@@ -7,12 +7,15 @@ Subcommands live in their own modules and are imported only when used, so
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
 import click
 
 from codeforge import __version__
+
+DEBUG_ENV = "CODEFORGE_DEBUG"
 
 # name -> (module, attribute, one-line help shown by --help without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -31,12 +34,29 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("codeforge.cli.update", "check", "Say whether a newer blueprint version exists."),
     "diff": ("codeforge.cli.update", "diff", "Show what an update would change."),
     "worker": ("codeforge.cli.worker", "worker", "Run a job worker on the Redis queue."),
+    "plugins": ("codeforge.cli.plugins", "plugins", "List installed plugins and their hooks."),
 }
+_PLUGIN_COMMANDS = "codeforge.plugin-commands"  # ctx.meta key: shared by the whole command line
+
+
+def plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
+    """The commands installed plugins add (``codeforge_register_commands``), loaded once."""
+    found = ctx.meta.get(_PLUGIN_COMMANDS)
+    if found is None:
+        from codeforge.cli.plugins import plugins_from
+
+        group = click.Group()
+        plugins_from(ctx).register_commands(group, reserved=COMMANDS)
+        found = ctx.meta[_PLUGIN_COMMANDS] = dict(group.commands)
+    assert isinstance(found, dict)
+    return found
 
 
 class LazyGroup(click.Group):
+    """Built-in commands imported only when used; plugin commands after them."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *super().list_commands(ctx)})
+        return sorted({*COMMANDS, *plugin_commands(ctx), *super().list_commands(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS:
@@ -44,17 +64,23 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module_name), attr)
             assert isinstance(command, click.Command)
             return command
-        return super().get_command(ctx, cmd_name)
+        return plugin_commands(ctx).get(cmd_name) or super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+        extra = plugin_commands(ctx)
+        if extra:
+            with formatter.section("Plugin commands"):
+                formatter.write_dl(
+                    [(name, extra[name].get_short_help_str()) for name in sorted(extra)]
+                )
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="codeforge")
-@click.option("--debug", is_flag=True, envvar="CODEFORGE_DEBUG", help="Show tracebacks on errors.")
+@click.option("--debug", is_flag=True, envvar=DEBUG_ENV, help="Show tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """CodeForge: create projects from blueprints and keep them in step.
@@ -69,11 +95,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+def env_flag(value: str | None) -> bool:
+    """Whether an on/off environment variable is on (``1``, ``true``, ``yes``, ``on``)."""
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def run(argv: list[str] | None = None) -> None:
     """Run the CLI; turn CodeForge errors into one red line and an exit code."""
     from codeforge.core.errors import CodeForgeError
 
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args or env_flag(os.environ.get(DEBUG_ENV))
     try:
         cli.main(args=argv, prog_name="codeforge", standalone_mode=False)
     except CodeForgeError as exc:

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from codeforge.core.errors import CodeForgeError, SecurityError
+from codeforge.core.lifecycle import RenderEvent
 from codeforge.core.plan import RenderPlan
 from codeforge.templates.schema import Task
 
 TASK_TIMEOUT = 300.0
 
-# Formatter name -> (executable, argv after it, file suffixes it touches)
-FORMATTERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "ruff-format": ("ruff", ("format", "--quiet", "--no-cache", "."), (".py", ".pyi")),
-    "ruff-fix": (
-        "ruff",
-        ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."),
-        (".py", ".pyi"),
-    ),
-}
+
+# Changes a rendered plan in place before any sink sees it (every blueprint, every sink).
+PostProcessor = Callable[[RenderPlan, RenderEvent], None]
+# A formatter a blueprint names in its `formatters:` list; `warn` takes non-fatal problems.
+Formatter = Callable[[RenderPlan, Callable[[str], None]], None]
 
 
 class TaskError(CodeForgeError):
@@ -30,20 +30,24 @@ class TaskError(CodeForgeError):
     exit_code = 11
 
 
-def apply_formatters(plan: RenderPlan, names: Sequence[str], warn: Callable[[str], None]) -> None:
-    """Run each named formatter over the plan's matching files, in a scratch folder."""
-    for name in names:
-        exe_name, args, suffixes = FORMATTERS[name]
-        exe = shutil.which(exe_name)
-        if exe is None:
-            warn(f"formatter {name} skipped: {exe_name} is not installed")
-            continue
-        targets = [f for f in plan.files if not f.binary and f.path.endswith(suffixes)]
-        if not targets:
-            continue
-        import subprocess
-        import tempfile
+@dataclasses.dataclass(frozen=True)
+class CommandFormatter:
+    """A formatter that runs a command over the plan's files in a scratch folder."""
 
+    name: str
+    executable: str
+    args: tuple[str, ...]
+    suffixes: tuple[str, ...]  # the files it touches
+
+    def __call__(self, plan: RenderPlan, warn: Callable[[str], None]) -> None:
+        """Format the plan's matching files; a missing command or a failure is a warning."""
+        exe = shutil.which(self.executable)
+        if exe is None:
+            warn(f"formatter {self.name} skipped: {self.executable} is not installed")
+            return
+        targets = [f for f in plan.files if not f.binary and f.path.endswith(self.suffixes)]
+        if not targets:
+            return
         with tempfile.TemporaryDirectory(prefix="codeforge-fmt-") as scratch:
             for f in plan.files:  # config files (pyproject.toml) shape the formatter's output
                 if f.binary:
@@ -52,7 +56,7 @@ def apply_formatters(plan: RenderPlan, names: Sequence[str], warn: Callable[[str
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(f.content)
             proc = subprocess.run(
-                [exe, *args],
+                [exe, *self.args],
                 cwd=scratch,
                 capture_output=True,
                 text=True,
@@ -62,10 +66,51 @@ def apply_formatters(plan: RenderPlan, names: Sequence[str], warn: Callable[[str
                 check=False,
             )
             if proc.returncode != 0:
-                warn(f"formatter {name} reported: {(proc.stderr or proc.stdout).strip()[:300]}")
-                continue
+                warn(
+                    f"formatter {self.name} reported: {(proc.stderr or proc.stdout).strip()[:300]}"
+                )
+                return
             for f in targets:
                 f.content = Path(scratch, f.path).read_bytes()
+
+
+BUILTIN_FORMATTERS: dict[str, Formatter] = {
+    f.name: f
+    for f in (
+        CommandFormatter(
+            "ruff-format", "ruff", ("format", "--quiet", "--no-cache", "."), (".py", ".pyi")
+        ),
+        CommandFormatter(
+            "ruff-fix",
+            "ruff",
+            ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."),
+            (".py", ".pyi"),
+        ),
+    )
+}
+
+
+def apply_formatters(
+    plan: RenderPlan,
+    names: Sequence[str],
+    warn: Callable[[str], None],
+    formatters: Mapping[str, Formatter] = BUILTIN_FORMATTERS,
+) -> None:
+    """Run each named formatter over the plan, in the blueprint's order."""
+    for name in names:
+        formatter = formatters.get(name)
+        if formatter is None:
+            warn(f"formatter {name} skipped: no installed plugin provides it")
+            continue
+        formatter(plan, warn)
+
+
+def apply_post_processors(
+    plan: RenderPlan, event: RenderEvent, post_processors: Sequence[PostProcessor]
+) -> None:
+    """Let each post-processor change the plan, in order."""
+    for process in post_processors:
+        process(plan, event)
 
 
 def minimal_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -113,8 +158,6 @@ def run_command(
     Returns the exit status and the end of its output. A missing command or the
     timeout is a :class:`TaskError`; other OS errors are left to the caller.
     """
-    import subprocess
-
     try:
         proc = subprocess.run(
             argv,

@@ -1,0 +1,313 @@
+"""The plugin manager: default plugins, ``codeforge.plugins`` entry points, and typed calls.
+
+:func:`build_plugins` makes a new manager each time it is called; nothing is
+loaded at import. It registers CodeForge's own features first (the modules in
+:data:`DEFAULT_PLUGINS`, always), then every installed entry point in the
+``codeforge.plugins`` group, or only those ``CODEFORGE_PLUGINS=a,b`` names (by
+entry-point or distribution name; set but empty loads none).
+
+Plugins are code the user installed, so they run without ``--trust``. A plugin
+that fails to import, declares a hook that does not exist, or raises from a
+hook is a :class:`PluginError` naming the plugin and its distribution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+
+from codeforge import __version__
+from codeforge.core.errors import CodeForgeError
+from codeforge.plugins import PROJECT, hookspecs
+
+if TYPE_CHECKING:
+    import click
+    from fastapi import APIRouter
+
+    from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
+    from codeforge.core.postprocess import Formatter, PostProcessor
+    from codeforge.jobs.kinds import Kind
+
+GROUP = "codeforge.plugins"
+ENV_VAR = "CODEFORGE_PLUGINS"
+# CodeForge's own features, registered through the same hooks as any plugin
+# (module names: imported when a manager is built, never at import).
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "codeforge.plugins.builtin",
+    "codeforge.jobs.plugin",
+)
+BUILTIN_DISTRIBUTION = "codeforge"
+
+T = TypeVar("T")
+
+
+class PluginError(CodeForgeError):
+    """An installed plugin failed to load or raised from a hook."""
+
+    exit_code = 1
+    http_status = 500
+    kind = "plugin"
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin, as ``codeforge plugins list`` shows it."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: tuple[str, ...]
+    builtin: bool
+
+    @property
+    def label(self) -> str:
+        """How error messages name the plugin."""
+        return f"plugin {self.name!r} (distribution {self.distribution} {self.version})"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def selected_names(environ: Mapping[str, str]) -> set[str] | None:
+    """The plugin names ``CODEFORGE_PLUGINS`` narrows loading to (None: load all)."""
+    raw = environ.get(ENV_VAR)
+    if raw is None:
+        return None
+    return {_normalise(part.strip()) for part in raw.split(",") if part.strip()}
+
+
+def _entry_points(selected: set[str] | None) -> list[metadata.EntryPoint]:
+    found = sorted(metadata.entry_points(group=GROUP), key=lambda ep: ep.name)
+    if selected is None:
+        return found
+    chosen = [
+        ep
+        for ep in found
+        if _normalise(ep.name) in selected
+        or (ep.dist is not None and _normalise(ep.dist.name) in selected)
+    ]
+    known = {_normalise(ep.name) for ep in found}
+    known |= {_normalise(ep.dist.name) for ep in found if ep.dist is not None}
+    missing = sorted(selected - known)
+    if missing:
+        raise PluginError(
+            f"{ENV_VAR} names {', '.join(missing)}, which no installed plugin provides",
+            hint=f"installed: {', '.join(sorted(ep.name for ep in found)) or 'none'}",
+        )
+    return chosen
+
+
+class Plugins:
+    """A loaded plugin manager with one typed method per hook the code calls."""
+
+    def __init__(self, manager: pluggy.PluginManager, infos: Mapping[str, PluginInfo]) -> None:
+        self.manager = manager
+        self._infos = dict(infos)
+
+    def info(self) -> list[PluginInfo]:
+        """Every registered plugin, default ones first, with the hooks it implements."""
+        found = []
+        for name, info in self._infos.items():
+            plugin = self.manager.get_plugin(name)
+            callers = self.manager.get_hookcallers(plugin) or []
+            hooks = tuple(sorted(caller.name for caller in callers))
+            found.append(dataclasses.replace(info, hooks=hooks))
+        return sorted(found, key=lambda i: (not i.builtin, i.name))
+
+    def _each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[PluginInfo, Any]]:
+        """Call ``hook_name`` on each plugin in pluggy's order; yield (plugin, result)."""
+        caller = getattr(self.manager.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            info = self._infos[impl.plugin_name]
+            args = [kwargs[name] for name in impl.argnames]
+            try:
+                result = impl.function(*args)
+            except CodeForgeError:
+                raise  # a plugin may refuse with CodeForge's own errors, which say where
+            except Exception as exc:
+                raise PluginError(f"{info.label} failed in {hook_name}: {_one_line(exc)}") from exc
+            yield info, result
+
+    def results(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[PluginInfo, Any]]:
+        """Each plugin's non-None result of ``hook_name``, with the plugin that gave it."""
+        return ((info, r) for info, r in self._each(hook_name, **kwargs) if r is not None)
+
+    def _guard(self, info: PluginInfo, what: str, function: Callable[..., T]) -> Callable[..., T]:
+        """``function`` with its unexpected errors reported as the plugin's."""
+
+        def guarded(*args: Any) -> T:
+            try:
+                return function(*args)
+            except CodeForgeError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"{info.label} failed in {what}: {_one_line(exc)}") from exc
+
+        return guarded
+
+    def _named(self, hook_name: str) -> dict[str, tuple[PluginInfo, Any]]:
+        merged: dict[str, tuple[PluginInfo, Any]] = {}
+        for info, mapping in self.results(hook_name):
+            for key, value in dict(mapping).items():
+                if key in merged:
+                    raise PluginError(
+                        f"{info.label} and {merged[key][0].label} both give {hook_name} {key!r}"
+                    )
+                merged[key] = (info, value)
+        return merged
+
+    def register_commands(self, cli: click.Group, reserved: Collection[str] = ()) -> None:
+        """Let each plugin add its commands to ``cli``; taking a ``reserved`` name is an error."""
+        owners: dict[str, PluginInfo] = {}
+        for info, _ in self._each("codeforge_register_commands", cli=cli):
+            for name in set(cli.commands) - set(owners):
+                if name in reserved:
+                    raise PluginError(f"{info.label} adds a command {name!r}, a built-in name")
+                owners[name] = info
+
+    def api_routers(self) -> list[APIRouter]:
+        """Every plugin's FastAPI routers."""
+        return [
+            router for _, routers in self.results("codeforge_api_routers") for router in routers
+        ]
+
+    def job_kinds(self) -> dict[str, Kind]:
+        """Job kinds by name; two plugins giving one name is an error."""
+        kinds: dict[str, Kind] = {}
+        owners: dict[str, PluginInfo] = {}
+        for info, found in self.results("codeforge_job_kinds"):
+            for kind in found:
+                if kind.name in kinds:
+                    raise PluginError(
+                        f"{info.label} and {owners[kind.name].label} both give job kind {kind.name!r}"
+                    )
+                kinds[kind.name], owners[kind.name] = kind, info
+        return kinds
+
+    def post_processors(self) -> list[PostProcessor]:
+        """Every plugin's post-processors, each reporting its failures as its plugin's."""
+        return [
+            self._guard(info, "a post-processor", process)
+            for info, found in self.results("codeforge_post_processors")
+            for process in found
+        ]
+
+    def formatters(self) -> dict[str, Formatter]:
+        """Formatters by name (built-in ones come from the default plugin)."""
+        return {
+            name: self._guard(info, f"formatter {name!r}", formatter)
+            for name, (info, formatter) in self._named("codeforge_formatters").items()
+        }
+
+    def dialects(self) -> list[object]:
+        """Every plugin's blueprint dialects."""
+        return [d for _, found in self.results("codeforge_dialects") for d in found]
+
+    def jinja_filters(self) -> dict[str, hookspecs.JinjaCallable]:
+        """Jinja filters for trusted blueprints."""
+        return {k: v for k, (_, v) in self._named("codeforge_jinja_filters").items()}
+
+    def jinja_tests(self) -> dict[str, hookspecs.JinjaCallable]:
+        """Jinja tests for trusted blueprints."""
+        return {k: v for k, (_, v) in self._named("codeforge_jinja_tests").items()}
+
+    def jinja_globals(self) -> dict[str, object]:
+        """Jinja globals for trusted blueprints."""
+        return {k: v for k, (_, v) in self._named("codeforge_jinja_globals").items()}
+
+    def lifecycle(self) -> PluginLifecycle:
+        """The core's lifecycle collaborator, forwarding each event to the plugins."""
+        return PluginLifecycle(self)
+
+
+class PluginLifecycle:
+    """A ``codeforge.core.lifecycle.Lifecycle`` that calls the lifecycle hooks."""
+
+    def __init__(self, plugins: Plugins) -> None:
+        self._plugins = plugins
+
+    def _emit(self, hook_name: str, event: object) -> None:
+        for _ in self._plugins.results(hook_name, event=event):
+            pass
+
+    def before_render(self, event: RenderEvent) -> None:
+        """Call ``codeforge_before_render``."""
+        self._emit("codeforge_before_render", event)
+
+    def after_generate(self, event: GenerateEvent) -> None:
+        """Call ``codeforge_after_generate``."""
+        self._emit("codeforge_after_generate", event)
+
+    def after_update(self, event: UpdateEvent) -> None:
+        """Call ``codeforge_after_update``."""
+        self._emit("codeforge_after_update", event)
+
+    def after_publish(self, event: PublishEvent) -> None:
+        """Call ``codeforge_after_publish``."""
+        self._emit("codeforge_after_publish", event)
+
+
+def _register(
+    manager: pluggy.PluginManager, plugin: object, info: PluginInfo, infos: dict[str, PluginInfo]
+) -> None:
+    try:
+        manager.register(plugin, name=info.name)
+    except (pluggy.PluginValidationError, ValueError) as exc:
+        raise PluginError(f"{info.label} cannot be registered: {_one_line(exc)}") from exc
+    infos[info.name] = info
+
+
+def _load(ep: metadata.EntryPoint) -> tuple[object, PluginInfo]:
+    dist = ep.dist
+    info = PluginInfo(
+        name=ep.name,
+        distribution=dist.name if dist is not None else "(unknown distribution)",
+        version=(dist.version or "") if dist is not None else "",
+        hooks=(),
+        builtin=False,
+    )
+    try:
+        return ep.load(), info
+    except Exception as exc:
+        raise PluginError(f"{info.label} failed to load: {_one_line(exc)}") from exc
+
+
+def build_plugins(
+    environ: Mapping[str, str] | None = None, *, extra: Sequence[tuple[str, object]] = ()
+) -> Plugins:
+    """A new manager: default plugins, then the selected entry points, then ``extra``.
+
+    ``extra`` (name, plugin object) pairs are for tests and embedding programs.
+    """
+    environ = os.environ if environ is None else environ
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(hookspecs)
+    infos: dict[str, PluginInfo] = {}
+    for module_name in DEFAULT_PLUGINS:
+        info = PluginInfo(module_name, BUILTIN_DISTRIBUTION, __version__, (), builtin=True)
+        _register(manager, importlib.import_module(module_name), info, infos)
+    for ep in _entry_points(selected_names(environ)):
+        plugin, info = _load(ep)
+        _register(manager, plugin, info, infos)
+    for name, plugin in extra:
+        _register(manager, plugin, PluginInfo(name, "(in process)", "", (), False), infos)
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        owner = manager.get_name(exc.plugin)
+        label = infos[owner].label if owner in infos else "a plugin"
+        raise PluginError(f"{label} implements an unknown hook: {_one_line(exc)}") from exc
+    return Plugins(manager, infos)

@@ -1,0 +1,105 @@
+"""The plugin manager: default plugins, narrowing, typed hook calls and error attribution."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from codeforge.core.lifecycle import GenerateEvent, RenderEvent
+from codeforge.core.plan import PlannedFile, RenderPlan
+from codeforge.plugins import hookimpl
+from codeforge.plugins.manager import DEFAULT_PLUGINS, PluginError, build_plugins
+
+
+def plugin(**hooks: Callable[..., Any]) -> types.SimpleNamespace:
+    """An in-process plugin object whose attributes are hook implementations."""
+    return types.SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+
+
+def test_default_plugins_are_registered_and_listed_with_their_hooks() -> None:
+    infos = {i.name: i for i in build_plugins({}).info()}
+    assert set(DEFAULT_PLUGINS) <= set(infos)
+    assert infos["codeforge.jobs.plugin"].hooks == ("codeforge_job_kinds",)
+    assert all(i.builtin and i.distribution == "codeforge" for i in infos.values())
+
+
+def test_default_plugins_give_the_built_in_kinds_and_formatters() -> None:
+    plugins = build_plugins({})
+    assert set(plugins.job_kinds()) == {"generate", "register"}
+    assert set(plugins.formatters()) == {"ruff-format", "ruff-fix"}
+
+
+def test_post_processors_and_lifecycle_reach_the_plugin() -> None:
+    seen: list[str] = []
+
+    def stamp(plan: RenderPlan, info: RenderEvent) -> None:
+        plan.add(PlannedFile("STAMP", info.project_name.encode()))
+
+    extra = plugin(
+        codeforge_post_processors=lambda: [stamp],
+        codeforge_after_generate=lambda event: seen.append(event.project_name),
+    )
+    plugins = build_plugins({}, extra=[("stamper", extra)])
+    plan = RenderPlan(files=[])
+    info = RenderEvent("svc", "bp", "1.0", {}, None)
+    for process in plugins.post_processors():
+        process(plan, info)
+    assert plan.by_path()["STAMP"].content == b"svc"
+    event = GenerateEvent("svc", "bp", "1.0", {}, Path("/x"), ["STAMP"], dry_run=False)
+    plugins.lifecycle().after_generate(event)
+    assert seen == ["svc"]
+
+
+def test_a_raising_hook_is_a_plugin_error_naming_the_plugin() -> None:
+    def boom(plan: RenderPlan, info: RenderEvent) -> None:
+        raise RuntimeError("disk on fire\nsecond line")
+
+    plugins = build_plugins(
+        {}, extra=[("burner", plugin(codeforge_post_processors=lambda: [boom]))]
+    )
+    (process,) = plugins.post_processors()
+    with pytest.raises(PluginError, match=r"plugin 'burner' .* RuntimeError: disk on fire$"):
+        process(RenderPlan(files=[]), RenderEvent("s", "b", "1", {}, None))
+
+    def bad_kinds() -> list[Any]:
+        raise KeyError("nope")
+
+    plugins = build_plugins({}, extra=[("kinds", plugin(codeforge_job_kinds=bad_kinds))])
+    with pytest.raises(PluginError, match=r"plugin 'kinds' .* failed in codeforge_job_kinds"):
+        plugins.job_kinds()
+
+
+def test_an_unknown_hook_is_refused_at_load() -> None:
+    with pytest.raises(PluginError, match=r"plugin 'typo' .*unknown hook"):
+        build_plugins({}, extra=[("typo", plugin(codeforge_job_kind=lambda: []))])
+
+
+def test_two_plugins_giving_one_job_kind_name_is_an_error() -> None:
+    clash = types.SimpleNamespace(name="generate", role="member")
+    with pytest.raises(PluginError, match="both give job kind 'generate'"):
+        build_plugins({}, extra=[("dup", plugin(codeforge_job_kinds=lambda: [clash]))]).job_kinds()
+
+
+def test_a_plugin_command_may_not_take_a_built_in_name() -> None:
+    def register(cli: click.Group) -> None:
+        cli.add_command(click.Command("init"))
+
+    plugins = build_plugins({}, extra=[("taker", plugin(codeforge_register_commands=register))])
+    with pytest.raises(PluginError, match="adds a command 'init', a built-in name"):
+        plugins.register_commands(click.Group(), reserved={"init"})
+
+
+@pytest.mark.parametrize("value", ["nosuch", "nosuch, other"])
+def test_narrowing_to_a_plugin_that_is_not_installed_is_an_error(value: str) -> None:
+    with pytest.raises(PluginError, match="CODEFORGE_PLUGINS names nosuch"):
+        build_plugins({"CODEFORGE_PLUGINS": value})
+
+
+def test_narrowing_to_nothing_keeps_the_default_plugins() -> None:
+    infos = build_plugins({"CODEFORGE_PLUGINS": ""}).info()
+    assert {i.name for i in infos} == set(DEFAULT_PLUGINS)
