@@ -195,6 +195,12 @@ def test_upload_over_the_cap_is_413(api: Api) -> None:
         ("https://169.254.169.254/latest/meta-data", "link-local"),
         ("https://[::1]/bp.git", "::1"),
         ("https://[::ffff:127.0.0.1]/bp.git", "127.0.0.1"),
+        ("https://[2002:7f00:1::]/bp.git", "127.0.0.1"),  # 6to4
+        ("https://[2002:a9fe:a9fe::]/latest", "169.254.169.254"),
+        ("https://[64:ff9b::7f00:1]/bp.git", "127.0.0.1"),  # NAT64
+        ("https://[64:ff9b:1:7f00:0:100::]/bp.git", "127.0.0.1"),  # local-use NAT64
+        ("https://[2001:0:7f00:1:0:f5ff:80ff:fffe]/bp.git", "127.0.0.1"),  # Teredo
+        ("https://[::127.0.0.1]/bp.git", "127.0.0.1"),  # IPv4-compatible
         ("http://example.com/bp.git", "only https"),
         ("file:///etc", "only https"),
         ("/srv/blueprints/team", "only https"),
@@ -208,6 +214,37 @@ def test_git_urls_are_checked_after_dns(api: Api, url: str, needle: str) -> None
     assert response.status_code == 422, response.text
     assert needle in response.text
     assert "secret" not in response.text
+
+
+def test_a_git_server_on_ipv6_loopback_is_refused_without_a_request(
+    api: Api, tmp_path: Path
+) -> None:
+    """The same `git http-backend` on [::1] that the CLI may use (tests/sources/test_addresses.py)
+    is never contacted for an API caller: not to register, not for a generate job."""
+    from sources.git_support import BlueprintRepo, GitHttpServer
+
+    repo = BlueprintRepo(tmp_path / "work")
+    repo.commit("one", "v1.0.0")
+    (tmp_path / "srv").mkdir()
+    repo.bare(tmp_path / "srv" / "tiny.git")
+    with GitHttpServer(tmp_path / "srv", host="::1") as server:
+        for scheme, needle in (("https", "resolves to ::1, a loopback"), ("http", "only https")):
+            url = f"{scheme}://[::1]:{server.port}/tiny.git"
+            registered = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": url})
+            assert registered.status_code == 422, registered.text
+            assert needle in registered.json()["message"]
+            job = api.as_(
+                api.alice,
+                "POST",
+                f"{V1}/jobs",
+                json={"kind": "generate", "template": url, "name": "demo", "answers": {}},
+            )
+            assert job.status_code == 422, job.text
+        wrapped = f"https://[2002:7f00:1::]:{server.port}/tiny.git"
+        refused = api.as_(api.maya, "POST", f"{V1}/blueprints", json={"git_url": wrapped})
+        assert refused.status_code == 422 and "127.0.0.1" in refused.json()["message"]
+        assert server.seen == []
+    assert api.as_(api.alice, "GET", f"{V1}/jobs").json() == []
 
 
 def test_git_unknown_fields_and_bad_refs(api: Api) -> None:

@@ -3,12 +3,13 @@
 ``BlueprintRepo`` is a working repository whose blueprint renders ``VERSION.txt``
 from the label of the last commit, so a test can tell which commit was used.
 ``GitHttpServer`` serves bare repositories over HTTP on 127.0.0.1 through the
-real ``git http-backend`` CGI program.
+real ``git http-backend`` CGI program (or on ``[::1]``).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -170,19 +171,28 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class GitHttpServer(ThreadingHTTPServer):
-    """``git http-backend`` for the bare repositories under ``root``, on 127.0.0.1."""
+    """``git http-backend`` for the bare repositories under ``root``, on 127.0.0.1
+    (or on another loopback address, such as ``::1``)."""
 
     daemon_threads = True
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, 0), _Handler)
+        self.host = host
         self.root = root
         self.seen: list[tuple[str, str, str | None]] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def __enter__(self) -> GitHttpServer:
         self._thread.start()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import ipaddress
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ from codeforge.core.errors import (
     SecurityError,
     ValidationError,
 )
+from codeforge.sources.addresses import check_public_address, resolve_pin
 from codeforge.templates.schema import Blueprint
 
 ARCHIVE_PREFIX: Final = "archive:sha256:"
@@ -52,26 +52,6 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 # -- git --------------------------------------------------------------------------------
-
-
-def _check_address(address: str, host: str) -> None:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    ):
-        raise SecurityError(
-            f"{host} resolves to {ip}, a loopback, private or link-local address",
-            where="git_url",
-            hint="the API only fetches from public hosts",
-        )
 
 
 def check_git_url(url: str) -> tuple[str, int, str]:
@@ -105,7 +85,7 @@ def check_git_url(url: str) -> tuple[str, int, str]:
     if not addresses:
         raise ValidationError(f"cannot resolve {host}", where="git_url")
     for address in addresses:
-        _check_address(address, host)
+        check_public_address(address, host)
     return host, port, addresses[0]
 
 
@@ -116,12 +96,10 @@ def _clone(ctx: AppContext, url: str, ref: str | None, dest: Path) -> str:
     if ref is not None and not _REF_RE.match(ref):
         raise ValidationError(f"invalid git ref {ref!r}", where="ref")
     host, port, address = check_git_url(url)
-    pinned = f"[{address}]" if ":" in address else address
     config = [
         "-c",
         "http.followRedirects=false",
-        "-c",
-        f"http.curloptResolve={host}:{port}:{pinned}",
+        *resolve_pin(host, port, address),
         "-c",
         "protocol.allow=never",
         "-c",
