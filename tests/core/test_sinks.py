@@ -101,16 +101,16 @@ def test_force_write_is_undone_when_a_swap_fails(
     before = snapshot(dest)
 
     calls = {"n": 0}
-    real_replace = os.replace
+    real_rename = os.rename
 
-    def flaky_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    def flaky_rename(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
         if ".codeforge-" in str(src) or ".codeforge-" in str(dst):
             calls["n"] += 1
             if calls["n"] == fail_on:
                 raise OSError(5, "I/O error")
-        real_replace(src, dst)
+        real_rename(src, dst)
 
-    monkeypatch.setattr(os, "replace", flaky_replace)
+    monkeypatch.setattr(os, "rename", flaky_rename)
     with pytest.raises(CodeForgeError, match="failed and was undone"):
         engine.create_project(str(blueprint({}, FILES)), "p", output_dir=out, force=True, git=False)
     assert snapshot(dest) == before

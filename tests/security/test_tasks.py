@@ -82,7 +82,9 @@ def test_trusted_tasks_run_as_argv_with_a_minimal_environment(
         assert name not in probe["env"]
     assert json.loads(probe["answers"]) == {"word": "a b; $(id)"}
     cwd = Path(probe["cwd"])
-    assert cwd.parent == out and cwd.name.startswith(".p.codeforge-")  # the staging folder
+    # the staging tree, named as the project, in the transaction's work folder beside it
+    assert cwd.parent.parent == out and cwd.parent.name.startswith(".p.codeforge-")
+    assert cwd.name == "p"
     assert not cwd.exists()
     assert [p.name for p in out.iterdir()] == ["p"]
 

@@ -89,7 +89,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Exit codes: 0 ok, 1 other error, 2 usage, 3 validation, 4 conflict,
     5 template, 6 security, 7 blueprint definition, 8 not found, 9 store,
     10 git, 11 task, 12 AI off, 13 AI provider, 100 update available
-    (check, diff --exit-code), 130 interrupted.
+    (check, diff --exit-code), 101 check resolved an interrupted operation,
+    130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

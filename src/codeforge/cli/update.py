@@ -1,8 +1,10 @@
 """``codeforge update``, ``check`` and ``diff``: keep a project in step with its blueprint.
 
 Exit codes beyond the usual ones: ``check`` exits 100 when a newer version
-exists (0 when up to date); ``diff --exit-code`` exits 100 when an update would
-change something; ``update`` exits 4 (conflict) when the git working tree is
+exists (0 when up to date), and 101 when it first had to resolve an interrupted
+``init --force``, ``generate`` or ``update`` in the folder (rolled back or
+completed, as its message says); ``diff --exit-code`` exits 100 when an update
+would change something; ``update`` exits 4 (conflict) when the git working tree is
 dirty, and 0 after an update that left conflicts (they are listed).
 """
 
@@ -24,6 +26,7 @@ from codeforge.cli.common import (
 )
 
 UPDATE_AVAILABLE_EXIT = 100
+RECOVERED_EXIT = 101  # `check` resolved an interrupted operation first (it says how)
 
 _project_arg = click.argument(
     "path", type=click.Path(file_okay=False, path_type=Path), default=Path(".")
@@ -218,11 +221,18 @@ def diff(ctx: click.Context, /, path: Path, exit_code: bool, **options: Any) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -> None:
-    """Say whether a newer blueprint version exists (exit 100 if so, 0 if up to date)."""
+    """Say whether a newer blueprint version exists (exit 100 if so, 0 if up to date).
+
+    An interrupted `init --force`, `generate` or `update` in PATH is resolved first
+    (rolled back, or completed if it had made all its changes) and reported: exit 101.
+    """
     from codeforge.core.engine import SDLCEngine
 
     engine = SDLCEngine(settings_from(ctx), reporter=CliReporter(quiet=as_json))
     result = engine.check_project(path, template=template)
+    recovered = result.recovered
+    if recovered is not None:
+        click.echo(click.style("recovered: ", fg="yellow") + recovered.message, err=True)
     if as_json:
         echo_json(
             {
@@ -232,6 +242,9 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
                 "current": result.current,
                 "latest": result.latest,
                 "update_available": result.update_available,
+                "recovered": None
+                if recovered is None
+                else {"operation": recovered.operation, "outcome": recovered.outcome},
             }
         )
     elif result.update_available:
@@ -241,5 +254,7 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
         )
     else:
         click.echo(f"{result.blueprint} {result.current} is up to date.")
+    if recovered is not None:
+        sys.exit(RECOVERED_EXIT)  # before 100: the folder changed under this command
     if result.update_available:
         sys.exit(UPDATE_AVAILABLE_EXIT)  # ctx.exit would be swallowed (standalone_mode=False)

@@ -30,6 +30,7 @@ from codeforge.core.postprocess import apply_formatters, plain, run_tasks
 from codeforge.core.records import GenerationRecord
 from codeforge.core.settings import Settings, load_settings
 from codeforge.core.sinks import DirectorySink, ReportEntry, WriteResult, dry_run_report
+from codeforge.core.transaction import Recovery, recover
 from codeforge.sources import ResolvedSource, builtin_names, builtin_root, resolve_source
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 from codeforge.templates.loader import load_blueprint
@@ -477,9 +478,11 @@ class SDLCEngine:
 
     def _stage_write(self, state: WorkflowState) -> None:
         assert state.loaded is not None and state.plan is not None and state.output is not None
-        sink = DirectorySink(state.output, force=state.force)
+        dest: Path = state.output
+        sink = DirectorySink(dest, force=state.force)
         if state.dry_run:
             sink.check()
+            self._report_recovery(sink.recovered)
             state.report = dry_run_report(state.plan, state.output)
             return
         bp = state.loaded.blueprint
@@ -516,12 +519,22 @@ class SDLCEngine:
                     answers_json=json.dumps(public_answers(bp.variables, state.answers)),
                     info=self.reporter.info,
                 )
-            if state.git and not (staging / ".git").exists():
+            if state.git and (dest / ".git").exists():
+                # The sink never touches a repository already there, so no commit is made.
+                self.reporter.info(f"{dest} already has a git repository: nothing committed")
+            elif state.git and not (staging / ".git").exists():
                 state.commit = self._git_commit(
                     staging, f"Initial commit from {bp.name} {bp.version}"
                 )
 
-        state.written = sink.write(state.plan, post=post)
+        try:
+            state.written = sink.write(state.plan, post=post)
+        finally:
+            self._report_recovery(sink.recovered)
+
+    def _report_recovery(self, recovered: Recovery | None) -> None:
+        if recovered is not None:
+            self.reporter.warn(recovered.message)
 
     def _git_commit(self, path: Path, message: str) -> str | None:
         from codeforge.integrations.git import GitError, GitMissing, init_and_commit
@@ -590,6 +603,7 @@ def _generate_component(
     from codeforge.core.components import bind_arguments, pick_component, plan_component
 
     project = project.resolve()
+    engine._report_recovery(recover(project))  # an interrupted write must not be read as is
     answers_file = read_answers_file(project)
     # the recorded commit, so components come from the version the project was made from
     loaded = engine.load_blueprint(answers_file.source, vcs_ref=answers_file.commit)
@@ -628,7 +642,7 @@ def _generate_component(
     if dry_run:
         report = dry_run_report(built.plan, project)
     else:
-        DirectorySink(project, force=True).write(built.plan)
+        DirectorySink(project, force=True, operation="generate").write(built.plan)
         if engine.recorder is not None:
             record = GenerationRecord(
                 project_name=name,

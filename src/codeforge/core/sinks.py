@@ -2,16 +2,16 @@
 
 Directory writes go to a staging folder beside the destination first. A new
 project is moved into place with one rename; into an existing folder
-(``--force``) each file is swapped in with the old one kept aside, and every
-swap is undone if any step fails. Nothing outside the plan is ever deleted.
+(``--force``) each file is swapped in with the old one kept aside, under an
+intent journal (core/transaction.py), so a failure undoes every swap and a killed
+process is undone or completed by the next command. Nothing outside the plan is
+ever deleted.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
@@ -19,6 +19,7 @@ from typing import IO
 from codeforge.core.errors import CodeForgeError, ConflictError, SecurityError
 from codeforge.core.paths import safe_target
 from codeforge.core.plan import RenderPlan
+from codeforge.core.transaction import Recovery, Transaction, recover
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -86,15 +87,21 @@ def _is_empty_dir(path: Path) -> bool:
 
 
 class DirectorySink:
-    """Write a plan into ``destination`` atomically."""
+    """Write a plan into ``destination`` atomically, and crash-safely (core/transaction.py)."""
 
-    def __init__(self, destination: Path, *, force: bool = False) -> None:
+    def __init__(self, destination: Path, *, force: bool = False, operation: str = "init") -> None:
         self.destination = destination
         self.force = force
+        self.operation = operation
+        self.recovered: Recovery | None = None  # an interrupted earlier run, resolved first
 
     def check(self) -> bool:
-        """Return True when the destination exists with content (``--force`` needed)."""
+        """Return True when the destination exists with content (``--force`` needed).
+
+        An operation on the destination that was interrupted is finished or undone first.
+        """
         dest = self.destination
+        self.recovered = recover(dest) or self.recovered
         if dest.is_symlink() and not dest.exists():
             raise SecurityError(f"{dest} is a dangling link")
         if dest.exists() and not dest.is_dir():
@@ -108,41 +115,43 @@ class DirectorySink:
         return populated
 
     def write(self, plan: RenderPlan, post: Callable[[Path], None] | None = None) -> WriteResult:
-        """Write the plan; ``post`` runs in the staging folder before anything is moved in."""
+        """Write the plan; ``post`` runs in the staging folder before anything is moved in.
+
+        Into an existing folder, a ``.git`` made by ``post`` moves in too when the
+        folder has none, so a first commit reported is a commit that exists.
+        """
         populated = self.check()
         dest = self.destination
         created_parents = _missing_parents(dest.parent)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = dest.parent / f".{dest.name}.codeforge-{secrets.token_hex(4)}"
-        staging.mkdir()
+        operation = f"{self.operation} --force" if populated and self.operation == "init" else None
         try:
-            if populated:
-                # Refuse links inside the destination before touching anything.
-                for f in plan.files:
-                    safe_target(dest, f.path)
-            _materialise(plan, staging)
-            if post is not None:
-                post(staging)
-            result = WriteResult(dest)
-            if populated:
-                _swap_in(plan, staging, dest, result)
-            else:
-                if dest.exists():
-                    dest.rmdir()  # empty: replace it with the staged tree
-                os.rename(staging, dest)
-                result.written = [f.path for f in plan.files]
-            return result
-        except BaseException:
-            _remove_tree(staging)
+            with Transaction(dest, operation or self.operation) as txn:
+                self.recovered = txn.recovered or self.recovered
+                if populated:
+                    # Refuse links inside the destination before touching anything.
+                    for f in plan.files:
+                        safe_target(dest, f.path)
+                _materialise(plan, txn.staging)
+                if post is not None:
+                    post(txn.staging)
+                result = WriteResult(dest)
+                if populated:
+                    _plan_swaps(plan, txn, result)
+                    txn.commit()
+                else:
+                    txn.replace_root()
+                    result.written = [f.path for f in plan.files]
+                return result
+        except BaseException as exc:
             for parent in reversed(created_parents):
                 try:
                     parent.rmdir()
                 except OSError:
                     break
+            if populated and isinstance(exc, OSError):
+                raise CodeForgeError(f"writing into {dest} failed and was undone: {exc}") from exc
             raise
-        finally:
-            if staging.exists():
-                _remove_tree(staging)
 
 
 def _missing_parents(path: Path) -> list[Path]:
@@ -155,8 +164,14 @@ def _missing_parents(path: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def _remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def _create_file(path: str, content: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _materialise(plan: RenderPlan, root: Path) -> None:
@@ -169,67 +184,33 @@ def _materialise(plan: RenderPlan, root: Path) -> None:
         if parent and parent not in made:
             os.makedirs(os.path.join(root_str, parent), exist_ok=True)
             made.add(parent)
-        fd = os.open(os.path.join(root_str, f.path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, f.mode)
-        try:
-            view = memoryview(f.content)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        _create_file(os.path.join(root_str, f.path), f.content, f.mode)
         if f.mode & 0o111:
             os.chmod(os.path.join(root_str, f.path), f.mode)  # umask must not drop the x bit
 
 
-def _swap_in(plan: RenderPlan, staging: Path, dest: Path, result: WriteResult) -> None:
-    """Move staged files over an existing tree; undo every move if one fails."""
-    backup = staging / ".codeforge-backup"
-    backup.mkdir()
-    done: list[tuple[Path, Path | None]] = []  # (target, backup copy or None when new)
-    new_dirs: list[Path] = []
-    try:
-        for rel in plan.directories:
-            target = safe_target(dest, rel)
-            new_dirs.extend(_missing_parents(target))
-            target.mkdir(parents=True, exist_ok=True)
-        for f in plan.files:
-            target = safe_target(dest, f.path)
-            if target.exists() or target.is_symlink():
-                if f.skip_if_exists:
-                    result.skipped.append(f.path)
-                    continue
-                if target.is_dir():
-                    raise ConflictError(
-                        f"{f.path} is a folder in the destination; the blueprint writes a file there"
-                    )
-                if target.is_file() and target.read_bytes() == f.content:
-                    result.unchanged.append(f.path)
-                    continue
-                kept = backup / f"{len(done)}"
-                os.replace(target, kept)
-                done.append((target, kept))
-            else:
-                new_dirs.extend(_missing_parents(target.parent))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                done.append((target, None))
-            os.replace(staging / f.path, target)
-            result.written.append(f.path)
-    except BaseException as exc:
-        for moved, backup_copy in reversed(done):
-            try:
-                if backup_copy is not None:
-                    os.replace(backup_copy, moved)
-                else:
-                    moved.unlink(missing_ok=True)
-            except OSError:
-                pass
-        for folder in reversed(new_dirs):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
-        if isinstance(exc, OSError):
-            raise CodeForgeError(f"writing into {dest} failed and was undone: {exc}") from exc
-        raise
+def _plan_swaps(plan: RenderPlan, txn: Transaction, result: WriteResult) -> None:
+    """Say which staged entries replace what is in the destination, and which stay out."""
+    dest = txn.root
+    for rel in plan.directories:
+        txn.make_folder(rel)
+    for f in plan.files:
+        target = safe_target(dest, f.path)
+        if os.path.lexists(target):
+            if f.skip_if_exists:
+                result.skipped.append(f.path)
+                continue
+            if target.is_dir():
+                raise ConflictError(
+                    f"{f.path} is a folder in the destination; the blueprint writes a file there"
+                )
+            if target.is_file() and target.read_bytes() == f.content:
+                result.unchanged.append(f.path)
+                continue
+        txn.put(f.path)
+        result.written.append(f.path)
+    if (txn.staging / ".git").is_dir() and not os.path.lexists(dest / ".git"):
+        txn.put(".git")
 
 
 def apply_changes(
@@ -237,93 +218,37 @@ def apply_changes(
     changes: Sequence[tuple[str, bytes | None, int | None]],
     *,
     before_each: Callable[[int, str], None] | None = None,
-) -> None:
+) -> Recovery | None:
     """Write (bytes) or remove (None) each ``(path, content, mode)`` under ``root``, all or nothing.
 
-    New contents are staged beside ``root`` first; each old file is moved aside
-    before its replacement goes in; folders left empty by removals are pruned.
-    On any failure every moved file goes back, new files and folders are
-    removed, and a :class:`CodeForgeError` says the change was undone. ``mode``
-    None keeps an existing file's permissions (new files get 0o644 less the umask).
+    One :class:`~codeforge.core.transaction.Transaction`: new contents are staged
+    beside ``root``, and a failure, or a kill followed by the next command, puts
+    every file back; folders left empty by removals are pruned. ``mode`` None keeps
+    an existing file's permissions (new files get 0o644 less the umask).
     ``before_each(index, path)`` runs before each change (progress, fault injection).
+    Returns the interrupted earlier operation resolved first, if there was one.
     """
-    targets = [(safe_target(root, rel), rel, content, mode) for rel, content, mode in changes]
-    staging = root.parent / f".{root.name}.codeforge-{secrets.token_hex(4)}"
-    staging.mkdir()
-    done: list[tuple[Path, Path | None]] = []
-    new_dirs: list[Path] = []
-    pruned: list[Path] = []
     try:
-        for index, (_, _rel, content, mode) in enumerate(targets):
-            if content is None:
-                continue
-            staged = staging / f"n{index}"
-            fd = os.open(
-                staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode
-            )
-            try:
-                view = memoryview(content)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-        for index, (target, rel, content, mode) in enumerate(targets):
-            if before_each is not None:
-                before_each(index, rel)
-            exists = os.path.lexists(target)
-            if exists and target.is_dir() and not target.is_symlink():
-                raise ConflictError(f"{rel} is a folder in the project; a file belongs there")
-            if content is not None and not exists:
-                new_dirs.extend(_missing_parents(target.parent))
-                target.parent.mkdir(parents=True, exist_ok=True)
-            staged = staging / f"n{index}"
-            if exists:
-                old_mode = target.lstat().st_mode & 0o7777
-                kept = staging / f"b{index}"
-                os.replace(target, kept)
-                done.append((target, kept))
-                if content is not None and mode is None:
-                    os.chmod(staged, old_mode)
-            else:
-                done.append((target, None))
-            if content is not None:
+        with Transaction(root, "update") as txn:
+            for rel, content, mode in changes:
+                target = safe_target(root, rel)
+                if os.path.isdir(target) and not target.is_symlink():
+                    raise ConflictError(f"{rel} is a folder in the project; a file belongs there")
+                if content is None:
+                    txn.remove(rel)
+                    continue
+                if mode is None and os.path.lexists(target):
+                    mode = target.lstat().st_mode & 0o7777
+                staged = txn.staging / rel
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                _create_file(str(staged), content, 0o644 if mode is None else mode)
                 if mode is not None:
-                    os.chmod(staged, mode)
-                os.replace(staged, target)
-        for target, _, content, _ in targets:
-            if content is not None:
-                continue
-            parent = target.parent
-            while parent != root and parent.is_relative_to(root) and _is_empty_dir(parent):
-                parent.rmdir()
-                pruned.append(parent)
-                parent = parent.parent
-    except BaseException as exc:
-        for folder in reversed(pruned):
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                pass
-        for moved, backup_copy in reversed(done):
-            try:
-                if backup_copy is not None:
-                    if os.path.lexists(moved) and not moved.is_dir():
-                        moved.unlink()
-                    os.replace(backup_copy, moved)
-                elif os.path.lexists(moved) and not moved.is_dir():
-                    moved.unlink()
-            except OSError:
-                pass
-        for folder in reversed(new_dirs):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
-        if isinstance(exc, OSError):
-            raise CodeForgeError(
-                f"updating {root} failed and was undone: {exc.strerror or exc}",
-                where=exc.filename,
-            ) from exc
-        raise
-    finally:
-        _remove_tree(staging)
+                    os.chmod(staged, mode)  # exactly, whatever the umask
+                txn.put(rel)
+            txn.commit(before_each)
+            return txn.recovered
+    except OSError as exc:
+        raise CodeForgeError(
+            f"updating {root} failed and was undone: {exc.strerror or exc}",
+            where=exc.filename,
+        ) from exc

@@ -18,7 +18,10 @@ The steps of one update:
    (:mod:`codeforge.core.merge`). Paths the blueprint did not change are
    never read from the project.
 5. Apply every change in one transaction (:func:`codeforge.core.sinks.apply_changes`),
-   with the answers file rewritten in the same transaction.
+   with the answers file rewritten in the same transaction. It is journalled
+   (:mod:`codeforge.core.transaction`): a killed update is rolled back by the next
+   command that touches the project, which is why every entry point here starts
+   with :func:`~codeforge.core.transaction.recover`.
 6. Migrations of the target blueprint whose version is above the recorded one
    and at most the target run in semver order, ``before`` tasks ahead of the
    merge and ``after`` tasks once it is applied, in the project folder. They run
@@ -53,6 +56,7 @@ from codeforge.core.merge import INLINE, Change, Kept, Merger, Ours, git_text_me
 from codeforge.core.paths import check_relpath
 from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.records import GenerationRecord
+from codeforge.core.transaction import Recovery, recover
 from codeforge.templates.schema import Migration, Variable
 
 if TYPE_CHECKING:
@@ -75,6 +79,7 @@ class UpdateResult:
     dry_run: bool
     adopted_from: str | None
     record_error: StoreError | None = None
+    recovered: Recovery | None = None  # an interrupted earlier write, resolved first
 
     @property
     def conflicts(self) -> list[str]:
@@ -92,6 +97,7 @@ class CheckResult:
     source: str
     current: str
     latest: str
+    recovered: Recovery | None = None  # an interrupted earlier write, resolved first
 
     @property
     def update_available(self) -> bool:
@@ -475,6 +481,9 @@ def update_project(
     if not project.is_dir():
         raise NotFoundError(f"no project folder at {project}")
     project = project.resolve()
+    recovered = recover(project)  # before reading: an interrupted write may hold the answers
+    if recovered is not None:
+        engine.reporter.warn(recovered.message)
     recorded = read_recorded(project)
     if not dry_run and not force:
         dirty = dirty_paths(project)
@@ -578,6 +587,7 @@ def update_project(
         migrations=[m.version for m in migrations],
         dry_run=dry_run,
         adopted_from=recorded.adopted_from,
+        recovered=recovered,
     )
     if dry_run:
         result.changes, result.kept = compute()
@@ -721,6 +731,7 @@ def _record(
 def check_project(engine: SDLCEngine, project: Path, *, template: str | None = None) -> CheckResult:
     """Compare the project's recorded version with the newest version of its blueprint."""
     project = Path(project).resolve()
+    recovered = recover(project)  # before reading: an interrupted write may hold the answers
     recorded = read_recorded(project)
     af = recorded.answers_file
     target = _load(engine, template or af.source, None, False, refresh=True)
@@ -729,5 +740,10 @@ def check_project(engine: SDLCEngine, project: Path, *, template: str | None = N
         current = _identity(engine, _load(engine, af.source, af.commit or af.ref, False))[1]
     name, latest = _identity(engine, target)
     return CheckResult(
-        project=project, blueprint=name, source=target.source.source, current=current, latest=latest
+        project=project,
+        blueprint=name,
+        source=target.source.source,
+        current=current,
+        latest=latest,
+        recovered=recovered,
     )
