@@ -182,7 +182,7 @@ def test_a_bad_answer_does_not_break_the_next_generation(api: Api) -> None:
 
 
 def test_content_disposition_is_safe() -> None:
-    from codeforge.api.generation import content_disposition
+    from codeforge.api.download import content_disposition
 
     header = content_disposition('évil"\r\nSet-Cookie: x')
     assert "\r" not in header and "\n" not in header

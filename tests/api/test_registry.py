@@ -166,7 +166,7 @@ def _file(name: str) -> tarfile.TarInfo:
     ],
 )
 def test_unsafe_archives_are_refused(api: Api, data: bytes, needle: str) -> None:
-    from codeforge.api import registry
+    from codeforge.app import registry
 
     ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
     object.__setattr__(

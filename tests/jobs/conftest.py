@@ -69,20 +69,12 @@ class Env:
 
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> Env:
-    from codeforge.api.config import api_config
-    from codeforge.api.context import AppContext
-    from codeforge.api.metrics import Metrics
+    from codeforge.app.context import build_context
     from codeforge.core.settings import load_settings
-    from codeforge.db.engine import session_factory
-    from codeforge.db.migrate import ensure_schema
     from codeforge.db.repositories import create_user
 
-    settings = load_settings(overrides={"database_url": db_url})
-    config = api_config(settings)
-    ensure_schema(db_url)
-    factory = session_factory(db_url)
-    ctx = AppContext(settings, config, factory, Metrics.create())
-    with factory.begin() as session:
+    ctx = build_context(load_settings(overrides={"database_url": db_url}))
+    with ctx.factory.begin() as session:
         user = create_user(session, f"user-{uuid.uuid4().hex[:6]}", "member")
         user_id, user_name = user.id, user.name
     return Env(ctx, db_url, user_id, user_name, tmp_path / "artifacts")

@@ -87,7 +87,7 @@ class ArchiveRegisterKind(RegisterKind):
     name = "test-register-archive"
 
     def fetch(self, ctx: Any, payload: Any) -> tuple[Path, str]:
-        from codeforge.api.registry import fetch_archive
+        from codeforge.app.registry import fetch_archive
 
         return fetch_archive(ctx, base64.b64decode(payload["archive"]))
 

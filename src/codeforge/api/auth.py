@@ -7,7 +7,7 @@ row is written, in the same transaction, when a key is used after an hour's rest
 
 Verified keys are cached in-process for ``key_cache_seconds`` (default 5): a
 revocation or a disabled user made through this server applies at once, one made
-elsewhere within that delay (see ``codeforge.api.caches``).
+elsewhere within that delay (see ``codeforge.cache.memo``).
 
 Without a Bearer key, a login session cookie is accepted (``/api/v1/session``,
 ``codeforge.cache.sessions``); unsafe methods then need the session's CSRF token
@@ -25,8 +25,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from codeforge.api.caches import CachedKey
-from codeforge.api.context import AppContext
+from codeforge.app.context import AppContext
+from codeforge.cache.memo import CachedKey
 
 if TYPE_CHECKING:
     from codeforge.cache.sessions import SessionData, SessionStore
@@ -126,7 +126,7 @@ def authenticate(ctx: AppContext, key: str) -> Principal | None:
     """The principal owning the active ``key``, else None; refreshes last-used.
 
     A key verified in the last ``key_cache_seconds`` is not looked up again (see
-    ``codeforge.api.caches``).
+    ``codeforge.cache.memo``).
     """
     from codeforge.db.models import utcnow
 

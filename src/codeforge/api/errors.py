@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from codeforge.api.logs import get_logger
-from codeforge.api.metrics import Metrics
+from codeforge.app.metrics import Metrics
 from codeforge.core.errors import CodeForgeError
 
 _HTTP_KINDS = {

@@ -14,8 +14,9 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from codeforge.api.config import API_PREFIX, ApiConfig
+from codeforge.api.config import API_PREFIX
 from codeforge.api.errors import error_body
+from codeforge.app.config import ApiConfig
 from codeforge.cache.ratelimit import RateLimiter, Verdict
 from codeforge.cache.sessions import COOKIE_NAME
 from codeforge.core.settings import Settings

@@ -2,7 +2,7 @@
 
 Either way a queue message is only a job id; the ``jobs`` table holds the rest
 (``codeforge.jobs.store``). RQ jobs are serialised with RQ's ``JSONSerializer``
-(``["codeforge.cache.jobs.run_rq_job", null, [], {"job_id": "..."}]``): nothing
+(``["codeforge.jobs.runtime.run_rq_job", null, [], {"job_id": "..."}]``): nothing
 is ever pickled into Redis.
 
 Redis down: putting a job on the queue raises ``QueueUnavailable`` (HTTP 503 with
@@ -19,26 +19,20 @@ running when the process died is retried once its lease runs out.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import queue as queue_module
 import socket
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from collections.abc import Callable
+from typing import Any, Final, Protocol
 
-from codeforge.cache.artifacts import LocalArtifactStore
 from codeforge.core.errors import CodeForgeError
-from codeforge.jobs.config import JobConfig
-
-if TYPE_CHECKING:
-    from codeforge.api.context import AppContext
-    from codeforge.jobs.runner import Runner, Sweeper
 
 log = logging.getLogger("codeforge.jobs")
 
-RQ_ENTRY: Final = "codeforge.cache.jobs.run_rq_job"
+RQ_ENTRY: Final = "codeforge.jobs.runtime.run_rq_job"
 # RQ's own hard stop comes this long after the job's timeout (the runner fails the
 # job at the timeout itself; RQ's alarm only interrupts work that ignores it).
 RQ_TIMEOUT_GRACE: Final = 10
@@ -107,8 +101,8 @@ class RedisJobQueue:
 class InProcessQueue:
     """A thread pool in this process running jobs from an in-memory queue."""
 
-    def __init__(self, runner: Runner, threads: int) -> None:
-        self.runner = runner
+    def __init__(self, run: Callable[[str], object], threads: int) -> None:
+        self.run = run
         self.threads = threads
         self._queue: queue_module.Queue[str | None] = queue_module.Queue()
         self._workers: list[threading.Thread] = []
@@ -128,7 +122,7 @@ class InProcessQueue:
             if job_id is None:
                 return
             try:
-                self.runner.run(job_id)
+                self.run(job_id)
             except Exception:  # the runner records failures itself; never let a thread die
                 log.exception("job %s: the runner failed", job_id)
 
@@ -148,81 +142,3 @@ class InProcessQueue:
 
 def worker_name(prefix: str = "codeforge") -> str:
     return f"{prefix}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-@dataclasses.dataclass
-class JobRuntime:
-    """What the API and workers need to submit and run jobs."""
-
-    ctx: AppContext
-    config: JobConfig
-    artifacts: LocalArtifactStore
-    queue: JobQueue
-    runner: Runner
-    sweeper: Sweeper | None = None
-
-    def stop(self) -> None:
-        if self.sweeper is not None:
-            self.sweeper.stop()
-        if isinstance(self.queue, InProcessQueue):
-            self.queue.stop()
-
-
-def build_runtime(
-    ctx: AppContext, config: JobConfig, *, name: str | None = None, start: bool = True
-) -> JobRuntime:
-    """The runtime for an API process: RQ when Redis is configured, else the thread pool
-    (started, with its sweeper, unless ``start`` is False)."""
-    from codeforge.jobs.runner import Runner, Sweeper
-
-    artifacts = LocalArtifactStore(config.artifact_dir)
-    runner = Runner(ctx, config, artifacts, name or worker_name("api"))
-    if config.redis_url:
-        return JobRuntime(ctx, config, artifacts, RedisJobQueue(config.redis_url), runner)
-    pool = InProcessQueue(runner, config.threads)
-    sweeper = Sweeper(ctx, config, artifacts, pool.enqueue, [config.queue])
-    runtime = JobRuntime(ctx, config, artifacts, pool, runner, sweeper)
-    if start:
-        pool.start()
-        sweeper.start(all_queued_first=True)
-    return runtime
-
-
-# -- the RQ side ------------------------------------------------------------------------------
-
-_worker_runner: Runner | None = None
-
-
-def set_worker_runner(runner: Runner | None) -> None:
-    """The runner ``run_rq_job`` uses in this process (set by ``codeforge worker``)."""
-    global _worker_runner
-    _worker_runner = runner
-
-
-def run_rq_job(job_id: str) -> None:
-    """RQ's entry point: run one attempt of ``job_id``. Failures are recorded on the
-    job row by the runner (RQ sees a success), so RQ's own retries never stack on ours."""
-    runner = _worker_runner
-    if runner is None:
-        runner = _runner_from_env()
-    outcome = runner.run(job_id)
-    log.info("job %s: %s", job_id, outcome)
-
-
-def _runner_from_env() -> Runner:
-    """A runner for a plain ``rq worker`` process (``codeforge worker`` sets its own)."""
-    from codeforge.api.config import api_config
-    from codeforge.api.context import AppContext
-    from codeforge.api.metrics import Metrics
-    from codeforge.core.settings import load_settings
-    from codeforge.db.engine import session_factory
-    from codeforge.jobs.config import job_config
-    from codeforge.jobs.runner import Runner
-
-    settings = load_settings()
-    config = api_config(settings)
-    ctx = AppContext(settings, config, session_factory(config.database_url), Metrics.create())
-    jobs = job_config(settings)
-    runner = Runner(ctx, jobs, LocalArtifactStore(jobs.artifact_dir), worker_name("rq"))
-    set_worker_runner(runner)
-    return runner

@@ -44,20 +44,16 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
     import signal
     import time
 
-    from codeforge.api.config import api_config
-    from codeforge.api.context import AppContext
-    from codeforge.api.metrics import Metrics
+    from codeforge.app.context import build_context
     from codeforge.cache.artifacts import LocalArtifactStore
-    from codeforge.cache.jobs import RedisJobQueue, set_worker_runner, worker_name
+    from codeforge.cache.jobs import RedisJobQueue, worker_name
     from codeforge.core.errors import UsageError
     from codeforge.core.settings import load_settings
-    from codeforge.db.engine import session_factory
-    from codeforge.db.migrate import ensure_schema
     from codeforge.jobs.config import job_config
     from codeforge.jobs.runner import Runner, Sweeper
+    from codeforge.jobs.runtime import set_worker_runner
 
     settings = load_settings()
-    config = api_config(settings)
     jobs = job_config(settings)
     if not jobs.redis_url:
         raise UsageError(
@@ -66,8 +62,7 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
         )
     names = _queue_names(queues, jobs.queue)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    ensure_schema(config.database_url)
-    ctx = AppContext(settings, config, session_factory(config.database_url), Metrics.create())
+    ctx = build_context(settings)
     name = name or worker_name()
     artifacts = LocalArtifactStore(jobs.artifact_dir)
     runner = Runner(ctx, jobs, artifacts, name)

@@ -7,9 +7,9 @@ work and returns a ``Work`` whose ``record`` writes the job's rows in the same
 transaction that marks it finished (see ``codeforge.jobs.store.finish``), so a
 retried job never records twice.
 
-Both call the code the synchronous endpoints use (``codeforge.api.generation``,
-``codeforge.api.registry``), so a job's zip is byte-identical to
-``POST /projects/generate``'s.
+Both are thin adapters over the use cases the synchronous endpoints call
+(``codeforge.app.generate``, ``codeforge.app.register``), so a job's zip is
+byte-identical to ``POST /projects/generate``'s.
 """
 
 from __future__ import annotations
@@ -21,16 +21,12 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy.orm import Session
 
-from codeforge.api.context import AppContext
-from codeforge.core.errors import (
-    ConflictError,
-    NotFoundError,
-    SecurityError,
-    ValidationError,
-)
+from codeforge.app import catalog, generate, record, register
+from codeforge.app.context import AppContext
+from codeforge.app.registry import check_git_url, fetch_git
+from codeforge.core.errors import SecurityError, ValidationError
 
 GIT_TEMPLATE_PREFIX: Final = "https://"
-JOB_SOURCE_REF: Final = "job:source"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +83,6 @@ class GenerateKind:
     role = "member"
 
     def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
-        from codeforge.api import catalog
-        from codeforge.api.registry import check_git_url
-
         template = str(payload["template"])
         answers = payload.get("answers") or {}
         if template.startswith(GIT_TEMPLATE_PREFIX):
@@ -107,61 +100,32 @@ class GenerateKind:
             )
 
     def run(self, job: JobRun) -> Work:
-        from codeforge.api import catalog
-        from codeforge.api.generation import zip_bytes
-        from codeforge.api.registry import fetch_git
-
-        ctx = job.ctx
-        payload = job.payload
-        template = str(payload["template"])
-        name = str(payload["name"])
+        ctx, payload = job.ctx, job.payload
+        template, name = str(payload["template"]), str(payload["name"])
         answers: dict[str, Any] = dict(payload.get("answers") or {})
         version = payload.get("version")
         if template.startswith(GIT_TEMPLATE_PREFIX):
             job.progress(10, "fetching the blueprint")
-            folder, source = fetch_git(ctx, template, payload.get("ref"))
-            engine = ctx.engine({JOB_SOURCE_REF: (folder, source)})
-            ref = JOB_SOURCE_REF
-            bp = ctx.parse(folder)
-            if version is not None and bp.version != version:
-                raise NotFoundError(
-                    f"the blueprint at {template} is version {bp.version}, not {version}",
-                    where="version",
-                )
+            engine, ref = generate.resolve_git(ctx, template, payload.get("ref"), version)
         else:
             engine, ref = catalog.resolve(ctx, template, version)
         job.progress(40, "rendering")
-        with ctx.render_slots:
-            loaded, public, plan = engine.render_plan(ref, name, answers, allow_local=False)
-            data = zip_bytes(plan, name)
+        made = generate.generate_zip(ctx, engine, ref, name, answers)
         job.progress(80, "storing the result")
+        loaded = made.rendered.loaded
         bp = loaded.blueprint
         secret = _secret_names(bp.variables)
         kept = None
         if secret & set(answers):
             kept = {**payload, "answers": {k: v for k, v in answers.items() if k not in secret}}
-        owner = job.owner
-        job_id = job.id
+        owner_name, job_id = job.owner.name, job.id
 
-        def record(session: Session) -> dict[str, Any]:
-            from codeforge.core.records import GenerationRecord
-            from codeforge.db.repositories import record_generation
-
-            rec = GenerationRecord(
-                project_name=name,
-                path=f"api:{job_id}/{name}",
-                blueprint_name=bp.name,
-                blueprint_version=bp.version,
-                blueprint_source=loaded.source.source,
-                answers=public,
-                action="generate",
-                actor=owner.name,
-                file_count=len(plan.files),
-                record_id=job_id,  # the job's id: recording it twice is impossible
-                details={"job_id": job_id},
+        def record_rows(session: Session) -> dict[str, Any]:
+            # The job's id is the record's: recording it twice is impossible.
+            rec = record.server_record(
+                made.rendered, name, owner_name, record_id=job_id, details={"job_id": job_id}
             )
-            project = record_generation(session, rec)
-            return {"project_id": project.id}
+            return {"project_id": record.record_in(session, rec)}
 
         return Work(
             result={
@@ -169,12 +133,12 @@ class GenerateKind:
                 "template": bp.name,
                 "version": bp.version,
                 "source": loaded.source.source,
-                "file_count": len(plan.files),
-                "size": len(data),
+                "file_count": len(made.rendered.plan.files),
+                "size": len(made.data),
             },
-            artifact=data,
+            artifact=made.data,
             suffix="zip",
-            record=record,
+            record=record_rows,
             payload=kept,
             after=lambda: ctx.metrics.generations.labels(bp.name, "job").inc(),
         )
@@ -187,20 +151,13 @@ class RegisterKind:
     role = "maintainer"
 
     def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
-        from codeforge.api.registry import check_git_url
-
         check_git_url(str(payload["git_url"]))
 
     def fetch(self, ctx: AppContext, payload: Mapping[str, Any]) -> tuple[Path, str]:
         """The checked-out blueprint folder and its pinned source."""
-        from codeforge.api.registry import fetch_git
-
         return fetch_git(ctx, str(payload["git_url"]), payload.get("ref"))
 
     def run(self, job: JobRun) -> Work:
-        from codeforge.api import catalog
-        from codeforge.sources import builtin_names
-
         ctx = job.ctx
         owner = job.owner
         if ROLE_RANK.get(owner.role, -1) < ROLE_RANK[self.role]:
@@ -210,49 +167,15 @@ class RegisterKind:
             )
         job.progress(10, "fetching the blueprint")
         folder, source = self.fetch(ctx, job.payload)
-        bp = ctx.parse(folder)
-        if bp.name in builtin_names():
-            raise ConflictError(
-                f"{bp.name} is a built-in blueprint name", hint="rename the blueprint (its `name`)"
-            )
+        bp = register.check_registrable(ctx, folder)
+        actor = register.Actor(owner.id, owner.name)
         job_id = job.id
 
-        def record(session: Session) -> dict[str, Any]:
-            from codeforge.db.repositories import log_activity, register_blueprint
+        def record_rows(session: Session) -> dict[str, Any]:
+            row = register.record_registration(session, bp, source, actor, job_id=job_id)
+            return {"blueprint": row.to_json()}
 
-            row = register_blueprint(
-                session,
-                bp.name,
-                bp.version,
-                source,
-                description=bp.description,
-                registered_by=owner.id,
-            )
-            log_activity(
-                session,
-                "blueprint.register",
-                actor=owner.name,
-                user_id=owner.id,
-                target=f"blueprint:{bp.name}@{bp.version}",
-                details={
-                    "source": source,
-                    "blueprint_id": row.id,
-                    "tasks_ignored": bool(bp.tasks),
-                    "job_id": job_id,
-                },
-            )
-            return {
-                "blueprint": {
-                    "id": row.id,
-                    "name": row.name,
-                    "version": row.version,
-                    "source": row.source,
-                    "description": row.description,
-                    "created_at": row.created_at.isoformat(),
-                }
-            }
-
-        return Work(result={}, record=record, after=lambda: catalog.invalidate(ctx))
+        return Work(result={}, record=record_rows, after=lambda: catalog.invalidate(ctx))
 
 
 KINDS: dict[str, Kind] = {"generate": GenerateKind(), "register": RegisterKind()}

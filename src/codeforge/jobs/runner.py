@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from codeforge.api.context import AppContext
+from codeforge.app.context import AppContext
 from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
 from codeforge.core.errors import CodeForgeError, StoreError
 from codeforge.jobs import store

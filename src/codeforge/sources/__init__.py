@@ -18,7 +18,7 @@
 ``file://``. Network git sources are fetched only when ``allow_remote`` is true
 (default: the value of ``allow_local``), because fetching a URL an API caller
 chose would let them reach hosts the server can see (SSRF): the API registers
-git blueprints through :mod:`codeforge.api.registry`, which checks addresses.
+git blueprints through :mod:`codeforge.app.registry`, which checks addresses.
 
 Every result says whether the source is trusted (``--trust``, or a prefix in
 ``trusted_sources`` compared after normalising: :mod:`.trust`), and for git the

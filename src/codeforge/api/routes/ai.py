@@ -24,11 +24,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from codeforge.ai.errors import AIUnavailableError
-from codeforge.api import catalog
 from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
-from codeforge.api.context import AppContext
 from codeforge.api.schemas import NAME_PATTERN
+from codeforge.app import catalog
+from codeforge.app.blueprints import server_engine
+from codeforge.app.context import AppContext
 from codeforge.core.errors import CodeForgeError
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def describe(ctx: Ctx, _user: CurrentUser, body: DescribeRequest) -> DescribeRes
     entries = _catalog(ctx)
     if body.blueprint is not None:
         catalog.load(ctx, body.blueprint)  # 404 before any model call
-    engine = ctx.engine()
+    engine = server_engine(ctx)
 
     def resolve(name: str) -> Any:
         return catalog.load(ctx, name)[0]

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path as PathType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from codeforge.api import catalog
 from codeforge.api.auth import Ctx, CurrentUser, Maintainer, Principal
 from codeforge.api.config import API_PREFIX
-from codeforge.api.context import AppContext
 from codeforge.api.schemas import (
     NAME_PATTERN,
     BlueprintPublic,
@@ -22,9 +18,8 @@ from codeforge.api.schemas import (
     ComponentPublic,
     ErrorPublic,
 )
-from codeforge.core.errors import ConflictError, ValidationError
+from codeforge.app import catalog, register
 from codeforge.core.schema_export import blueprint_schema, variables_schema
-from codeforge.sources import builtin_names
 
 router = APIRouter(prefix=f"{API_PREFIX}/blueprints", tags=["blueprints"])
 
@@ -87,38 +82,8 @@ def list_components(
     ]
 
 
-def _register(
-    ctx: AppContext,
-    user: Principal,
-    folder: PathType,
-    source: str,
-    archive: bytes | None = None,
-) -> BlueprintRegistered:
-    from codeforge.db.repositories import log_activity, register_blueprint, store_archive
-
-    bp = ctx.parse(folder)
-    if bp.name in builtin_names():
-        raise ConflictError(
-            f"{bp.name} is a built-in blueprint name", hint="rename the blueprint (its `name`)"
-        )
-    with ctx.factory.begin() as session:
-        if archive is not None:
-            # In the same transaction: a registered archive is always fetchable.
-            store_archive(session, hashlib.sha256(archive).hexdigest(), archive)
-        row = register_blueprint(
-            session, bp.name, bp.version, source, description=bp.description, registered_by=user.id
-        )
-        log_activity(
-            session,
-            "blueprint.register",
-            actor=user.name,
-            user_id=user.id,
-            target=f"blueprint:{bp.name}@{bp.version}",
-            details={"source": source, "blueprint_id": row.id, "tasks_ignored": bool(bp.tasks)},
-        )
-        registered = BlueprintRegistered.model_validate(row)
-    catalog.invalidate(ctx)
-    return registered
+def _actor(user: Principal) -> register.Actor:
+    return register.Actor(user.id, user.name)
 
 
 REGISTER_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -136,10 +101,8 @@ def register_from_git(
     Loopback, private and link-local hosts are refused after DNS resolution, and
     redirects are not followed. The blueprint's tasks never run from the API.
     """
-    from codeforge.api.registry import fetch_git
-
-    folder, source = fetch_git(ctx, body.git_url, body.ref)
-    return _register(ctx, user, folder, source)
+    registered = register.register_git(ctx, _actor(user), body.git_url, body.ref)
+    return BlueprintRegistered.model_validate(registered)
 
 
 @router.post(
@@ -151,13 +114,9 @@ def register_from_archive(
     user: Maintainer,
 ) -> BlueprintRegistered:
     """Register a blueprint from an uploaded archive (maintainers); extracted under caps."""
-    from codeforge.api.registry import fetch_archive
-
     data = archive.file.read(ctx.config.max_upload_bytes + 1)
-    if len(data) > ctx.config.max_upload_bytes:
-        raise ValidationError(f"the archive is larger than {ctx.config.max_upload_bytes} bytes")
-    folder, source = fetch_archive(ctx, data)
-    return _register(ctx, user, folder, source, archive=data)
+    registered = register.register_archive(ctx, _actor(user), data)
+    return BlueprintRegistered.model_validate(registered)
 
 
 @router.delete(
@@ -169,20 +128,5 @@ def retire(
     ctx: Ctx, user: Maintainer, name: NameParam, version: VersionQuery = None
 ) -> list[BlueprintRegistered]:
     """Retire a registered blueprint (every version, or ``?version=``); built-ins cannot be."""
-    from codeforge.db.repositories import log_activity, retire_blueprint
-
-    if name in builtin_names():
-        raise ConflictError(f"{name} is a built-in blueprint and cannot be retired")
-    with ctx.factory.begin() as session:
-        rows = retire_blueprint(session, name, version)
-        log_activity(
-            session,
-            "blueprint.retire",
-            actor=user.name,
-            user_id=user.id,
-            target=f"blueprint:{name}" + (f"@{version}" if version else ""),
-            details={"versions": [r.version for r in rows]},
-        )
-        retired = [BlueprintRegistered.model_validate(r) for r in rows]
-    catalog.invalidate(ctx)
-    return retired
+    retired = register.retire(ctx, _actor(user), name, version)
+    return [BlueprintRegistered.model_validate(r) for r in retired]

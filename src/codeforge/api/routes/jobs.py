@@ -21,9 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from codeforge.api.auth import Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import NAME_PATTERN, ErrorPublic, JobCreate, JobPublic
-from codeforge.cache.jobs import JobRuntime
 from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.db.models import JOB_STATUSES, Job
+from codeforge.jobs.runtime import JobRuntime
 
 _NAME_RE: Final = re.compile(NAME_PATTERN)
 _runtime_lock = threading.Lock()
@@ -34,8 +34,8 @@ def runtime_of(app: Any) -> JobRuntime:
     runtime: JobRuntime | None = getattr(app.state, "jobs", None)
     if runtime is not None:
         return runtime
-    from codeforge.cache.jobs import build_runtime
     from codeforge.jobs.config import job_config
+    from codeforge.jobs.runtime import build_runtime
 
     with _runtime_lock:
         runtime = getattr(app.state, "jobs", None)
@@ -232,7 +232,7 @@ class GoneError(CodeForgeError):
 )
 def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam) -> Response:
     """The result of a finished job: the zip of a ``generate``, the record of a ``register``."""
-    from codeforge.api.generation import content_disposition
+    from codeforge.api.download import content_disposition
     from codeforge.cache.artifacts import iter_file
 
     job = _get(ctx, user, job_id)

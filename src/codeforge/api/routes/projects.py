@@ -7,17 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from codeforge.api import generation
 from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
+from codeforge.api.download import chunks, content_disposition
 from codeforge.api.schemas import (
     NAME_PATTERN,
     ErrorPublic,
     GenerateRequest,
-    PreviewFile,
     PreviewPublic,
     ProjectPublic,
 )
+from codeforge.app import catalog, generate, preview, record
 from codeforge.core.errors import ValidationError
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
@@ -39,16 +39,15 @@ def _zip_response(
     answers: dict[str, object],
     version: str | None,
 ) -> StreamingResponse:
-    with ctx.render_slots:
-        rendered = generation.render(ctx, template, name, answers, version)
-        data = generation.zip_bytes(rendered.plan, name)
-    project_id = generation.record(ctx, user, name, rendered)
+    engine, ref = catalog.resolve(ctx, template, version)
+    made = generate.generate_zip(ctx, engine, ref, name, answers)
+    project_id = record.record(ctx, made.rendered, name, user.name)
     return StreamingResponse(
-        generation.chunks(data),
+        chunks(made.data),
         media_type="application/zip",
         headers={
-            "Content-Disposition": generation.content_disposition(name),
-            "Content-Length": str(len(data)),
+            "Content-Disposition": content_disposition(name),
+            "Content-Length": str(len(made.data)),
             "X-Project-Id": str(project_id),
         },
     )
@@ -67,30 +66,8 @@ def generate_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> Stre
 )
 def preview_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> PreviewPublic:
     """The file tree and rendered contents, without writing or recording anything."""
-    rendered = generation.render(ctx, body.template, body.name, body.answers, body.version)
-    ctx.metrics.generations.labels(rendered.loaded.blueprint.name, "preview").inc()
-    files = []
-    for f in sorted(rendered.plan.files, key=lambda f: f.path):
-        text = None
-        if not f.binary:
-            try:
-                text = f.content.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-        files.append(
-            PreviewFile(
-                path=f.path, size=len(f.content), binary=f.binary, mode=f.mode, content=text
-            )
-        )
-    bp = rendered.loaded.blueprint
-    return PreviewPublic(
-        template=bp.name,
-        version=bp.version,
-        name=body.name,
-        answers=rendered.answers,
-        files=files,
-        directories=sorted(rendered.plan.directories),
-    )
+    shown = preview.preview(ctx, body.template, body.name, body.answers, body.version)
+    return PreviewPublic.model_validate(shown, from_attributes=True)
 
 
 @router.get("/starter.zip", response_class=StreamingResponse, responses=ZIP_RESPONSE)

@@ -15,9 +15,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import Field
 
 from codeforge.api.auth import Ctx, _unauthorized, authenticate, check_csrf, session_principal
-from codeforge.api.config import API_PREFIX, ApiConfig
-from codeforge.api.context import AppContext
+from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import ErrorPublic, Input, Output, UserPublic
+from codeforge.app.config import ApiConfig
+from codeforge.app.context import AppContext
 from codeforge.cache.sessions import COOKIE_NAME, SessionData, SessionStore, session_store
 from codeforge.core.errors import ValidationError
 from codeforge.core.settings import Settings

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Request
 
 from codeforge.api.auth import Admin, Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX
-from codeforge.api.context import AppContext
 from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
+from codeforge.app.context import AppContext
 from codeforge.core.errors import ConflictError
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
@@ -85,7 +85,7 @@ def _set_disabled(
                 details={"user_id": row.id},
             )
         public = UserPublic.model_validate(row)
-    # This server forgets the user's verified keys now; see codeforge.api.caches.
+    # This server forgets the user's verified keys now; see codeforge.cache.memo.
     ctx.keys.forget_user(user_id)
     if disabled:
         # Tidy: the epoch bump made by set_user_disabled already ended every session.

@@ -19,6 +19,7 @@ stored archive or the pinned commit when missing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -29,11 +30,13 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Final
 from urllib.parse import urlsplit
 
-from codeforge.api.context import AppContext
+from codeforge.app.config import ApiConfig
+from codeforge.app.context import AppContext
 from codeforge.core.errors import (
     BlueprintError,
     CodeForgeError,
@@ -42,7 +45,6 @@ from codeforge.core.errors import (
     ValidationError,
 )
 from codeforge.sources.addresses import check_public_address, resolve_pin
-from codeforge.templates.schema import Blueprint
 
 ARCHIVE_PREFIX: Final = "archive:sha256:"
 GIT_PREFIX: Final = "git+"
@@ -176,64 +178,99 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return PurePosixPath(*parts) if parts else None
 
 
-def extract_archive(ctx: AppContext, data: bytes, dest: Path) -> None:
-    """Extract ``data`` (zip or tar[.gz]) into the new folder ``dest`` under the caps."""
-    cfg = ctx.config
-    members: list[tuple[PurePosixPath, bytes | None, int]] = []  # path, content (None: dir), mode
-    total = 0
+Member = tuple[PurePosixPath, bytes | None, int]  # path, content (None: a folder), mode
 
-    def account(size: int) -> None:
-        nonlocal total
-        total += size
-        if len(members) > cfg.archive_max_entries:
+
+class _Caps:
+    """Counts entries and unpacked bytes against the server's archive caps."""
+
+    def __init__(self, config: ApiConfig, packed: int) -> None:
+        self.config = config
+        self.packed = max(packed, 1)
+        self.total = 0
+
+    def account(self, size: int, entries: int) -> None:
+        """Add a member of ``size`` bytes, ``entries`` members being kept before it."""
+        cfg = self.config
+        self.total += size
+        if entries > cfg.archive_max_entries:
             raise SecurityError(f"the archive has more than {cfg.archive_max_entries} entries")
-        if total > cfg.archive_max_bytes:
+        if self.total > cfg.archive_max_bytes:
             raise SecurityError(f"the archive unpacks to more than {cfg.archive_max_bytes} bytes")
-        if total > max(len(data), 1) * cfg.archive_max_ratio and total > 1024 * 1024:
+        if self.total > self.packed * cfg.archive_max_ratio and self.total > 1024 * 1024:
             raise SecurityError(
                 f"the archive expands more than {cfg.archive_max_ratio:g} times (a zip bomb?)"
             )
 
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """One member as the archive describes it, before any check."""
+
+    name: str
+    regular: bool  # a file or a folder (not a link or device)
+    folder: bool
+    size: int
+    mode: int
+    read: Callable[[], bytes]
+
+
+def _zip_entries(archive: zipfile.ZipFile) -> Iterator[_Entry]:
+    for info in archive.infolist():
+        mode = (info.external_attr >> 16) & 0o177777
+        regular = not stat.S_IFMT(mode) or stat.S_ISREG(mode) or stat.S_ISDIR(mode)
+
+        def read(info: zipfile.ZipInfo = info) -> bytes:
+            with archive.open(info) as stream:
+                content = stream.read(info.file_size + 1)
+            if len(content) != info.file_size:
+                raise SecurityError(f"archive member {info.filename!r} lies about its size")
+            return content
+
+        yield _Entry(info.filename, regular, info.is_dir(), info.file_size, mode, read)
+
+
+def _tar_entries(archive: tarfile.TarFile) -> Iterator[_Entry]:
+    for info in archive:
+
+        def read(info: tarfile.TarInfo = info) -> bytes:
+            extracted = archive.extractfile(info)
+            return extracted.read() if extracted is not None else b""
+
+        regular = info.isfile() or info.isdir()
+        yield _Entry(info.name, regular, info.isdir(), info.size, info.mode, read)
+
+
+def _members(entries: Iterator[_Entry], caps: _Caps) -> list[Member]:
+    """The checked members (the archive's root left out), read under the caps."""
+    members: list[Member] = []
+    for entry in entries:
+        path = _safe_member(entry.name)
+        if not entry.regular:
+            raise SecurityError(f"archive member {entry.name!r} is a link or device")
+        caps.account(entry.size, len(members))
+        if path is None:
+            continue
+        if entry.folder:
+            members.append((path, None, 0o755))
+            continue
+        members.append((path, entry.read(), 0o755 if entry.mode & 0o111 else 0o644))
+    return members
+
+
+def _read_members(data: bytes, caps: _Caps) -> list[Member]:
     if zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                path = _safe_member(info.filename)
-                mode = (info.external_attr >> 16) & 0o177777
-                kind = stat.S_IFMT(mode)
-                if kind and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                    raise SecurityError(f"archive member {info.filename!r} is a link or device")
-                account(info.file_size)
-                if path is None:
-                    continue
-                if info.is_dir():
-                    members.append((path, None, 0o755))
-                    continue
-                with archive.open(info) as stream:
-                    content = stream.read(info.file_size + 1)
-                if len(content) != info.file_size:
-                    raise SecurityError(f"archive member {info.filename!r} lies about its size")
-                members.append((path, content, 0o755 if mode & 0o111 else 0o644))
-    else:
-        try:
-            archive_tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115 - closed below
-        except tarfile.TarError as exc:
-            raise ValidationError(
-                "the upload is not a zip or tar archive", where="archive"
-            ) from exc
-        with archive_tar:
-            for tinfo in archive_tar:
-                path = _safe_member(tinfo.name)
-                if not (tinfo.isfile() or tinfo.isdir()):
-                    raise SecurityError(f"archive member {tinfo.name!r} is a link or device")
-                account(tinfo.size)
-                if path is None:
-                    continue
-                if tinfo.isdir():
-                    members.append((path, None, 0o755))
-                    continue
-                extracted = archive_tar.extractfile(tinfo)
-                data_tar = extracted.read() if extracted is not None else b""
-                members.append((path, data_tar, 0o755 if tinfo.mode & 0o111 else 0o644))
+            return _members(_zip_entries(archive), caps)
+    try:
+        tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115 - closed below
+    except tarfile.TarError as exc:
+        raise ValidationError("the upload is not a zip or tar archive", where="archive") from exc
+    with tar:
+        return _members(_tar_entries(tar), caps)
+
+
+def _write_members(members: list[Member], dest: Path) -> None:
     # A single top folder (as GitHub archives have) is the blueprint itself.
     tops = {m[0].parts[0] for m in members}
     strip = len(tops) == 1 and any(len(m[0].parts) > 1 for m in members)
@@ -253,6 +290,11 @@ def extract_archive(ctx: AppContext, data: bytes, dest: Path) -> None:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         with os.fdopen(fd, "wb") as out:
             out.write(body)
+
+
+def extract_archive(ctx: AppContext, data: bytes, dest: Path) -> None:
+    """Extract ``data`` (zip or tar[.gz]) into the new folder ``dest`` under the caps."""
+    _write_members(_read_members(data, _Caps(ctx.config, len(data))), dest)
 
 
 def archive_store(ctx: AppContext) -> Path:
@@ -328,10 +370,6 @@ def _install(ctx: AppContext, staged: Path, folder_id: str) -> Path:
         if not final.is_dir():  # another request installed it first otherwise
             raise
     return final
-
-
-def load_registered(ctx: AppContext, folder: Path) -> Blueprint:
-    return ctx.parse(folder)
 
 
 def materialise(ctx: AppContext, source: str) -> Path:

@@ -8,10 +8,11 @@ name. Registered sources live in the database, their files in each server's cach
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-from codeforge.api.caches import TtlValue
-from codeforge.api.context import ApiEngine, AppContext
+from codeforge.app.blueprints import ApiEngine, server_engine
+from codeforge.app.context import AppContext
+from codeforge.app.registry import materialise
+from codeforge.cache.memo import TtlValue
 from codeforge.core.errors import NotFoundError
 from codeforge.sources import BUILTIN_PREFIX, builtin_names, builtin_root
 from codeforge.templates.schema import Blueprint
@@ -106,7 +107,7 @@ def _load_snapshot(ctx: AppContext) -> Snapshot:
 
 
 def snapshot(ctx: AppContext) -> Snapshot:
-    """The catalog, reused for ``catalog_cache_seconds`` (see ``codeforge.api.caches``)."""
+    """The catalog, reused for ``catalog_cache_seconds`` (see ``codeforge.cache.memo``)."""
     cache = ctx.catalog_cache
     if cache is None:
         with ctx.lock:
@@ -133,7 +134,7 @@ def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[Api
     """The engine to render ``name`` with and the reference to pass it."""
     snap = snapshot(ctx)
     if name in snap.builtins:
-        engine = ctx.engine()
+        engine = server_engine(ctx)
         if version is not None:
             bp = ctx.parse(builtin_root() / name)
             if bp.version != version:
@@ -148,11 +149,9 @@ def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[Api
         label = f"{name} {version}" if version else name
         raise NotFoundError(f"no blueprint named {label}", where="template")
     row = rows[-1]
-    from codeforge.api.registry import materialise
-
     folder = materialise(ctx, row.source)
     ref = f"registered:{row.name}@{row.version}"
-    return ctx.engine({ref: (folder, row.source)}), ref
+    return server_engine(ctx, {ref: (folder, row.source)}), ref
 
 
 def load(ctx: AppContext, name: str, version: str | None = None) -> tuple[Blueprint, str]:
@@ -160,7 +159,3 @@ def load(ctx: AppContext, name: str, version: str | None = None) -> tuple[Bluepr
     engine, ref = resolve(ctx, name, version)
     loaded = engine.load_blueprint(ref)
     return loaded.blueprint, loaded.source.source
-
-
-def folder_of(engine: ApiEngine, ref: str) -> Path:
-    return engine.load_blueprint(ref).source.path

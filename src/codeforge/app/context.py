@@ -1,0 +1,145 @@
+"""The composition root: ``build_context`` makes the ``AppContext`` every server adapter uses.
+
+The API (``codeforge.api.app.create_app``), the job worker (``codeforge worker`` and
+plain ``rq worker`` processes) and the tests all build their context here, so they
+share one wiring: settings, server config, database sessions, metrics, the
+blueprint memo and the pool of warm render environments.
+
+Nothing here is request state: two servers on one database behave as one. The
+blueprint memo only remembers parsed definitions keyed by their files' identity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from codeforge.app.config import ApiConfig, api_config
+from codeforge.app.metrics import Metrics
+from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
+from codeforge.core.settings import Settings, load_settings
+from codeforge.templates.environment import CodeForgeEnvironment
+from codeforge.templates.loader import load_blueprint
+from codeforge.templates.schema import Blueprint
+
+MAX_WARM_ENVIRONMENTS: Final = 8
+_DEFINITION_FILES: Final = ("blueprint.yaml", "blueprint.yml", "blueprint.toml")
+
+
+@dataclasses.dataclass
+class AppContext:
+    """Per-process collaborators of the use cases: config, database, metrics, warm caches."""
+
+    settings: Settings
+    config: ApiConfig
+    factory: sessionmaker[Session]
+    metrics: Metrics
+    _blueprints: dict[tuple[str, int, int], Blueprint] = dataclasses.field(default_factory=dict)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    keys: KeyCache = dataclasses.field(init=False)
+    catalog_cache: TtlValue[Any] | None = None  # codeforge.app.catalog.Snapshot
+    # Warm render environments (parsed templates, open compiled pack) per template
+    # root. Each is lent to one request at a time: its render budget is never shared.
+    _envs: dict[str, list[CodeForgeEnvironment]] = dataclasses.field(default_factory=dict)
+
+    render_slots: threading.BoundedSemaphore = dataclasses.field(init=False)
+    auth_listener: AuthListener | None = None
+
+    def __post_init__(self) -> None:
+        self.keys = KeyCache(self.config.key_cache_seconds)
+        # Renders are CPU-bound Python: one at a time per process finishes each
+        # sooner than many interleaving under the GIL (a shorter latency tail).
+        self.render_slots = threading.BoundedSemaphore(max(1, self.config.render_threads))
+
+    def start_auth_listener(self) -> AuthListener | None:
+        """On PostgreSQL (with the key cache on), listen for revocations; None otherwise."""
+        from codeforge.db.engine import parse_url
+
+        if self.config.key_cache_seconds <= 0:
+            return None
+        if parse_url(self.config.database_url).get_backend_name() != "postgresql":
+            return None
+        self.auth_listener = AuthListener(self.config.database_url, self.keys).start()
+        return self.auth_listener
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def borrow_environment(
+        self, root: Path, make: Callable[[], CodeForgeEnvironment]
+    ) -> CodeForgeEnvironment:
+        """A warm environment for ``root`` from the pool, or a new one from ``make``."""
+        with self._lock:
+            pool = self._envs.get(str(root))
+            if pool:
+                return pool.pop()
+        return make()
+
+    def return_environment(self, root: Path, env: CodeForgeEnvironment) -> None:
+        """Give ``env`` back to the pool (dropped when the pool for ``root`` is full)."""
+        with self._lock:
+            pool = self._envs.setdefault(str(root), [])
+            if len(pool) < MAX_WARM_ENVIRONMENTS:
+                pool.append(env)
+
+    def parse(self, folder: Path) -> Blueprint:
+        """Parse the blueprint in ``folder``, memoised on its definition file's mtime and size."""
+        key: tuple[str, int, int] = (str(folder), 0, 0)
+        for name in _DEFINITION_FILES:
+            path = folder / name
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            key = (str(path), st.st_mtime_ns, st.st_size)
+            break
+        with self._lock:
+            cached = self._blueprints.get(key)
+        if cached is not None:
+            return cached
+        bp = load_blueprint(folder)
+        with self._lock:
+            self._blueprints[key] = bp
+        return bp
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads only (on SQLite: no write lock)."""
+        from codeforge.db.engine import READ_ONLY
+
+        with self.factory() as session:
+            session.connection(execution_options=READ_ONLY)
+            yield session
+
+
+def build_context(
+    settings: Settings | None = None,
+    config: ApiConfig | None = None,
+    *,
+    migrate: bool = True,
+) -> AppContext:
+    """The context of a server process (API, worker, tests) on ``settings``' database.
+
+    ``migrate`` creates or upgrades the schema first (the API and ``codeforge worker``
+    do; a plain RQ worker process trusts the server that started before it).
+    """
+    from codeforge.db.engine import session_factory
+    from codeforge.db.migrate import ensure_schema
+
+    settings = settings or load_settings()
+    config = config or api_config(settings)
+    if migrate:
+        ensure_schema(config.database_url)
+    return AppContext(
+        settings=settings,
+        config=config,
+        factory=session_factory(config.database_url),
+        metrics=Metrics.create(),
+    )

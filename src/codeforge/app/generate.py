@@ -1,0 +1,85 @@
+"""Generate a project for a server caller: resolve, render in memory, zip, and record.
+
+The API's ``POST /projects/generate`` and ``GET /starter.zip`` and the worker's
+``generate`` job all come through here, so a job's zip is byte-identical to the
+synchronous endpoint's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Mapping
+from typing import Any, Final
+
+from codeforge.app import catalog
+from codeforge.app.blueprints import ApiEngine, server_engine
+from codeforge.app.context import AppContext
+from codeforge.app.registry import fetch_git
+from codeforge.core.engine import LoadedBlueprint
+from codeforge.core.errors import NotFoundError
+from codeforge.core.plan import RenderPlan
+from codeforge.core.sinks import write_zip
+
+JOB_SOURCE_REF: Final = "job:source"
+
+
+@dataclasses.dataclass
+class Rendered:
+    """A blueprint rendered in memory: what it came from, its public answers, its files."""
+
+    loaded: LoadedBlueprint
+    answers: dict[str, Any]
+    plan: RenderPlan
+
+
+@dataclasses.dataclass
+class Generated:
+    """A rendered project and its zip (every file under ``name/``)."""
+
+    rendered: Rendered
+    data: bytes
+
+
+def render_resolved(engine: ApiEngine, ref: str, name: str, answers: Mapping[str, Any]) -> Rendered:
+    """Render the resolved blueprint ``ref`` in memory with ``answers`` (no prompts)."""
+    loaded, public, plan = engine.render_plan(ref, name, answers, allow_local=False)
+    return Rendered(loaded, public, plan)
+
+
+def render(
+    ctx: AppContext, template: str, name: str, answers: Mapping[str, Any], version: str | None
+) -> Rendered:
+    """Resolve ``template`` (built-in or registered, never a path) and render it in memory."""
+    engine, ref = catalog.resolve(ctx, template, version)
+    return render_resolved(engine, ref, name, answers)
+
+
+def resolve_git(
+    ctx: AppContext, url: str, ref: str | None, version: str | None
+) -> tuple[ApiEngine, str]:
+    """Fetch the public https repository ``url`` at ``ref``: the engine and reference to
+    render it with (``version``, when given, must be the blueprint's)."""
+    folder, source = fetch_git(ctx, url, ref)
+    bp = ctx.parse(folder)
+    if version is not None and bp.version != version:
+        raise NotFoundError(
+            f"the blueprint at {url} is version {bp.version}, not {version}", where="version"
+        )
+    return server_engine(ctx, {JOB_SOURCE_REF: (folder, source)}), JOB_SOURCE_REF
+
+
+def zip_bytes(plan: RenderPlan, name: str) -> bytes:
+    """The deterministic zip of ``plan`` with every file under ``name/``."""
+    buffer = io.BytesIO()
+    write_zip(plan, buffer, prefix=name)
+    return buffer.getvalue()
+
+
+def generate_zip(
+    ctx: AppContext, engine: ApiEngine, ref: str, name: str, answers: Mapping[str, Any]
+) -> Generated:
+    """Render ``ref`` and zip it, holding one of the process's render slots."""
+    with ctx.render_slots:
+        rendered = render_resolved(engine, ref, name, answers)
+        return Generated(rendered, zip_bytes(rendered.plan, name))
