@@ -126,9 +126,11 @@ def test_a_kill_while_staging_leaves_the_folder_untouched(
     assert sorted(p.name for p in project.parent.iterdir()) == ["proj"]
 
 
+@pytest.mark.parametrize("renames", [1, 2, 3, 4])
 def test_a_kill_during_the_roll_back_is_rolled_back_by_the_next_one(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, renames: int
 ) -> None:
+    """Each restore is done once: a replay must not take a restored file for a new one."""
     before = snapshot(project)
     _run_killed(
         lambda: apply_changes(
@@ -136,12 +138,12 @@ def test_a_kill_during_the_roll_back_is_rolled_back_by_the_next_one(
         )
     )
     real_rename = os.rename
-    renames = {"n": 0}
+    count = {"n": 0}
 
     def rename_then_die(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
         real_rename(src, dst)
-        renames["n"] += 1
-        if renames["n"] == 2:
+        count["n"] += 1
+        if count["n"] == renames:
             _kill_self()
 
     def killed_while_recovering() -> None:

@@ -230,7 +230,7 @@ def apply_changes(
     """
     try:
         with Transaction(root, "update") as txn:
-            for rel, content, mode in changes:
+            for index, (rel, content, mode) in enumerate(changes):
                 target = safe_target(root, rel)
                 if os.path.isdir(target) and not target.is_symlink():
                     raise ConflictError(f"{rel} is a folder in the project; a file belongs there")
@@ -239,12 +239,11 @@ def apply_changes(
                     continue
                 if mode is None and os.path.lexists(target):
                     mode = target.lstat().st_mode & 0o7777
-                staged = txn.staging / rel
-                staged.parent.mkdir(parents=True, exist_ok=True)
+                staged = txn.staging / str(index)  # flat: no folders to make and remove
                 _create_file(str(staged), content, 0o644 if mode is None else mode)
                 if mode is not None:
                     os.chmod(staged, mode)  # exactly, whatever the umask
-                txn.put(rel)
+                txn.put(rel, staged.name)
             txn.commit(before_each)
             return txn.recovered
     except OSError as exc:

@@ -52,10 +52,10 @@ def work_folder(root: Path) -> Path:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Move:
-    """One entry moved into (``staged``) or out of (not ``staged``) the folder."""
+    """One entry moved into the folder (from ``source`` in the staging tree) or out of it."""
 
     path: str
-    staged: bool
+    source: str | None  # where the new entry waits under the staging tree; None: a removal
     existed: bool  # something was at ``path``: it is kept aside until the commit
 
 
@@ -139,19 +139,39 @@ def _recover_locked(root: Path) -> Recovery | None:
         operation = "command"
     journal = _read_journal(folder)
     undone = 0
-    if journal is None:
-        outcome = "cleaned up"
-    elif (folder / _COMMITTED).exists() or (
-        journal.whole and not os.path.lexists(folder / root.name)
-    ):
-        _roll_forward(root, journal)
+    committed = (folder / _COMMITTED).exists() or (
+        journal is not None and journal.whole and not os.path.lexists(folder / root.name)
+    )
+    if committed:
+        if journal is not None:  # else killed while discarding: the roll forward was done
+            _roll_forward(root, journal)
         outcome = "completed"
-    elif journal.whole:
-        outcome = "cleaned up"  # the staging tree is still there: nothing moved
+    elif journal is None or journal.whole:
+        outcome = "cleaned up"  # nothing had moved yet
     else:
         outcome, undone = "rolled back", _roll_back(root, journal)
-    shutil.rmtree(folder)
+    _discard(folder, root.name, committed=committed)
     return Recovery(root, operation, outcome, undone)
+
+
+def _discard(folder: Path, staging_name: str, *, committed: bool) -> None:
+    """Remove the work folder in an order no kill can make ambiguous.
+
+    Not committed: the journal goes first, so no later replay can undo again what a
+    roll back already put back (it would read the half-deleted staging tree as
+    moved in). Committed: the commit mark goes last, so a kill before it still
+    reads as committed.
+    """
+    if not committed:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / _JOURNAL).unlink()
+            _fsync(folder, directory=True)
+    shutil.rmtree(folder / staging_name, ignore_errors=True)
+    shutil.rmtree(folder / "old", ignore_errors=True)
+    for name in (_JOURNAL, _OPERATION, _COMMITTED):
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclasses.dataclass
@@ -161,7 +181,7 @@ class _Journal:
     whole: bool = False  # the staging tree becomes the folder in one rename
 
     def dump(self) -> bytes:
-        moves = [[m.path, m.staged, m.existed] for m in self.moves]
+        moves = [[m.path, m.source, m.existed] for m in self.moves]
         data = {"format": _FORMAT, "moves": moves, "folders": self.folders, "whole": self.whole}
         return json.dumps(data).encode()
 
@@ -176,7 +196,7 @@ def _read_journal(folder: Path) -> _Journal | None:
     try:
         if data.get("format") != _FORMAT:
             raise ValueError(f"format {data.get('format')!r}")
-        moves = [Move(str(p), bool(s), bool(e)) for p, s, e in data["moves"]]
+        moves = [Move(str(p), None if s is None else str(s), bool(e)) for p, s, e in data["moves"]]
         return _Journal(moves, [str(f) for f in data["folders"]], bool(data["whole"]))
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise CodeForgeError(
@@ -194,15 +214,22 @@ def _roll_back(root: Path, journal: _Journal) -> int:
         move = journal.moves[index]
         target = root / move.path
         kept = folder / "old" / str(index)
-        changed = False
-        # A staged entry that left the staging tree is the one now at ``target``.
-        if move.staged and not os.path.lexists(staging / move.path) and os.path.lexists(target):
-            _remove(target)
-            changed = True
-        if move.existed and os.path.lexists(kept):
+        if move.existed:
+            # Kept aside means not restored yet; then whatever is at target came in after.
+            if not os.path.lexists(kept):
+                continue
+            if os.path.lexists(target):
+                _remove(target)
             os.rename(kept, target)
-            changed = True
-        undone += changed
+        elif (
+            move.source is not None
+            and not os.path.lexists(staging / move.source)
+            and os.path.lexists(target)
+        ):
+            _remove(target)  # a new entry that left the staging tree is the one at target
+        else:
+            continue
+        undone += 1
     for rel in reversed(journal.folders):
         with contextlib.suppress(OSError):
             (root / rel).rmdir()  # only when empty: never a folder the user filled since
@@ -212,7 +239,7 @@ def _roll_back(root: Path, journal: _Journal) -> int:
 def _roll_forward(root: Path, journal: _Journal) -> None:
     """After the commit: drop folders that removals left empty (the backups go with the work folder)."""
     for move in journal.moves:
-        if move.staged:
+        if move.source is not None:
             continue
         parent = (root / move.path).parent
         while parent != root and parent.is_relative_to(root):
@@ -238,7 +265,7 @@ class Transaction:
         self.folder = work_folder(root)
         self.staging = self.folder / root.name
         self.recovered: Recovery | None = None
-        self._moves: list[tuple[str, bool]] = []  # (path, staged), in the caller's order
+        self._moves: list[tuple[str, str | None]] = []  # (path, source), in the caller's order
         self._folders: list[str] = []
         self._journal: _Journal | None = None
         self._committed = False
@@ -269,18 +296,21 @@ class Transaction:
         try:
             if self._journal is not None and not self._committed:
                 _roll_back(self.root, self._journal)
-            shutil.rmtree(self.folder, ignore_errors=True)
+            _discard(self.folder, self.staging.name, committed=self._committed)
         finally:
             # A roll back that failed leaves the journal for the next command to retry.
             self._lock.close()
 
-    def put(self, rel: str) -> None:
-        """Move ``staging/rel`` to ``root/rel``; what is there now is kept aside until the commit."""
-        self._moves.append((rel, True))
+    def put(self, rel: str, source: str | None = None) -> None:
+        """Move ``staging/source`` (default: ``staging/rel``) to ``root/rel``.
+
+        What is at ``root/rel`` now is kept aside until the commit.
+        """
+        self._moves.append((rel, rel if source is None else source))
 
     def remove(self, rel: str) -> None:
         """Take ``root/rel`` out of the folder."""
-        self._moves.append((rel, False))
+        self._moves.append((rel, None))
 
     def make_folder(self, rel: str) -> None:
         """Create ``root/rel`` (and its parents) if missing."""
@@ -291,6 +321,7 @@ class Transaction:
         journal = _Journal([], [], whole=True)
         _write_durably(self.folder / _JOURNAL, journal.dump())
         os.rename(self.staging, self.root)  # replaces an empty folder too, atomically
+        _write_durably(self.folder / _COMMITTED, b"")
         self._committed = True
 
     def commit(self, before_each: Callable[[int, str], None] | None = None) -> None:
@@ -307,8 +338,8 @@ class Transaction:
             target = self.root / move.path
             if move.existed:
                 os.rename(target, self.folder / "old" / str(index))
-            if move.staged:
-                os.rename(self.staging / move.path, target)
+            if move.source is not None:
+                os.rename(self.staging / move.source, target)
         _write_durably(self.folder / _COMMITTED, b"")
         self._committed = True
         _roll_forward(self.root, journal)
@@ -329,11 +360,11 @@ class Transaction:
             safe_target(self.root, rel)
             missing(rel)
         moves = []
-        for rel, staged in self._moves:
+        for rel, source in self._moves:
             target = safe_target(self.root, rel)
-            if staged and not os.path.lexists(self.staging / rel):
+            if source is not None and not os.path.lexists(self.staging / source):
                 raise CodeForgeError(f"{rel} is missing from the staging folder {self.staging}")
             if "/" in rel:
                 missing(rel.rpartition("/")[0])
-            moves.append(Move(rel, staged, os.path.lexists(target)))
+            moves.append(Move(rel, source, os.path.lexists(target)))
         return _Journal(moves, folders)
