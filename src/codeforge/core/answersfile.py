@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from codeforge import __version__
-from codeforge.core.errors import BlueprintError, NotFoundError
+from codeforge.core.errors import BlueprintError, NotFoundError, ValidationError
 
 ANSWERS_FILE = ".codeforge-answers.yml"
+MAX_ANSWERS_FILE_BYTES = 1024 * 1024
 HEADER = "# Written by CodeForge. It is what `codeforge update` starts from; edit with care.\n"
 
 
@@ -61,42 +62,78 @@ def _scalar(value: Any) -> str:
 
 
 def read_answers_file(project: Path) -> AnswersFile:
-    """Read and check a project's answers file."""
-    import yaml
-
+    """Read and check ``project``'s answers file (the one reader: size capped, no YAML aliases)."""
     path = project / ANSWERS_FILE
+    if not project.is_dir():
+        raise NotFoundError(f"{project} is not a folder")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise NotFoundError(
             f"{project} has no {ANSWERS_FILE}; it was not made by CodeForge",
-            hint="run the command inside a generated project, or pass -C PATH",
+            hint="run the command inside a generated project, or pass its path",
         ) from None
+    except OSError as exc:
+        raise _invalid(f"cannot read the answers file: {exc.strerror}", path) from exc
+    if len(raw) > MAX_ANSWERS_FILE_BYTES:
+        raise _invalid(f"answers file is larger than {MAX_ANSWERS_FILE_BYTES} bytes", path)
+    return _answers_from(_parse(raw, path), path)
+
+
+def _invalid(message: str, path: Path, line: int | None = None) -> ValidationError:
+    return ValidationError(message, where=f"{path}:{line}" if line is not None else str(path))
+
+
+def _parse(raw: bytes, path: Path) -> Any:
+    import yaml
+
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+        # Aliases can make a small file expand enormously once loaded; the answers
+        # file CodeForge writes never uses them.
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise _invalid("YAML aliases are not allowed in the answers file", path, line)
+        return yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise _invalid("answers file is not UTF-8", path) from exc
     except yaml.YAMLError as exc:
-        raise BlueprintError(f"invalid YAML: {exc}", where=str(path)) from exc
-    try:
-        bp = data["blueprint"]
-        answers = data.get("answers") or {}
-        components = data.get("components") or []
-        if not isinstance(answers, dict) or not isinstance(components, list):
-            raise TypeError
-        return AnswersFile(
-            blueprint_name=str(bp["name"]),
-            blueprint_version=str(bp["version"]),
-            source=str(bp["source"]),
-            answers=answers,
-            components=components,
-            codeforge_version=str(data.get("codeforge_version", "")),
-            ref=str(bp["ref"]) if bp.get("ref") is not None else None,
-            commit=str(bp["commit"]) if bp.get("commit") is not None else None,
-        )
-    except (KeyError, TypeError) as exc:
-        raise BlueprintError(
-            "malformed answers file (needs blueprint.name, .version, .source and answers)",
-            where=str(path),
-        ) from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or exc
+        raise _invalid(f"invalid YAML: {problem}", path, line) from exc
+
+
+def _answers_from(data: Any, path: Path) -> AnswersFile:
+    if not isinstance(data, dict):
+        raise _invalid("the answers file must be a mapping", path)
+    blueprint = data.get("blueprint")
+    if not isinstance(blueprint, dict):
+        raise _invalid("missing 'blueprint' mapping (name, version, source)", path)
+    fields: dict[str, str] = {}
+    for key in ("name", "version", "source"):
+        value = blueprint.get(key)
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+            raise _invalid(f"'blueprint.{key}' must be a non-empty string", path)
+        fields[key] = str(value)
+    answers = data.get("answers") or {}
+    if not isinstance(answers, dict) or not all(isinstance(k, str) for k in answers):
+        raise _invalid("'answers' must be a mapping of names to values", path)
+    components = data.get("components") or []
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        raise _invalid("'components' must be a list of mappings", path)
+    ref, commit = blueprint.get("ref"), blueprint.get("commit")
+    return AnswersFile(
+        blueprint_name=fields["name"],
+        blueprint_version=fields["version"],
+        source=fields["source"],
+        answers=answers,
+        components=components,
+        codeforge_version=str(data.get("codeforge_version", "")),
+        ref=str(ref) if ref is not None else None,
+        commit=str(commit) if commit is not None else None,
+    )
 
 
 # -- projects made by other tools (adopted by `codeforge update`) --------------------------
