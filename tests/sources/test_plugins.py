@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from plugin_support import pip_install_fixture
 
 from codeforge.core.engine import SDLCEngine, SilentReporter
 from codeforge.core.errors import BlueprintError, NotFoundError, UsageError
 from codeforge.sources import resolve_source, source_label
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_plugin"
-
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/fixtures/sample_plugin built and installed with pip into a --target folder."""
-    work = tmp_path_factory.mktemp("sample-plugin")
-    source = work / "src"
-    shutil.copytree(FIXTURE, source)  # pip builds in place: keep the repository clean
-    site = work / "site"
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    command += ["--no-deps", "--target", str(site)]
-    if all(importlib.util.find_spec(m) is not None for m in ("setuptools", "wheel")):
-        command += ["--no-build-isolation", "--no-index"]  # offline and fast
-    # else pip fetches setuptools into an isolated build environment (PyPI)
-    proc = subprocess.run([*command, str(source)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    site = pip_install_fixture("sample_plugin", tmp_path_factory.mktemp("sample-plugin"))
     assert list(site.glob("codeforge_sample_plugin-0.3.1.dist-info"))
     return site
 
