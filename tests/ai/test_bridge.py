@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_support import invoke
 
 from codeforge.ai.bridge import check_answers, engine_catalog, entry_from_blueprint
 from codeforge.ai.describe import answers_schema
-from codeforge.cli.ai import ai
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ValidationError
 from codeforge.core.settings import load_settings
@@ -78,11 +77,11 @@ def test_explicit_data_wins_and_its_errors_are_raised(
 
 def test_cli_recommend_uses_the_engine_blueprints() -> None:
     require_extras()
-    result = CliRunner().invoke(
-        ai, ["recommend", "a REST API with FastAPI and PostgreSQL", "--json", "--top", "3"]
+    code, out, err = invoke(
+        "ai", "recommend", "a REST API with FastAPI and PostgreSQL", "--json", "--top", "3"
     )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    assert code == 0, err
+    data = json.loads(out)
     assert data[0]["name"] == "web-fastapi"
     assert {d["name"] for d in data} <= {"web-fastapi", "cli-click", "lib-python"}
 
@@ -97,9 +96,9 @@ def test_cli_describe_on_the_builtins(
     monkeypatch.setenv("CODEFORGE_AI_BASE_URL", qwen_server.base_url)
     monkeypatch.setenv("CODEFORGE_AI_API_KEY", qwen_server.api_key)
     monkeypatch.setenv("CODEFORGE_AI_MODEL", qwen_server.model)
-    result = CliRunner().invoke(ai, ["describe", "a FastAPI web service with PostgreSQL"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    code, out, err = invoke("ai", "describe", "a FastAPI web service with PostgreSQL")
+    assert code == 0, err
+    data = json.loads(out)
     assert data["blueprint"] == "web-fastapi"
     assert set(data) == {"blueprint", "answers", "dropped"}
     engine = SDLCEngine(load_settings())

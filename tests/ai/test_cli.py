@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_support import invoke
 
 from codeforge.ai import local
-from codeforge.cli.ai import ai
 
 from .conftest import FIXTURES, require_extras
 
@@ -28,13 +27,12 @@ def test_importing_the_cli_group_is_lazy() -> None:
 
 def test_recommend_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEFORGE_CACHE_DIR", str(tmp_path))
-    result = CliRunner().invoke(
-        ai,
-        ["recommend", "Java REST service with Spring Boot", "--catalog", str(FIXTURES / "catalog"),
-         "--json", "--top", "2"],
+    code, out, err = invoke(
+        "ai", "recommend", "Java REST service with Spring Boot",
+        "--catalog", str(FIXTURES / "catalog"), "--json", "--top", "2",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    assert code == 0, err
+    data = json.loads(out)
     assert data[0]["name"] == "spring-boot"
     assert set(data[0]) == {"name", "score", "reason"}
 
@@ -44,10 +42,10 @@ def test_ai_off_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CODEFORGE_CONFIG_DIR", str(tmp_path))
     monkeypatch.setattr(local, "xllamacpp_available", lambda: False)
-    result = CliRunner().invoke(ai, ["describe", "x", "--catalog", str(FIXTURES / "catalog")])
-    assert result.exit_code == 12
-    assert "AI is off" in result.output
-    assert "codeforge[ai-local]" in result.output
+    code, _, err = invoke("ai", "describe", "x", "--catalog", str(FIXTURES / "catalog"))
+    assert code == 12
+    assert "AI is off" in err
+    assert "codeforge[ai-local]" in err
 
 
 def test_generate_dry_run_writes_nothing(
@@ -55,11 +53,10 @@ def test_generate_dry_run_writes_nothing(
 ) -> None:
     monkeypatch.setenv("CODEFORGE_CACHE_DIR", str(ai_cache))
     monkeypatch.setenv("CODEFORGE_CONFIG_DIR", str(tmp_path))
-    result = CliRunner().invoke(
-        ai,
-        ["generate", "a function double(x) returning 2 * x", "--project", str(tmp_path),
-         "--into", "m.py", "--dry-run", "--local-model", "smollm2-135m"],
+    code, out, err = invoke(
+        "ai", "generate", "a function double(x) returning 2 * x", "--project", str(tmp_path),
+        "--into", "m.py", "--dry-run", "--local-model", "smollm2-135m",
     )  # fmt: skip
     # The tiny model may write code that does not parse: either outcome is clean.
-    assert result.exit_code in (0, 13), result.output
+    assert code in (0, 13), out + err
     assert not (tmp_path / "m.py").exists()

@@ -102,7 +102,7 @@ def test_without_a_terminal_the_answers_need_defaults(ai_off: None, tmp_path: Pa
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("reply", "code"), [("n\n", 1), ("y\n", 0)])
+@pytest.mark.parametrize(("reply", "code"), [("n\n", 14), ("y\n", 0)])
 def test_interactive_confirmation(on_qwen: None, reply: str, code: int) -> None:
     import click
 
@@ -118,7 +118,8 @@ def test_interactive_confirmation(on_qwen: None, reply: str, code: int) -> None:
         click.echo(f"ACCEPTED {ref} {sorted(data)}")
 
     result = CliRunner().invoke(probe, input=reply)
-    assert result.exit_code == code, result.output
+    # A refusal is Declined (exit 14 through the CLI's error boundary); nothing ran after it.
+    assert getattr(result.exception, "exit_code", result.exit_code) == code, result.output
     assert "Generate with these answers?" in result.output
     assert "blueprint:" in result.output
     assert ("ACCEPTED web-fastapi" in result.output) is (code == 0)

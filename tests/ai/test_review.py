@@ -5,7 +5,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
+from cli_support import invoke
 
 from codeforge.ai.provider import Provider
 from codeforge.ai.review import (
@@ -17,7 +17,6 @@ from codeforge.ai.review import (
     to_sarif,
     validate_sarif,
 )
-from codeforge.cli.ai import ai
 
 from .conftest import require_extras
 
@@ -93,8 +92,8 @@ def test_fail_on_threshold(threshold: str, count: int) -> None:
 
 @pytest.mark.parametrize(("fail_on", "code"), [("high", 1), ("critical", 0)])
 def test_cli_review_fail_on_and_sarif(project: Path, fail_on: str, code: int) -> None:
-    result = CliRunner().invoke(
-        ai, ["review", str(project), "--static-only", "--format", "sarif", "--fail-on", fail_on]
+    status, out, err = invoke(
+        "ai", "review", str(project), "--static-only", "--format", "sarif", "--fail-on", fail_on
     )
-    assert result.exit_code == code, result.output
-    validate_sarif(json.loads(result.output))
+    assert status == code, err
+    validate_sarif(json.loads(out))

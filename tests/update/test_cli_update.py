@@ -74,7 +74,7 @@ def test_update_reports_conflicts(setup: tuple[Path, Path, Path]) -> None:
     project, _, bp2 = setup
     (project / "a.txt").write_text("one\ntwo\nmine\n")
     code, stdout, stderr = invoke("update", str(project), "-t", str(bp2), "--conflict", "rej")
-    assert code == 0
+    assert code == 102  # written, with conflicts left to resolve
     assert "conflict a.txt.rej" in stdout.replace("  ", " ")
     assert "conflicts: a.txt.rej" in stderr
     assert (project / "a.txt").read_text() == "one\ntwo\nmine\n"

@@ -6,43 +6,19 @@ onnxruntime and xllamacpp load when a command runs.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from codeforge.core.errors import CodeForgeError, UsageError
+from codeforge.cli.common import Declined
+from codeforge.core.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry
     from codeforge.core.engine import SDLCEngine
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """One error boundary: a CodeForgeError becomes a red line, a hint and its exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except CodeForgeError as exc:
-            from rich.console import Console
-            from rich.markup import escape
-
-            err = Console(stderr=True)
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            if exc.hint:
-                err.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
-            raise click.exceptions.Exit(exc.exit_code) from None
-
-    return wrapper
 
 
 def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
@@ -56,8 +32,9 @@ def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
 
         entries = engine_catalog(_engine())
     if not entries:
-        raise CodeForgeError(
-            "no blueprints found", hint="pass --catalog DIR with blueprint folders"
+        where = ", ".join(str(p) for p in paths) if paths else None
+        raise NotFoundError(
+            "no blueprints found", where=where, hint="pass --catalog DIR with blueprint folders"
         )
     return entries
 
@@ -92,7 +69,6 @@ def ai() -> None:
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 50))
 @click.option("--method", type=click.Choice(["auto", "embedding", "lexical"]), default="auto")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_handle_errors
 def recommend(
     description: str, catalogs: tuple[Path, ...], top: int, method: str, as_json: bool
 ) -> None:
@@ -120,7 +96,6 @@ def recommend(
 @catalog_option
 @model_option
 @click.option("--blueprint", default=None, help="Use this blueprint instead of recommending one.")
-@_handle_errors
 def describe(
     description: str, catalogs: tuple[Path, ...], local_model: str | None, blueprint: str | None
 ) -> None:
@@ -169,7 +144,6 @@ def describe(
 @click.option("--dry-run", is_flag=True, help="Show the diff only.")
 @click.option("--yes", is_flag=True, help="Write without asking.")
 @model_option
-@_handle_errors
 def generate(
     description: str,
     into: Path | None,
@@ -193,9 +167,11 @@ def generate(
     console.print(f"[dim]checks: {', '.join(gen.checks) or 'none'}[/]")
     if dry_run:
         return
-    if not yes and not (sys.stdin.isatty() and click.confirm(f"Write {gen.path}?")):
+    if not yes and not sys.stdin.isatty():
         console.print("not written (use --yes to write)")
         return
+    if not yes and not click.confirm(f"Write {gen.path}?"):
+        raise Declined(f"{gen.path} not written: the change was declined")
     write_generated(gen)
     console.print(f"wrote {gen.path}")
 
@@ -212,7 +188,6 @@ def generate(
 )  # fmt: skip
 @click.option("--static-only", is_flag=True, help="ruff and bandit only, no model.")
 @model_option
-@_handle_errors
 def review(
     paths: tuple[Path, ...], fmt: str, fail_on: str | None, static_only: bool,
     local_model: str | None,
@@ -256,7 +231,6 @@ def _print_findings(findings: list[Any]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--api-key-env", default=None, help="Name of an env var holding a required API key.")
-@_handle_errors
 def serve(model_name: str | None, host: str, port: int, api_key_env: str | None) -> None:
     """Run the local model server in the foreground (Ctrl-C stops it)."""
     import os
@@ -295,7 +269,7 @@ def describe_for_init(
 
     The model picks the blueprint (unless ``template``) and fills answers, which pass
     the engine's validation; explicit ``data`` wins over them. Shows the choice, then
-    asks (``confirm``) before anything is written; a refusal aborts (exit 1). Without
+    asks (``confirm``) before anything is written; a refusal is :class:`Declined` (exit 14). Without
     a terminal the answers are only taken with ``accept`` (``--defaults``).
     """
     if not confirm and not accept:
@@ -340,6 +314,6 @@ def describe_for_init(
     for key, why in found.dropped.items():
         console.print(f"[yellow]dropped[/] {escape(key)}: {escape(why)} (the default applies)")
     if confirm and not click.confirm("Generate with these answers?", default=True):
-        raise click.exceptions.Exit(1)
+        raise Declined("not generated: the answers were declined; nothing was written")
     ref = template if template is not None else found.blueprint.name
     return ref, {**found.answers, **data}

@@ -10,10 +10,17 @@ from typing import Any
 
 import click
 
-from codeforge.core.errors import UsageError
+from codeforge.core.errors import CodeForgeError, UsageError
 from codeforge.core.records import GenerationRecord
 from codeforge.core.settings import Settings, load_settings
 from codeforge.templates.schema import Variable
+
+
+class Declined(CodeForgeError):
+    """The user answered no to a confirmation; nothing was written."""
+
+    exit_code = 14
+    kind = "declined"
 
 
 def settings_from(ctx: click.Context) -> Settings:
@@ -132,6 +139,32 @@ class ClickPrompter:
             return click.prompt(label + " (JSON)", default=json.dumps(default or {}))
         shown_default = "" if default is None else str(default)
         return click.prompt(label, default=shown_default, show_default=bool(shown_default))
+
+
+class NoTerminalPrompter:
+    """Stands in for questions when there is no terminal: a question left unanswered
+    is an error saying how to answer it, never a silently taken default."""
+
+    def ask(
+        self,
+        variable: Variable,
+        default: Any,
+        choices: Sequence[tuple[str, Any]] | None,
+        error: str | None,
+    ) -> Any:
+        raise UsageError(
+            f"there is no terminal to ask {variable.name!r}"
+            + (f" ({variable.help})" if variable.help else ""),
+            hint=f"answer with --data {variable.name}=VALUE (or --data-file FILE), "
+            "or pass --defaults to take the defaults",
+        )
+
+
+def prompter_for(defaults: bool) -> ClickPrompter | NoTerminalPrompter | None:
+    """Ask on a terminal; without one, refuse to guess; with ``--defaults``, ask nothing."""
+    if defaults:
+        return None
+    return ClickPrompter() if sys.stdin.isatty() else NoTerminalPrompter()
 
 
 def make_recorder(settings: Settings) -> Any:

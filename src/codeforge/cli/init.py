@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 
 from codeforge.cli.common import (
-    ClickPrompter,
     CliReporter,
     echo_json,
     make_recorder,
     parse_data,
+    prompter_for,
     settings_from,
 )
 
@@ -115,7 +115,7 @@ def init(
         name,
         output_dir=output_dir,
         data=data,
-        prompter=ClickPrompter() if interactive else None,
+        prompter=prompter_for(defaults),
         dry_run=dry_run,
         force=force,
         git=not no_git,

@@ -15,6 +15,8 @@ import click
 
 from codeforge import __version__
 
+INTERRUPTED_EXIT = 130
+
 DEBUG_ENV = "CODEFORGE_DEBUG"
 
 # name -> (module, attribute, one-line help shown by --help without importing it)
@@ -77,6 +79,11 @@ class LazyGroup(click.Group):
                     [(name, extra[name].get_short_help_str()) for name in sorted(extra)]
                 )
 
+    def invoke(self, ctx: click.Context) -> None:
+        # A command's return value is never a process status (only ``ctx.exit(n)`` is),
+        # so that ``main(standalone_mode=False)`` returns exactly the code of an exit.
+        super().invoke(ctx)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="codeforge")
@@ -86,10 +93,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """CodeForge: create projects from blueprints and keep them in step.
 
     \b
-    Exit codes: 0 ok, 1 other error, 2 usage, 3 validation, 4 conflict,
-    5 template, 6 security, 7 blueprint definition, 8 not found, 9 store,
-    10 git, 11 task, 12 AI off, 13 AI provider, 100 update available
-    (check, diff --exit-code), 101 check resolved an interrupted operation,
+    Exit codes: 0 ok, 1 other error (ai review --fail-on: a finding),
+    2 usage, 3 validation, 4 conflict, 5 template, 6 security, 7 blueprint
+    definition, 8 not found, 9 store, 10 git, 11 task, 12 AI off, 13 AI
+    provider, 14 declined, 100 update available (check, diff --exit-code),
+    101 check resolved an interrupted operation, 102 update left conflicts,
     130 interrupted.
     """
     ctx.ensure_object(dict)
@@ -102,31 +110,41 @@ def env_flag(value: str | None) -> bool:
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Run the CLI; turn CodeForge errors into one red line and an exit code."""
+    """Run the CLI and end the process with its status (the console script)."""
+    sys.exit(status(argv))
+
+
+def status(argv: list[str] | None = None) -> int:
+    """Run the CLI; the one place where every way out becomes the process's exit status.
+
+    CodeForge errors become one red line, a hint and their ``exit_code``; Click's
+    usage errors, ``ctx.exit(n)`` and aborts their own codes.
+    """
     from codeforge.core.errors import CodeForgeError
 
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args or env_flag(os.environ.get(DEBUG_ENV))
     try:
-        cli.main(args=argv, prog_name="codeforge", standalone_mode=False)
+        # standalone_mode=False: Click raises its errors and *returns* the code of
+        # ``ctx.exit(n)`` / ``click.exceptions.Exit`` instead of exiting.
+        code = cli.main(args=argv, prog_name="codeforge", standalone_mode=False)
     except CodeForgeError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
         report_error(exc)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        return INTERRUPTED_EXIT
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        return INTERRUPTED_EXIT
+    return code if isinstance(code, int) else 0
 
 
 def report_error(exc: Any) -> None:

@@ -5,7 +5,7 @@ exists (0 when up to date), and 101 when it first had to resolve an interrupted
 ``init --force``, ``generate`` or ``update`` in the folder (rolled back or
 completed, as its message says); ``diff --exit-code`` exits 100 when an update
 would change something; ``update`` exits 4 (conflict) when the git working tree is
-dirty, and 0 after an update that left conflicts (they are listed).
+dirty, and 102 after an update that left conflicts (they are listed).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from codeforge.cli.common import (
     parse_data,
     settings_from,
 )
+from codeforge.core.update import UPDATE_AVAILABLE_EXIT
 
-UPDATE_AVAILABLE_EXIT = 100
 RECOVERED_EXIT = 101  # `check` resolved an interrupted operation first (it says how)
+UPDATE_CONFLICTS_EXIT = 102  # the update was written but left conflicts to resolve
 
 _project_arg = click.argument(
     "path", type=click.Path(file_okay=False, path_type=Path), default=Path(".")
@@ -155,30 +156,17 @@ _COLORS = {
 def update(
     ctx: click.Context, /, path: Path, dry_run: bool, force: bool, quiet: bool, **options: Any
 ) -> None:
-    """Bring the project at PATH (default: here) up to a newer blueprint version."""
+    """Bring the project at PATH (default: here) up to a newer blueprint version.
+
+    Exits 102 when the update was written but left conflicts to resolve.
+    """
     as_json = options.pop("as_json")
     result = _run(ctx, path, dry_run=dry_run, force=force, quiet=quiet or as_json, **options)
     if as_json:
         echo_json(_result_json(result))
     else:
         if not quiet:
-            verb = "would update" if dry_run else "updated"
-            head = f"{result.blueprint} {result.from_version} → {result.to_version}"
-            if result.adopted_from:
-                head += f" (adopted from {result.adopted_from})"
-            if not result.changes:
-                click.echo(f"{head}: nothing to change.")
-            else:
-                click.echo(f"{head}: {verb} {len(result.changes)} file(s).")
-            for change in result.changes:
-                color = _COLORS.get(change.action, "white")
-                line = click.style(f"{change.action:9}", fg=color) + change.path
-                click.echo(line + (f"  ({change.note})" if change.note else ""))
-            for kept in result.kept:
-                click.echo(click.style("kept     ", dim=True) + f"{kept.path}  ({kept.reason})")
-            if result.migrations:
-                ran = "would run" if dry_run else "ran"
-                click.echo(f"migrations {ran}: {', '.join(result.migrations)}")
+            _print_changes(result, dry_run)
         if result.conflicts:
             click.echo(
                 click.style("conflicts: ", fg="red", bold=True)
@@ -192,6 +180,28 @@ def update(
             + f"the project was updated but not recorded: {result.record_error.message}",
             err=True,
         )
+    if result.conflicts and not dry_run:
+        ctx.exit(UPDATE_CONFLICTS_EXIT)
+
+
+def _print_changes(result: Any, dry_run: bool) -> None:
+    verb = "would update" if dry_run else "updated"
+    head = f"{result.blueprint} {result.from_version} → {result.to_version}"
+    if result.adopted_from:
+        head += f" (adopted from {result.adopted_from})"
+    if not result.changes:
+        click.echo(f"{head}: nothing to change.")
+    else:
+        click.echo(f"{head}: {verb} {len(result.changes)} file(s).")
+    for change in result.changes:
+        color = _COLORS.get(change.action, "white")
+        line = click.style(f"{change.action:9}", fg=color) + change.path
+        click.echo(line + (f"  ({change.note})" if change.note else ""))
+    for kept in result.kept:
+        click.echo(click.style("kept     ", dim=True) + f"{kept.path}  ({kept.reason})")
+    if result.migrations:
+        ran = "would run" if dry_run else "ran"
+        click.echo(f"migrations {ran}: {', '.join(result.migrations)}")
 
 
 @click.command()
@@ -212,7 +222,7 @@ def diff(ctx: click.Context, /, path: Path, exit_code: bool, **options: Any) -> 
         for kept in result.kept:
             click.echo(f"# kept {kept.path}: {kept.reason}", err=True)
     if exit_code and result.changes:
-        sys.exit(UPDATE_AVAILABLE_EXIT)  # ctx.exit would be swallowed (standalone_mode=False)
+        ctx.exit(UPDATE_AVAILABLE_EXIT)
 
 
 @click.command()
@@ -255,6 +265,6 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
     else:
         click.echo(f"{result.blueprint} {result.current} is up to date.")
     if recovered is not None:
-        sys.exit(RECOVERED_EXIT)  # before 100: the folder changed under this command
+        ctx.exit(RECOVERED_EXIT)  # before 100: the folder changed under this command
     if result.update_available:
-        sys.exit(UPDATE_AVAILABLE_EXIT)  # ctx.exit would be swallowed (standalone_mode=False)
+        ctx.exit(UPDATE_AVAILABLE_EXIT)

@@ -393,7 +393,25 @@ def _versions(
                 "--base-template FOLDER holding the version the project was made from",
             )
         return base, target
-    return _load(engine, af.source, base_ref, trust), target
+    return _load(
+        engine, af.source, _tag_or_commit(engine, af.source, af.ref, af.commit), trust
+    ), target
+
+
+def _tag_or_commit(
+    engine: SDLCEngine, source: str, ref: str | None, commit: str | None
+) -> str | None:
+    """The recorded tag while it still names the recorded commit, else the commit.
+
+    The commit is the truth, but a copier template renders the ref it was loaded at
+    (``_commit``): rebuilt at the bare commit, the base would differ from what the
+    project holds (``v2.0.0``) and every update would conflict in the answers file.
+    """
+    if commit is None or ref is None or ref == commit:
+        return commit or ref
+    from codeforge.sources import available_versions
+
+    return ref if dict(available_versions(source, engine.settings)).get(ref) == commit else commit
 
 
 def _foreign(loaded: LoadedBlueprint) -> bool:
