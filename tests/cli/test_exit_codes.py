@@ -234,7 +234,11 @@ class Terminal:
                 self.seen += chunk.decode(errors="replace")
 
     def finish(self, timeout: float = 60.0) -> int:
-        code = self.proc.wait(timeout=timeout)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError(f"still running; output:\n{self.seen}") from None
         while select.select([self.master], [], [], 0.2)[0]:
             try:
                 chunk = os.read(self.master, 4096)
@@ -250,7 +254,10 @@ class Terminal:
 def test_interrupted_at_a_question_is_130(tmp_path: Path) -> None:
     blueprint = _tiny(tmp_path, "ask", {"a.txt": "a\n"}, variables={"port": {"type": "int"}})
     term = Terminal(tmp_path, ["init", "x", "-t", blueprint, "--no-git"])
-    term.wait_for("port")
+    term.wait_for("port: ")
+    # The prompt shows just before input() blocks; a signal landing in between is only
+    # seen at the next key (CPython's readline loop), so let it reach the read first.
+    time.sleep(0.5)
     term.proc.send_signal(signal.SIGINT)
     assert term.finish() == 130, term.seen
     assert "Aborted." in term.seen
