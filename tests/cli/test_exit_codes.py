@@ -8,6 +8,7 @@ added to the documentation without a case here fails
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import select
@@ -77,6 +78,26 @@ def _project_behind(tmp: Path) -> list[str]:
     made = _script(tmp, ["init", "demo", "-t", str(v1), "--defaults", "--no-git"])
     assert made.returncode == 0, made.stderr
     return ["check", str(tmp / "demo"), "-t", str(v2)]
+
+
+def _interrupted(tmp: Path) -> list[str]:
+    """A project whose update was killed (SIGKILL: no clean-up ran) half-way."""
+    from codeforge.core.sinks import apply_changes
+
+    v1 = make_blueprint(tmp / "v1", {"version": "1.0.0"}, {"a.txt": "a\n"})
+    made = _script(tmp, ["init", "demo", "-t", str(v1), "--defaults", "--no-git"])
+    assert made.returncode == 0, made.stderr
+    project = tmp / "demo"
+
+    def killed() -> None:
+        kill = lambda *_: os.kill(os.getpid(), signal.SIGKILL)  # noqa: E731
+        apply_changes(project, [("a.txt", b"b\n", None)], before_each=kill)
+
+    child = multiprocessing.get_context("fork").Process(target=killed)
+    child.start()
+    child.join(30)
+    assert child.exitcode == -signal.SIGKILL
+    return ["check", str(project)]
 
 
 CASES: dict[str, Case] = {
@@ -162,6 +183,7 @@ CASES: dict[str, Case] = {
         (("CODEFORGE_AI_BASE_URL", "http://127.0.0.1:1/v1"),),
     ),
     "update available": Case(100, _project_behind, "2.0.0 available"),
+    "recovered": Case(101, _interrupted, "recovered: "),
     "update conflicts": Case(102, _project_with_conflict, "conflicts: a.txt"),
 }
 
