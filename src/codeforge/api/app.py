@@ -16,10 +16,12 @@ from codeforge.api.config import API_PREFIX
 from codeforge.api.errors import install_error_handlers
 from codeforge.api.logs import configure_logging
 from codeforge.api.middleware import RequestMiddleware
+from codeforge.api.outage import watch_database, watch_redis
 from codeforge.api.schemas import ErrorPublic
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.context import AppContext, build_context
 from codeforge.core.settings import Settings, load_settings
+from codeforge.db.engine import engine_for
 
 # Error bodies every router documents.
 COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
@@ -59,6 +61,8 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app, ctx.metrics)
+    watch_database(engine_for(config.database_url), config.database_url)
+    watch_redis()
     _include_routers(app, ctx)
     _add_middleware(app, ctx)
     return app

@@ -1,4 +1,8 @@
-"""The one place errors become HTTP responses: ``{"error", "message", "where", "hint"}``."""
+"""The one place errors become HTTP responses: ``{"error", "message", "where", "hint"}``.
+
+An unreachable database or Redis answers 503 with ``Retry-After`` and is logged
+once per outage (``codeforge.api.outage``), never as a traceback per request.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from codeforge.api.logs import get_logger
+from codeforge.api.outage import RETRY_AFTER, is_database_outage, outage
 from codeforge.app.metrics import Metrics
-from codeforge.core.errors import CodeForgeError
+from codeforge.cache.connection import RedisUnavailable
+from codeforge.cache.jobs import QueueUnavailable
+from codeforge.core.errors import CodeForgeError, StoreError
+
+# Errors that mean "a dependency is out of reach": 503 with Retry-After.
+_OUTAGES = (RedisUnavailable, QueueUnavailable, StoreError)
 
 _HTTP_KINDS = {
     400: "bad_request",
@@ -41,13 +53,40 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     log = get_logger()
 
     @app.exception_handler(CodeForgeError)
-    async def codeforge_error(_request: Request, exc: CodeForgeError) -> JSONResponse:
+    async def codeforge_error(request: Request, exc: CodeForgeError) -> JSONResponse:
         metrics.errors.labels(exc.kind).inc()
         body = exc.to_dict()
         variable = getattr(exc, "variable", None)
         if variable:
             body["variable"] = variable
-        return JSONResponse(body, status_code=exc.http_status)
+        headers = None
+        if isinstance(exc, _OUTAGES):
+            headers = {"Retry-After": str(RETRY_AFTER)}
+            redis_url = request.app.state.ctx.settings.redis_url
+            if isinstance(exc, RedisUnavailable | QueueUnavailable) and redis_url:
+                outage("redis", redis_url).failed(exc.message)
+        return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_outage(exc):
+            raise exc  # a wrong statement is a bug: the 500 handler below
+        from codeforge.db.engine import store_error
+
+        url = request.app.state.ctx.config.database_url
+        # The driver's first line (redacted) goes to the log, not to the caller.
+        outage("database", url).failed(store_error("reaching the database", url, exc).message)
+        metrics.errors.labels("store").inc()
+        return JSONResponse(
+            error_body(
+                "store",
+                "the database is unreachable; try again shortly",
+                hint=f"retry in {RETRY_AFTER} s",
+            ),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codeforge.core.errors import CodeForgeError
@@ -92,7 +93,19 @@ def mark_down(url: str, retry_after: float = 2.0) -> None:
 
 
 def mark_up(url: str) -> None:
-    _down_until.pop(url, None)
+    """Close the breaker; the first success after a failure tells the recovery watchers."""
+    if _down_until.pop(url, None) is not None:
+        for watcher in list(_recovery_watchers):
+            watcher(url)
+
+
+def watch_recovery(watcher: Callable[[str], None]) -> None:
+    """Call ``watcher(url)`` when Redis at ``url`` answers again after a failure (once each)."""
+    if watcher not in _recovery_watchers:
+        _recovery_watchers.append(watcher)
+
+
+_recovery_watchers: list[Callable[[str], None]] = []
 
 
 def call(url: str, fn: Any, *args: Any, retry_after: float = 2.0, **kwargs: Any) -> Any:

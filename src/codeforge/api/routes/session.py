@@ -16,6 +16,7 @@ from pydantic import Field
 
 from codeforge.api.auth import Ctx, _unauthorized, authenticate, check_csrf, session_principal
 from codeforge.api.config import API_PREFIX
+from codeforge.api.outage import RETRY_AFTER
 from codeforge.api.schemas import ErrorPublic, Input, Output, UserPublic
 from codeforge.app.config import ApiConfig
 from codeforge.app.context import AppContext
@@ -164,7 +165,9 @@ def logout(request: Request, ctx: Ctx) -> Response:
     try:
         ended_one = store.delete(cookie, found.principal.id)
     except RedisUnavailable as exc:
-        raise HTTPException(503, f"cannot log out now: {exc.message}") from exc
+        raise HTTPException(
+            503, f"cannot log out now: {exc.message}", headers={"Retry-After": str(RETRY_AFTER)}
+        ) from exc
     with ctx.factory.begin() as session:
         user = session.get(User, found.principal.id)
         if user is not None:
