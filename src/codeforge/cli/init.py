@@ -138,6 +138,7 @@ def init(
                 "report": [e.__dict__ for e in result.report] if dry_run else None,
                 "commit": result.commit,
                 "recorded": result.record_error is None,
+                "next_steps": result.next_steps or None,
             }
         )
     elif dry_run:
@@ -147,6 +148,11 @@ def init(
             f"Created {result.destination} from {result.blueprint.name} {result.blueprint.version} "
             f"({len(result.files)} files{', first commit ' + result.commit[:8] if result.commit else ''})."
         )
+        if result.next_steps:
+            click.echo(
+                "\nNext steps:\n"
+                + "\n".join(f"  {line}" for line in result.next_steps.splitlines())
+            )
     if result.record_error is not None:
         from codeforge.cli.main import report_error
         from codeforge.core.errors import StoreError

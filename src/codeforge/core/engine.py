@@ -101,6 +101,7 @@ class WorkflowState:
     record_error: StoreError | None = None
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     env: CodeForgeEnvironment | None = None  # shared by the stages of one run
+    next_steps: str = ""  # the blueprint's next steps, rendered with the answers
 
 
 Stage = tuple[str, Callable[[WorkflowState], None]]
@@ -118,6 +119,7 @@ class CreateResult:
     commit: str | None
     record_error: StoreError | None
     timings: dict[str, float]
+    next_steps: str = ""
 
 
 def _public(bp: Blueprint, answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,6 +130,23 @@ def _public(bp: Blueprint, answers: Mapping[str, Any]) -> dict[str, Any]:
 
         return recorded(bp, answers)
     return public_answers(bp.variables, answers)
+
+
+def _next_steps(
+    bp: Blueprint, evaluator: Evaluator, destination: Path, context: Mapping[str, Any]
+) -> str:
+    """The blueprint's next steps for this project; secrets masked, since they are printed."""
+    masked = {v.name: "********" if context.get(v.name) else "" for v in bp.variables if v.secret}
+    full = {**context, **masked, "project_dir": _shown_path(destination)}
+    return evaluator.render(bp.next_steps, full, "next_steps").strip()
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` as a user types it from the current folder: relative below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def check_project_name(name: str) -> str:
@@ -275,6 +294,7 @@ class SDLCEngine:
             commit=state.commit,
             record_error=state.record_error,
             timings=state.timings,
+            next_steps=state.next_steps,
         )
 
     def render_plan(
@@ -412,6 +432,11 @@ class SDLCEngine:
             config_defaults=self.config_defaults(bp),
             prompter=state.prompter,
         )
+        if bp.next_steps and state.output is not None:
+            # Rendered before anything is written, so a broken text fails the run cleanly.
+            state.next_steps = _next_steps(bp, Evaluator(env), state.output, {
+                **self.base_context(state.name), **state.answers
+            })  # fmt: skip
         if env.code_cache is not None:
             env.code_cache.save()
 

@@ -8,7 +8,9 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+# Words break at case changes and punctuation, not at digits: ``app2`` and
+# ``oauth2client`` are one word each (a package ``app2``, not ``app_2``).
+_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+[0-9]*")
 
 
 def _ascii(text: str) -> str:
@@ -16,7 +18,7 @@ def _ascii(text: str) -> str:
 
 
 def words(text: Any) -> list[str]:
-    """Split ``text`` into words at case changes, digits and punctuation."""
+    """Split ``text`` into words at case changes and punctuation (digits stay in their word)."""
     return _WORD_RE.findall(_ascii(text))
 
 

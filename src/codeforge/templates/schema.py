@@ -153,6 +153,7 @@ class Blueprint:
     content_hash: str = ""
     migrations: tuple[Migration, ...] = ()
     compat: CompatOptions | None = None  # set for cookiecutter/copier templates only
+    next_steps: str = ""  # Jinja text shown after a successful `init`
 
     @property
     def template_root(self) -> Path:
@@ -462,6 +463,7 @@ _TOP_KEYS = (
     "tasks",
     "gitignore",
     "migrations",
+    "next_steps",
 )
 
 
@@ -523,4 +525,5 @@ def build_blueprint(
         gitignore=None if gitignore is None else c.relpath(gitignore, ("gitignore",)),
         content_hash=content_hash,
         migrations=_migrations(c, data.get("migrations"), ("migrations",)),
+        next_steps=c.str_(data.get("next_steps", ""), ("next_steps",)),
     )
