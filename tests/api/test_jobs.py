@@ -305,13 +305,13 @@ def test_an_expired_result_is_410(api: Api) -> None:
 
     from codeforge.db.engine import session_factory
     from codeforge.db.models import Job, utcnow
-    from codeforge.jobs import store
+    from codeforge.jobs import sweep
 
     job = submit(api, api.alice, GENERATE).json()
     wait_done(api, api.alice, job["id"])
     with session_factory(api.url).begin() as session:
         session.execute(update(Job).where(Job.id == job["id"]).values(expires_at=utcnow()))
-    for artifact in store.take_expired_results(session_factory(api.url)):
+    for artifact in sweep.take_expired_results(session_factory(api.url)):
         api.client.app.state.jobs.artifacts.delete(artifact)
     response = api.as_(api.alice, "GET", f"{V1}/jobs/{job['id']}/result")
     assert response.status_code == 410

@@ -22,6 +22,7 @@ from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.context import AppContext, build_context
 from codeforge.core.settings import Settings, load_settings
 from codeforge.db.engine import engine_for
+from codeforge.plugins.manager import Plugins
 
 # Error bodies every router documents.
 COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
@@ -34,12 +35,14 @@ def create_app(
     config: ApiConfig | None = None,
     *,
     log_stream: TextIO | None = None,
+    plugins: Plugins | None = None,
 ) -> FastAPI:
-    """A new app on ``settings``' database (migrated to head here)."""
+    """A new app on ``settings``' database (migrated to head here), with the routers of
+    ``plugins`` (default: the installed ones) mounted after the built-in ones."""
     settings = settings or load_settings()
     config = config or api_config(settings)
     configure_logging(log_stream, json=config.log_json)
-    ctx = build_context(settings, config)
+    ctx = build_context(settings, config, plugins=plugins)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +79,8 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)
     app.include_router(session_routes.router, responses=COMMON_RESPONSES)
+    for router in ctx.plugins.api_routers():
+        app.include_router(router, responses=COMMON_RESPONSES)
     app.state.sessions = session_routes.build_store(ctx.settings, ctx.config)
 
 

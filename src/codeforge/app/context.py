@@ -2,7 +2,8 @@
 
 The API (``codeforge.api.app.create_app``), the job worker (``codeforge worker`` and
 plain ``rq worker`` processes) and the tests all build their context here, so they
-share one wiring: settings, server config, database sessions, metrics, the
+share one wiring: settings, server config, database sessions, metrics, the loaded
+plugins (whose job kinds the worker runs and whose routers the API mounts), the
 blueprint memo and the pool of warm render environments.
 
 Nothing here is request state: two servers on one database behave as one. The
@@ -24,6 +25,7 @@ from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.metrics import Metrics
 from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
 from codeforge.core.settings import Settings, load_settings
+from codeforge.plugins.manager import Plugins, build_plugins
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import Blueprint
@@ -40,6 +42,7 @@ class AppContext:
     config: ApiConfig
     factory: sessionmaker[Session]
     metrics: Metrics
+    plugins: Plugins  # what installed plugins (and the built-in default plugins) contribute
     _blueprints: dict[tuple[str, int, int], Blueprint] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     keys: KeyCache = dataclasses.field(init=False)
@@ -124,11 +127,13 @@ def build_context(
     config: ApiConfig | None = None,
     *,
     migrate: bool = True,
+    plugins: Plugins | None = None,
 ) -> AppContext:
     """The context of a server process (API, worker, tests) on ``settings``' database.
 
     ``migrate`` creates or upgrades the schema first (the API and ``codeforge worker``
     do; a plain RQ worker process trusts the server that started before it).
+    ``plugins`` defaults to the installed ones (``CODEFORGE_PLUGINS`` narrows them).
     """
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
@@ -142,4 +147,5 @@ def build_context(
         config=config,
         factory=session_factory(config.database_url),
         metrics=Metrics.create(),
+        plugins=plugins if plugins is not None else build_plugins(),
     )

@@ -81,25 +81,9 @@ def list_templates(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def list_projects(ctx: click.Context, as_json: bool) -> None:
     """Projects CodeForge has generated (from the project database)."""
-    from codeforge.cli.store import open_store
+    from codeforge.cli.store import show_projects
 
-    projects = open_store(settings_from(ctx)).list_projects()
-    if as_json:
-        echo_json(projects)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("name", "blueprint", "version", "path", "created", title="Projects")
-    for p in projects:
-        table.add_row(
-            str(p["name"]),
-            str(p["blueprint_name"]),
-            str(p["blueprint_version"]),
-            str(p["path"]),
-            str(p.get("created_at", ""))[:19],
-        )
-    Console().print(table)
+    show_projects(settings_from(ctx), as_json)
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""``codeforge db upgrade`` and ``codeforge projects add|list``."""
+"""``codeforge db upgrade`` and ``codeforge projects add|list`` (also ``list projects``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from codeforge.cli.common import settings_from
+from codeforge.cli.common import echo_json, settings_from
 from codeforge.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,6 +60,25 @@ def add(ctx: click.Context, path: Path) -> None:
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """Same as `codeforge list projects`."""
-    from codeforge.cli.catalog import list_projects
+    show_projects(settings_from(ctx), as_json)
 
-    ctx.invoke(list_projects, as_json=as_json)
+
+def show_projects(settings: Settings, as_json: bool) -> None:
+    """Print the recorded projects (the journal ingested first), as a table or JSON."""
+    projects = open_store(settings).list_projects()
+    if as_json:
+        echo_json(projects)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "blueprint", "version", "path", "created", title="Projects")
+    for p in projects:
+        table.add_row(
+            str(p["name"]),
+            str(p["blueprint_name"]),
+            str(p["blueprint_version"]),
+            str(p["path"]),
+            str(p.get("created_at", ""))[:19],
+        )
+    Console().print(table)

@@ -178,13 +178,21 @@ class RegisterKind:
         return Work(result={}, record=record_rows, after=lambda: catalog.invalidate(ctx))
 
 
-KINDS: dict[str, Kind] = {"generate": GenerateKind(), "register": RegisterKind()}
+# Kinds added in this process besides the plugins' (tests and embedding programs).
+KINDS: dict[str, Kind] = {}
 
 
-def get_kind(name: str) -> Kind:
+def kinds_of(ctx: AppContext) -> dict[str, Kind]:
+    """Every kind this process runs: the plugins' (the built-ins among them), then KINDS."""
+    return {**ctx.plugins.job_kinds(), **KINDS}
+
+
+def get_kind(ctx: AppContext, name: str) -> Kind:
+    """The kind called ``name``; a ValidationError listing the known ones otherwise."""
+    kinds = kinds_of(ctx)
     try:
-        return KINDS[name]
+        return kinds[name]
     except KeyError:
         raise ValidationError(
-            f"unknown job kind {name!r}", where="kind", hint=f"one of: {', '.join(sorted(KINDS))}"
+            f"unknown job kind {name!r}", where="kind", hint=f"one of: {', '.join(sorted(kinds))}"
         ) from None

@@ -27,9 +27,9 @@ from typing import Any, Final
 from codeforge.app.context import AppContext
 from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
 from codeforge.core.errors import CodeForgeError, StoreError
-from codeforge.jobs import store
+from codeforge.jobs import store, sweep
 from codeforge.jobs.config import JobConfig
-from codeforge.jobs.kinds import KINDS, Owner
+from codeforge.jobs.kinds import Owner, kinds_of
 
 log = logging.getLogger("codeforge.jobs")
 
@@ -198,7 +198,7 @@ class Runner:
         if claimed.owner is None:
             self.fail(claimed, "the owner of this job was removed or disabled", "forbidden")
             return "failed"
-        kind = KINDS.get(claimed.kind)
+        kind = kinds_of(self.ctx).get(claimed.kind)
         if kind is None:
             self.fail(claimed, f"unknown job kind {claimed.kind!r}", "validation")
             return "failed"
@@ -300,10 +300,10 @@ class Sweeper:
             expired += self.artifacts.expire(self.config.result_ttl + 3600)
         if not all_queued:
             with self.ctx.read() as session:
-                if not store.needs_sweep(session):
+                if not sweep.needs_sweep(session):
                     return {"requeued": 0, "failed": 0, "enqueued": 0, "expired": expired}
-        requeued, failed = store.reclaim_abandoned(factory, self.config.result_ttl)
-        due = store.take_due(
+        requeued, failed = sweep.reclaim_abandoned(factory, self.config.result_ttl)
+        due = sweep.take_due(
             factory, self.config.requeue_after, queues=self.queues, all_queued=all_queued
         )
         enqueued = 0
@@ -313,10 +313,10 @@ class Sweeper:
             except CodeForgeError:
                 # The queue is down: these wait a little and are tried again.
                 for later, _, _ in due[index:]:
-                    store.make_due(factory, later, 2.0)
+                    sweep.make_due(factory, later, 2.0)
                 break
             enqueued += 1
-        for artifact_id in store.take_expired_results(factory):
+        for artifact_id in sweep.take_expired_results(factory):
             expired += int(self.artifacts.delete(artifact_id))
         return {"requeued": requeued, "failed": failed, "enqueued": enqueued, "expired": expired}
 

@@ -98,7 +98,7 @@ def _submit(
             where="idempotency_key",
         )
     key = header_key or key
-    kind = get_kind(body.kind)
+    kind = get_kind(ctx, body.kind)
     if ROLE_RANK[user.role] < ROLE_RANK[kind.role]:
         from fastapi import HTTPException
 
