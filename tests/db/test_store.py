@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres_support import postgres_admin_url, require_postgres
+from postgres_support import (
+    postgres_admin_url,
+    require_postgres,
+    temporary_database,
+)
 from sqlalchemy import func, select
 
 from codeforge.core import journal
@@ -54,13 +61,13 @@ def test_ensure_creates_the_schema_and_record_writes(db_url: str, tmp_path: Path
 
 
 def test_ingest_journal_is_idempotent(db_url: str, tmp_path: Path) -> None:
-    records = [journal.append(tmp_path, make_record(n)) for n in range(RECORDS)]
+    records = [journal.append(tmp_path, make_record(n), store_url=db_url) for n in range(RECORDS)]
     store = ProjectStore(db_url, data_dir=tmp_path)
 
     assert store.ingest_journal() == RECORDS
     assert store.ingest_journal() == 0
     # Records written straight to the store earlier are skipped, not duplicated.
-    journal.append(tmp_path, records[0])
+    journal.append(tmp_path, records[0], store_url=db_url)
     assert store.ingest_journal() == 0
 
     assert counts(db_url) == (RECORDS, RECORDS)
@@ -68,7 +75,11 @@ def test_ingest_journal_is_idempotent(db_url: str, tmp_path: Path) -> None:
 
 
 def test_list_projects_ingests_pending_records_first(db_url: str, tmp_path: Path) -> None:
-    journal.append(tmp_path, make_record(1, answers={"project_name": "p1", "tags": ["a", "b"]}))
+    journal.append(
+        tmp_path,
+        make_record(1, answers={"project_name": "p1", "tags": ["a", "b"]}),
+        store_url=db_url,
+    )
 
     projects = ProjectStore(db_url, data_dir=tmp_path).list_projects()
 
@@ -80,7 +91,7 @@ def test_failure_midway_then_reingest_gives_one_row_per_record(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for n in range(RECORDS):
-        journal.append(tmp_path, make_record(n))
+        journal.append(tmp_path, make_record(n), store_url=db_url)
     store = ProjectStore(db_url, data_dir=tmp_path)
     original = ProjectStore._write
     calls = 0
@@ -122,7 +133,7 @@ def test_process_killed_midway_then_reingest_loses_and_duplicates_nothing(
     db_url: str, tmp_path: Path
 ) -> None:
     for n in range(RECORDS):
-        journal.append(tmp_path, make_record(n))
+        journal.append(tmp_path, make_record(n), store_url=db_url)
     ProjectStore(db_url).ensure()
 
     child = multiprocessing.get_context("spawn").Process(
@@ -132,7 +143,7 @@ def test_process_killed_midway_then_reingest_loses_and_duplicates_nothing(
     child.join(timeout=120)
     assert child.exitcode == 17
     assert counts(db_url) == (3, 3)
-    journal.append(tmp_path, make_record(100))  # a new record after the crash
+    journal.append(tmp_path, make_record(100), store_url=db_url)  # a new record after the crash
 
     assert ProjectStore(db_url, data_dir=tmp_path).ingest_journal() == RECORDS - 3 + 1
     assert counts(db_url) == (RECORDS + 1, RECORDS + 1)
@@ -140,8 +151,8 @@ def test_process_killed_midway_then_reingest_loses_and_duplicates_nothing(
 
 
 def test_a_record_for_an_unknown_user_is_set_aside(db_url: str, tmp_path: Path) -> None:
-    journal.append(tmp_path, make_record(1, actor="ghost"))
-    journal.append(tmp_path, make_record(2))
+    journal.append(tmp_path, make_record(1, actor="ghost"), store_url=db_url)
+    journal.append(tmp_path, make_record(2), store_url=db_url)
 
     assert ProjectStore(db_url, data_dir=tmp_path).ingest_journal() == 1
     assert journal.read_pending(tmp_path) == []
@@ -284,3 +295,55 @@ def test_concurrent_first_use_and_writes_from_processes(db_url: str) -> None:
         assert child.exitcode == 0
 
     assert counts(db_url) == (RECORDS, RECORDS)
+
+
+def _console(*args: str, cwd: Path, database_url: str | None = None) -> Any:
+    """The real console script; ``database_url`` set means CODEFORGE_DATABASE_URL points there."""
+    env = {k: v for k, v in os.environ.items() if k != "CODEFORGE_DATABASE_URL"}
+    if database_url is not None:
+        env["CODEFORGE_DATABASE_URL"] = database_url
+    script = Path(sys.executable).with_name("codeforge")
+    proc = subprocess.run(
+        [str(script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _listed(cwd: Path, database_url: str | None = None) -> list[str]:
+    proc = _console("list", "projects", "--json", cwd=cwd, database_url=database_url)
+    return sorted(p["name"] for p in json.loads(proc.stdout))
+
+
+@pytest.mark.postgres
+def test_records_stay_in_the_database_they_were_made_for(
+    tmp_path: Path, isolated_dirs: dict[str, Path]
+) -> None:
+    """SQLite projects never move into PostgreSQL when it is configured, nor back."""
+    with temporary_database("codeforge_stores") as pg_url:
+        for name in ("lite1", "lite2"):  # the embedded default: journalled for SQLite
+            _console("init", name, "-t", "lib-python", "--defaults", "--no-git", cwd=tmp_path)
+        assert _listed(tmp_path, pg_url) == []  # PostgreSQL ingests none of them
+        _console(
+            "init",
+            "pg1",
+            "-t",
+            "lib-python",
+            "--defaults",
+            "--no-git",
+            cwd=tmp_path,
+            database_url=pg_url,
+        )
+        assert _listed(tmp_path, pg_url) == ["pg1"]
+        assert _listed(tmp_path) == ["lite1", "lite2"]  # still there, and only there
+        assert _listed(tmp_path, pg_url) == ["pg1"]
+
+        # Lines for both stores in one journal: each read takes its own, leaves the other's.
+        data = isolated_dirs["data"]
+        journal.append(data, make_record(7, path=str(tmp_path / "p7")), store_url=pg_url)
+        _console("init", "lite3", "-t", "lib-python", "--defaults", "--no-git", cwd=tmp_path)
+        assert _listed(tmp_path) == ["lite1", "lite2", "lite3"]
+        assert [r.project_name for r in journal.read_pending(data)] == ["p7"]
+        assert _listed(tmp_path, pg_url) == ["p7", "pg1"]
+        assert journal.read_pending(data) == []
+        assert _listed(tmp_path) == ["lite1", "lite2", "lite3"]

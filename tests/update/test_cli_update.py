@@ -84,11 +84,13 @@ def test_update_journal_records_activity(
     setup: tuple[Path, Path, Path], codeforge_dirs: dict[str, Path]
 ) -> None:
     from codeforge.core import journal
+    from codeforge.core.settings import default_database_url
 
     project, _, bp2 = setup
     code, _, _ = invoke("update", str(project), "-t", str(bp2))
     assert code == 0
-    with journal.claim(codeforge_dirs["data"]) as batch:
+    default = default_database_url(codeforge_dirs["data"])  # the embedded store it is for
+    with journal.claim(codeforge_dirs["data"], journal.StoreKey.for_url(default, default)) as batch:
         updates = [r for r in batch.records if r.action == "update"]
     assert len(updates) == 1
     assert updates[0].details["from_version"] == "1.0.0"
@@ -96,20 +98,20 @@ def test_update_journal_records_activity(
 
 
 def test_update_becomes_an_activity_row(
-    setup: tuple[Path, Path, Path], codeforge_dirs: dict[str, Path], tmp_path: Path
+    setup: tuple[Path, Path, Path], codeforge_dirs: dict[str, Path]
 ) -> None:
-    from postgres_support import reset_engines, sqlite_url
+    from postgres_support import reset_engines
     from sqlalchemy import select
 
-    from codeforge.db.engine import session_factory
+    from codeforge.db.engine import default_database_url, session_factory
     from codeforge.db.models import Activity
     from codeforge.db.store import ProjectStore
 
     project, _, bp2 = setup
     assert invoke("update", str(project), "-t", str(bp2))[0] == 0
-    url = sqlite_url(tmp_path / "db")
+    url = default_database_url(codeforge_dirs["data"])  # the store the journal line is for
     try:
-        store = ProjectStore(url, data_dir=codeforge_dirs["data"])
+        store = ProjectStore.for_data_dir(codeforge_dirs["data"])
         store.ensure()
         store.ingest_journal()
         with session_factory(url)() as session:

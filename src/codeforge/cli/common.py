@@ -178,7 +178,7 @@ def make_recorder(settings: Settings) -> Any:
         else:
             from codeforge.core import journal
 
-            journal.append(settings.data_dir, rec)
+            journal.append(settings.data_dir, rec, store_url=settings.store_url)
 
     return record
 

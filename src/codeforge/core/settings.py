@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from codeforge.core.errors import UsageError
 
@@ -53,6 +53,14 @@ class RenderLimits:
     max_string: int = 16 * 1024 * 1024
 
 
+DATABASE_FILENAME: Final = "codeforge.db"
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded default: a SQLite file ``codeforge.db`` in the data dir."""
+    return f"sqlite:///{(Path(data_dir) / DATABASE_FILENAME).resolve()}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     config_dir: Path
@@ -74,6 +82,11 @@ class Settings:
     @property
     def database_is_default(self) -> bool:
         return self.database_url is None
+
+    @property
+    def store_url(self) -> str:
+        """The database in use: ``database_url``, else the data dir's SQLite file."""
+        return self.database_url or default_database_url(self.data_dir)
 
 
 def _user_dir(kind: str) -> Path:

@@ -20,7 +20,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from codeforge.core.errors import StoreError
 
-DATABASE_FILENAME: Final = "codeforge.db"
+# Defined in core, which the CLI's hot path imports without SQLAlchemy; kept importable here.
+from codeforge.core.settings import DATABASE_FILENAME as DATABASE_FILENAME
+from codeforge.core.settings import default_database_url as default_database_url
+
 SQLITE_TIMEOUT_SECONDS: Final = 30.0
 # Execution options for a connection that only reads: on SQLite it then starts a
 # plain (deferred) transaction instead of taking the write lock.
@@ -33,11 +36,6 @@ def redact_url(url: str | URL) -> str:
     """The URL with any ``user:password@`` part replaced by ``***@``."""
     text = url.render_as_string(hide_password=False) if isinstance(url, URL) else str(url)
     return _CREDENTIALS.sub(r"\g<scheme>***@", text)
-
-
-def default_database_url(data_dir: Path) -> str:
-    """The embedded default: a SQLite file ``codeforge.db`` in the data dir."""
-    return f"sqlite:///{(Path(data_dir) / DATABASE_FILENAME).resolve()}"
 
 
 def parse_url(url: str) -> URL:

@@ -104,7 +104,7 @@ class ProjectStore:
         return self._write(record)[0]
 
     def ingest_journal(self, data_dir: Path | None = None) -> int:
-        """Ingest every pending journal record; returns how many were new.
+        """Ingest every pending journal record written for this database; returns how many were new.
 
         Each record is its own transaction. Lines leave the journal only after all of
         them are in the database; a crash midway leaves them claimed, and the next
@@ -113,11 +113,13 @@ class ProjectStore:
         directory = Path(data_dir) if data_dir is not None else self.data_dir
         if directory is None:
             raise StoreError("no data dir: cannot find the journal")
-        if not journal.has_pending(directory):
+        # Only this database's lines: others wait for their own store (see core/journal.py).
+        key = journal.StoreKey.for_url(self._url, default_database_url(directory))
+        if not journal.has_pending(directory, key):
             return 0
         written = 0
         try:
-            with journal.claim(directory) as batch:
+            with journal.claim(directory, key) as batch:
                 for record in batch.records:
                     try:
                         _, new = self._write(record)
