@@ -28,11 +28,15 @@ def missing_extras() -> list[str]:
 
 
 def require_extras() -> None:
-    """Skip the calling module when the AI extras are missing, unless CI is set: then fail."""
-    missing = missing_extras()
-    if not missing:
-        return
-    message = f"AI extras missing: {', '.join(missing)} (run .ci/install-ai)"
+    """Skip the calling module when the AI extras are missing (or turned off with
+    ``scripts/test --no-ai``), unless CI is set: then fail."""
+    if os.environ.get("CODEFORGE_TEST_NO_AI"):
+        message = "AI tests off (scripts/test --no-ai): the AI extras and models are not used"
+    else:
+        missing = missing_extras()
+        if not missing:
+            return
+        message = f"AI extras missing: {', '.join(missing)} (run .ci/install-ai)"
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)

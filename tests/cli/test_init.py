@@ -130,3 +130,24 @@ def test_without_a_terminal_answers_for_every_question_are_enough(asks: Path, ou
     assert not (out / "q").exists()
     code, _, stderr = invoke("init", "q", "-t", str(asks), "-o", str(out), "--defaults")
     assert code == 0, stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("port: 80\nname: [unclosed\nx: 1\n", ":3:2: "),
+        ('{"port": 80,,}', ":1:13: "),
+        ("port: a: b\n", ":1:8: "),
+    ],
+)
+def test_a_bad_data_file_is_one_line_and_a_hint(
+    asks: Path, out: Path, tmp_path: Path, text: str, where: str
+) -> None:
+    data = tmp_path / "answers.yml"
+    data.write_text(text)
+    code, _, stderr = invoke("init", "p", "-t", str(asks), "-o", str(out), "--data-file", str(data))
+    assert code == 2
+    error, hint = stderr.splitlines()
+    assert error.startswith(f"error: {data}{where}--data-file is not valid YAML/JSON: ")
+    assert hint.startswith("hint: ")
+    assert snapshot(out) == {}

@@ -44,8 +44,14 @@ def parse_data(pairs: Sequence[str], data_file: Path | None) -> dict[str, Any]:
                 f"cannot read --data-file: {exc.strerror}", where=str(data_file)
             ) from exc
         except yaml.YAMLError as exc:
+            # One line: PyYAML's own text spans several, with the offending source quoted.
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{data_file}:{mark.line + 1}:{mark.column + 1}" if mark else str(data_file)
+            problem = getattr(exc, "problem", None) or type(exc).__name__
             raise UsageError(
-                f"--data-file is not valid YAML/JSON: {exc}", where=str(data_file)
+                f"--data-file is not valid YAML/JSON: {problem}",
+                where=where,
+                hint="write one `variable: value` per line (YAML) or a JSON object",
             ) from exc
         if loaded is None:
             loaded = {}
