@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from postgres_support import reset_engines
 
 from codeforge.app.context import AppContext, build_context
 from codeforge.core.errors import ValidationError
@@ -47,12 +46,6 @@ class SamplePlugin:
             return {"pong": True}
 
         return [router]
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp_path / 'app.db'}"
-    reset_engines()
 
 
 def test_the_built_in_kinds_come_from_the_default_plugin(db_url: str) -> None:
