@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from cli_support import console
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -24,3 +28,17 @@ def pip_install_fixture(name: str, work: Path) -> Path:
     proc = subprocess.run([*command, str(source)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return site
+
+
+@pytest.fixture(scope="session")
+def hooks_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/fixtures/sample_hooks_plugin (distribution codeforge-sample-hooks 1.2.0), installed."""
+    site = pip_install_fixture("sample_hooks_plugin", tmp_path_factory.mktemp("sample-hooks"))
+    assert list(site.glob("codeforge_sample_hooks-1.2.0.dist-info"))
+    return site
+
+
+def with_plugin(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real ``codeforge`` console script with the plugin's folder on ``PYTHONPATH``."""
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    return console(*args, env={"PYTHONPATH": path, **env})

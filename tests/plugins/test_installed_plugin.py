@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from .conftest import with_plugin
+from plugin_support import with_plugin
 
 ONLY_GOOD = {"CODEFORGE_PLUGINS": "sample-hooks"}
 
@@ -23,6 +22,7 @@ def test_plugins_list_shows_distribution_version_and_hooks(hooks_site: Path) -> 
         "hooks": [
             "codeforge_after_generate",
             "codeforge_after_update",
+            "codeforge_api_routers",
             "codeforge_before_render",
             "codeforge_job_kinds",
             "codeforge_post_processors",

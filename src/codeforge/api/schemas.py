@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 BlueprintName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
@@ -209,7 +209,31 @@ class RegisterJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
-JobCreate = Annotated[GenerateJobCreate | RegisterJobCreate, Field(discriminator="kind")]
+class PluginJobCreate(Input):
+    """A job of a kind an installed plugin adds; the kind's own ``check`` reads ``payload``."""
+
+    kind: Annotated[
+        str,
+        Field(pattern=NAME_PATTERN, max_length=100, description="A job kind a plugin adds"),
+    ]
+    payload: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: IdempotencyKey = None
+
+
+_BUILTIN_JOB_KINDS = frozenset({"generate", "register"})
+
+
+def _job_body_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if kind in _BUILTIN_JOB_KINDS else "plugin"
+
+
+JobCreate = Annotated[
+    Annotated[GenerateJobCreate, Tag("generate")]
+    | Annotated[RegisterJobCreate, Tag("register")]
+    | Annotated[PluginJobCreate, Tag("plugin")],
+    Discriminator(_job_body_tag),
+]
 
 
 class JobPublic(Output):

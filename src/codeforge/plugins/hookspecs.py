@@ -79,17 +79,17 @@ def codeforge_dialects() -> Sequence[object]:
 
 @hookspec
 def codeforge_jinja_filters() -> Mapping[str, JinjaCallable]:
-    """Jinja filters by name, offered to trusted blueprints only."""
+    """Jinja filters by name, offered to trusted blueprints only (spec only)."""
 
 
 @hookspec
 def codeforge_jinja_tests() -> Mapping[str, JinjaCallable]:
-    """Jinja tests by name, offered to trusted blueprints only."""
+    """Jinja tests by name, offered to trusted blueprints only (spec only)."""
 
 
 @hookspec
 def codeforge_jinja_globals() -> Mapping[str, object]:
-    """Jinja globals by name, offered to trusted blueprints only."""
+    """Jinja globals by name, offered to trusted blueprints only (spec only)."""
 
 
 @hookspec
@@ -130,29 +130,29 @@ def codeforge_after_publish(event: PublishEvent) -> None:
 
 @hookspec
 def codeforge_forges() -> Sequence[object]:
-    """Code forges (GitHub, GitLab, Gitea, ...) to create repositories and pull requests on."""
+    """Code forges (GitHub, GitLab, Gitea, ...) to create repositories and pull requests on (spec only)."""
 
 
 @hookspec
 def codeforge_ci_providers() -> Sequence[object]:
-    """CI providers whose pipeline files a project can get."""
+    """CI providers whose pipeline files a project can get (spec only)."""
 
 
 @hookspec
 def codeforge_deploy_targets() -> Sequence[object]:
-    """Deploy targets (Docker, Compose, Kubernetes, ...)."""
+    """Deploy targets (Docker, Compose, Kubernetes, ...) (spec only)."""
 
 
 @hookspec
 def codeforge_credential_stores() -> Sequence[object]:
-    """Stores for integration credentials (encrypted at rest)."""
+    """Stores for integration credentials (encrypted at rest) (spec only)."""
 
 
 @hookspec
 def codeforge_artifact_stores() -> Sequence[object]:
-    """Stores for job artifacts (local folder, S3, ...)."""
+    """Stores for job artifacts (local folder, S3, ...) (spec only)."""
 
 
 @hookspec
 def codeforge_ai_providers() -> Sequence[object]:
-    """AI providers (local model, OpenAI-compatible endpoints, ...)."""
+    """AI providers (local model, OpenAI-compatible endpoints, ...) (spec only)."""

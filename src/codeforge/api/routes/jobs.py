@@ -20,7 +20,13 @@ from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.auth import Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX
-from codeforge.api.schemas import NAME_PATTERN, ErrorPublic, JobCreate, JobPublic
+from codeforge.api.schemas import (
+    NAME_PATTERN,
+    ErrorPublic,
+    JobCreate,
+    JobPublic,
+    PluginJobCreate,
+)
 from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.db.models import JOB_STATUSES, Job
 from codeforge.jobs.runtime import JobRuntime
@@ -70,6 +76,8 @@ def public(job: Job) -> JobPublic:
 
 
 def _payload(body: Any) -> dict[str, Any]:
+    if isinstance(body, PluginJobCreate):  # a plugin's kind: its payload as sent
+        return dict(body.payload)
     data: dict[str, Any] = body.model_dump(exclude={"kind", "idempotency_key"})
     return data
 
