@@ -209,3 +209,27 @@ def test_syntax_error_in_the_forked_half_is_still_reported(
         engine.create_project(str(blueprint({}, files)), "p", output_dir=out, git=False)
     assert info.value.where == "pkg/m099.py:2"
     assert list(out.iterdir()) == []
+
+
+def test_includes_are_cached_through_jinjas_bytecode_cache(
+    engine: SDLCEngine,
+    blueprint: Callable[..., Path],
+    out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Includes and imports load through Jinja's loader path and the same pack."""
+    files = {
+        "_partials/head.txt": "head {{ project_name }}\n",
+        "_partials/m.txt": "{% macro hi(n) %}hi {{ n }}{% endmacro %}",
+        "a.txt": "{% include '_partials/head.txt' %}{% from '_partials/m.txt' import hi %}{{ hi(1) }}\n",
+    }
+    bp = blueprint({}, files)
+    engine.create_project(str(bp), "p", output_dir=out / "1", git=False)
+    envs = _spy_envs(engine, monkeypatch)
+    compiles = _count_compiles(monkeypatch)
+    result = engine.create_project(str(bp), "p", output_dir=out / "2", git=False)
+    assert (result.destination / "a.txt").read_text() == "head p\nhi 1\n"
+    assert compiles == []  # the included and imported templates came from the pack too
+    (env,) = envs
+    assert env.bytecode_cache is env.code_cache and isinstance(env.code_cache, CompiledCache)
+    assert env.code_cache.hits >= 3

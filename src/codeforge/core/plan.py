@@ -264,31 +264,17 @@ class PlanBuilder:
         return out
 
     def render_text(self, source: str, context: Mapping[str, Any], origin: str) -> str:
+        """One template file rendered (under the environment's budgets)."""
+        return self.render_file(source, context, origin).decode("utf-8")
+
+    def render_file(self, source: str, context: Mapping[str, Any], origin: str) -> bytes:
+        """One template file rendered to UTF-8 (under the environment's budgets)."""
         template = self.env.template_from_source(source, origin)
-        limit = self.limits.max_file_bytes
-        chunks: list[str] = []
-        size = 0
-        try:
-            for chunk in template.root_render_func(template.new_context(dict(context))):
-                size += len(chunk)
-                if size > limit:
-                    raise ResourceLimitError(
-                        f"the file renders to more than {limit} characters", where=origin
-                    )
-                chunks.append(chunk)
-        except (TemplateError, SecurityError) as exc:
-            if exc.where is None:
-                exc.where = origin
-            raise
-        except Exception as exc:
-            raise render_error(exc, origin) from exc
-        text = "".join(chunks)
         # Jinja writes "\n"; keep the file's own style, judged by its first line
         # (as cookiecutter does).
         first_newline = source.find("\n")
-        if self.keep_crlf and first_newline > 0 and source[first_newline - 1] == "\r":
-            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-        return text
+        crlf = self.keep_crlf and first_newline > 0 and source[first_newline - 1] == "\r"
+        return self.env.render_bytes(template, context, origin, crlf=crlf)
 
     def build(
         self,
@@ -355,8 +341,7 @@ class PlanBuilder:
         for index, item in enumerate(items):
             budget.check_time()
             if item.kind == "template":
-                text = self.render_text(item.data.decode("utf-8"), item.context, item.src.rel)
-                content = text.encode("utf-8")
+                content = self.render_file(item.data.decode("utf-8"), item.context, item.src.rel)
                 item.data = b""  # the source is no longer needed: keep memory flat
             else:
                 content = item.data

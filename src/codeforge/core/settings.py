@@ -28,6 +28,7 @@ KNOWN_KEYS: dict[str, type] = {
     "render.max_files": int,
     "render.max_bytes": int,
     "render.timeout": float,
+    "render.max_memory": int,
     "git.max_bytes": int,
     "git.max_files": int,
     "git.timeout": float,
@@ -51,6 +52,8 @@ class RenderLimits:
     max_range: int = 100_000
     max_iterations: int = 5_000_000
     max_string: int = 16 * 1024 * 1024
+    # Everything a render allocates, its output included (templates/budget.py).
+    max_memory: int = 256 * 1024 * 1024
 
 
 DATABASE_FILENAME: Final = "codeforge.db"
@@ -166,6 +169,7 @@ def load_settings(
         max_files=int(render.get("max_files", RenderLimits.max_files)),
         max_bytes=int(render.get("max_bytes", RenderLimits.max_bytes)),
         timeout=float(render.get("timeout", RenderLimits.timeout)),
+        max_memory=int(render.get("max_memory", RenderLimits.max_memory)),
     )
     return Settings(
         config_dir=config_dir,

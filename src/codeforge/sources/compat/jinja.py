@@ -25,24 +25,10 @@ from jinja2 import nodes
 from jinja2.ext import Extension
 
 from codeforge.core.errors import BlueprintError, SecurityError
+from codeforge.templates.environment import SYNTAX_OPTIONS
 
 # Environment options a template may set (cookiecutter `_jinja2_env_vars`, copier `_envops`).
-ENVOPS = (
-    "block_start_string",
-    "block_end_string",
-    "variable_start_string",
-    "variable_end_string",
-    "comment_start_string",
-    "comment_end_string",
-    "line_statement_prefix",
-    "line_comment_prefix",
-    "trim_blocks",
-    "lstrip_blocks",
-    "newline_sequence",
-    "keep_trailing_newline",
-    "autoescape",
-    "undefined",
-)
+ENVOPS = (*SYNTAX_OPTIONS, "autoescape", "undefined")
 _UNDEFINED = {
     "jinja2.Undefined": jinja2.Undefined,
     "jinja2.StrictUndefined": jinja2.StrictUndefined,
