@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,11 +28,10 @@ BOMBS = {
 
 
 @pytest.fixture
-def small_budget(isolated_dirs: dict[str, Path]) -> Iterator[None]:
+def small_budget(isolated_dirs: dict[str, Path]) -> None:
     """The servers' config sets render.max_memory (read when the app is built)."""
     isolated_dirs["config"].mkdir(parents=True, exist_ok=True)
     (isolated_dirs["config"] / "config.toml").write_text(f"[render]\nmax_memory = {BUDGET}\n")
-    yield
 
 
 def _archive(case: str) -> bytes:

@@ -203,8 +203,16 @@ def test_peak_rss_stays_under_the_budget_plus_64_mib(tmp_path: Path, threaded: b
     for case in CORPUS:
         _bomb_blueprint(tmp_path / "bps" / case, case)
     run = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_PEAK), str(tmp_path / "bps"), str(tmp_path / "out")]
-        + [str(budget), "1" if threaded else "0", json.dumps(sorted(CORPUS))],
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(_PEAK),
+            str(tmp_path / "bps"),
+            str(tmp_path / "out"),
+            str(budget),
+            "1" if threaded else "0",
+            json.dumps(sorted(CORPUS)),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
