@@ -151,7 +151,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
-            auto_reload=False,
+            auto_reload=True,  # a cached include is checked against its file (one stat)
             cache_size=0 if root is None else 400,
             bytecode_cache=cache,
             finalize=self._finalize,
@@ -346,7 +346,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         if not isinstance(parts, list):
             parts = list(self._metered_stream(parts))
         else:
-            budget.charge(sum(map(text_bytes, parts)) + WORD * len(parts))
+            budget.charge(_joined_bytes(parts))
         return "".join(parts)
 
     def _metered_stream(self, chunks: Iterable[str]) -> Iterable[str]:
@@ -389,19 +389,34 @@ class CodeForgeEnvironment(SandboxedEnvironment):
     def _stream_text(
         self, template: jinja2.Template, context: Mapping[str, Any], origin: str
     ) -> str:
-        limit = self.limits.max_file_bytes
-        charge = self.budget.charge
+        # Hot path: a chunk costs an addition and a comparison. Below ``cap`` the
+        # chunks fit the budget whatever their width (4 bytes a character, plus the
+        # list's reference); past it, _stream_cap counts exactly and moves the cap.
         chunks: list[str] = []
-        size = 0
+        append = chunks.append
+        size = 0  # characters, plus a reference's bytes per chunk
+        cap = min(self.limits.max_file_bytes, self.budget.remaining // 4)
         for chunk in template.root_render_func(template.new_context(dict(context))):
-            size += len(chunk)
-            if size > limit:
-                raise ResourceLimitError(
-                    f"the file renders to more than {limit} characters", where=origin
-                )
-            charge(text_bytes(chunk) + WORD)
-            chunks.append(chunk)
+            size += len(chunk) + WORD
+            append(chunk)
+            if size > cap:
+                cap = self._stream_cap(chunks, origin)
+        self.budget.charge(_joined_bytes(chunks))
         return "".join(chunks)
+
+    def _stream_cap(self, chunks: list[str], origin: str) -> int:
+        """Check the stream so far exactly; the size up to which it may grow unchecked."""
+        limit = self.limits.max_file_bytes
+        chars = sum(map(len, chunks))
+        if chars > limit:
+            raise ResourceLimitError(
+                f"the file renders to more than {limit} characters", where=origin
+            )
+        used = _joined_bytes(chunks)
+        left = self.budget.remaining - used
+        if left <= 0:
+            self.budget.charge(used)  # raises, naming the limit
+        return chars + WORD * len(chunks) + min(limit - chars, left // 4)
 
     # -- compiled code -----------------------------------------------------------------
 
@@ -451,6 +466,12 @@ class CodeForgeEnvironment(SandboxedEnvironment):
     def template_from_source(self, source: str, name: str) -> jinja2.Template:
         code = self.compile_cached(source, name)
         return self.template_class.from_code(self, code, self.make_globals(None), None)
+
+
+def _joined_bytes(parts: list[str]) -> int:
+    """What joining ``parts`` makes, and the list holding them."""
+    width = 1 if all(map(str.isascii, parts)) else 4
+    return width * sum(map(len, parts)) + WORD * len(parts)
 
 
 def _metered_namespace(env: CodeForgeEnvironment) -> type[Namespace]:

@@ -54,6 +54,10 @@ def rendered_bytes(value: Any, limit: int, escape: int = 4) -> int:
     """
     if isinstance(value, str):
         return text_bytes(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if value is None or isinstance(value, float):
+        return 24
     return _Walk(limit, escape).size(value)
 
 
