@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Api, run_cli
+from .conftest import Api, Caller, run_cli
 
 V1 = "/api/v1"
 
@@ -33,6 +33,31 @@ def _cli_init(tmp_path: Path, template: str, name: str, data: dict[str, str]) ->
     code, output = run_cli(*args)
     assert code == 0, output
     return tmp_path / "cli" / name
+
+
+def _generated(api: Api, caller: Caller, name: str) -> int:
+    body = {"template": "lib-python", "name": name}
+    response = api.as_(caller, "POST", f"{V1}/projects/generate", json=body)
+    assert response.status_code == 200, response.text
+    return int(response.headers["x-project-id"])
+
+
+def test_projects_are_removed_by_their_owner_or_an_admin(api: Api) -> None:
+    mine, bobs = _generated(api, api.alice, "mine"), _generated(api, api.bob, "bobs")
+    # Someone else's project is as good as missing: 404, and it stays.
+    refused = api.as_(api.bob, "DELETE", f"{V1}/projects/{mine}")
+    assert refused.status_code == 404 and refused.json()["error"] == "not_found"
+    assert api.as_(api.alice, "GET", f"{V1}/projects/{mine}").status_code == 200
+    assert api.as_(api.alice, "DELETE", f"{V1}/projects/{mine}").status_code == 204
+    assert api.as_(api.alice, "GET", f"{V1}/projects/{mine}").status_code == 404
+    assert api.as_(api.alice, "DELETE", f"{V1}/projects/{mine}").status_code == 404
+    assert api.as_(api.alice, "GET", f"{V1}/projects").json() == []
+    assert api.as_(api.root, "DELETE", f"{V1}/projects/{bobs}").status_code == 204
+    assert api.as_(api.bob, "GET", f"{V1}/projects").json() == []
+    rows = api.as_(api.root, "GET", f"{V1}/activity", params={"action": "project.remove"})
+    removed = [(r["actor"], r["details"]["project_id"]) for r in rows.json()["items"]]
+    assert sorted(removed) == sorted([("alice", mine), ("root", bobs)])
+    assert api.as_(api.alice, "DELETE", f"{V1}/projects/0").status_code == 422
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""``codeforge db upgrade`` and ``codeforge projects add|list`` (also ``list projects``)."""
+"""``codeforge db upgrade`` and ``codeforge projects add|list|remove|prune`` (also ``list projects``)."""
 
 from __future__ import annotations
 
@@ -82,3 +82,46 @@ def show_projects(settings: Settings, as_json: bool) -> None:
             str(p.get("created_at", ""))[:19],
         )
     Console().print(table)
+
+
+@projects.command("remove")
+@click.argument("ref", metavar="ID|PATH")
+@click.pass_context
+def remove(ctx: click.Context, ref: str) -> None:
+    """Forget the recorded project ID (see `projects list --json`) or at PATH.
+
+    Only the record goes: the project's files are not touched.
+    """
+    removed = open_store(settings_from(ctx)).remove(ref)
+    click.echo(
+        f"Removed the record of {removed['name']} (id {removed['id']}) at {removed['path']}."
+    )
+
+
+@projects.command("prune")
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking.")
+@click.pass_context
+def prune(ctx: click.Context, yes: bool) -> None:
+    """Forget the recorded projects whose folder no longer exists (asks first)."""
+    import sys
+
+    from codeforge.cli.common import Declined
+    from codeforge.core.errors import UsageError
+
+    store = open_store(settings_from(ctx))
+    gone = store.missing_folders()
+    if not gone:
+        click.echo("No recorded project has lost its folder.")
+        return
+    for project in gone:
+        click.echo(f"{project['id']:>5}  {project['name']}  {project['path']} (missing)")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"{len(gone)} record(s) to remove, but there is no terminal to confirm",
+                hint="run `codeforge projects prune --yes`",
+            )
+        if not click.confirm(f"Remove these {len(gone)} record(s)?", default=False):
+            raise Declined("nothing removed: the prune was declined")
+    removed = store.remove_ids([int(p["id"]) for p in gone])
+    click.echo(f"Removed {removed} record(s); no files were touched.")

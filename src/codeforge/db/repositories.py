@@ -145,6 +145,25 @@ def get_project(
     return project
 
 
+def remove_project(
+    session: Session, project: Project, *, actor: str | None = None, user_id: int | None = None
+) -> None:
+    """Delete the record of ``project`` (never its files), with a ``project.remove`` row.
+
+    Its earlier activity rows stay, their project id cleared by the foreign key.
+    """
+    log_activity(
+        session,
+        "project.remove",
+        actor=actor,
+        user_id=user_id,
+        target=f"project:{project.id}",
+        details={"project_id": project.id, "name": project.name, "path": project.path},
+    )
+    session.delete(project)
+    session.flush()
+
+
 # --- users and API keys ---------------------------------------------------------------
 
 

@@ -142,6 +142,48 @@ class ProjectStore:
             projects = repositories.list_projects(session, owner_id=None)
             return [project_to_dict(project) for project in projects]
 
+    def find(self, ref: str) -> dict[str, Any]:
+        """The local project with id ``ref`` (all digits) or recorded at path ``ref``."""
+        with self.transaction("finding a project") as session:
+            return project_to_dict(self._find(session, ref))
+
+    def _find(self, session: Session, ref: str) -> Project:
+        if ref.isdigit() and int(ref) < 2**31:  # an id column's range
+            by_id = session.get(Project, int(ref))
+            if by_id is not None and by_id.owner_id is None:
+                return by_id
+        # The folder may be gone (that is often why its record is removed): resolve
+        # without requiring it to exist, and also try the path exactly as typed.
+        for path in (str(Path(ref).expanduser().resolve()), ref):
+            found = repositories.find_project_by_path(session, path, owner_id=None)
+            if found is not None:
+                return found
+        raise NotFoundError(
+            f"no recorded project with id or path {ref!r}",
+            hint="see `codeforge projects list`",
+        )
+
+    def remove(self, ref: str) -> dict[str, Any]:
+        """Delete the record of the local project ``ref`` (id or path); its files stay."""
+        with self.transaction("removing a project record") as session:
+            project = self._find(session, ref)
+            removed = project_to_dict(project)
+            repositories.remove_project(session, project)
+            return removed
+
+    def missing_folders(self) -> list[dict[str, Any]]:
+        """Local projects whose recorded folder no longer exists."""
+        return [p for p in self.list_projects() if not Path(p["path"]).is_dir()]
+
+    def remove_ids(self, ids: list[int]) -> int:
+        """Delete the records of these local projects in one transaction; how many were."""
+        with self.transaction("removing project records") as session:
+            rows = [session.get(Project, i) for i in ids]
+            local = [row for row in rows if row is not None and row.owner_id is None]
+            for row in local:
+                repositories.remove_project(session, row)
+            return len(local)
+
     def add_from_answers_file(self, project_path: Path) -> dict[str, Any]:
         """Record an existing project from its ``.codeforge-answers.yml``."""
         root = Path(project_path).expanduser().resolve()

@@ -1,10 +1,10 @@
-"""``/projects``: generate (zip), preview, starter.zip, and the caller's projects."""
+"""``/projects``: generate (zip), preview, starter.zip, and the caller's projects (list, get, remove)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from codeforge.api.auth import Ctx, CurrentUser
@@ -119,3 +119,16 @@ def get_project(
     with ctx.read() as session:
         row = get_row(session, project_id, ANY_OWNER if user.is_admin else user.id)
         return ProjectPublic.model_validate(row)
+
+
+@router.delete("/projects/{project_id}", status_code=204, responses={404: {"model": ErrorPublic}})
+def remove_project(
+    ctx: Ctx, user: CurrentUser, project_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    """Forget one of your projects (admins: anyone's); someone else's answers 404."""
+    from codeforge.db.repositories import ANY_OWNER, get_project, remove_project
+
+    with ctx.factory.begin() as session:
+        row = get_project(session, project_id, ANY_OWNER if user.is_admin else user.id)
+        remove_project(session, row, actor=user.name, user_id=user.id)
+    return Response(status_code=204)
