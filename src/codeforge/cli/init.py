@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,10 @@ from codeforge.cli.common import (
     prompter_for,
     settings_from,
 )
+from codeforge.core.errors import StoreError, UsageError
+
+if TYPE_CHECKING:
+    from codeforge.core.engine import CreateResult
 
 
 @click.command()
@@ -105,8 +110,6 @@ def init(
             quiet=quiet or as_json,
         )
     elif template is None:
-        from codeforge.core.errors import UsageError
-
         raise UsageError(
             "give a blueprint with -t TEMPLATE, or describe the project with --describe"
         )
@@ -123,6 +126,12 @@ def init(
         vcs_ref=vcs_ref,
         refresh=refresh,
     )
+    _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
+    if result.record_error is not None:
+        _not_recorded(ctx, result.destination, result.record_error)
+
+
+def _present(result: CreateResult, *, dry_run: bool, as_json: bool, quiet: bool) -> None:
     if as_json:
         echo_json(
             {
@@ -153,16 +162,18 @@ def init(
                 "\nNext steps:\n"
                 + "\n".join(f"  {line}" for line in result.next_steps.splitlines())
             )
-    if result.record_error is not None:
-        from codeforge.cli.main import report_error
-        from codeforge.core.errors import StoreError
 
-        err = StoreError(
-            f"the project is in place but was not recorded: {result.record_error.message}",
-            hint=f"run `codeforge projects add {result.destination}` to register it",
-        )
-        report_error(err)
-        ctx.exit(err.exit_code)
+
+def _not_recorded(ctx: click.Context, destination: Path, error: StoreError) -> None:
+    """The files are in place but the record failed: say how to register them, exit non-zero."""
+    from codeforge.cli.main import report_error
+
+    err = StoreError(
+        f"the project is in place but was not recorded: {error.message}",
+        hint=f"run `codeforge projects add {destination}` to register it",
+    )
+    report_error(err)
+    ctx.exit(err.exit_code)
 
 
 def _print_report(destination: Path, report: list) -> None:  # type: ignore[type-arg]
