@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+from cli_support import console
 from click.testing import CliRunner
 
 from codeforge.cli.admin import keys, users
@@ -28,7 +29,8 @@ def test_users_and_keys_commands_drive_the_api(monkeypatch: pytest.MonkeyPatch) 
     runner = CliRunner()
     result = runner.invoke(users, ["create", "ann", "--role", "admin"])
     assert result.exit_code == 0, result.output
-    assert runner.invoke(users, ["create", "ann"]).exit_code != 0
+    duplicate = console("users", "create", "ann")  # the real script: its exit code
+    assert (duplicate.returncode, duplicate.stderr) == (4, "error: user 'ann' already exists\n")
     made = runner.invoke(keys, ["create", "laptop", "--user", "ann", "--expires", "30"])
     assert made.exit_code == 0, made.output
     key = made.stdout.strip().splitlines()[0]
@@ -49,7 +51,12 @@ def test_users_and_keys_commands_drive_the_api(monkeypatch: pytest.MonkeyPatch) 
         assert actions == set()  # the revoked key can read nothing
     users_json = json.loads(runner.invoke(users, ["list", "--json"]).stdout)
     assert [u["name"] for u in users_json] == ["ann"]
-    assert runner.invoke(keys, ["create", "k", "--user", "nobody"]).exit_code != 0
+    nobody = console("keys", "create", "k", "--user", "nobody")
+    assert nobody.returncode == 8, nobody.stderr
+    assert nobody.stderr == (
+        "error: no user named 'nobody'\nhint: create it with `codeforge users create`\n"
+    )
+    assert nobody.stdout == ""  # no key printed
 
 
 def _free_port() -> int:

@@ -16,6 +16,7 @@ from cache.redis_support import (
     require_redis,
     unique_prefix,
 )
+from cli_support import console
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -195,11 +196,15 @@ def test_key_login_ends_when_the_key_is_revoked(api: Api, monkeypatch: pytest.Mo
 
 
 def test_set_password_rules_and_unknown_user(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CODEFORGE_DATABASE_URL", api.url)
-    short = CliRunner().invoke(users, ["set-password", "alice", "--stdin"], input="short\n")
-    assert short.exit_code != 0 and "shorter than 8" in str(short.exception)
-    missing = CliRunner().invoke(users, ["set-password", "zed", "--stdin"], input=PASSWORD + "\n")
-    assert missing.exit_code != 0 and "not found" in str(missing.exception)
+    env = {"CODEFORGE_DATABASE_URL": api.url}
+    short = console("users", "set-password", "alice", "--stdin", input="short\n", env=env)
+    assert short.returncode == 2, short.stderr  # usage
+    assert short.stderr == "error: the password is shorter than 8 characters\n"
+    missing = console("users", "set-password", "zed", "--stdin", input=PASSWORD + "\n", env=env)
+    assert (missing.returncode, missing.stderr) == (8, "error: user 'zed' not found\n")
+    assert PASSWORD not in missing.stdout + missing.stderr
+    refused = _client(api).post(f"{V1}/session", json={"name": "alice", "password": "short"})
+    assert refused.status_code == 401  # nothing was set
 
 
 def test_session_secrets_never_reach_the_logs(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -354,10 +359,14 @@ def test_set_password_prompts_twice_and_hides_input(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CODEFORGE_DATABASE_URL", api.url)
-    mismatch = CliRunner().invoke(
-        users, ["set-password", "maya"], input=f"{PASSWORD}\nsomething else\n"
-    )
-    assert mismatch.exit_code != 0  # the confirmation differs: nothing set
+    # The confirmation differs, Click asks again, and stdin has ended: interrupted (130).
+    mismatch = console("users", "set-password", "maya", input=f"{PASSWORD}\nsomething else\n")
+    assert mismatch.returncode == 130, mismatch.stderr
+    assert "The two entered values do not match." in mismatch.stdout + mismatch.stderr
+    assert mismatch.stderr.endswith("Aborted.\n")
+    assert PASSWORD not in mismatch.stdout + mismatch.stderr
+    failed = _client(api).post(f"{V1}/session", json={"name": "maya", "password": PASSWORD})
+    assert failed.status_code == 401  # nothing was set
     result = CliRunner().invoke(users, ["set-password", "maya"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output
