@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -63,11 +64,15 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def make_blueprint(root: Path) -> Path:
-    """A 40-file blueprint tagged v1.0.0, and v2.0.0 changing, adding and dropping files."""
+    """A 42-file blueprint tagged v1.0.0, and v2.0.0 changing, adding and dropping files.
+
+    v2 also drops a whole folder (``gone/``), which ``update`` then prunes.
+    """
     files: dict[str, str | None] = {
-        f"pkg{i % 5}/sub{i % 3}/f{i}.txt": f"file {i} {{{{ greeting }}}} {{{{ project_name }}}}\n"
+        f"pkg{i % 4}/f{i}.txt": f"file {i} {{{{ greeting }}}} {{{{ project_name }}}}\n"
         for i in range(40)
     }
+    files.update({"gone/a.txt": "a\n", "gone/b.txt": "b\n"})
     definition = "name: killme\nversion: {v}\nvariables:\n  greeting:\n    default: Hello\n"
     build_tree(root, {"blueprint.yaml": definition.format(v="1.0.0")})
     build_tree(root / "template", files)
@@ -76,10 +81,10 @@ def make_blueprint(root: Path) -> Path:
     _git(root, "commit", "-qm", "v1")
     _git(root, "tag", "v1.0.0")
     for i in range(20):
-        files[f"pkg{i % 5}/sub{i % 3}/f{i}.txt"] = f"file {i} v2 {{{{ greeting }}}}\n"
-    for i in range(20, 25):
-        (root / "template" / f"pkg{i % 5}/sub{i % 3}/f{i}.txt").unlink()
-        del files[f"pkg{i % 5}/sub{i % 3}/f{i}.txt"]
+        files[f"pkg{i % 4}/f{i}.txt"] = f"file {i} v2 {{{{ greeting }}}}\n"
+    for rel in [f"pkg{i % 4}/f{i}.txt" for i in range(20, 25)] + ["gone/a.txt", "gone/b.txt"]:
+        (root / "template" / rel).unlink()
+        del files[rel]
     files.update({f"added/deep/n{i}.txt": f"new {i}\n" for i in range(5)})
     build_tree(root, {"blueprint.yaml": definition.format(v="2.0.0")})
     build_tree(root / "template", files)
@@ -254,7 +259,7 @@ def _scenarios(tmp_path: Path, env: dict[str, str]) -> list[Scenario]:
         args = ["init", "proj", "-t", str(bp), "--vcs-ref", "v1.0.0", "--defaults", "--no-git"]
         assert _run(args, folder, env).returncode == 0
         build_tree(folder / "proj", USER_FILES)
-    (made / "update" / "proj" / "pkg0" / "sub0" / "f30.txt").write_text("edited by the user\n")
+    (made / "update" / "proj" / "pkg2" / "f30.txt").write_text("edited by the user\n")
     force = ["init", "proj", "-t", str(bp), "--vcs-ref", "v2.0.0", "--defaults", "--force"]
     return [
         Scenario("init --force", [*force, "--no-git", "--data", "greeting=Hi"], made / "init/proj"),
@@ -285,7 +290,11 @@ def test_every_kill_leaves_the_old_or_the_new_tree(tmp_path: Path) -> None:
             ]
             for loop in loops:
                 tally.update(loop.result())  # re-raises a worker's failed assertion
-    print(f"\nkill loop: {sum(KILLS.values())} kills in {time.perf_counter() - started:.1f} s")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"\nkill loop: {sum(KILLS.values())} kills in {time.perf_counter() - started:.1f} s "
+        f"(CPU of the commands: {children.ru_utime + children.ru_stime:.1f} s)"
+    )
     for key, count in sorted(tally.items()):
         print(f"  {key}: {count}")
     for scenario in scenarios:
