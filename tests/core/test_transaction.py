@@ -216,3 +216,39 @@ def test_staged_entries_must_exist_before_anything_moves(project: Path) -> None:
             txn.commit()
     assert snapshot(project) == before
     assert not work_folder(project).exists()
+
+
+@pytest.mark.parametrize(
+    ("kill_at", "outcome"),
+    [("journal", "cleaned up"), ("rename", "cleaned up"), ("commit mark", "completed")],
+)
+def test_a_new_folder_killed_around_its_one_rename_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill_at: str, outcome: str
+) -> None:
+    """A new project moves in with one rename: killed before it, nothing; after it, all."""
+    root = tmp_path / "fresh"
+    real_write, real_rename = transaction._write_durably, os.rename
+
+    def write(path: Path, data: bytes) -> None:
+        if (kill_at, path.name) in (("journal", "journal.json"), ("commit mark", "committed")):
+            _kill_self()
+        real_write(path, data)
+
+    def rename(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if kill_at == "rename" and Path(dst) == root:
+            _kill_self()
+        real_rename(src, dst)
+
+    def killed() -> None:
+        monkeypatch.setattr(transaction, "_write_durably", write)
+        monkeypatch.setattr(os, "rename", rename)
+        with Transaction(root, "init") as txn:
+            build_tree(txn.staging, {"a.txt": "a\n", "sub/b.txt": "b\n"})
+            txn.replace_root()
+
+    _run_killed(killed)
+    recovered = recover(root)
+    assert recovered is not None and recovered.outcome == outcome
+    new = {"a.txt": b"a\n", "sub": "<dir>", "sub/b.txt": b"b\n"}
+    assert snapshot(root) == (new if outcome == "completed" else {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["fresh"] if root.exists() else [])
