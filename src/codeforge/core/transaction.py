@@ -119,6 +119,7 @@ def _remove(path: Path) -> None:
 
 def recover(root: Path) -> Recovery | None:
     """Finish or undo an interrupted transaction on ``root``; None when there was none."""
+    root = Path(os.path.abspath(root))  # "." has no name to put the work folder beside
     if not os.path.lexists(work_folder(root)):
         return None  # the common case: no lock taken
     with _parent_lock(root):
@@ -260,7 +261,7 @@ class Transaction:
     """
 
     def __init__(self, root: Path, operation: str) -> None:
-        self.root = root
+        self.root = root = Path(os.path.abspath(root))
         self.operation = operation
         self.folder = work_folder(root)
         self.staging = self.folder / root.name
