@@ -163,7 +163,7 @@ def _calibrate(scenario: Scenario, run_dir: Path, env: dict[str, str]) -> None:
             if "folder" in seen and "gone" not in seen and not os.path.lexists(folder):
                 seen["gone"] = now
                 windows["folder"].append(now - seen["folder"])
-            time.sleep(0.0003)
+            time.sleep(0.001)
         assert proc.returncode == 0, scenario.args
         durations.append(time.perf_counter() - started)
         new = tree_hash(project)
@@ -184,7 +184,7 @@ def _kill_once(scenario: Scenario, run_dir: Path, env: dict[str, str], target: s
         deadline = time.perf_counter() + 30
         while not os.path.lexists(_marker(project, target)) and proc.poll() is None:
             assert time.perf_counter() < deadline
-            time.sleep(0.0003)
+            time.sleep(0.001)
         time.sleep(random.uniform(0, scenario.windows[target]))
     else:
         time.sleep(random.uniform(0, 0.9 * scenario.duration))
