@@ -7,6 +7,7 @@ import io
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,62 @@ def test_unsafe_archives_are_refused(api: Api, data: bytes, needle: str) -> None
 def test_upload_over_the_cap_is_413(api: Api) -> None:
     response = upload(api, b"x" * (21 * 1024 * 1024))
     assert response.status_code == 413  # type: ignore[attr-defined]
+    assert response.json()["error"] == "too_large"  # type: ignore[attr-defined]
+
+
+BOUNDARY = "codeforge-test-boundary"
+
+
+def _stored_zip(files: dict[str, bytes]) -> bytes:
+    """A zip without compression: its size grows byte for byte with its members'."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in files.items():
+            archive.writestr(f"team-lib-main/{name}", content)
+    return buffer.getvalue()
+
+
+def _multipart(archive: bytes) -> bytes:
+    head = (
+        f"--{BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="archive"; filename="bp.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode()
+    return head + archive + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def _body_of_size(size: int) -> bytes:
+    """A multipart upload of a valid blueprint archive, exactly ``size`` bytes in all."""
+    files = {**TEMPLATE, "pad.bin": b""}
+    files["blueprint.yaml"] = BLUEPRINT_YAML.replace(b"tasks:\n  - command: [touch, PWNED]\n", b"")
+    base = len(_multipart(_stored_zip(files)))
+    files["pad.bin"] = b"\0" * (size - base)
+    body = _multipart(_stored_zip(files))
+    assert len(body) == size
+    return body
+
+
+def test_upload_cap_boundary_counts_declared_and_streamed_bytes(api: Api) -> None:
+    cap = api.client.app.state.ctx.config.max_upload_bytes  # type: ignore[attr-defined]
+    headers = {**api.maya.headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    path = f"{V1}/blueprints/upload"
+    at_cap = _body_of_size(cap)
+    accepted = api.client.post(path, content=at_cap, headers=headers)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["name"] == "team-lib"
+    over = _body_of_size(cap + 1)
+    declared = api.client.post(path, content=over, headers=headers)
+    assert declared.status_code == 413 and declared.json()["error"] == "too_large"
+
+    def streamed(body: bytes) -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for start in range(0, len(body), 1 << 20):
+            yield body[start : start + (1 << 20)]
+
+    refused = api.client.post(path, content=streamed(over), headers=headers)
+    assert refused.status_code == 413, refused.text
+    assert f"larger than {cap} bytes" in refused.json()["message"]
+    again = api.client.post(path, content=streamed(at_cap), headers=headers)
+    assert again.status_code in (200, 201), again.text  # the same archive: already registered
 
 
 @pytest.mark.parametrize(
@@ -319,3 +376,79 @@ def test_a_missing_stored_archive_is_404(api: Api) -> None:
     )
     assert gone.status_code == 404
     assert "no longer stored" in gone.json()["message"]
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's peak resident memory (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc")
+
+
+def _stream_upload(port: int, key: str, total: int) -> tuple[int, bytes]:
+    """POST ``total`` bytes of chunked upload while reading; (bytes the server took, reply)."""
+    import socket
+    import threading
+
+    reply = bytearray()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+
+    def read() -> None:
+        try:
+            while chunk := sock.recv(65536):
+                reply.extend(chunk)
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    head = (
+        f"POST {V1}/blueprints/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {key}\r\nTransfer-Encoding: chunked\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n"
+    ).encode()
+    block = b"\0" * (1 << 20)
+    sent = 0
+    try:
+        sock.sendall(head)
+        first = _multipart(b"")[:-20]  # the part's headers, then zeros as its content
+        sock.sendall(b"%x\r\n%s\r\n" % (len(first), first))
+        while sent < total:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(block), block))
+            sent += len(block)
+    except OSError:  # timed out (no longer read), reset or closed: the server stopped
+        pass
+    reader.join(timeout=20)
+    sock.close()
+    return sent, bytes(reply)
+
+
+def test_the_server_stops_reading_an_upload_at_the_cap(tmp_path: Path) -> None:
+    """A 200 MiB chunked upload to a real server: 413 at the 20 MiB cap, memory flat."""
+    from jobs.cluster_support import base_env, start_server
+    from postgres_support import free_port
+
+    from .conftest import make_caller
+
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    from codeforge.db.migrate import ensure_schema
+
+    ensure_schema(url)
+    maya = make_caller(url, "maya", "maintainer")
+    port = free_port()
+    server = start_server("serve", port, base_env(CODEFORGE_DATABASE_URL=url), tmp_path)
+    try:
+        before = _peak_rss(server.pid)
+        total = 200 << 20
+        sent, reply = _stream_upload(port, maya.key, total)
+        after = _peak_rss(server.pid)
+        assert server.alive()
+    finally:
+        server.stop()
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b'"too_large"' in reply
+    assert sent < total // 2, f"the server read {sent >> 20} MiB of a 20 MiB cap"
+    grown = after - before
+    print(f"\nsent {sent >> 20} MiB before the server stopped; peak RSS grew {grown >> 20} MiB")
+    assert grown < 24 << 20, f"peak RSS grew {grown >> 20} MiB"

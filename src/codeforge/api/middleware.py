@@ -22,10 +22,16 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class BodyTooLarge(HTTPException):
-    """Raised while reading the body; an HTTPException so FastAPI's body parsing lets it through."""
+    """Raised while reading the body; an HTTPException so FastAPI's body parsing lets it through.
+
+    The answer closes the connection: otherwise the server would go on reading (and
+    dropping) the rest of the body to reach the next request on it.
+    """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+        super().__init__(
+            413, f"the request body is larger than {limit} bytes", headers={"Connection": "close"}
+        )
 
 
 def _too_large_body(limit: int) -> bytes:
