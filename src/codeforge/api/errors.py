@@ -49,12 +49,15 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
-    log = get_logger()
+class _Handlers:
+    """Each exception type's translation into a JSON response, counted in ``metrics``."""
 
-    @app.exception_handler(CodeForgeError)
-    async def codeforge_error(request: Request, exc: CodeForgeError) -> JSONResponse:
-        metrics.errors.labels(exc.kind).inc()
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.log = get_logger()
+
+    async def codeforge_error(self, request: Request, exc: CodeForgeError) -> JSONResponse:
+        self.metrics.errors.labels(exc.kind).inc()
         body = exc.to_dict()
         variable = getattr(exc, "variable", None)
         if variable:
@@ -67,9 +70,7 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
                 outage("redis", redis_url).failed(exc.message)
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(PoolTimeout)
-    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    async def database_error(self, request: Request, exc: Exception) -> JSONResponse:
         if not is_database_outage(exc):
             raise exc  # a wrong statement is a bug: the 500 handler below
         from codeforge.db.engine import store_error
@@ -77,7 +78,7 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         url = request.app.state.ctx.config.database_url
         # The driver's first line (redacted) goes to the log, not to the caller.
         outage("database", url).failed(store_error("reaching the database", url, exc).message)
-        metrics.errors.labels("store").inc()
+        self.metrics.errors.labels("store").inc()
         return JSONResponse(
             error_body(
                 "store",
@@ -88,9 +89,8 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
             headers={"Retry-After": str(RETRY_AFTER)},
         )
 
-    @app.exception_handler(RequestValidationError)
-    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        metrics.errors.labels("validation").inc()
+    async def request_invalid(self, _request: Request, exc: RequestValidationError) -> JSONResponse:
+        self.metrics.errors.labels("validation").inc()
         problems = []
         for err in exc.errors():
             loc = err.get("loc", ())
@@ -108,21 +108,30 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
             status_code=422,
         )
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(self, _request: Request, exc: HTTPException) -> JSONResponse:
         kind = _HTTP_KINDS.get(exc.status_code, "error")
-        metrics.errors.labels(kind).inc()
+        self.metrics.errors.labels(kind).inc()
         return JSONResponse(
             error_body(kind, str(exc.detail)),
             status_code=exc.status_code,
             headers=dict(exc.headers or {}),
         )
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        metrics.errors.labels("internal").inc()
-        log.error("unhandled error", error_type=type(exc).__name__, path=request.url.path)
+    async def internal_error(self, request: Request, exc: Exception) -> JSONResponse:
+        self.metrics.errors.labels("internal").inc()
+        self.log.error("unhandled error", error_type=type(exc).__name__, path=request.url.path)
         return JSONResponse(
             error_body("internal", "internal error", hint="the request id is in X-Request-ID"),
             status_code=500,
         )
+
+
+def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    """Register the one translation of every error into an HTTP response."""
+    handlers = _Handlers(metrics)
+    app.add_exception_handler(CodeForgeError, handlers.codeforge_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, handlers.database_error)
+    app.add_exception_handler(PoolTimeout, handlers.database_error)
+    app.add_exception_handler(RequestValidationError, handlers.request_invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, handlers.http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, handlers.internal_error)
