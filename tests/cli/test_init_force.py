@@ -121,7 +121,13 @@ def test_check_rolls_back_an_interrupted_update_and_exits_101(work: Path, as_jso
     assert "was rolled back: 2 change(s) undone" in proc.stderr
     if as_json:
         data = json.loads(proc.stdout)
-        assert data["recovered"] == {"operation": "update", "outcome": "rolled back"}
+        recovered = data["recovered"]
+        assert (recovered["operation"], recovered["outcome"], recovered["undone"]) == (
+            "update",
+            "rolled back",
+            2,
+        )
+        assert recovered["message"] in proc.stderr
         assert data["update_available"] is False
     else:
         assert "is up to date" in proc.stdout

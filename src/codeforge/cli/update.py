@@ -254,7 +254,12 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
                 "update_available": result.update_available,
                 "recovered": None
                 if recovered is None
-                else {"operation": recovered.operation, "outcome": recovered.outcome},
+                else {
+                    "operation": recovered.operation,
+                    "outcome": recovered.outcome,
+                    "undone": recovered.undone,
+                    "message": recovered.message,
+                },
             }
         )
     elif result.update_available:
