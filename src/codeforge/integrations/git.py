@@ -106,6 +106,23 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+# Set on every call, so no config of the user's or of a repository can turn them on.
+_HARDENING: tuple[str, ...] = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "protocol.fd.allow=never",
+    "-c",
+    "submodule.recurse=false",
+    "-c",
+    "fetch.recurseSubmodules=false",
+)
+
+
 def run_git(
     args: Sequence[str],
     cwd: Path,
@@ -131,26 +148,10 @@ def run_git(
     bad = [p for p in protocols if p not in _KNOWN_PROTOCOLS]
     if bad:
         raise GitError(f"git transport {bad[0]!r} is not allowed")
-    command = [
-        exe,
-        "-c",
-        "core.hooksPath=/dev/null",
-        "-c",
-        "core.fsmonitor=false",
-        "-c",
-        "protocol.ext.allow=never",
-        "-c",
-        "protocol.fd.allow=never",
-        "-c",
-        "submodule.recurse=false",
-        "-c",
-        "fetch.recurseSubmodules=false",
-        *args,
-    ]
+    command = [exe, *_HARDENING, *args]
     if operands:
         command += ["--", *operands]
     name = next((a for a in args if not a.startswith("-") and "=" not in a), args[0])
-    started = time.monotonic()
     try:
         proc = subprocess.Popen(
             command,
@@ -165,32 +166,44 @@ def run_git(
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from exc
     with proc:
-        pending_input = stdin
-        while True:
-            wait = _POLL_SECONDS if max_bytes is not None else timeout
-            remaining = timeout - (time.monotonic() - started)
-            try:
-                out, err = proc.communicate(pending_input, timeout=max(min(wait, remaining), 0.01))
-                break
-            except subprocess.TimeoutExpired:
-                pending_input = None  # communicate() already sent it
-                if time.monotonic() - started >= timeout:
-                    _kill(proc)
-                    raise GitError(
-                        f"git {name} took longer than {timeout:g} s",
-                        hint="raise git.timeout in the config if the repository is just slow",
-                    ) from None
-                if max_bytes is not None and watch is not None and folder_size(watch) > max_bytes:
-                    _kill(proc)
-                    raise ResourceLimitError(
-                        f"the repository is larger than the {max_bytes} byte cap; git {name} was stopped",
-                        hint="raise git.max_bytes in the config if you trust this repository",
-                    ) from None
+        out, err = _communicate(proc, name, stdin, timeout, max_bytes, watch)
     completed = subprocess.CompletedProcess(command, proc.returncode, out, err)
     if check and proc.returncode != 0:
         detail = redact(_last_line(err or out))
         raise GitError(f"git {name} failed: {detail}")
     return completed
+
+
+def _communicate(
+    proc: subprocess.Popen[str],
+    name: str,
+    stdin: str | None,
+    timeout: float,
+    max_bytes: int | None,
+    watch: Path | None,
+) -> tuple[str, str]:
+    """Wait for git's output; kill it past ``timeout`` or once ``watch`` outgrows ``max_bytes``."""
+    started = time.monotonic()
+    pending_input = stdin
+    while True:
+        wait = _POLL_SECONDS if max_bytes is not None else timeout
+        remaining = timeout - (time.monotonic() - started)
+        try:
+            return proc.communicate(pending_input, timeout=max(min(wait, remaining), 0.01))
+        except subprocess.TimeoutExpired:
+            pending_input = None  # communicate() already sent it
+            if time.monotonic() - started >= timeout:
+                _kill(proc)
+                raise GitError(
+                    f"git {name} took longer than {timeout:g} s",
+                    hint="raise git.timeout in the config if the repository is just slow",
+                ) from None
+            if max_bytes is not None and watch is not None and folder_size(watch) > max_bytes:
+                _kill(proc)
+                raise ResourceLimitError(
+                    f"the repository is larger than the {max_bytes} byte cap; git {name} was stopped",
+                    hint="raise git.max_bytes in the config if you trust this repository",
+                ) from None
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:

@@ -32,8 +32,8 @@ their edits, as copier does), with a warning, and no ref or commit is recorded
 because that content cannot be found again. With any other ref, or the default
 version, the committed content is used and a warning says the changes are left out.
 
-Trees are extracted from git objects (``ls-tree`` + ``cat-file``), never by a
-checkout, so no filter, hook or attribute of the template repository runs.
+Trees are extracted from git objects (``ls-tree`` + ``cat-file``,
+:mod:`codeforge.sources.gittree`), never by a checkout, so no filter, hook or attribute of the template repository runs.
 Submodules (gitlinks) are never fetched: their folders stay empty and a warning
 names them. A link whose target leaves the tree, a ``.git`` entry, or a ``..``
 path refuses the whole source. Caps: ``git.max_bytes`` (the clone's size on
@@ -51,10 +51,9 @@ import errno
 import hashlib
 import json
 import os
-import posixpath
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,56 +61,15 @@ from codeforge.core.errors import (
     CodeForgeError,
     NotFoundError,
     ResourceLimitError,
-    SecurityError,
-    UsageError,
 )
 from codeforge.core.settings import Settings
 from codeforge.integrations import git
+from codeforge.sources.gittree import GitOptions, extract_tree, git_options, submodule_warnings
 from codeforge.sources.urls import GitSpec, check_ref, is_commit_id, parse_git_source
 from codeforge.sources.versions import pick_default, sort_versions
 
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-DEFAULT_MAX_FILES = 20_000
 LOCK_TIMEOUT = 600.0
 _HEAD_REF = "refs/codeforge/HEAD"
-_BLOB_CHUNK = 32 * 1024 * 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class GitOptions:
-    """Caps on git sources (threat model, surface 5)."""
-
-    timeout: float = git.GIT_TIMEOUT
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_files: int = DEFAULT_MAX_FILES
-
-
-def git_options(settings: Settings, env: Mapping[str, str] | None = None) -> GitOptions:
-    """Caps from ``CODEFORGE_GIT_*`` > the config's ``[git]`` table > defaults."""
-    env = os.environ if env is None else env
-    table = settings.raw.get("git", {}) if isinstance(settings.raw, Mapping) else {}
-    if not isinstance(table, Mapping):
-        raise UsageError("[git] must be a table", where=str(settings.config_file))
-
-    def pick(key: str, cast: type[Any], default: Any) -> Any:
-        env_name = f"CODEFORGE_GIT_{key.upper()}"
-        raw = env.get(env_name) or table.get(key)
-        if raw is None:
-            return default
-        try:
-            value = cast(raw)
-        except (TypeError, ValueError):
-            value = None
-        if value is None or value <= 0:
-            where = env_name if env.get(env_name) else f"{settings.config_file} [git] {key}"
-            raise UsageError(f"git.{key} must be a positive number, not {raw!r}", where=where)
-        return value
-
-    return GitOptions(
-        timeout=pick("timeout", float, git.GIT_TIMEOUT),
-        max_bytes=pick("max_bytes", int, DEFAULT_MAX_BYTES),
-        max_files=pick("max_files", int, DEFAULT_MAX_FILES),
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,7 +245,7 @@ class GitCache:
                 if skipped_file.is_file()
                 else []
             )
-            return final, _submodule_warnings(notes)
+            return final, submodule_warnings(notes)
         self.trees.mkdir(parents=True, exist_ok=True)
         for stale in self.trees.glob(".tmp-*"):  # trees are built under the lock: these are dead
             shutil.rmtree(stale, ignore_errors=True)
@@ -300,112 +258,7 @@ class GitCache:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return final, _submodule_warnings(skipped)
-
-
-def _submodule_warnings(paths: list[str]) -> list[str]:
-    if not paths:
-        return []
-    return [f"submodules are never fetched; these folders are empty: {', '.join(paths)}"]
-
-
-def _check_entry_path(path: str, where: str) -> None:
-    parts = path.split("/")
-    if (
-        not path
-        or path.startswith("/")
-        or any(p in ("", ".", "..") for p in parts)
-        or any(p.lower() == ".git" for p in parts)
-        or any(ord(c) < 0x20 for c in path)
-    ):
-        raise SecurityError(f"the repository holds an unsafe path {path!r}", where=where)
-
-
-def extract_tree(repo: Path, commit: str, dest: Path, options: GitOptions, where: str) -> list[str]:
-    """Write ``commit``'s files under the new folder ``dest``; returns skipped submodule paths.
-
-    Regular files keep their executable bit; links are created last and only
-    when their target stays inside ``dest``; ``..``, absolute and ``.git`` paths
-    refuse the whole tree.
-    """
-    entries = git.tree_entries(repo, commit, timeout=options.timeout)
-    if len(entries) > options.max_files:
-        raise ResourceLimitError(
-            f"the commit has more than {options.max_files} files",
-            where=where,
-            hint="raise git.max_files in the config if you trust this repository",
-        )
-    files: list[tuple[str, str, int]] = []
-    links: list[tuple[str, str]] = []
-    skipped: list[str] = []
-    total = 0
-    for mode, oid, path, size in entries:
-        _check_entry_path(path, where)
-        if mode == "160000":
-            skipped.append(path)
-        elif mode == "120000":
-            links.append((path, oid))
-        elif mode in ("100644", "100664", "100755"):
-            files.append((path, oid, 0o755 if mode == "100755" else 0o644))
-            total += size
-        else:
-            raise SecurityError(
-                f"the repository holds {path!r} with unknown mode {mode}", where=where
-            )
-    if total > options.max_bytes:
-        raise ResourceLimitError(
-            f"the commit's files hold more than {options.max_bytes} bytes",
-            where=where,
-            hint="raise git.max_bytes in the config if you trust this repository",
-        )
-    link_targets = git.read_blobs(repo, [oid for _, oid in links], timeout=options.timeout)
-    checked_links: list[tuple[str, str]] = []
-    for path, oid in links:
-        target = link_targets[oid].decode("utf-8", "surrogateescape")
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-        if (
-            not target
-            or target.startswith("/")
-            or "\0" in target
-            or joined == ".."
-            or joined.startswith("../")
-            or any(p.lower() == ".git" for p in joined.split("/"))
-        ):
-            raise SecurityError(
-                f"the link {path!r} points outside the repository ({target!r})", where=where
-            )
-        checked_links.append((path, target))
-    dest.mkdir(parents=True)
-    root = dest.resolve()
-    for path in skipped:
-        (root / path).mkdir(parents=True, exist_ok=True)
-    batch: list[tuple[str, str, int]] = []
-    batch_bytes = 0
-    sizes = {oid: size for _m, oid, _p, size in entries}
-
-    def flush() -> None:
-        blobs = git.read_blobs(repo, [oid for _, oid, _ in batch], timeout=options.timeout)
-        for path, oid, mode in batch:
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-            with os.fdopen(fd, "wb") as out:
-                out.write(blobs[oid])
-            os.chmod(target, mode)  # whatever the umask
-
-    for item in files:
-        batch.append(item)
-        batch_bytes += sizes[item[1]]
-        if batch_bytes >= _BLOB_CHUNK:
-            flush()
-            batch, batch_bytes = [], 0
-    if batch:
-        flush()
-    for path, target in checked_links:
-        link = root / path
-        link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(target, link)
-    return skipped
+        return final, submodule_warnings(skipped)
 
 
 # -- the entry points ------------------------------------------------------------------------
