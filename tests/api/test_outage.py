@@ -126,6 +126,37 @@ def _wait_for(predicate: Any, seconds: float) -> None:
         time.sleep(0.1)
 
 
+# Routes that read or write the database (whatever the key cache holds), with a body.
+PROBES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", f"{V1}/me", None),
+    ("GET", f"{V1}/projects", None),
+    ("GET", f"{V1}/projects/1", None),
+    ("DELETE", f"{V1}/projects/1", None),
+    ("GET", f"{V1}/activity", None),
+    ("GET", f"{V1}/keys", None),
+    ("POST", f"{V1}/keys", {"name": "during-outage"}),
+    ("GET", f"{V1}/jobs", None),
+    ("POST", f"{V1}/jobs", {"kind": "generate", "template": "lib-python", "name": "j"}),
+    ("POST", f"{V1}/session", {"name": "loader", "password": "not the password"}),
+]
+
+
+def _probe_routes(base: str, key: str) -> dict[str, tuple[int, str | None, str | None]]:
+    """(status, Retry-After, error kind) of each probe, sent once the outage has begun."""
+    headers = {"Authorization": f"Bearer {key}"}
+    found = {}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for method, path, body in PROBES:
+            response = client.request(method, path, json=body)
+            error = response.json().get("error") if response.status_code != 200 else None
+            found[f"{method} {path}"] = (
+                response.status_code,
+                response.headers.get("retry-after"),
+                error,
+            )
+    return found
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_a_database_outage_under_load_answers_503_then_recovers(
@@ -141,7 +172,8 @@ def test_a_database_outage_under_load_answers_503_then_recovers(
             _wait_for(lambda: load.count(200) >= 10, 60)
             cluster.stop()
             stopped = time.monotonic()
-            time.sleep(OUTAGE_SECONDS)
+            probed = _probe_routes(f"http://127.0.0.1:{port}", key)
+            time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
             restarting = time.monotonic()
             cluster.start()
             started = time.monotonic()
@@ -166,6 +198,10 @@ def test_a_database_outage_under_load_answers_503_then_recovers(
     settled = [a for a in answers if a.started > started + 2]
     assert settled and {a.status for a in settled} == {200}
     print(f"during the outage: {len(during)} x 503; after it: {len(settled)} x 200")
+
+    # Every other route that needs the database says the same.
+    for route, (status, retry_after, error) in probed.items():
+        assert (status, retry_after, error) == (503, "5", "store"), route
 
     events = _log_events(log)
     text = log.read_text(errors="replace")

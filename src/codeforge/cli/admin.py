@@ -134,7 +134,8 @@ def _revoke_redis_sessions(ctx: click.Context, user_id: int) -> None:
 @click.argument("name")
 @click.pass_context
 def users_disable(ctx: click.Context, name: str) -> None:
-    """Disable user NAME: their API keys stop working (running servers: see docs/api.md)."""
+    """Disable user NAME: their API keys stop working and their login sessions end for good
+    (running servers: see docs/api.md)."""
     _set_disabled(ctx, name, True)
 
 
@@ -142,7 +143,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def users_enable(ctx: click.Context, name: str) -> None:
-    """Enable user NAME again."""
+    """Enable user NAME again: their keys work again; old login sessions do not."""
     _set_disabled(ctx, name, False)
 
 
