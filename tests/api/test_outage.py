@@ -273,3 +273,27 @@ def test_a_redis_outage_answers_503_to_job_submissions_and_logs_once(
     assert names.count("redis unreachable") == 1, names
     assert names.count("redis reachable again") == 1, names
     assert "unhandled error" not in names
+
+
+def test_a_wrong_statement_is_a_500_not_an_outage(api_db_url: str) -> None:
+    """Only an unreachable database is a 503: a bug (a missing table) stays a 500."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from codeforge.api.app import create_app
+    from codeforge.core.settings import load_settings
+
+    logs = io.StringIO()
+    app = create_app(load_settings(overrides={"database_url": api_db_url}), log_stream=logs)
+
+    @app.get("/broken")
+    def broken() -> None:
+        with app.state.ctx.read() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/broken")
+    assert response.status_code == 500 and response.json()["error"] == "internal"
+    assert "retry-after" not in response.headers
+    names = [json.loads(line)["event"] for line in logs.getvalue().splitlines()]
+    assert "unhandled error" in names and "database unreachable" not in names

@@ -35,10 +35,6 @@ class Outage:
         self._since: float | None = None
         self._refused = 0
 
-    @property
-    def down(self) -> bool:
-        return self._since is not None
-
     def failed(self, detail: str) -> None:
         """A request met the outage: the first one of an outage logs it."""
         with self._lock:
@@ -83,11 +79,25 @@ def outage(what: str, url: str) -> Outage:
         return found
 
 
+# SQLite raises OperationalError for wrong statements too ("no such table"): only
+# these say the database file cannot be used right now.
+_SQLITE_OUTAGES: Final = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
+
+
 def is_database_outage(exc: BaseException) -> bool:
     """True when ``exc`` says the database cannot be reached (not that a statement is wrong)."""
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+    if isinstance(exc, PoolTimeout):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__ == "sqlite3":
+        text = str(exc.orig).lower()
+        return any(marker in text for marker in _SQLITE_OUTAGES)
+    return True
 
 
 def watch_database(engine: Engine, url: str) -> None:
