@@ -83,6 +83,11 @@ CORPUS: dict[str, str] = {
         "{% endmacro %}" + _KEEP + "{% for i in range(100) %}{% set _ = ns.keep.append(m()) %}"
         "{% endfor %}"
     ),
+    "macro-buffer": (
+        "{% set c = 'a' %}{% macro m() %}{% for i in range(100000) %}"
+        + "{{ c }}" * 100
+        + "{% endfor %}{% endmacro %}{{ m() | length }}"
+    ),
     "integer-growth": "{% set ns = namespace(n=7) %}{% for i in range(40) %}"
     "{% set ns.n = ns.n * ns.n %}{% endfor %}",
     "to-bytes": "{{ (1).to_bytes(1000000000, 'big') | length }}",

@@ -322,10 +322,20 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         return metered
 
     def _finalize(self, value: Any) -> Any:
-        """``{{ value }}``: charge the text ``str()`` is about to make of a non-string."""
-        if not isinstance(value, str):
-            size = rendered_bytes(value, self.budget.remaining)
-            self.budget.charge(6 * size if self.autoescape else size)
+        """``{{ value }}``: charge the text ``str()`` is about to make of a non-string.
+
+        Also two references: a macro's or block's output list holds this value and
+        the literal text beside it until it is joined (then ``concat`` charges the
+        text), so only literal-only output goes uncounted, 8 bytes a loop step.
+        """
+        budget = self.budget
+        if isinstance(value, str):
+            budget.memory += 2 * WORD  # inline: this runs for every {{ }} written
+            if budget.memory > budget.limits.max_memory:
+                budget.charge(0)  # raises, naming the limit
+            return value
+        size = rendered_bytes(value, budget.remaining)
+        budget.charge((6 * size if self.autoescape else size) + 2 * WORD)
         return value
 
     def str_join(self, parts: Iterable[Any]) -> str:
