@@ -124,6 +124,17 @@ def test_the_same_bounds_hold_for_a_copier_template(tmp_path: Path, out: Path) -
     assert list(out.iterdir()) == []
 
 
+def test_the_same_bounds_hold_for_a_cookiecutter_template(tmp_path: Path, out: Path) -> None:
+    template = tmp_path / "cc"
+    (template / "{{cookiecutter.project_name}}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text('{"project_name": "demo"}')
+    bomb = "{% set big = 'x' * 1000000 %}{{ ([big] * 300) | jsonify }}"
+    (template / "{{cookiecutter.project_name}}" / "bomb.txt").write_text(bomb)
+    with pytest.raises(ResourceLimitError, match=r"render\.max_memory"):
+        small_engine().create_project(str(template), "p", output_dir=out, git=False)
+    assert list(out.iterdir()) == []
+
+
 def test_the_budget_is_a_setting(tmp_path: Path, codeforge_dirs: dict[str, Path]) -> None:
     codeforge_dirs["config"].mkdir(parents=True, exist_ok=True)
     (codeforge_dirs["config"] / "config.toml").write_text("[render]\nmax_memory = 12345678\n")

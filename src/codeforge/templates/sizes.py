@@ -310,6 +310,7 @@ FILTER_ESTIMATES: dict[str, Estimate] = {
     "tojson": _escaped(12),
     "to_json": _escaped(12),
     "to_nice_json": _escaped(12),
+    "jsonify": _escaped(12),
     "to_yaml": _escaped(12),
     "to_nice_yaml": _escaped(12),
     "urlencode": _escaped(12),
