@@ -84,6 +84,11 @@ _FORMAT_WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)")
 _MAX_INT_BITS = 1 << 20
 # Methods that grow the list, dict or set they belong to.
 _GROWERS = frozenset({"append", "extend", "insert", "update", "setdefault", "add", "__setitem__"})
+# Methods and filters that hand back something that already exists (not charged again).
+_ACCESSORS = frozenset({"get", "pop", "popitem", "index", "count", "keys", "values", "items"})
+_PASSING_FILTERS = frozenset(
+    {"first", "last", "default", "d", "attr", "min", "max", "random", "mandatory", "ternary"}
+)
 
 
 class RootLoader(jinja2.BaseLoader):
@@ -269,12 +274,15 @@ class CodeForgeEnvironment(SandboxedEnvironment):
             values = [owner, *args]
             budget.charge(estimate(values, kwargs, budget.remaining))
             return super().call(__context, __obj, *values[1:], **kwargs)
-        if isinstance(owner, list | dict | set) and name in _GROWERS:
-            before = owner.__sizeof__()
-            budget.charge(sum(map(container_bytes, (*args, *kwargs.values()))))
-            result = super().call(__context, __obj, *args, **kwargs)
-            budget.charge(max(owner.__sizeof__() - before, 0))
-            return result
+        if isinstance(owner, list | dict | set):
+            if name in _ACCESSORS:
+                return super().call(__context, __obj, *args, **kwargs)
+            if name in _GROWERS:
+                before = owner.__sizeof__()
+                budget.charge(sum(map(container_bytes, (*args, *kwargs.values()))))
+                result = super().call(__context, __obj, *args, **kwargs)
+                budget.charge(max(owner.__sizeof__() - before, 0))
+                return result
         result = super().call(__context, __obj, *args, **kwargs)
         budget.charge(new_object_bytes(result))
         return result
@@ -299,7 +307,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
 
     def metered_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` charging the meter: an estimate first where it can amplify, else its result."""
-        if getattr(func, "codeforge_metered", False):
+        if getattr(func, "codeforge_metered", False) or name in _PASSING_FILTERS:
             return func
         estimate = FILTER_ESTIMATES.get(name)
         skip = 1 if hasattr(func, "jinja_pass_arg") else 0  # context, eval context or env
