@@ -322,6 +322,24 @@ class DescribeResult:
     seconds: float = 0.0
 
 
+def _focused_request(
+    description: str, bp: BlueprintInfo, max_tokens: int
+) -> tuple[dict[str, Any], int, str, str]:
+    """The schema, token budget, system prompt and questions for the variables asked about."""
+    full = answers_schema(bp)
+    asked = focus(description, bp)
+    props = {k: full["properties"][k] for k in asked if k in full["properties"]}
+    for var in bp.variables:
+        if var.name not in props:
+            continue
+        if _free_text(var):
+            props[var.name] = {"maxLength": FREE_TEXT_CHARS, **props[var.name]}
+        elif var.type == "choice" and asked[var.name]:
+            props[var.name] = _narrowed(var, asked[var.name], props[var.name])
+    schema = {**full, "properties": props, "required": list(props)}
+    return schema, min(max_tokens, 16 + 24 * len(props)), FOCUSED_PROMPT, _focused_lines(bp, asked)
+
+
 def fill_answers(
     provider: Provider,
     description: str,
@@ -337,23 +355,10 @@ def fill_answers(
     are left out so their defaults apply. ``focused=False`` asks every askable
     variable at once (the first version; kept to compare quality).
     """
-    full = answers_schema(bp)
     if focused:
-        asked = focus(description, bp)
-        props = {k: full["properties"][k] for k in asked if k in full["properties"]}
-        for var in bp.variables:
-            if var.name not in props:
-                continue
-            if _free_text(var):
-                props[var.name] = {"maxLength": FREE_TEXT_CHARS, **props[var.name]}
-            elif var.type == "choice" and asked[var.name]:
-                props[var.name] = _narrowed(var, asked[var.name], props[var.name])
-        max_tokens = min(max_tokens, 16 + 24 * len(props))
-        schema = {**full, "properties": props, "required": list(props)}
-        system = FOCUSED_PROMPT
-        questions = _focused_lines(bp, asked)
+        schema, max_tokens, system, questions = _focused_request(description, bp, max_tokens)
     else:
-        schema, system, questions = full, SYSTEM_PROMPT, _question_lines(bp)
+        schema, system, questions = answers_schema(bp), SYSTEM_PROMPT, _question_lines(bp)
     if not schema["properties"]:
         return {}
     messages = [

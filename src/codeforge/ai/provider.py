@@ -132,22 +132,7 @@ class Provider:
                     usage.completion_tokens if usage else 0,
                     time.monotonic() - started,
                 )
-            pieces: list[str] = []
-            stream = self.client.chat.completions.create(
-                **kwargs, stream=True, stream_options={"include_usage": True}
-            )
-            prompt_tokens = completion_tokens = 0
-            for chunk in stream:
-                if chunk.usage is not None:
-                    prompt_tokens = chunk.usage.prompt_tokens
-                    completion_tokens = chunk.usage.completion_tokens
-                if chunk.choices and chunk.choices[0].delta.content:
-                    piece = chunk.choices[0].delta.content
-                    pieces.append(piece)
-                    on_token(piece)
-            return ChatResult(
-                "".join(pieces), prompt_tokens, completion_tokens, time.monotonic() - started
-            )
+            return self._stream(kwargs, on_token, started)
         except APITimeoutError as exc:
             raise AIProviderError(
                 f"the model did not answer within {self.timeout:.0f} s",
@@ -160,6 +145,27 @@ class Provider:
             ) from exc
         except APIError as exc:
             raise AIProviderError(f"the model endpoint failed: {exc}", where=self.base_url) from exc
+
+    def _stream(
+        self, kwargs: dict[str, Any], on_token: Callable[[str], None], started: float
+    ) -> ChatResult:
+        """The streamed form of :meth:`complete`: each token to ``on_token`` as it comes."""
+        pieces: list[str] = []
+        stream = self.client.chat.completions.create(
+            **kwargs, stream=True, stream_options={"include_usage": True}
+        )
+        prompt_tokens = completion_tokens = 0
+        for chunk in stream:
+            if chunk.usage is not None:
+                prompt_tokens = chunk.usage.prompt_tokens
+                completion_tokens = chunk.usage.completion_tokens
+            if chunk.choices and chunk.choices[0].delta.content:
+                piece = chunk.choices[0].delta.content
+                pieces.append(piece)
+                on_token(piece)
+        return ChatResult(
+            "".join(pieces), prompt_tokens, completion_tokens, time.monotonic() - started
+        )
 
     def complete_json(
         self,
