@@ -22,6 +22,13 @@ def isolated_dirs(
         "CODEFORGE_AUTHOR_NAME",
         "CODEFORGE_AUTHOR_EMAIL",
         "CODEFORGE_DEBUG",
+        "CODEFORGE_SECRET_KEY",
+        "CODEFORGE_PREVIOUS_SECRET_KEY",
+        "CODEFORGE_CREDENTIAL_STORE",
+        "GITHUB_TOKEN",
+        "GITLAB_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
+    # Never the developer's own keyring: tests that want one install their own backend.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return dirs

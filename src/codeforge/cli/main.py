@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "diff": ("codeforge.cli.update", "diff", "Show what an update would change."),
     "worker": ("codeforge.cli.worker", "worker", "Run a job worker on the Redis queue."),
     "plugins": ("codeforge.cli.plugins", "plugins", "List installed plugins and their hooks."),
+    "credentials": (
+        "codeforge.cli.credentials",
+        "credentials",
+        "Store and test forge tokens (encrypted at rest).",
+    ),
 }
 _PLUGIN_COMMANDS = "codeforge.plugin-commands"  # ctx.meta key: shared by the whole command line
 
@@ -95,8 +100,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 ok, 1 other error (ai review --fail-on: a finding),
     2 usage, 3 validation, 4 conflict, 5 template, 6 security, 7 blueprint
-    definition, 8 not found, 9 store, 10 git, 11 task, 12 AI off, 13 AI
-    provider, 14 declined, 100 update available (check, diff --exit-code),
+    definition, 8 not found, 9 store, 10 git or network, 11 task, 12 AI off, 13 AI
+    provider, 14 declined, 15
+    credentials (missing, refused, lacking a scope, wrong key), 100 update available (check, diff --exit-code),
     101 check resolved an interrupted operation, 102 update left conflicts,
     130 interrupted.
     """

@@ -7,7 +7,7 @@ may leave out arguments it does not need, as pluggy allows. docs/plugins.md
 documents each hook; tests/plugins/test_hookspecs.py fails when one is missing there.
 
 Hooks marked *spec only* have no caller yet: the issues that add forges, CI,
-deployment, credentials, artifact stores and AI providers wire them.
+deployment, artifact stores and AI providers wire them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # type-only: the hooks name adapter types without importing a
     import click
     from fastapi import APIRouter
 
+    from codeforge.app.credentials import CredentialStoreFactory, Forge
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
@@ -129,8 +130,12 @@ def codeforge_after_publish(event: PublishEvent) -> None:
 
 
 @hookspec
-def codeforge_forges() -> Sequence[object]:
-    """Code forges (GitHub, GitLab, Gitea, ...) to create repositories and pull requests on (spec only)."""
+def codeforge_forges() -> Sequence[Forge]:
+    """Code forges (GitHub, GitLab, Gitea, ...): objects following ``codeforge.app.credentials.Forge``.
+
+    Each has a unique ``name`` (the PROVIDER of ``codeforge credentials``), a
+    ``default_host``, the ``token_env`` variable honoured in CI, and ``whoami``.
+    """
 
 
 @hookspec
@@ -144,8 +149,12 @@ def codeforge_deploy_targets() -> Sequence[object]:
 
 
 @hookspec
-def codeforge_credential_stores() -> Sequence[object]:
-    """Stores for integration credentials (encrypted at rest) (spec only)."""
+def codeforge_credential_stores() -> Sequence[CredentialStoreFactory]:
+    """Stores for integration credentials (encrypted at rest), each with a unique ``name``.
+
+    Objects following ``codeforge.app.credentials.CredentialStoreFactory``; the CLI
+    opens the one that ``CODEFORGE_CREDENTIAL_STORE`` names (default ``local``).
+    """
 
 
 @hookspec

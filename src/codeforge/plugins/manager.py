@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import click
     from fastapi import APIRouter
 
+    from codeforge.app.credentials import CredentialStoreFactory, Forge
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
@@ -42,6 +43,7 @@ ENV_VAR = "CODEFORGE_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "codeforge.plugins.builtin",
     "codeforge.jobs.plugin",
+    "codeforge.integrations.plugin",
 )
 BUILTIN_DISTRIBUTION = "codeforge"
 
@@ -186,16 +188,7 @@ class Plugins:
 
     def job_kinds(self) -> dict[str, Kind]:
         """Job kinds by name; two plugins giving one name is an error."""
-        kinds: dict[str, Kind] = {}
-        owners: dict[str, PluginInfo] = {}
-        for info, found in self.results("codeforge_job_kinds"):
-            for kind in found:
-                if kind.name in kinds:
-                    raise PluginError(
-                        f"{info.label} and {owners[kind.name].label} both give job kind {kind.name!r}"
-                    )
-                kinds[kind.name], owners[kind.name] = kind, info
-        return kinds
+        return self._by_name("codeforge_job_kinds", "job kind")
 
     def post_processors(self) -> list[PostProcessor]:
         """Every plugin's post-processors, each reporting its failures as its plugin's."""
@@ -227,6 +220,28 @@ class Plugins:
     def jinja_globals(self) -> dict[str, object]:
         """Jinja globals for trusted blueprints."""
         return {k: v for k, (_, v) in self._named("codeforge_jinja_globals").items()}
+
+    def credential_stores(self) -> dict[str, CredentialStoreFactory]:
+        """Credential stores by name (the built-in ``local`` one from the default plugin)."""
+        return self._by_name("codeforge_credential_stores", "credential store")
+
+    def forges(self) -> dict[str, Forge]:
+        """Forges by name (built-in: ``github``, ``gitlab``)."""
+        return self._by_name("codeforge_forges", "forge")
+
+    def _by_name(self, hook_name: str, what: str) -> dict[str, Any]:
+        """Objects with a ``name`` from every plugin; two plugins giving one name is an error."""
+        found: dict[str, Any] = {}
+        owners: dict[str, PluginInfo] = {}
+        for info, items in self.results(hook_name):
+            for item in items:
+                name = str(item.name)
+                if name in found:
+                    raise PluginError(
+                        f"{info.label} and {owners[name].label} both give {what} {name!r}"
+                    )
+                found[name], owners[name] = item, info
+        return found
 
     def lifecycle(self) -> PluginLifecycle:
         """The core's lifecycle collaborator, forwarding each event to the plugins."""

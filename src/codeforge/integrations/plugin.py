@@ -1,0 +1,29 @@
+"""The built-in integrations (the ``local`` credential store, GitHub, GitLab) as a default plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from codeforge.plugins import hookimpl
+
+if TYPE_CHECKING:
+    from codeforge.app.credentials import CredentialStoreFactory, Forge
+
+
+@hookimpl
+def codeforge_credential_stores() -> Sequence[CredentialStoreFactory]:
+    """The built-in ``local`` store: sealed tokens in the config folder."""
+    # Imported when asked for: every CLI run builds the plugin manager, and only
+    # the credential commands need the cryptography stack.
+    from codeforge.integrations.credentials import LocalStoreFactory
+
+    return [LocalStoreFactory()]
+
+
+@hookimpl
+def codeforge_forges() -> Sequence[Forge]:
+    """The built-in forges: GitHub and GitLab."""
+    from codeforge.integrations.forges import GitHubForge, GitLabForge
+
+    return [GitHubForge(), GitLabForge()]
