@@ -25,9 +25,10 @@ Memory is bounded two ways, so that the bound holds by construction:
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from codeforge.core.errors import ResourceLimitError
@@ -135,6 +136,72 @@ def _data_cap(budget: int) -> int | None:
         if limit != resource.RLIM_INFINITY and limit < cap:
             return None  # already capped tighter by whoever started us
     return cap
+
+
+# -- per-object limits (render.max_string), with messages naming what was asked ------------
+
+_FORMAT_WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)")
+_MAX_INT_BITS = 1 << 20
+
+
+def check_width(limits: RenderLimits, args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
+    """Refuse a padding width (``center``, ``ljust``...) past ``max_string``."""
+    limit = limits.max_string
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            raise ResourceLimitError(f"a width of {value} is past the limit of {limit}")
+
+
+def check_format(limits: RenderLimits, text: str) -> None:
+    """Refuse a ``%`` or ``format`` field width or precision past ``max_string``."""
+    for match in _FORMAT_WIDTH_RE.finditer(text):
+        number = next((g for g in match.groups() if g is not None), "")
+        if number and int(number) > limits.max_string:
+            raise ResourceLimitError(f"a format width of {number} is past the limit")
+
+
+def check_operands(limits: RenderLimits, operator: str, left: Any, right: Any) -> None:
+    """The per-object limits of an operator (``max_string``, integer size)."""
+    limit = limits.max_string
+    if operator in ("*", "**") and isinstance(left, int) and isinstance(right, int):
+        # Huge integers cost time before they cost memory (multiplying is superlinear).
+        bits = (
+            (left.bit_length() * right if abs(left) > 1 else 0)
+            if operator == "**"
+            else left.bit_length() + right.bit_length()
+        )
+        if bits > _MAX_INT_BITS:
+            raise ResourceLimitError(
+                f"{left.bit_length()}-bit {operator} {right.bit_length()}-bit: "
+                f"an integer of more than {_MAX_INT_BITS} bits is too large"
+            )
+    if operator == "**":
+        if (
+            isinstance(right, int | float)
+            and isinstance(left, int | float)
+            and abs(right) > 64
+            and abs(left) > 1
+        ):
+            raise ResourceLimitError(f"power {left!r} ** {right!r} is too large")
+    elif operator == "*":
+        seq, times = (left, right) if isinstance(right, int) else (right, left)
+        if (
+            isinstance(seq, str | list | tuple)
+            and isinstance(times, int)
+            and len(seq) * times > limit
+        ):
+            raise ResourceLimitError(
+                f"repetition would make {len(seq) * times} items; the limit is {limit}"
+            )
+    elif operator == "%" and isinstance(left, str):
+        check_format(limits, left)
+    elif (
+        operator == "+"
+        and isinstance(left, str | list | tuple)
+        and isinstance(right, str | list | tuple)
+        and len(left) + len(right) > limit
+    ):
+        raise ResourceLimitError(f"concatenation beyond {limit} items")
 
 
 class MeteredRange:

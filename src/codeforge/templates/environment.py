@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import CodeType
@@ -29,7 +28,13 @@ from jinja2.utils import Namespace
 
 from codeforge.core.errors import ResourceLimitError, SecurityError, TemplateError
 from codeforge.core.settings import RenderLimits
-from codeforge.templates.budget import Budget, MeteredRange
+from codeforge.templates.budget import (
+    Budget,
+    MeteredRange,
+    check_format,
+    check_operands,
+    check_width,
+)
 from codeforge.templates.bytecode import CompiledCache, cache_key, versions_signature
 from codeforge.templates.codegen import MeteredCodeGenerator
 from codeforge.templates.filters import FILTERS
@@ -80,8 +85,6 @@ _CODE_OPTIONS = (*SYNTAX_OPTIONS, "optimized", "autoescape", "finalize", "is_asy
 # str methods and filters that allocate as much as their width argument asks for.
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 _WIDTH_FILTERS = frozenset({"center", "indent"})
-_FORMAT_WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)")
-_MAX_INT_BITS = 1 << 20
 # Methods that grow the list, dict or set they belong to.
 _GROWERS = frozenset({"append", "extend", "insert", "update", "setdefault", "add", "__setitem__"})
 # Methods and filters that hand back something that already exists (not charged again).
@@ -184,65 +187,10 @@ class CodeForgeEnvironment(SandboxedEnvironment):
             )
         return MeteredRange(self.budget, rng)
 
-    def _check_width(self, args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
-        limit = self.limits.max_string
-        for value in (*args, *kwargs.values()):
-            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
-                raise ResourceLimitError(f"a width of {value} is past the limit of {limit}")
-
-    def _check_format(self, text: str) -> None:
-        for match in _FORMAT_WIDTH_RE.finditer(text):
-            number = next((g for g in match.groups() if g is not None), "")
-            if number and int(number) > self.limits.max_string:
-                raise ResourceLimitError(f"a format width of {number} is past the limit")
-
-    def _check_operands(self, operator: str, left: Any, right: Any) -> None:
-        """The per-object limits (``max_string``, integer size), with their own messages."""
-        limit = self.limits.max_string
-        if operator in ("*", "**") and isinstance(left, int) and isinstance(right, int):
-            # Huge integers cost time before they cost memory (multiplying is superlinear).
-            bits = (
-                left.bit_length() * right
-                if operator == "**"
-                else left.bit_length() + right.bit_length()
-            )
-            if bits > _MAX_INT_BITS:
-                raise ResourceLimitError(
-                    f"{left.bit_length()}-bit {operator} {right.bit_length()}-bit: "
-                    f"an integer of more than {_MAX_INT_BITS} bits is too large"
-                )
-        if operator == "**":
-            if (
-                isinstance(right, int | float)
-                and isinstance(left, int | float)
-                and abs(right) > 64
-                and abs(left) > 1
-            ):
-                raise ResourceLimitError(f"power {left!r} ** {right!r} is too large")
-        elif operator == "*":
-            seq, times = (left, right) if isinstance(right, int) else (right, left)
-            if (
-                isinstance(seq, str | list | tuple)
-                and isinstance(times, int)
-                and len(seq) * times > limit
-            ):
-                raise ResourceLimitError(
-                    f"repetition would make {len(seq) * times} items; the limit is {limit}"
-                )
-        elif operator == "%" and isinstance(left, str):
-            self._check_format(left)
-        elif (
-            operator == "+"
-            and isinstance(left, str | list | tuple)
-            and isinstance(right, str | list | tuple)
-            and len(left) + len(right) > limit
-        ):
-            raise ResourceLimitError(f"concatenation beyond {limit} items")
-
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
     ) -> Any:
-        self._check_operands(operator, left, right)
+        check_operands(self.limits, operator, left, right)
         budget = self.budget
         budget.tick()
         budget.charge(binop_bytes(operator, left, right, budget.remaining))
@@ -268,7 +216,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         name = getattr(__obj, "__name__", "")
         if isinstance(owner, str) and name in _PADDING_METHODS:
-            __self._check_width(args, kwargs)
+            check_width(__self.limits, args, kwargs)
         estimate = METHOD_ESTIMATES.get(name) if isinstance(owner, str | bytes | int) else None
         if estimate is not None:
             values = [owner, *args]
@@ -294,7 +242,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         if wrapper is None:
             return None
         owner: str = value.__self__
-        self._check_format(owner)
+        check_format(self.limits, owner)
         mapped = value.__name__ == "format_map"
 
         @functools.wraps(wrapper)
@@ -316,7 +264,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         def metered(*args: Any, **kwargs: Any) -> Any:
             budget = self.budget
             if widths:
-                self._check_width(args[skip + 1 :], kwargs)
+                check_width(self.limits, args[skip + 1 :], kwargs)
             if estimate is None:
                 result = func(*args, **kwargs)
                 budget.charge(new_object_bytes(result))
