@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,3 +209,62 @@ def test_a_worker_retries_transient_failures_with_backoff(
     # Backoff: 0.5 s then 1 s between the attempts.
     assert (row.finished_at - row.created_at).total_seconds() >= 1.5
     assert worker.proc.returncode == 0  # SIGTERM: a clean stop
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_the_worker_logs_each_job_as_json_lines(
+    env: Env, redis_url: str, shared_queue: str, tmp_path: Path
+) -> None:
+    from .cluster_support import base_env, start_worker
+
+    job_id = submit(env, "test-slow", {"seconds": 0}, queue=shared_queue)
+    RedisJobQueue(redis_url).enqueue(job_id, shared_queue, 30)
+    worker_env = base_env(
+        CODEFORGE_DATABASE_URL=env.url,
+        CODEFORGE_REDIS_URL=redis_url,
+        CODEFORGE_JOB_QUEUE=shared_queue,
+    )
+    worker = start_worker("json-worker", worker_env, tmp_path / "logs", "--burst")
+    worker.proc.wait(timeout=60)
+    worker.stop()
+    assert worker.proc.returncode == 0, worker.output()
+    # Every line is JSON (RQ's own included), and the job is taken, then finished.
+    lines = worker.log_path.read_text().splitlines()
+    events = _json_lines("\n".join(lines))
+    assert len(events) == len([line for line in lines if line.strip()]), lines
+    by_event = {e["event"]: e for e in events if e.get("job_id") == job_id}
+    assert set(by_event) == {"job taken", "job finished"}, events
+    assert by_event["job taken"]["worker"] == "json-worker"
+    finished = by_event["job finished"]
+    assert finished["outcome"] == "finished" and finished["seconds"] >= 0
+    assert {"timestamp", "level", "logger"} <= set(finished)
+    assert events[0]["event"] == "worker started"
+    assert job_row(env, job_id).status == "finished"
+
+
+def test_a_stopped_worker_exits_promptly(env: Env, redis_url: str, tmp_path: Path) -> None:
+    """SIGTERM on an idle worker ends it at once (RQ's listener thread once held it for
+    up to a minute: redis-py's stop() waits for a thread that sleeps 60 s at a time)."""
+    from .cluster_support import base_env, start_worker, wait_for
+
+    worker_env = base_env(CODEFORGE_DATABASE_URL=env.url, CODEFORGE_REDIS_URL=redis_url)
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for round_ in range(4):
+        name = f"stopping-{round_}-{uuid.uuid4().hex[:6]}"
+        worker = start_worker(name, worker_env, tmp_path / "logs")
+        try:
+            wait_for(lambda: client.exists(f"rq:worker:{name}"), 60, "the worker to register")  # noqa: B023
+            time.sleep(0.5 + round_ * 0.3)  # RQ's listener thread is up and idle by now
+            started = time.monotonic()
+            worker.proc.terminate()
+            worker.proc.wait(timeout=30)
+            took = time.monotonic() - started
+        finally:
+            worker.stop()
+        assert worker.proc.returncode == 0, worker.log_path.read_text()
+        assert took < 5, f"round {round_}: the worker took {took:.1f} s to stop"

@@ -86,21 +86,38 @@ def _ruff_severity(code: str) -> Severity:
     return "low"
 
 
+class ToolNotRun(Exception):
+    """A static analyser could not run (not installed, or it failed)."""
+
+    def __init__(self, tool: str, why: str) -> None:
+        super().__init__(f"{tool}: {why}")
+        self.tool = tool
+        self.why = why
+
+
+def _json_output(tool: str, proc: subprocess.CompletedProcess[str], ok: tuple[int, ...]) -> Any:
+    if proc.returncode not in ok:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise ToolNotRun(tool, f"exited {proc.returncode}" + (f": {detail[-1]}" if detail else ""))
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise ToolNotRun(tool, "gave no JSON report") from None
+
+
 def run_ruff(paths: Sequence[Path]) -> list[Finding]:
-    """ruff's findings (its default rules plus bugbear and bandit-style rules)."""
+    """ruff's findings (its default rules plus bugbear and bandit-style rules);
+    :class:`ToolNotRun` when ruff is missing or fails."""
     exe = shutil.which("ruff")
     cmd = [exe] if exe else [sys.executable, "-m", "ruff"]
     if not exe and importlib.util.find_spec("ruff") is None:
-        return []
+        raise ToolNotRun("ruff", "not installed")
     proc = subprocess.run(
         [*cmd, "check", "--output-format", "json", "--exit-zero", "--no-cache", "--isolated",
          "--select", "E9,F,B,S", *map(str, paths)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    try:
-        items = json.loads(proc.stdout or "[]")
-    except ValueError:
-        return []
+    items = _json_output("ruff", proc, (0,))
     return [
         Finding(
             file=str(item["filename"]),
@@ -116,17 +133,17 @@ def run_ruff(paths: Sequence[Path]) -> list[Finding]:
 
 
 def run_bandit(paths: Sequence[Path]) -> list[Finding]:
-    """bandit's findings when bandit is installed, else none."""
-    if importlib.util.find_spec("bandit") is None or not paths:
+    """bandit's findings; :class:`ToolNotRun` when bandit is missing or fails."""
+    if not paths:
         return []
+    if importlib.util.find_spec("bandit") is None:
+        raise ToolNotRun("bandit", "not installed")
     proc = subprocess.run(
         [sys.executable, "-m", "bandit", "-f", "json", "-q", *map(str, paths)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
-    try:
-        results = json.loads(proc.stdout or "{}").get("results", [])
-    except ValueError:
-        return []
+    # bandit exits 1 when it found something, 0 when not.
+    results = _json_output("bandit", proc, (0, 1)).get("results", [])
     sev: dict[str, Severity] = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high"}
     return [
         Finding(
@@ -206,15 +223,36 @@ def model_review(
     return findings
 
 
+def static_review(paths: Sequence[Path]) -> tuple[list[Finding], dict[str, str]]:
+    """ruff's and bandit's findings, and the tools that did not run with the reason."""
+    findings: list[Finding] = []
+    not_run: dict[str, str] = {}
+    for run in (run_ruff, run_bandit):
+        try:
+            findings += run(paths) if paths else []
+        except ToolNotRun as exc:
+            not_run[exc.tool] = exc.why
+    return findings, not_run
+
+
+def review_report(
+    paths: Sequence[Path], provider: Provider | None = None, *, static_only: bool = False
+) -> tuple[list[Finding], dict[str, str]]:
+    """ruff and bandit, then the model (unless ``static_only``), sorted by severity;
+    with the static tools that did not run (a review without them is incomplete)."""
+    files = python_files(paths)
+    findings, not_run = static_review(files)
+    if provider is not None and not static_only:
+        findings += model_review(provider, files)
+    findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
+    return findings, not_run
+
+
 def review(
     paths: Sequence[Path], provider: Provider | None = None, *, static_only: bool = False
 ) -> list[Finding]:
-    """ruff and bandit, then the model (unless ``static_only``), sorted by severity."""
-    files = python_files(paths)
-    findings = run_ruff(files) + run_bandit(files) if files else []
-    if provider is not None and not static_only:
-        findings += model_review(provider, files)
-    return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.file, f.line))
+    """The findings of :func:`review_report`."""
+    return review_report(paths, provider, static_only=static_only)[0]
 
 
 def at_or_above(findings: Iterable[Finding], threshold: Severity) -> list[Finding]:
@@ -419,7 +457,7 @@ def review_files(
             target.write_text(content, encoding="utf-8")
             written[str(target)] = rel
         paths = [Path(p) for p in written]
-        findings = run_ruff(paths) + run_bandit(paths) if paths else []
+        findings = static_review(paths)[0]
         if provider is not None and paths:
             findings += model_review(provider, paths, max_tokens=max_tokens)
         findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))

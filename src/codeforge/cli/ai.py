@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from codeforge.cli.common import Declined
-from codeforge.core.errors import NotFoundError, UsageError
+from codeforge.core.errors import CodeForgeError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry
@@ -184,7 +184,7 @@ def generate(
 )  # fmt: skip
 @click.option(
     "--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default=None,
-    help="Exit 1 when a finding is at this severity or worse.",
+    help="Exit 1 when a finding is at this severity or worse, or a static tool did not run.",
 )  # fmt: skip
 @click.option("--static-only", is_flag=True, help="ruff and bandit only, no model.")
 @model_option
@@ -197,23 +197,30 @@ def review(
 
     targets = list(paths) or [Path(".")]
     if static_only:
-        findings = rv.review(targets, None, static_only=True)
+        findings, not_run = rv.review_report(targets, None, static_only=True)
     else:
         from codeforge.ai.provider import open_provider
         from codeforge.ai.settings import load_ai_settings
 
         with open_provider(load_ai_settings(), local_model=local_model) as provider:
-            findings = rv.review(targets, provider)
+            findings, not_run = rv.review_report(targets, provider)
     if fmt == "json":
-        click.echo(json.dumps(rv.to_json(findings), indent=2))
+        click.echo(json.dumps({**rv.to_json(findings), "not_run": not_run}, indent=2))
     elif fmt == "sarif":
         doc = rv.to_sarif(findings, root=Path.cwd())
         rv.validate_sarif(doc)
         click.echo(json.dumps(doc, indent=2))
     else:
         _print_findings(findings)
+    for tool, why in not_run.items():
+        click.echo(click.style("warning: ", fg="yellow") + f"{tool} did not run ({why})", err=True)
     if fail_on and rv.at_or_above(findings, fail_on):  # type: ignore[arg-type]
         raise click.exceptions.Exit(1)
+    if fail_on and not_run:
+        raise CodeForgeError(
+            f"--fail-on {fail_on}: the review is incomplete, {', '.join(not_run)} did not run",
+            hint="install them (pip install ruff bandit) so that the review can pass",
+        )
 
 
 def _print_findings(findings: list[Any]) -> None:

@@ -1,35 +1,65 @@
-"""``codeforge serve``: run the web API with uvicorn."""
+"""``codeforge serve``: run the web API with uvicorn.
+
+It says where it listens and when it is ready, on stderr, whatever uvicorn's log
+level: ``codeforge serve: ready on http://127.0.0.1:8000 (pid 123)`` once the app
+has started and the socket accepts connections (one line per worker process).
+"""
 
 from __future__ import annotations
+
+import os
+import socket
+from typing import Any
 
 import click
 
 APP = "codeforge.api.app:app_from_env"
 
 
-def _worker(host: str, port: int, log_level: str) -> None:
-    """One worker process with its own listening socket (SO_REUSEPORT)."""
-    import socket
+def _url(address: Any) -> str:
+    host, port = address[0], address[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
+
+def _server(config: Any) -> Any:
+    """A uvicorn server that announces itself once it accepts connections."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                bound = [s.getsockname() for server in self.servers for s in server.sockets]
+                where = ", ".join(_url(a) for a in bound) or "?"
+                click.echo(f"codeforge serve: ready on {where} (pid {os.getpid()})", err=True)
+
+    return Server(config)
+
+
+def _config(host: str, port: int, log_level: str) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # the app logs one JSON line per request
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def _worker(host: str, port: int, log_level: str) -> None:
+    """One worker process with its own listening socket (SO_REUSEPORT)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    config = uvicorn.Config(
-        APP,
-        factory=True,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    _server(_config(host, port, log_level)).run(sockets=[sock])
 
 
 def _run_workers(host: str, port: int, workers: int, log_level: str) -> None:
@@ -90,8 +120,6 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     ``--workers N`` each worker listens on the port itself (SO_REUSEPORT), so the
     kernel balances connections between them.
     """
-    import socket
-
     import uvicorn
 
     from codeforge.api.app import create_app
@@ -99,7 +127,11 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 
     # Migrate (and fail on a bad database) once, before the workers start.
     create_app(load_settings())
-    if workers > 1 and port != 0 and hasattr(socket, "SO_REUSEPORT"):
+    click.echo(f"codeforge serve: starting {workers} worker(s) on {_url((host, port))}", err=True)
+    if workers == 1:
+        _server(_config(host, port, log_level)).run()
+        return
+    if port != 0 and hasattr(socket, "SO_REUSEPORT"):
         _run_workers(host, port, workers, log_level)
         return
     uvicorn.run(

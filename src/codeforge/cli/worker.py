@@ -1,10 +1,61 @@
-"""``codeforge worker``: run jobs from the Redis queue (RQ), on any number of machines."""
+"""``codeforge worker``: run jobs from the Redis queue (RQ), on any number of machines.
+
+It logs JSON lines on stderr, one per event, like the API: ``worker started``, then
+``job taken`` and ``job finished`` (with its outcome and seconds) for each job.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import click
+
+# Attributes a log call passes with ``extra=`` that become fields of the JSON line.
+LOG_FIELDS = ("job_id", "outcome", "seconds", "worker", "queues", "redis")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: ``timestamp``, ``level``, ``logger``, ``event`` and
+    the known extra fields, the shape of the API's structlog lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        event.update({k: getattr(record, k) for k in LOG_FIELDS if hasattr(record, k)})
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return json.dumps(event, default=str)
+
+
+@contextlib.contextmanager
+def _json_logs(level: str) -> Iterator[None]:
+    """JSON lines on stderr for CodeForge's and RQ's loggers while the worker runs (the
+    root logger is left alone); jobs taken and finished are logged whatever the level."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    loggers = [logging.getLogger(n) for n in ("codeforge", "rq", "codeforge.jobs")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers[:2]:
+        lg.addHandler(handler)
+        lg.propagate = False
+        lg.setLevel(level.upper())
+    loggers[2].setLevel(min(logging.INFO, loggers[0].level))
+    try:
+        yield
+    finally:
+        for lg, (lvl, propagate) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(lvl)
+            lg.propagate = propagate
 
 
 def _queue_names(value: str | None, default: str) -> list[str]:
@@ -37,21 +88,16 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
     Start as many as you like, on as many machines as share the database, the
     Redis server and the artifact folder. A job whose worker dies is retried by
     another once its lease runs out (CODEFORGE_JOB_LEASE_SECONDS). When Redis goes
-    away the worker waits for it and carries on; SIGTERM or Ctrl-C finishes the
-    current job and stops.
+    away the worker waits for it and carries on (with --burst it exits 9); SIGTERM
+    or Ctrl-C finishes the current job and stops. Logs are JSON lines on stderr:
+    worker started/stopped, and job taken/finished with the outcome and seconds.
     """
-    import logging
-    import signal
-    import time
 
     from codeforge.app.context import build_context
-    from codeforge.cache.artifacts import LocalArtifactStore
-    from codeforge.cache.jobs import RedisJobQueue, worker_name
+    from codeforge.cache.jobs import worker_name
     from codeforge.core.errors import UsageError
     from codeforge.core.settings import load_settings
     from codeforge.jobs.config import job_config
-    from codeforge.jobs.runner import Runner, Sweeper
-    from codeforge.jobs.runtime import set_worker_runner
 
     settings = load_settings()
     jobs = job_config(settings)
@@ -61,12 +107,29 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
             hint="without Redis, jobs run inside `codeforge serve`",
         )
     names = _queue_names(queues, jobs.queue)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    ctx = build_context(settings)
-    name = name or worker_name()
+    with _json_logs(log_level):
+        _run(build_context(settings), jobs, names, name or worker_name(), burst, log_level)
+
+
+def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: str) -> None:
+    """Take jobs from ``names`` until stopped (or, with ``burst``, until they run out)."""
+    import signal
+    import time
+
+    from codeforge.cache.artifacts import LocalArtifactStore
+    from codeforge.cache.connection import redacted
+    from codeforge.cache.jobs import RedisJobQueue
+    from codeforge.jobs.runner import Runner, Sweeper
+    from codeforge.jobs.runtime import set_worker_runner
+
+    # Until RQ installs its own handlers, a stop request ends the command cleanly too.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     artifacts = LocalArtifactStore(jobs.artifact_dir)
-    runner = Runner(ctx, jobs, artifacts, name)
-    set_worker_runner(runner)
+    set_worker_runner(Runner(ctx, jobs, artifacts, name))
+    log = logging.getLogger("codeforge.jobs")
+    where = {"worker": name, "queues": names, "redis": redacted(jobs.redis_url)}
+    log.info("worker started", extra=where)
     sweeper = None
     if not burst:
         sweeper = Sweeper(ctx, jobs, artifacts, RedisJobQueue(jobs.redis_url).enqueue, names)
@@ -74,10 +137,8 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
     try:
         round_ = 0
         while True:
-            stopped = _work(
-                jobs.redis_url, names, name if round_ == 0 else f"{name}.{round_}", burst
-            )
-            if stopped or burst:
+            label = name if round_ == 0 else f"{name}.{round_}"
+            if _work(jobs.redis_url, names, label, burst, level) or burst:
                 return
             round_ += 1
             # Redis went away: build a new worker once it answers again. A stop request
@@ -89,20 +150,24 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
         if sweeper is not None:
             sweeper.stop()
         set_worker_runner(None)
+        log.info("worker stopped", extra=where)
 
 
 def _exit(_signum: int, _frame: Any) -> None:
     raise SystemExit(0)
 
 
-def _work(url: str, names: list[str], name: str, burst: bool) -> bool:
-    """Run one RQ worker until it stops; True when it was asked to stop (or burst ended)."""
-    import logging
+def _work(url: str, names: list[str], name: str, burst: bool, level: str) -> bool:
+    """Run one RQ worker until it stops; True when it was asked to stop (or burst ended).
 
+    With ``burst``, Redis being unreachable is an error (exit 9): there is nothing to
+    wait for. Without it, the caller builds a new worker once Redis answers again.
+    """
     from redis import Redis, RedisError
     from rq.serializers import JSONSerializer
     from rq.worker import SimpleWorker
 
+    from codeforge.cache.connection import RedisUnavailable, redacted
     from codeforge.cache.jobs import rq_queue
 
     class Worker(SimpleWorker):
@@ -114,6 +179,17 @@ def _work(url: str, names: list[str], name: str, burst: bool) -> bool:
         def request_stop(self, signum: Any, frame: Any) -> None:
             self.stop_asked = True
             super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+        def subscribe(self) -> None:
+            # RQ's own, but the listener thread wakes every second instead of every 60 s.
+            # On the way out RQ unsubscribes and calls the thread's stop(), which in this
+            # redis-py waits for the thread: one sitting in get_message(timeout=60) after
+            # the unsubscribe held a polite stop (SIGTERM) for up to a minute.
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+                sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler
+            )
 
     log = logging.getLogger("codeforge.jobs")
     # A client of its own: RQ raises its socket timeout above the blocking dequeue's.
@@ -129,8 +205,14 @@ def _work(url: str, names: list[str], name: str, burst: bool) -> bool:
             job_monitoring_interval=5,
         )
         rq_worker.max_connection_wait_time = 2.0
-        rq_worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+        rq_worker.work(burst=burst, logging_level=level.upper())
     except (RedisError, OSError) as exc:
+        if burst:
+            raise RedisUnavailable(
+                f"Redis at {redacted(url)} is unreachable: {type(exc).__name__}",
+                hint="start Redis or fix CODEFORGE_REDIS_URL; without --burst the worker "
+                "waits for Redis and carries on",
+            ) from exc
         log.warning("worker %s: Redis unavailable (%s); retrying", name, type(exc).__name__)
         return rq_worker is not None and rq_worker.stop_asked
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 
 from codeforge.app.context import AppContext, build_context
 from codeforge.cache.artifacts import LocalArtifactStore
@@ -73,8 +74,15 @@ def run_rq_job(job_id: str) -> None:
     runner = _worker_runner
     if runner is None:
         runner = _runner_from_env()
+    # `codeforge worker` turns these into JSON lines with the extra fields.
+    log.info("job taken", extra={"job_id": job_id, "worker": runner.worker})
+    started = time.monotonic()
     outcome = runner.run(job_id)
-    log.info("job %s: %s", job_id, outcome)
+    seconds = round(time.monotonic() - started, 3)
+    log.info(
+        "job finished",
+        extra={"job_id": job_id, "worker": runner.worker, "outcome": outcome, "seconds": seconds},
+    )
 
 
 def _runner_from_env() -> Runner:
