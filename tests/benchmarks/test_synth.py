@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ci_support import skip_unless_ci
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
@@ -36,7 +37,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> bg.Sandbox:
 def _generate(tool: str, forms: synth.Forms, sandbox: bg.Sandbox) -> dict[str, tuple[bytes, bool]]:
     exe = BIN / tool
     if not exe.exists():
-        pytest.skip(f"{tool} is not installed next to {sys.executable}")
+        skip_unless_ci(f"{tool} is not installed next to {sys.executable}")
     out = sandbox.fresh_dir("out")
     cmd = bg.COMMANDS[tool](BIN, forms.path(tool), out)
     proc = subprocess.run(
@@ -91,7 +92,7 @@ def _codeforge_init_available() -> str | None:
 def test_codeforge_renders_like_cookiecutter(forms: synth.Forms, sandbox: bg.Sandbox) -> None:
     reason = _codeforge_init_available()
     if reason is not None:
-        pytest.skip(f"CodeForge CLI not usable yet: {reason}")
+        skip_unless_ci(f"CodeForge CLI not usable: {reason}")
     cc = _generate("cookiecutter", forms, sandbox)
     cf = _generate("codeforge", forms, sandbox)
     errors, warnings = bg.compare("cookiecutter", cc, "codeforge", cf)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ci_support import skip_unless_ci
 
 from .helpers import ANSWERS_FILE, BUILTINS, codeforge, files, generate, init, tool
 
@@ -112,7 +113,7 @@ def check_parses(project: Path) -> None:
 def check_ruff(project: Path) -> None:
     ruff = tool("ruff")
     if ruff is None:
-        pytest.skip("ruff is not installed")
+        skip_unless_ci("ruff is not installed")
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
         done = subprocess.run([ruff, *args], cwd=project, capture_output=True, text=True)
         assert done.returncode == 0, f"ruff {' '.join(args)} failed:\n{done.stdout}{done.stderr}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from blueprint_factory import Exec, snapshot
+from ci_support import skip_unless_ci
 
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.core.engine import SDLCEngine, SilentReporter
@@ -239,7 +240,7 @@ def test_git_repository_with_a_first_commit(
     blueprint: Callable[..., Path], out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+        skip_unless_ci("git is not installed")
     monkeypatch.setenv("CODEFORGE_AUTHOR_NAME", "Ada Lovelace")
     monkeypatch.setenv("CODEFORGE_AUTHOR_EMAIL", "ada@example.com")
     engine = SDLCEngine(load_settings())

@@ -200,6 +200,56 @@ def test_cold_batch_compile_on_two_cores_gives_the_same_bytes(
         assert (warm.destination / rel).read_bytes() == (cold.destination / rel).read_bytes()
 
 
+# Run in a fresh process: the fork is only taken in a single-threaded one, and a test
+# process may hold threads other tests left behind.
+_COUNT_COMPILING_PIDS = """
+import os, sys
+from pathlib import Path
+from codeforge.core.engine import SDLCEngine
+from codeforge.core.settings import load_settings
+from codeforge.templates.environment import CodeForgeEnvironment
+
+original = CodeForgeEnvironment.compile
+
+def compile_(self, source, *args, **kwargs):
+    with open(sys.argv[3], "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    return original(self, source, *args, **kwargs)
+
+CodeForgeEnvironment.compile = compile_
+SDLCEngine(load_settings()).create_project(sys.argv[1], "p", output_dir=Path(sys.argv[2]), git=False)
+print(os.getpid())
+"""
+
+
+def test_the_forked_child_compiles_half_of_a_cold_batch(
+    blueprint: Callable[..., Path], out: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from ci_support import skip_unless_ci
+
+    if (os.cpu_count() or 1) < 2:
+        skip_unless_ci("one CPU: the batch compile does not fork")
+    log = out / "compiles.log"
+    proc = subprocess.run(
+        [sys.executable, "-c", _COUNT_COMPILING_PIDS, str(blueprint({}, _many(150))),
+         str(out / "made"), str(log)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    parent = proc.stdout.strip()
+    counts: dict[str, int] = {}
+    for pid in log.read_text().split():
+        counts[pid] = counts.get(pid, 0) + 1
+    # The child (another pid) compiled the second half, the parent the first.
+    assert counts.pop(parent) == 75, counts
+    assert list(counts.values()) == [75], counts
+    assert (out / "made" / "p" / "pkg" / "m149.py").read_text() == '# 149\nNAME = "p"\nN = 298\n'
+
+
 def test_syntax_error_in_the_forked_half_is_still_reported(
     engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
 ) -> None:
