@@ -182,6 +182,7 @@ CASES: dict[str, Case] = {
         "cannot reach the model endpoint",
         (("CODEFORGE_AI_BASE_URL", "http://127.0.0.1:1/v1"),),
     ),
+    "credentials": Case(15, lambda t: ["credentials", "test", "github"], "no github credential"),
     "update available": Case(100, _project_behind, "2.0.0 available"),
     "recovered": Case(101, _interrupted, "recovered: "),
     "update conflicts": Case(102, _project_with_conflict, "conflicts: a.txt"),
@@ -189,7 +190,11 @@ CASES: dict[str, Case] = {
 
 
 def _env(tmp: Path, extra: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEFORGE_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CODEFORGE_") and k not in ("GITHUB_TOKEN", "GITLAB_TOKEN")
+    }
     for kind in ("config", "data", "cache"):
         env[f"CODEFORGE_{kind.upper()}_DIR"] = str(tmp / f"_cf_{kind}")
     env.update(extra)
@@ -327,5 +332,7 @@ def test_every_documented_code_has_a_case() -> None:
     covered = {case.code for case in CASES.values()} | {130, 14}
     assert table == covered
     proc = subprocess.run([str(CODEFORGE), "--help"], capture_output=True, text=True, check=True)
-    listed = {int(c) for c in re.findall(r"\b(\d+) [a-zA-Z]", proc.stdout.split("Exit codes:")[1])}
+    listed = {
+        int(c) for c in re.findall(r"\b(\d+)\s+[a-zA-Z]", proc.stdout.split("Exit codes:")[1])
+    }
     assert listed == table
