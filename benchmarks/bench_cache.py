@@ -58,9 +58,9 @@ MODES = ("no redis", "redis cold", "redis warm")
 FIRST_RENDER = """
 import sys, time
 import redis
-from codeforge.core.engine import SDLCEngine
+from codeforge.sources.dialects import local_engine
 data = dict(arg.split("=", 1) for arg in sys.argv[3:])
-engine = SDLCEngine()
+engine = local_engine()
 started = time.perf_counter()
 engine.render_plan(sys.argv[1], sys.argv[2], data)
 print(f"{time.perf_counter() - started:.6f}")

@@ -18,6 +18,7 @@ import pytest
 
 from codeforge.core.engine import SDLCEngine, SilentReporter
 from codeforge.core.settings import load_settings
+from codeforge.sources.dialects import local_engine
 
 ENV_TO_CLEAR = (
     "CODEFORGE_AUTHOR_NAME",
@@ -134,7 +135,7 @@ def codeforge_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
 
 @pytest.fixture
 def engine(codeforge_dirs: dict[str, Path]) -> SDLCEngine:
-    return SDLCEngine(load_settings(), reporter=SilentReporter())
+    return local_engine(load_settings(), reporter=SilentReporter())
 
 
 @pytest.fixture

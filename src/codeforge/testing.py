@@ -111,8 +111,9 @@ class CodeForge:
         git: bool = False,
     ) -> Result:
         """Generate project ``name`` with ``answers`` (no prompts); see the module docstring."""
-        from codeforge.core.engine import SDLCEngine, SilentReporter
+        from codeforge.core.engine import SilentReporter
         from codeforge.core.errors import CodeForgeError
+        from codeforge.sources.dialects import local_engine
         from codeforge.sources.urls import is_git_repository, looks_like_git_url
 
         chosen = str(template) if template is not None else self.default_template
@@ -123,7 +124,7 @@ class CodeForge:
         output = self.tmp_path / f"codeforge-run{next(self._runs)}"
         output.mkdir(parents=True)
         reporter = SilentReporter()
-        engine = SDLCEngine(self._settings(), reporter=reporter)
+        engine = local_engine(self._settings(), reporter=reporter)
         try:
             made = engine.create_project(
                 chosen,

@@ -13,6 +13,7 @@ from codeforge.ai.describe import answers_schema
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ValidationError
 from codeforge.core.settings import load_settings
+from codeforge.sources.dialects import local_engine
 from codeforge.templates.schema import Blueprint
 
 from .conftest import require_extras
@@ -20,7 +21,7 @@ from .conftest import require_extras
 
 @pytest.fixture
 def engine() -> SDLCEngine:
-    return SDLCEngine(load_settings())
+    return local_engine(load_settings())
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_cli_describe_on_the_builtins(
     data = json.loads(out)
     assert data["blueprint"] == "web-fastapi"
     assert set(data) == {"blueprint", "answers", "dropped"}
-    engine = SDLCEngine(load_settings())
+    engine = local_engine(load_settings())
     bp = next(b for b in engine.load_blueprints() if b.name == "web-fastapi")
     # What comes back passes the engine's validation as it is.
     assert check_answers(engine, bp, data["answers"]).dropped == {}

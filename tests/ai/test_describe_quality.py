@@ -19,8 +19,8 @@ from codeforge.ai.bridge import check_answers, entry_from_blueprint
 from codeforge.ai.describe import askable, fill_answers
 from codeforge.ai.provider import Provider
 from codeforge.core.answers import Evaluator, resolve_answers
-from codeforge.core.engine import SDLCEngine
 from codeforge.core.settings import load_settings
+from codeforge.sources.dialects import local_engine
 
 from .conftest import FIXTURES, require_extras
 
@@ -31,7 +31,7 @@ LABELLED = yaml.safe_load((FIXTURES / "describe_fastapi.yaml").read_text(encodin
 
 def score(qwen: Provider, cases: list[dict[str, Any]]) -> tuple[float, float]:
     """(accuracy on the mentioned fields, accuracy on every askable field)."""
-    engine = SDLCEngine(load_settings())
+    engine = local_engine(load_settings())
     bp = next(b for b in engine.load_blueprints() if b.name == LABELLED["blueprint"])
     entry = entry_from_blueprint(bp)
     fields = [v.name for v in entry.variables if askable(v)]

@@ -10,6 +10,7 @@ from cli_support import invoke
 from click.testing import CliRunner
 
 from codeforge.ai import local
+from codeforge.sources.dialects import local_engine
 
 from .conftest import require_extras
 
@@ -107,13 +108,12 @@ def test_interactive_confirmation(on_qwen: None, reply: str, code: int) -> None:
     import click
 
     from codeforge.cli.ai import describe_for_init
-    from codeforge.core.engine import SDLCEngine
     from codeforge.core.settings import load_settings
 
     @click.command()
     def probe() -> None:
         ref, data = describe_for_init(
-            SDLCEngine(load_settings()), "a FastAPI web service", "shop", None, {}, confirm=True
+            local_engine(load_settings()), "a FastAPI web service", "shop", None, {}, confirm=True
         )
         click.echo(f"ACCEPTED {ref} {sorted(data)}")
 

@@ -13,6 +13,7 @@ from ai.conftest import ai_cache, qwen_server, require_extras  # noqa: F401
 
 from codeforge.ai import local
 from codeforge.ai.review import findings_json_schema
+from codeforge.sources.dialects import local_engine
 
 from .conftest import Api, reset_engines
 
@@ -153,7 +154,6 @@ def test_review_bad_input_is_422(api: Api, files: dict[str, str]) -> None:
 
 def test_describe_on_the_model(api: Api, on_qwen: None) -> None:
     from codeforge.ai.bridge import check_answers
-    from codeforge.core.engine import SDLCEngine
     from codeforge.core.settings import load_settings
 
     response = api.as_(
@@ -166,7 +166,7 @@ def test_describe_on_the_model(api: Api, on_qwen: None) -> None:
     body = response.json()
     assert body["blueprint"] == "web-fastapi"
     assert set(body) == {"blueprint", "version", "answers", "dropped", "candidates"}
-    engine = SDLCEngine(load_settings())
+    engine = local_engine(load_settings())
     bp = next(b for b in engine.load_blueprints() if b.name == "web-fastapi")
     assert check_answers(engine, bp, body["answers"]).dropped == {}
     # The answers are usable as they are to generate.

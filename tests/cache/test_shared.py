@@ -12,8 +12,9 @@ import pytest
 from codeforge.cache import connection
 from codeforge.cache import shared as shared_module
 from codeforge.cache.shared import LocalLRU, SharedCache, default_shared
-from codeforge.core.engine import SDLCEngine, SilentReporter
+from codeforge.core.engine import SilentReporter
 from codeforge.core.settings import load_settings
+from codeforge.sources.dialects import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache, cache_key
 
 from .redis_support import RedisServer, free_port
@@ -39,17 +40,18 @@ def _blueprint(root: Path, count: int = 5, tag: str = "") -> Path:
 
 def _render(root: Path, cache_dir: Path) -> tuple[dict[str, bytes], CompiledCache]:
     settings = dataclasses.replace(load_settings(), cache_dir=cache_dir)
-    engine = SDLCEngine(settings, reporter=SilentReporter())
+    engine = local_engine(settings, reporter=SilentReporter())
     caches: list[CompiledCache] = []
-    original = engine.environment
+    pool = engine.parts.environments
+    original = pool.open
 
-    def environment(template_root: Path) -> CodeForgeEnvironment:
-        env = original(template_root)
+    def open_(template_root: Path, key: str, setup: object = None) -> CodeForgeEnvironment:
+        env = original(template_root, key, setup)  # type: ignore[arg-type]
         assert env.code_cache is not None
         caches.append(env.code_cache)
         return env
 
-    engine.environment = environment  # type: ignore[method-assign]
+    pool.open = open_  # type: ignore[method-assign]
     _, _, plan = engine.render_plan(str(root), "demo")
     return {f.path: f.content for f in plan.files}, caches[0]
 
@@ -148,7 +150,7 @@ _FRESH = (
     "import sys\n"
     "if sys.argv[2] == 'worker':\n"
     "    import redis  # a worker has the client loaded for its queue already\n"
-    "from codeforge.core.engine import SDLCEngine\n"
+    "from codeforge.sources.dialects import local_engine\n"
     "from codeforge.templates import environment as e\n"
     "compiled = []\n"
     "real = e.CodeForgeEnvironment.compile\n"
@@ -156,7 +158,7 @@ _FRESH = (
     "    compiled.append(1)\n"
     "    return real(self, *a, **k)\n"
     "e.CodeForgeEnvironment.compile = counting\n"
-    "SDLCEngine().render_plan(sys.argv[1], 'demo')\n"
+    "local_engine().render_plan(sys.argv[1], 'demo')\n"
     "print(len(compiled), 'yaml' in sys.modules, 'redis' in sys.modules)\n"
 )
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from codeforge.core.answersfile import ANSWERS_FILE
-from codeforge.core.engine import CreateResult, SDLCEngine
+from codeforge.core.engine import CreateResult
+from codeforge.sources.dialects import local_engine
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compat"
 
@@ -101,7 +102,7 @@ def run_codeforge(
     name: str = "proj",
     trust: bool = True,
 ) -> tuple[Path, CreateResult]:
-    result = SDLCEngine().create_project(
+    result = local_engine().create_project(
         str(template), name, output_dir=out, data=data, git=False, trust=trust
     )
     return out / name, result

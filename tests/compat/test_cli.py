@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cli_support import invoke
 
-from codeforge.core.engine import SDLCEngine
+from codeforge.sources.dialects import local_engine
 from codeforge.templates.schema import Variable
 from compat.helpers import assert_same_tree, fixture, run_cookiecutter, run_copier
 
@@ -100,7 +100,7 @@ class ScriptedPrompter:
 def test_cookiecutter_prompts_in_order_with_rendered_defaults(tmp_path: Path) -> None:
     template = fixture("cc-basic", tmp_path)
     prompter = ScriptedPrompter({"project_name": "Asked Name", "license": "Apache-2.0"})
-    SDLCEngine().create_project(
+    local_engine().create_project(
         str(template), "p", output_dir=tmp_path / "cf", prompter=prompter, git=False
     )
     asked = {name: (default, choices) for name, default, choices in prompter.asked}
@@ -120,7 +120,7 @@ def test_cookiecutter_prompts_in_order_with_rendered_defaults(tmp_path: Path) ->
 def test_copier_prompts_skip_when_false_and_check_validators(tmp_path: Path) -> None:
     template = fixture("cp-basic", tmp_path)
     prompter = ScriptedPrompter({"use_docker": False, "features": ["api"]})
-    SDLCEngine().create_project(
+    local_engine().create_project(
         str(template), "proj", output_dir=tmp_path / "cf", prompter=prompter, git=False
     )
     names = [n for n, _, _ in prompter.asked]

@@ -15,7 +15,7 @@ import pytest
 
 from codeforge.core.errors import SecurityError, TemplateError, ValidationError
 from codeforge.core.postprocess import TaskError
-from codeforge.templates.loader import load_blueprint
+from codeforge.sources.dialects import load_blueprint
 from compat.helpers import (
     COOKIECUTTER_CASES,
     assert_same_tree,

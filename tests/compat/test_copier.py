@@ -15,7 +15,7 @@ import yaml
 
 from codeforge.core.errors import SecurityError, ValidationError
 from codeforge.core.postprocess import TaskError
-from codeforge.templates.loader import load_blueprint
+from codeforge.sources.dialects import load_blueprint, local_engine
 from compat.helpers import COPIER_CASES, assert_same_tree, fixture, run_codeforge, run_copier
 
 CASES = COPIER_CASES
@@ -226,9 +226,8 @@ def test_skip_if_exists_keeps_the_existing_file(tmp_path: Path) -> None:
     copier.run_copy(
         str(template), str(trees["copier"]), defaults=True, unsafe=True, quiet=True, overwrite=True
     )
-    from codeforge.core.engine import SDLCEngine
 
-    SDLCEngine().create_project(
+    local_engine().create_project(
         str(template), "proj", output_dir=tmp_path / "codeforge", git=False, force=True
     )
     assert (trees["codeforge"] / "local-settings.toml").read_text() == "mine = true\n"

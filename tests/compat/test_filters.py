@@ -14,6 +14,7 @@ from jinja2_ansible_filters.core_filters import FilterModule
 
 from codeforge.core.errors import ResourceLimitError, TemplateError
 from codeforge.sources.compat.filters import ANSIBLE_FILTERS
+from codeforge.sources.dialects import local_engine
 
 REFERENCE = FilterModule().filters()
 DATA: dict[str, Any] = {"b": [1, 2.5, None, True], "a": {"ünï": "ß", "z": "multi\nline"}}
@@ -88,18 +89,16 @@ def test_environment_variables_cannot_be_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """copier would render `$SECRET` through expandvars; CodeForge has no such filter."""
-    from codeforge.core.engine import SDLCEngine
 
     monkeypatch.setenv("CF_TEST_SECRET", "hunter2")
     root = _copier_template(tmp_path, "{{ '$CF_TEST_SECRET' | expandvars }}\n")
     with pytest.raises(TemplateError, match="expandvars"):
-        SDLCEngine().create_project(str(root), "p", output_dir=tmp_path / "o", git=False)
+        local_engine().create_project(str(root), "p", output_dir=tmp_path / "o", git=False)
     assert not (tmp_path / "o" / "p").exists()
 
 
 def test_catastrophic_regex_is_stopped(tmp_path: Path) -> None:
-    from codeforge.core.engine import SDLCEngine
 
     root = _copier_template(tmp_path, "{{ ('a' * 40 + '!') | regex_search('^(a|a)+$') }}\n")
     with pytest.raises(ResourceLimitError, match="regular expression"):
-        SDLCEngine().create_project(str(root), "p", output_dir=tmp_path / "o", git=False)
+        local_engine().create_project(str(root), "p", output_dir=tmp_path / "o", git=False)

@@ -15,6 +15,7 @@ from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import TemplateError, UsageError, ValidationError
 from codeforge.core.records import GenerationRecord
 from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.sources.dialects import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import Variable
@@ -71,7 +72,7 @@ def test_precedence_explicit_over_config_over_blueprint(
             }
         }
     )
-    engine = SDLCEngine(load_settings())
+    engine = local_engine(load_settings())
     answers = answers_of(engine, bp, {"colour": "green"})
     assert answers == {
         "license": "Apache-2.0",  # config default over blueprint default
@@ -89,7 +90,7 @@ def test_env_author_over_config_author(
     _write_config(codeforge_dirs, '[author]\nname = "Config Author"\n')
     monkeypatch.setenv("CODEFORGE_AUTHOR_NAME", "Env Author")
     bp = blueprint({"variables": {"author_name": {"default": ""}}})
-    assert answers_of(SDLCEngine(load_settings()), bp) == {"author_name": "Env Author"}
+    assert answers_of(local_engine(load_settings()), bp) == {"author_name": "Env Author"}
 
 
 def test_saved_answers_sit_between_explicit_and_config(blueprint: Callable[..., Path]) -> None:
@@ -427,7 +428,7 @@ def test_defaults_are_validated_too(engine: SDLCEngine, blueprint: Callable[...,
 
 def test_secrets_never_stored(blueprint: Callable[..., Path], out: Path) -> None:
     records: list[GenerationRecord] = []
-    engine = SDLCEngine(load_settings(), recorder=records.append)
+    engine = local_engine(load_settings(), recorder=records.append)
     bp = blueprint(
         {"variables": {"user": "app", "password": {"type": "secret"}}},
         {"settings.env": "USER={{ user }}\nPASSWORD={{ password }}\n"},

@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 from compat.helpers import COOKIECUTTER_CASES, COPIER_CASES
 
-from codeforge.core.engine import SDLCEngine
 from codeforge.sources import builtin_names
+from codeforge.sources.dialects import local_engine
 
 GOLDEN = Path(__file__).resolve().parent / "golden_trees.json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compat"
@@ -97,14 +97,14 @@ def test_every_builtin_blueprint_has_a_golden_tree() -> None:
 @pytest.mark.parametrize("blueprint", builtin_names())
 def test_builtin_blueprint_tree(blueprint: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    SDLCEngine().create_project(blueprint, NAME, output_dir=out, git=False)
+    local_engine().create_project(blueprint, NAME, output_dir=out, git=False)
     compare(f"builtin:{blueprint}", tree_hashes(out / NAME, {str(out): "<OUT>"}))
 
 
 @pytest.mark.parametrize(("blueprint", "kind", "args"), COMPONENT_CASES)
 def test_builtin_component_tree(blueprint: str, kind: str, args: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    engine = SDLCEngine()
+    engine = local_engine()
     engine.create_project(blueprint, NAME, output_dir=out, git=False)
     engine.generate_component(out / NAME, kind, args)
     compare(
@@ -129,7 +129,7 @@ def test_compat_fixture_tree(
     template = tmp_path / "templates" / fixture
     shutil.copytree(FIXTURES / fixture, template, symlinks=True)
     out = tmp_path / "out"
-    SDLCEngine().create_project(
+    local_engine().create_project(
         str(template.resolve()), NAME, output_dir=out, data=data, git=False, trust=True
     )
     replacements = {str(template.resolve()): "<TEMPLATE>", str(out): "<OUT>"}

@@ -20,6 +20,7 @@ from codeforge.core.engine import SDLCEngine, SilentReporter
 from codeforge.core.errors import CodeForgeError, ConflictError, TemplateError
 from codeforge.core.settings import load_settings
 from codeforge.core.sinks import write_zip
+from codeforge.sources.dialects import local_engine
 
 FILES = {
     "README.md": "# {{ project_name }}\n",
@@ -243,7 +244,7 @@ def test_git_repository_with_a_first_commit(
         skip_unless_ci("git is not installed")
     monkeypatch.setenv("CODEFORGE_AUTHOR_NAME", "Ada Lovelace")
     monkeypatch.setenv("CODEFORGE_AUTHOR_EMAIL", "ada@example.com")
-    engine = SDLCEngine(load_settings())
+    engine = local_engine(load_settings())
     result = engine.create_project(str(blueprint({}, FILES)), "p", output_dir=out)
     assert result.commit is not None and len(result.commit) == 40
     log = subprocess.run(
@@ -278,7 +279,7 @@ def test_git_missing_is_a_warning(
     empty_bin.mkdir()
     monkeypatch.setenv("PATH", str(empty_bin))
     reporter = SilentReporter()
-    engine = SDLCEngine(load_settings(), reporter=reporter)
+    engine = local_engine(load_settings(), reporter=reporter)
     result = engine.create_project(str(blueprint({}, FILES)), "p", output_dir=out)
     assert result.commit is None
     assert (result.destination / "README.md").exists()
@@ -323,7 +324,7 @@ def test_recorder_failure_keeps_the_files(blueprint: Callable[..., Path], out: P
     def broken(record: object) -> None:
         raise RuntimeError("database is down")
 
-    engine = SDLCEngine(load_settings(), recorder=broken)
+    engine = local_engine(load_settings(), recorder=broken)
     result = engine.create_project(str(blueprint({}, FILES)), "p", output_dir=out, git=False)
     assert (result.destination / "README.md").exists()
     assert result.record_error is not None

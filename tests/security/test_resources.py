@@ -12,6 +12,7 @@ import pytest
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ResourceLimitError, TemplateError
 from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.sources.dialects import local_engine
 
 BOMBS = {
     "huge-string": ("{{ 'x' * 10**9 }}", "repetition would make"),
@@ -41,7 +42,7 @@ BOMBS = {
 
 def small_engine(**limits: float) -> SDLCEngine:
     settings = load_settings()
-    return SDLCEngine(dataclasses.replace(settings, limits=RenderLimits(**limits)))  # type: ignore[arg-type]
+    return local_engine(dataclasses.replace(settings, limits=RenderLimits(**limits)))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("case", sorted(BOMBS))

@@ -11,6 +11,7 @@ import pytest
 
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import SecurityError
+from codeforge.sources.dialects import local_engine
 
 PROBE = (
     "import json, os, sys; "
@@ -100,7 +101,7 @@ def test_trusted_sources_in_config(
     (codeforge_dirs["config"] / "config.toml").write_text(
         f"trusted_sources = [{str(bp.parent)!r}]\n"
     )
-    result = SDLCEngine(load_settings()).create_project(str(bp), "p", output_dir=out, git=False)
+    result = local_engine(load_settings()).create_project(str(bp), "p", output_dir=out, git=False)
     assert (result.destination / "probe.json").exists()
 
 

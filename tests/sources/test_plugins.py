@@ -12,9 +12,10 @@ import pytest
 import yaml
 from plugin_support import pip_install_fixture
 
-from codeforge.core.engine import SDLCEngine, SilentReporter
+from codeforge.core.engine import SilentReporter
 from codeforge.core.errors import BlueprintError, NotFoundError, UsageError
 from codeforge.sources import resolve_source, source_label
+from codeforge.sources.dialects import local_engine
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +192,7 @@ def test_entry_point_forms(
             resolve_source(f"plugin:{name}", allow_local=False, trust=False)
         assert "fancy-blueprints 1.0" in str(info.value)
     reporter = SilentReporter()
-    names = [bp.name for bp in SDLCEngine(reporter=reporter).load_blueprints()]
+    names = [bp.name for bp in local_engine(reporter=reporter).load_blueprints()]
     assert {"fancy", "pkg"} <= set(names)
     assert names.index("fancy") > names.index("web-fastapi"), "built-ins first"
     assert sum("skipped" in m for m in reporter.messages) == 6

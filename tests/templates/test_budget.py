@@ -16,6 +16,7 @@ import pytest
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ResourceLimitError
 from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.sources.dialects import local_engine
 
 MIB = 1024 * 1024
 BUDGET = 32 * MIB
@@ -97,7 +98,7 @@ FILES = {"_big.txt": "z" * 10000}
 
 def small_engine(budget: int = BUDGET) -> SDLCEngine:
     limits = RenderLimits(max_memory=budget, max_iterations=10**8)
-    return SDLCEngine(dataclasses.replace(load_settings(), limits=limits))
+    return local_engine(dataclasses.replace(load_settings(), limits=limits))
 
 
 @pytest.mark.parametrize("case", sorted(CORPUS))
@@ -183,7 +184,7 @@ def test_the_cli_exits_5_naming_the_limit(
 _PEAK = """
 import json, sys, threading, dataclasses
 from pathlib import Path
-from codeforge.core.engine import SDLCEngine
+from codeforge.sources.dialects import local_engine
 from codeforge.core.errors import ResourceLimitError
 from codeforge.core.settings import RenderLimits, load_settings
 root, out, budget, threaded = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
@@ -191,7 +192,7 @@ if threaded:  # as in a server: a second thread turns the operating-system cap o
     stop = threading.Event()
     threading.Thread(target=stop.wait, daemon=True).start()
 limits = RenderLimits(max_memory=budget, max_iterations=10**8)
-engine = SDLCEngine(dataclasses.replace(load_settings(), limits=limits))
+engine = local_engine(dataclasses.replace(load_settings(), limits=limits))
 refused = {}
 for case in json.loads(sys.argv[5]):
     try:

@@ -10,6 +10,7 @@ import pytest
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import TemplateError
 from codeforge.core.settings import RenderLimits
+from codeforge.sources.dialects import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 
 FILES = {
@@ -20,15 +21,17 @@ FILES = {
 
 
 def _spy_envs(engine: SDLCEngine, monkeypatch: pytest.MonkeyPatch) -> list[CodeForgeEnvironment]:
+    """Every environment the engine's pool opens from now on."""
     made: list[CodeForgeEnvironment] = []
-    original = engine.environment
+    pool = engine.parts.environments
+    original = pool.open
 
-    def environment(root: Path) -> CodeForgeEnvironment:
-        env = original(root)
+    def open_(root: Path, cache_key: str, setup: object = None) -> CodeForgeEnvironment:
+        env = original(root, cache_key, setup)  # type: ignore[arg-type]
         made.append(env)
         return env
 
-    monkeypatch.setattr(engine, "environment", environment)
+    monkeypatch.setattr(pool, "open", open_)
     return made
 
 
@@ -110,7 +113,7 @@ def test_unwritable_cache_folder_does_not_fail_a_run(
 ) -> None:
     codeforge_dirs["cache"].parent.mkdir(parents=True, exist_ok=True)
     codeforge_dirs["cache"].write_text("a file where the cache folder should be")
-    engine = SDLCEngine()
+    engine = local_engine()
     result = engine.create_project(str(blueprint({}, FILES)), "p", output_dir=out, git=False)
     assert (result.destination / "README.md").exists()
 

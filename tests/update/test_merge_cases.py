@@ -15,6 +15,7 @@ from cli_support import invoke
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.core.records import GenerationRecord
+from codeforge.sources.dialects import local_engine
 
 V1: dict[str, Entry] = {
     "README.md.jinja": "# {{ project_name }}\n\nline 1\nline 2\nline 3\nline 4\nline 5\n",
@@ -333,7 +334,7 @@ def test_activity_record(make: Callable[..., tuple[Path, Path]], out: Path) -> N
     from codeforge.core.settings import load_settings
 
     records: list[GenerationRecord] = []
-    engine = SDLCEngine(load_settings(), recorder=records.append)
+    engine = local_engine(load_settings(), recorder=records.append)
     project, bp2 = make()
     records.clear()
     result = engine.update_project(project, template=str(bp2))

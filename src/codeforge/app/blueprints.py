@@ -1,24 +1,27 @@
 """The blueprints a server renders: built-ins and registered folders, never a path or URL.
 
-``server_engine`` builds the engine one server render uses. It resolves only
-built-in, plugin and registered blueprints (no local paths from requests, never
-trusted, so no tasks), reports a registered blueprint's registered source (not the
-server's cache folder), and borrows warm render environments from the context's
-pool, giving them back when the render ends.
+``server_engine`` builds the engine one server render uses from two collaborators:
+a :class:`ServerResolver` that resolves only built-in, plugin and registered
+blueprints (no local paths from requests, never trusted, so no tasks) and reports a
+registered blueprint's registered source (not the server's cache folder), and
+:class:`PooledEnvironments`, which lends warm render environments from the
+context's pool and takes them back when the run ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
-from typing import Any
 
 from codeforge.app.context import AppContext
-from codeforge.core.engine import LoadedBlueprint, SDLCEngine
+from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import UsageError
-from codeforge.core.plan import RenderPlan
-from codeforge.sources import ResolvedSource, resolve_source
+from codeforge.core.source import ResolvedSource
+from codeforge.integrations.git import GitVcs
+from codeforge.sources import resolve_source
+from codeforge.sources.dialects import builtin_dialects
+from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 
 Registered = dict[str, tuple[Path, str]]  # reference -> (folder, source label)
@@ -50,64 +53,90 @@ class WarmCompiledCache(CompiledCache):
         self._codes[key] = code
 
 
-class ApiEngine(SDLCEngine):
-    """The engine as servers (API, worker) use it: see the module docstring."""
+class ServerResolver:
+    """Built-ins, plugins and registered blueprints only: never a path, a URL or a ref.
+
+    Never trusted (so no tasks), and registered blueprints report their registered
+    source (not the server's cache folder).
+    """
 
     def __init__(self, ctx: AppContext, registered: Registered) -> None:
-        super().__init__(ctx.settings)
-        self.ctx = ctx
+        self.local = SourceResolver(ctx.settings)
         self.registered = registered
-        self._borrowed: list[tuple[Path, CodeForgeEnvironment]] = []
 
-    def environment(self, root: Path) -> CodeForgeEnvironment:
-        def make() -> CodeForgeEnvironment:
-            cache = WarmCompiledCache.for_blueprint(self.settings.cache_dir, str(root))
-            return CodeForgeEnvironment(root, self.settings.limits, cache)
-
-        env = self.ctx.borrow_environment(root, make)
-        self._borrowed.append((root, env))
-        return env
-
-    def render_plan(
-        self,
-        template: str,
-        name: str,
-        data: Mapping[str, Any] | None = None,
-        *,
-        allow_local: bool = True,
-        vcs_ref: str | None = None,
-        refresh: bool = False,
-    ) -> tuple[LoadedBlueprint, dict[str, Any], RenderPlan]:
-        try:
-            return super().render_plan(
-                template, name, data, allow_local=allow_local, vcs_ref=vcs_ref, refresh=refresh
-            )
-        finally:
-            borrowed, self._borrowed = self._borrowed, []
-            for root, env in borrowed:
-                self.ctx.return_environment(root, env)
-
-    def load_blueprint(
-        self,
-        ref: str,
-        *,
-        allow_local: bool = False,
-        trust: bool = False,
-        vcs_ref: str | None = None,
-        refresh: bool = False,
-    ) -> LoadedBlueprint:
-        """Built-ins, plugins and registered blueprints only: never a path, a URL or a ref."""
+    def resolve(
+        self, ref: str, *, allow_local: bool, trust: bool, vcs_ref: str | None, refresh: bool
+    ) -> ResolvedSource:
+        """A registered reference, else a built-in or plugin name."""
         if vcs_ref is not None:
             raise UsageError("the API does not take a git ref; register the blueprint version")
         if ref in self.registered:
             folder, source = self.registered[ref]
-            return LoadedBlueprint(
-                self.ctx.parse(folder), ResolvedSource(folder, source, False, "registered")
-            )
-        resolved = resolve_source(ref, allow_local=False, trust=False)
-        return LoadedBlueprint(self.ctx.parse(resolved.path), resolved)
+            return ResolvedSource(folder, source, False, "registered")
+        return resolve_source(ref, allow_local=False, trust=False)
+
+    def builtin_folders(self) -> list[Path]:
+        """The built-in blueprints' folders."""
+        return self.local.builtin_folders()
+
+    def plugin_folders(self, warn: Callable[[str], None]) -> list[tuple[str, Path]]:
+        """Installed plugin blueprints."""
+        return self.local.plugin_folders(warn)
+
+    def versions(self, source: str) -> list[tuple[str, str]]:
+        """A git source's releases."""
+        return self.local.versions(source)
 
 
-def server_engine(ctx: AppContext, registered: Registered | None = None) -> ApiEngine:
+class PooledEnvironments:
+    """Warm environments lent from the context's pool, one run at a time.
+
+    Environments with a dialect's own set-up (cookiecutter, copier) are made fresh:
+    their options differ per template and per trust.
+    """
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._pooled: dict[int, Path] = {}
+
+    def open(
+        self,
+        root: Path,
+        cache_key: str,
+        setup: Callable[[CodeForgeEnvironment], None] | None = None,
+    ) -> CodeForgeEnvironment:
+        """A warm environment for ``root`` (native) or a new one (with ``setup``)."""
+        settings = self.ctx.settings
+        if setup is not None:
+            cache = CompiledCache.for_blueprint(settings.cache_dir, cache_key)
+            env = CodeForgeEnvironment(root, settings.limits, cache)
+            setup(env)
+            return env
+
+        def make() -> CodeForgeEnvironment:
+            cache = WarmCompiledCache.for_blueprint(settings.cache_dir, cache_key)
+            return CodeForgeEnvironment(root, settings.limits, cache)
+
+        env = self.ctx.borrow_environment(root, make)
+        self._pooled[id(env)] = root
+        return env
+
+    def close(self, env: CodeForgeEnvironment) -> None:
+        """Close its compiled pack (a warm one answers from memory) and give it back."""
+        if env.code_cache is not None:
+            env.code_cache.close()
+        root = self._pooled.pop(id(env), None)
+        if root is not None:
+            self.ctx.return_environment(root, env)
+
+
+def server_engine(ctx: AppContext, registered: Registered | None = None) -> SDLCEngine:
     """The engine for one server render: built-ins plus the ``registered`` folders."""
-    return ApiEngine(ctx, registered or {})
+    return SDLCEngine(
+        ctx.settings,
+        resolver=ServerResolver(ctx, registered or {}),
+        dialects=builtin_dialects(),
+        vcs=GitVcs(),
+        environments=PooledEnvironments(ctx),
+        parse=ctx.parse,
+    )

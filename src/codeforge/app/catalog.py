@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from codeforge.app.blueprints import ApiEngine, server_engine
+from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
 from codeforge.app.registry import materialise
 from codeforge.cache.memo import TtlValue
+from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import NotFoundError
 from codeforge.sources import BUILTIN_PREFIX, builtin_names, builtin_root
 from codeforge.templates.schema import Blueprint
@@ -130,7 +131,7 @@ def list_entries(ctx: AppContext) -> list[Entry]:
     return snapshot(ctx).entries
 
 
-def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[ApiEngine, str]:
+def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[SDLCEngine, str]:
     """The engine to render ``name`` with and the reference to pass it."""
     snap = snapshot(ctx)
     if name in snap.builtins:

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.metrics import Metrics
 from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
+from codeforge.core.blueprints import load_folder
 from codeforge.core.settings import Settings, load_settings
 from codeforge.plugins.manager import Plugins, build_plugins
+from codeforge.sources.dialects import builtin_dialects
 from codeforge.templates.environment import CodeForgeEnvironment
-from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import Blueprint
 
 MAX_WARM_ENVIRONMENTS: Final = 8
@@ -107,7 +108,7 @@ class AppContext:
             cached = self._blueprints.get(key)
         if cached is not None:
             return cached
-        bp = load_blueprint(folder)
+        bp = load_folder(builtin_dialects(), folder, None)
         with self._lock:
             self._blueprints[key] = bp
         return bp

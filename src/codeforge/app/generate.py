@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from codeforge.app import catalog
-from codeforge.app.blueprints import ApiEngine, server_engine
+from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
 from codeforge.app.registry import fetch_git
-from codeforge.core.engine import LoadedBlueprint
+from codeforge.core.engine import LoadedBlueprint, SDLCEngine
 from codeforge.core.errors import NotFoundError
 from codeforge.core.plan import RenderPlan
 from codeforge.core.sinks import write_zip
@@ -41,7 +41,9 @@ class Generated:
     data: bytes
 
 
-def render_resolved(engine: ApiEngine, ref: str, name: str, answers: Mapping[str, Any]) -> Rendered:
+def render_resolved(
+    engine: SDLCEngine, ref: str, name: str, answers: Mapping[str, Any]
+) -> Rendered:
     """Render the resolved blueprint ``ref`` in memory with ``answers`` (no prompts)."""
     loaded, public, plan = engine.render_plan(ref, name, answers, allow_local=False)
     return Rendered(loaded, public, plan)
@@ -57,7 +59,7 @@ def render(
 
 def resolve_git(
     ctx: AppContext, url: str, ref: str | None, version: str | None
-) -> tuple[ApiEngine, str]:
+) -> tuple[SDLCEngine, str]:
     """Fetch the public https repository ``url`` at ``ref``: the engine and reference to
     render it with (``version``, when given, must be the blueprint's)."""
     folder, source = fetch_git(ctx, url, ref)
@@ -77,7 +79,7 @@ def zip_bytes(plan: RenderPlan, name: str) -> bytes:
 
 
 def generate_zip(
-    ctx: AppContext, engine: ApiEngine, ref: str, name: str, answers: Mapping[str, Any]
+    ctx: AppContext, engine: SDLCEngine, ref: str, name: str, answers: Mapping[str, Any]
 ) -> Generated:
     """Render ``ref`` and zip it, holding one of the process's render slots."""
     with ctx.render_slots:

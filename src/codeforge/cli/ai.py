@@ -40,10 +40,10 @@ def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
 
 
 def _engine() -> SDLCEngine:
-    from codeforge.core.engine import SDLCEngine
     from codeforge.core.settings import load_settings
+    from codeforge.sources.dialects import local_engine
 
-    return SDLCEngine(load_settings())
+    return local_engine(load_settings())
 
 
 catalog_option = click.option(

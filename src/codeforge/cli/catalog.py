@@ -58,10 +58,10 @@ def list_() -> None:
 def list_templates(ctx: click.Context, as_json: bool) -> None:
     """The blueprints you can use with `init -t NAME`."""
     from codeforge.cli.common import CliReporter
-    from codeforge.core.engine import SDLCEngine
     from codeforge.sources import source_label
+    from codeforge.sources.dialects import local_engine
 
-    blueprints = SDLCEngine(settings_from(ctx), reporter=CliReporter()).load_blueprints()
+    blueprints = local_engine(settings_from(ctx), reporter=CliReporter()).load_blueprints()
     if as_json:
         echo_json([{**blueprint_info(bp), "use": source_label(bp.root)} for bp in blueprints])
         return
@@ -93,9 +93,9 @@ def list_projects(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, template: str, as_json: bool, trust: bool) -> None:
     """Show TEMPLATE's variables (type, default, choices, help) and components."""
-    from codeforge.core.engine import SDLCEngine
+    from codeforge.sources.dialects import local_engine
 
-    loaded = SDLCEngine(settings_from(ctx)).load_blueprint(template)
+    loaded = local_engine(settings_from(ctx)).load_blueprint(template)
     info = blueprint_info(loaded.blueprint, detail=True)
     info["source"] = loaded.source.source
     if as_json:

@@ -50,10 +50,10 @@ def generate(
     as_json: bool,
 ) -> None:
     """Add component KIND (for example `router orders`) to a generated project."""
-    from codeforge.core.engine import SDLCEngine
+    from codeforge.sources.dialects import local_engine
 
     settings = settings_from(ctx)
-    engine = SDLCEngine(
+    engine = local_engine(
         settings, reporter=CliReporter(quiet=as_json), recorder=make_recorder(settings)
     )
     interactive = not defaults and sys.stdin.isatty()

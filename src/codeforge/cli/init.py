@@ -89,13 +89,13 @@ def init(
     quiet: bool,
 ) -> None:
     """Create project NAME from a blueprint, in OUTPUT_DIR/NAME."""
-    from codeforge.core.engine import SDLCEngine
+    from codeforge.sources.dialects import local_engine
 
     settings = settings_from(ctx)
     data = parse_data(data_pairs, data_file)
     interactive = not defaults and sys.stdin.isatty()
     reporter = CliReporter(quiet=quiet or as_json)
-    engine = SDLCEngine(settings, reporter=reporter, recorder=make_recorder(settings))
+    engine = local_engine(settings, reporter=reporter, recorder=make_recorder(settings))
     if description is not None:
         from codeforge.cli.ai import describe_for_init
 

@@ -94,10 +94,10 @@ def _run(
     trust: bool,
     skip_migrations: bool,
 ) -> Any:
-    from codeforge.core.engine import SDLCEngine
+    from codeforge.sources.dialects import local_engine
 
     settings = settings_from(ctx)
-    engine = SDLCEngine(
+    engine = local_engine(
         settings,
         reporter=CliReporter(quiet=quiet),
         recorder=None if dry_run else make_recorder(settings),
@@ -236,9 +236,9 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
     An interrupted `init --force`, `generate` or `update` in PATH is resolved first
     (rolled back, or completed if it had made all its changes) and reported: exit 101.
     """
-    from codeforge.core.engine import SDLCEngine
+    from codeforge.sources.dialects import local_engine
 
-    engine = SDLCEngine(settings_from(ctx), reporter=CliReporter(quiet=as_json))
+    engine = local_engine(settings_from(ctx), reporter=CliReporter(quiet=as_json))
     result = engine.check_project(path, template=template)
     recovered = result.recovered
     if recovered is not None:

@@ -353,3 +353,26 @@ def public_answers(variables: Sequence[Variable], answers: Mapping[str, Any]) ->
     """Answers safe to store: secrets removed."""
     secret = {v.name for v in variables if v.secret}
     return {k: v for k, v in answers.items() if k not in secret}
+
+
+class OnlyNew:
+    """A prompter that asks only questions without a recorded answer (or whose answer is now invalid).
+
+    ``codeforge update`` wraps the user's prompter in it: recorded answers are kept.
+    """
+
+    def __init__(self, prompter: Prompter, saved: Mapping[str, Any]) -> None:
+        self.prompter = prompter
+        self.saved = saved
+
+    def ask(
+        self,
+        variable: Variable,
+        default: Any,
+        choices: Sequence[tuple[str, Any]] | None,
+        error: str | None,
+    ) -> Any:
+        """The recorded answer when it is still valid, else the wrapped prompter's."""
+        if variable.name in self.saved and error is None:
+            return default
+        return self.prompter.ask(variable, default, choices, error)

@@ -11,11 +11,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.answers import Evaluator, public_answers
-from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
-from codeforge.core.errors import ConflictError, NotFoundError, TemplateError, UsageError
+from codeforge.core.answers import Evaluator, Prompter, public_answers, resolve_answers
+from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
+from codeforge.core.blueprints import LoadedBlueprint, load_blueprint
+from codeforge.core.collaborators import Collaborators, save_compiled
+from codeforge.core.errors import (
+    ConflictError,
+    NotFoundError,
+    StoreError,
+    TemplateError,
+    UsageError,
+)
+from codeforge.core.generation import RecordOutcome, new_record, record, report_recovery
+from codeforge.core.native import base_context
 from codeforge.core.paths import check_relpath, safe_target
 from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
+from codeforge.core.postprocess import plain
+from codeforge.core.sinks import DirectorySink, ReportEntry, dry_run_report
+from codeforge.core.transaction import recover
 from codeforge.templates.schema import Blueprint, Component, Insertion
 
 
@@ -137,3 +150,101 @@ def plan_component(
     answers_file.components.append({"kind": component.name, "answers": public})
     plan.add(PlannedFile(ANSWERS_FILE, answers_file.dump(), origin="(answers)"))
     return ComponentPlan(component, component_answers, plan, added, edited)
+
+
+@dataclasses.dataclass
+class ComponentResult:
+    project: Path
+    component: str
+    answers: dict[str, Any]
+    added: list[str]
+    edited: list[str]
+    dry_run: bool
+    report: list[ReportEntry]
+    record_error: StoreError | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentRequest:
+    """Add component ``kind`` with ``args`` to the project at ``project``."""
+
+    project: Path
+    kind: str
+    args: Sequence[str] = ()
+    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    prompter: Prompter | None = None
+    force: bool = False
+    dry_run: bool = False
+
+
+def generate_component(parts: Collaborators, request: ComponentRequest) -> ComponentResult:
+    """Render component ``request.kind`` into the project, from the version it was made from."""
+    project = request.project.resolve()
+    report_recovery(parts, recover(project))  # an interrupted write must not be read as is
+    answers_file = read_answers_file(project)
+    loaded = load_blueprint(parts, answers_file.source, vcs_ref=answers_file.commit)
+    bp = loaded.blueprint
+    component = pick_component(bp, request.kind)
+    root = bp.root / component.template_dir
+    env = parts.environments.open(root, str(root))
+    try:
+        saved = dict(answers_file.answers)
+        name = str(saved.pop("project_name", project.name))
+        base = {**base_context(name), **saved}
+        evaluator = Evaluator(env)
+        comp_answers = resolve_answers(
+            component.variables,
+            evaluator,
+            base=base,
+            explicit=bind_arguments(component, request.args, request.data),
+            prompter=request.prompter,
+            known_extra=(),
+        )
+        built = plan_component(
+            project=project,
+            blueprint=bp,
+            component=component,
+            answers_file=answers_file,
+            component_answers=comp_answers,
+            builder=PlanBuilder(env, parts.settings.limits),
+            evaluator=evaluator,
+            context=plain({**base, **comp_answers}),
+            force=request.force,
+        )
+        save_compiled(env)
+    finally:
+        parts.environments.close(env)
+    return _write_component(parts, request, loaded, built, name, saved, comp_answers)
+
+
+def _write_component(
+    parts: Collaborators,
+    request: ComponentRequest,
+    loaded: LoadedBlueprint,
+    built: ComponentPlan,
+    name: str,
+    saved: Mapping[str, Any],
+    comp_answers: Mapping[str, Any],
+) -> ComponentResult:
+    project = request.project.resolve()
+    outcome = RecordOutcome()
+    report: list[ReportEntry] = []
+    if request.dry_run:
+        report = dry_run_report(built.plan, project)
+    else:
+        DirectorySink(project, force=True, operation="generate").write(built.plan)
+        answers = {"project_name": name, **saved}
+        files = len(built.plan.files)
+        action = f"generate:{request.kind}"
+        if parts.recorder is not None:
+            outcome = record(parts, new_record(name, project, loaded, answers, action, files))
+    return ComponentResult(
+        project=project,
+        component=request.kind,
+        answers=public_answers(built.component.variables, comp_answers),
+        added=built.added,
+        edited=built.edited,
+        dry_run=request.dry_run,
+        report=report,
+        record_error=outcome.error,
+    )

@@ -111,6 +111,17 @@ class StoreError(CodeForgeError):
     kind = "store"
 
 
+class GitError(CodeForgeError):
+    """A git command failed (the hardened wrapper lives in integrations/git.py)."""
+
+    kind = "git"
+    exit_code = 10
+
+
+class GitMissing(GitError):
+    """git is not installed."""
+
+
 EXIT_CODES: dict[str, int] = {
     cls.kind: cls.exit_code
     for cls in (

@@ -262,31 +262,3 @@ class Merger:
 
             raise SecurityError(f"refusing to write the conflict file through the link {path}")
         return existing.content if existing is not None else None
-
-
-def git_text_merge(labels: tuple[str, str, str]) -> TextMerge:
-    """A text merge through ``git merge-file`` (run via the hardened wrapper)."""
-
-    def merge(base: bytes, ours: bytes, theirs: bytes) -> tuple[bytes, bool]:
-        import tempfile
-        from pathlib import Path
-
-        from codeforge.integrations.git import GitError, run_git
-
-        with tempfile.TemporaryDirectory(prefix="codeforge-merge-") as scratch:
-            folder = Path(scratch)
-            for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
-                (folder / name).write_bytes(data)
-            # Without -p git writes the result over "ours": read back as bytes, so CRLF
-            # and encodings survive (the wrapper reads output as text).
-            proc = run_git(
-                ["merge-file", "-L", labels[0], "-L", labels[1], "-L", labels[2]],
-                folder,
-                operands=("ours", "base", "theirs"),
-                check=False,
-            )
-            if not 0 <= proc.returncode <= 127:
-                raise GitError(f"git merge-file failed: {proc.stderr.strip()[-300:]}")
-            return (folder / "ours").read_bytes(), proc.returncode > 0
-
-    return merge

@@ -29,11 +29,15 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from codeforge.core.errors import CodeForgeError, ResourceLimitError
+# The errors live in the core (it catches them without importing this module).
+from codeforge.core.errors import GitError as GitError
+from codeforge.core.errors import GitMissing as GitMissing
+from codeforge.core.errors import ResourceLimitError
 
 GIT_TIMEOUT = 120.0
 DEFAULT_PROTOCOLS = ("https", "ssh", "file")
@@ -41,15 +45,6 @@ _KNOWN_PROTOCOLS = frozenset({"https", "http", "ssh", "file", "git"})
 _CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]+)@")
 _SSH_SCHEMES = frozenset({"ssh://", "git+ssh://", "ssh+git://"})
 _POLL_SECONDS = 0.1
-
-
-class GitError(CodeForgeError):
-    kind = "git"
-    exit_code = 10
-
-
-class GitMissing(GitError):
-    """git is not installed."""
 
 
 def _redact_match(match: re.Match[str]) -> str:
@@ -440,3 +435,50 @@ def worktree_differs(git_dir: Path, worktree: Path, commit: str, *, timeout: flo
         return bool(others.stdout)
     finally:
         index.unlink(missing_ok=True)
+
+
+# -- the core's Vcs protocol (codeforge.core.vcs) --------------------------------------------
+
+
+class GitVcs:
+    """:class:`codeforge.core.vcs.Vcs` through this module's hardened wrapper."""
+
+    def commit_all(
+        self, path: Path, message: str, *, author_name: str | None, author_email: str | None
+    ) -> str:
+        """``git init`` + add everything + first commit (see :func:`init_and_commit`)."""
+        return init_and_commit(path, message, author_name=author_name, author_email=author_email)
+
+    def changed_paths(self, project: Path) -> list[str] | None:
+        """``git status --porcelain`` under ``project``; None when git or a repository is missing."""
+        try:
+            proc = run_git(
+                ["status", "--porcelain", "--untracked-files=normal"], project, check=False
+            )
+        except GitMissing:
+            return None
+        if proc.returncode != 0:
+            if "not a git repository" in proc.stderr:
+                return None
+            raise GitError(f"git status failed in {project}: {proc.stderr.strip()[-300:]}")
+        return [line[3:] for line in proc.stdout.splitlines() if line.strip()]
+
+    def merge_text(
+        self, labels: tuple[str, str, str], base: bytes, ours: bytes, theirs: bytes
+    ) -> tuple[bytes, bool]:
+        """``git merge-file`` on three scratch files."""
+        with tempfile.TemporaryDirectory(prefix="codeforge-merge-") as scratch:
+            folder = Path(scratch)
+            for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+                (folder / name).write_bytes(data)
+            # Without -p git writes the result over "ours": read back as bytes, so CRLF
+            # and encodings survive (the wrapper reads output as text).
+            proc = run_git(
+                ["merge-file", "-L", labels[0], "-L", labels[1], "-L", labels[2]],
+                folder,
+                operands=("ours", "base", "theirs"),
+                check=False,
+            )
+            if not 0 <= proc.returncode <= 127:
+                raise GitError(f"git merge-file failed: {proc.stderr.strip()[-300:]}")
+            return (folder / "ours").read_bytes(), proc.returncode > 0

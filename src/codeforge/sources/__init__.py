@@ -30,13 +30,13 @@ lists a source's versions, :func:`latest_version` gives the one ``init`` picks.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeforge.core.errors import CodeForgeError, NotFoundError, SecurityError, UsageError
+from codeforge.core.source import ResolvedSource
 from codeforge.sources.trust import BUILTIN_PREFIX, PLUGIN_PREFIX, is_trusted, normalise_source
 from codeforge.sources.urls import is_git_repository, looks_like_git_url
 
@@ -71,19 +71,6 @@ def builtin_names() -> list[str]:
         for entry in os.scandir(root)
         if entry.is_dir() and not entry.name.startswith((".", "_"))
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class ResolvedSource:
-    path: Path  # folder holding the definition
-    source: (
-        str  # how to find it again: builtin:NAME, plugin:NAME, a folder, a git URL (no credentials)
-    )
-    trusted: bool
-    kind: str  # builtin | local | git | plugin | registered
-    ref: str | None = None  # git: the tag, branch or commit asked for (or chosen by default)
-    commit: str | None = None  # git: the full commit id that was checked out
-    warnings: tuple[str, ...] = ()  # for the adapter to show (uncommitted changes, submodules)
 
 
 def _looks_like_path(ref: str) -> bool:

@@ -119,21 +119,14 @@ def _store_data(cache_file: Path | None, data: dict[str, Any]) -> None:
 
 
 def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
-    """Load and strictly validate the blueprint in ``folder``.
+    """Load and strictly validate the native blueprint in ``folder``.
+
+    Other formats load through their dialect (:func:`codeforge.core.blueprints.load_folder`).
 
     With ``cache_dir``, the parsed definition is cached by content hash.
     """
     folder = folder.resolve()
-    try:
-        definition = find_definition(folder)
-    except NotFoundError:
-        # No CodeForge definition: a cookiecutter or copier template goes to its adapter.
-        from codeforge.sources.compat import compat_definition, load_compat_blueprint
-
-        foreign = compat_definition(folder) if folder.is_dir() else None
-        if foreign is None:
-            raise
-        return load_compat_blueprint(folder, foreign)
+    definition = find_definition(folder)
     try:
         raw = definition.read_bytes()
     except OSError as exc:

@@ -154,6 +154,7 @@ class Blueprint:
     migrations: tuple[Migration, ...] = ()
     compat: CompatOptions | None = None  # set for cookiecutter/copier templates only
     next_steps: str = ""  # Jinja text shown after a successful `init`
+    dialect: str = "native"  # the name of the dialect that loaded it (core/dialect.py)
 
     @property
     def template_root(self) -> Path:

@@ -169,6 +169,7 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
         template_dir=root_folder,
         variables=variables,
         content_hash=digest,
+        dialect="cookiecutter",
         compat=CompatOptions(
             format="cookiecutter",
             resolve=spec.resolve,

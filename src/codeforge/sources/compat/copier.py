@@ -223,6 +223,7 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
         template_dir=subdir.strip("/") or "",
         variables=_variables(questions, locate),
         content_hash=digest,
+        dialect="copier",
         compat=CompatOptions(
             format="copier",
             resolve=spec_obj.resolve,

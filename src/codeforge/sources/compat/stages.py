@@ -1,8 +1,7 @@
-"""The engine's answers, render and write stages for a foreign-format blueprint.
+"""The answers, render and hook steps of the cookiecutter and copier dialects (:mod:`.dialect`).
 
-The engine calls these when ``blueprint.compat`` is set; everything else in the
-pipeline (resolve, sandbox, budgets, path checks, the atomic sink, records) is
-the same as for a native blueprint.
+Everything else in the pipeline (resolve, sandbox, budgets, path checks, the
+atomic sink, records) is the same as for a native blueprint.
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from typing import Any
 from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.plan import PlanBuilder, RenderPlan
 from codeforge.core.postprocess import plain
-from codeforge.core.settings import RenderLimits, Settings
-from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
+from codeforge.core.settings import RenderLimits
+from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint, CompatOptions
 
 _NEVER = frozenset({".git", "__pycache__"})
@@ -37,20 +36,6 @@ def info(name: str, destination: Path | None, source: Any, trusted: bool) -> dic
         "commit": source.commit,
         "trusted": trusted,
     }
-
-
-def environment(settings: Settings, blueprint: Blueprint, trusted: bool) -> CodeForgeEnvironment:
-    """The sandbox with the template's own Jinja options, filters and extensions.
-
-    Includes resolve from copier's template root or cookiecutter's project folder.
-    The compiled-code cache is keyed by those options too.
-    """
-    compat = _compat(blueprint)
-    root = blueprint.root if compat.format == "copier" else blueprint.template_root
-    cache = CompiledCache.for_blueprint(settings.cache_dir, f"{root}|{compat.cache_salt}")
-    env = CodeForgeEnvironment(root, settings.limits, cache)
-    compat.setup_env(env, trusted)
-    return env
 
 
 def resolve(

@@ -1,0 +1,113 @@
+"""What the engine is given rather than makes: its collaborators, each a small protocol.
+
+An adapter's composition root builds one :class:`Collaborators` (settings, the
+blueprint resolver and dialects, the environment pool, version control, a
+reporter and a recorder) and passes it to the engine; nothing extends the
+engine by subclassing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from codeforge.core.records import GenerationRecord
+from codeforge.core.settings import Settings
+from codeforge.core.source import BlueprintResolver
+from codeforge.core.vcs import Vcs
+from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
+from codeforge.templates.schema import Blueprint
+
+if TYPE_CHECKING:
+    from codeforge.core.dialect import Dialect
+
+
+class Reporter(Protocol):
+    """Where the core's messages go (the CLI prints them; servers collect them)."""
+
+    def info(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def progress(self, done: int, total: int) -> None: ...
+
+
+class SilentReporter:
+    """Collects messages; the default when an adapter passes none."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.messages.append(message)
+
+    def warn(self, message: str) -> None:
+        self.messages.append(f"warning: {message}")
+
+    def progress(self, done: int, total: int) -> None:
+        pass
+
+
+Recorder = Callable[[GenerationRecord], None]
+EnvSetup = Callable[[CodeForgeEnvironment], None]
+
+
+class EnvironmentPool(Protocol):
+    """Lends render environments: a fresh one per run, or a warm one from a server's pool."""
+
+    def open(
+        self, root: Path, cache_key: str, setup: EnvSetup | None = None
+    ) -> CodeForgeEnvironment:
+        """An environment rendering from ``root``, its compiled code kept under ``cache_key``.
+
+        ``setup`` (a dialect's Jinja options, filters, extensions) runs once on a new one.
+        """
+        ...
+
+    def close(self, env: CodeForgeEnvironment) -> None:
+        """The run is over: flush and close its compiled-code cache (a pool may keep ``env``)."""
+        ...
+
+
+class FreshEnvironments:
+    """A new environment for every run, its compiled code cached under ``settings.cache_dir``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def open(
+        self, root: Path, cache_key: str, setup: EnvSetup | None = None
+    ) -> CodeForgeEnvironment:
+        """A new environment (see :class:`EnvironmentPool`)."""
+        cache = CompiledCache.for_blueprint(self.settings.cache_dir, cache_key)
+        env = CodeForgeEnvironment(root, self.settings.limits, cache)
+        if setup is not None:
+            setup(env)
+        return env
+
+    def close(self, env: CodeForgeEnvironment) -> None:
+        """Close the environment's compiled-code cache."""
+        if env.code_cache is not None:
+            env.code_cache.close()
+
+
+def save_compiled(env: CodeForgeEnvironment) -> None:
+    """Write what the environment compiled so far (a later stage may fail)."""
+    if env.code_cache is not None:
+        env.code_cache.save()
+
+
+@dataclasses.dataclass(frozen=True)
+class Collaborators:
+    """Everything the engine's operations use besides their arguments."""
+
+    settings: Settings
+    resolver: BlueprintResolver
+    dialects: Sequence[Dialect]
+    environments: EnvironmentPool
+    vcs: Vcs
+    reporter: Reporter
+    recorder: Recorder | None = None
+    # How a resolved folder becomes a Blueprint when not through the dialects and the
+    # definitions cache directly (a server's memo of parsed definitions).
+    parse: Callable[[Path], Blueprint] | None = None

@@ -1,0 +1,50 @@
+"""The dialects CodeForge ships, and the engine wired with them for local use.
+
+The composition root passes :func:`builtin_dialects` to the engine (with the
+plugins' ``codeforge_dialects`` once plugins contribute); :func:`local_engine`
+is that wiring for the CLI, the library and the tests: every source, git
+through the hardened wrapper, fresh render environments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codeforge.core.blueprints import load_folder
+from codeforge.core.collaborators import Recorder, Reporter
+from codeforge.core.dialect import Dialect
+from codeforge.core.engine import SDLCEngine
+from codeforge.core.native import NativeDialect
+from codeforge.core.settings import Settings, load_settings
+from codeforge.integrations.git import GitVcs
+from codeforge.sources.compat.dialect import CookiecutterDialect, CopierDialect
+from codeforge.sources.resolver import SourceResolver
+from codeforge.templates.schema import Blueprint
+
+
+def builtin_dialects() -> list[Dialect]:
+    """Native first (it wins over a foreign file beside it); copier's answers before cruft's."""
+    return [NativeDialect(), CopierDialect(), CookiecutterDialect()]
+
+
+def local_engine(
+    settings: Settings | None = None,
+    *,
+    reporter: Reporter | None = None,
+    recorder: Recorder | None = None,
+) -> SDLCEngine:
+    """The engine as the CLI and the library use it (see the module docstring)."""
+    settings = settings or load_settings()
+    return SDLCEngine(
+        settings,
+        resolver=SourceResolver(settings),
+        dialects=builtin_dialects(),
+        vcs=GitVcs(),
+        reporter=reporter,
+        recorder=recorder,
+    )
+
+
+def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
+    """The blueprint in ``folder``, in whichever built-in dialect it is written."""
+    return load_folder(builtin_dialects(), folder, cache_dir)
