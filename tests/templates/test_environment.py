@@ -208,8 +208,8 @@ def test_cold_batch_compile_on_two_cores_gives_the_same_bytes(
 _COUNT_COMPILING_PIDS = """
 import os, sys
 from pathlib import Path
-from codeforge.core.engine import SDLCEngine
 from codeforge.core.settings import load_settings
+from codeforge.sources.dialects import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment
 
 original = CodeForgeEnvironment.compile
@@ -220,7 +220,7 @@ def compile_(self, source, *args, **kwargs):
     return original(self, source, *args, **kwargs)
 
 CodeForgeEnvironment.compile = compile_
-SDLCEngine(load_settings()).create_project(sys.argv[1], "p", output_dir=Path(sys.argv[2]), git=False)
+local_engine(load_settings()).create_project(sys.argv[1], "p", output_dir=Path(sys.argv[2]), git=False)
 print(os.getpid())
 """
 
