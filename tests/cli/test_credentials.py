@@ -107,3 +107,37 @@ def test_rotate_key_keeps_tokens_usable(codeforge_dirs: dict[str, Path]) -> None
     assert "re-encrypted 1 credential(s)" in done.stderr
     assert key_file.read_text() != before
     assert TOKEN not in _all_text(codeforge_dirs["config"])
+
+
+def test_rotate_key_server_re_seals_the_database(codeforge_dirs: dict[str, Path]) -> None:
+    from codeforge.app import user_credentials
+    from codeforge.core.settings import load_settings
+    from codeforge.db.engine import session_factory
+    from codeforge.db.migrate import ensure_schema
+    from codeforge.db.repositories import create_user
+
+    old = {"CODEFORGE_SECRET_KEY": "o" * 40}
+    settings = load_settings()
+    ensure_schema(settings.store_url)
+    factory = session_factory(settings.store_url)
+    with factory.begin() as session:
+        user = create_user(session, "ada", "member")
+        sealed = user_credentials.server_cipher(settings, old).seal(
+            TOKEN, f"{user.id}\0github\0github.com\0default".encode()
+        )
+        key_id = user_credentials.server_cipher(settings, old).key_id
+        from codeforge.db.credentials import put_credential
+
+        put_credential(session, user.id, "github", "github.com", "default", sealed, key_id)
+    new = {"CODEFORGE_SECRET_KEY": "n" * 40}
+    refused = console("credentials", "rotate-key", "--server", env=new)
+    assert refused.returncode == 15, refused.stderr
+    assert "CODEFORGE_PREVIOUS_SECRET_KEY" in refused.stderr
+    done = console(
+        "credentials",
+        "rotate-key",
+        "--server",
+        env={**new, "CODEFORGE_PREVIOUS_SECRET_KEY": old["CODEFORGE_SECRET_KEY"]},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "re-encrypted 1 credential(s)" in done.stderr

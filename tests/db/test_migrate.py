@@ -15,6 +15,7 @@ from codeforge.db.models import Base
 
 TABLES = {
     "users",
+    "credentials",
     "api_keys",
     "blueprints",
     "blueprint_archives",

@@ -72,10 +72,20 @@ def create_app(
 
 
 def _include_routers(app: FastAPI, ctx: AppContext) -> None:
-    from codeforge.api.routes import activity, ai, blueprints, health, jobs, keys, projects, users
+    from codeforge.api.routes import (
+        activity,
+        ai,
+        blueprints,
+        credentials,
+        health,
+        jobs,
+        keys,
+        projects,
+        users,
+    )
     from codeforge.api.routes import session as session_routes
 
-    for module in (blueprints, projects, activity, users, keys, ai, jobs):
+    for module in (blueprints, projects, activity, users, keys, credentials, ai, jobs):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)
     app.include_router(session_routes.router, responses=COMMON_RESPONSES)

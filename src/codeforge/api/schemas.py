@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 BlueprintName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
@@ -254,3 +254,22 @@ class JobPublic(Output):
     expires_at: datetime | None
     result: dict[str, Any] | None
     result_url: str | None = None
+
+
+# -- credentials ---------------------------------------------------------------------
+
+
+class CredentialCreate(Input):
+    token: Annotated[
+        SecretStr, Field(min_length=1, max_length=4096, description="Write-only: never returned.")
+    ]
+    host: Annotated[str | None, Field(max_length=300)] = None
+    name: Annotated[str, Field(max_length=64)] = "default"
+
+
+class CredentialPublic(Output):
+    provider: str
+    host: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None

@@ -161,8 +161,29 @@ def test(
 
 
 @credentials.command("rotate-key")
+@click.option(
+    "--server",
+    is_flag=True,
+    help="Re-encrypt the server's per-user credentials in the database instead.",
+)
 @click.pass_context
-def rotate_key(ctx: click.Context) -> None:
-    """Re-encrypt every stored token under a new key."""
-    count = _store(ctx).rotate_key()
+def rotate_key(ctx: click.Context, server: bool) -> None:
+    """Re-encrypt every stored token under a new key.
+
+    \b
+    With --server: after changing the server secret, set CODEFORGE_SECRET_KEY to
+    the new one and CODEFORGE_PREVIOUS_SECRET_KEY to the old one.
+    """
+    count = _rotate_server(ctx) if server else _store(ctx).rotate_key()
     click.echo(f"re-encrypted {count} credential(s) under a new key", err=True)
+
+
+def _rotate_server(ctx: click.Context) -> int:
+    from codeforge.app.user_credentials import rotate
+    from codeforge.db.engine import session_factory
+    from codeforge.db.migrate import ensure_schema
+
+    settings = settings_from(ctx)
+    ensure_schema(settings.store_url)
+    with session_factory(settings.store_url).begin() as session:
+        return rotate(session, settings, os.environ)

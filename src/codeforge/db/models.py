@@ -268,3 +268,29 @@ __all__ = [
     "json_type",
     "utcnow",
 ]
+
+
+class Credential(Base):
+    """A user's integration token, sealed with a key derived from the server secret.
+
+    ``secret`` is the sealed value (``codeforge.integrations.cipher``), bound to the
+    owner, provider, host and name; ``key_id`` names the key that sealed it, so a
+    changed server secret is reported, and ``codeforge credentials rotate-key --server``
+    can find what to re-encrypt.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("user_id", "provider", "host", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(50))
+    host: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Credential(id={self.id!r}, user_id={self.user_id!r}, provider={self.provider!r})"
