@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +55,49 @@ def test_python_dash_m_codeforge(argv: list[str]) -> None:
     modules = loaded_after(code)
     for name in ("fastapi", "sqlalchemy", "openai"):
         assert name not in modules
+
+
+# -- layering: what the core and the templates package may import -------------------------
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "codeforge"
+
+
+def _imported(path: Path) -> set[str]:
+    """Every ``codeforge.*`` module ``path`` imports anywhere: top level, functions, TYPE_CHECKING."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return {name for name in found if name.startswith("codeforge.")}
+
+
+def _offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    bad = []
+    for path in sorted((SRC / package).rglob("*.py")):
+        if "builtin" in path.relative_to(SRC).parts:
+            continue  # blueprint templates, not CodeForge code
+        for name in sorted(_imported(path)):
+            if name.split(".")[1] in forbidden:
+                bad.append(f"{path.relative_to(SRC)} imports {name}")
+    return bad
+
+
+def test_the_core_imports_no_outer_package() -> None:
+    """core/ reaches sources, db, cache, integrations, ... only through protocols it defines."""
+    forbidden = ("sources", "db", "cache", "integrations", "ai", "jobs", "api", "cli", "app")
+    assert _offenders("core", forbidden) == []
+
+
+def test_templates_import_no_sources() -> None:
+    assert (
+        _offenders("templates", ("sources", "db", "integrations", "ai", "jobs", "api", "cli")) == []
+    )
+
+
+def test_the_layer_check_sees_function_level_imports(tmp_path: Path) -> None:
+    """Guards the two tests above: an import inside a function counts."""
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from codeforge.sources import x\n", encoding="utf-8")
+    assert _imported(module) == {"codeforge.sources"}

@@ -17,7 +17,7 @@ from codeforge.core.postprocess import plain, run_tasks
 from codeforge.core.settings import Settings
 from codeforge.core.source import ResolvedSource
 from codeforge.templates.environment import CodeForgeEnvironment
-from codeforge.templates.loader import find_definition, load_blueprint
+from codeforge.templates.loader import SharedLookup, find_definition, load_blueprint
 from codeforge.templates.schema import Blueprint
 
 
@@ -61,6 +61,10 @@ class NativeDialect:
     made_by = "CodeForge"
     incremental = True
 
+    def __init__(self, shared_definitions: SharedLookup | None = None) -> None:
+        """``shared_definitions``: the fleet's cache of parsed definitions (Redis), if any."""
+        self.shared_definitions = shared_definitions
+
     def detect(self, folder: Path) -> Path | None:
         """``blueprint.yaml``/``.yml``/``.toml`` (two of them is an error)."""
         try:
@@ -70,7 +74,9 @@ class NativeDialect:
 
     def load(self, folder: Path, definition: Path, cache_dir: Path | None) -> Blueprint:
         """Parse and validate (see :func:`codeforge.templates.loader.load_blueprint`)."""
-        return load_blueprint(folder, cache_dir=cache_dir)
+        if self.shared_definitions is None:
+            return load_blueprint(folder, cache_dir=cache_dir)
+        return load_blueprint(folder, cache_dir=cache_dir, shared=self.shared_definitions)
 
     def environment(
         self, blueprint: Blueprint, trusted: bool, make: EnvironmentMaker

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 
 from codeforge.core.errors import CodeForgeError, NotFoundError, SecurityError, UsageError
 from codeforge.core.source import ResolvedSource
-from codeforge.sources.trust import BUILTIN_PREFIX, PLUGIN_PREFIX, is_trusted, normalise_source
+from codeforge.sources.normal import BUILTIN_PREFIX, PLUGIN_PREFIX, normalise_source
+from codeforge.sources.trust import is_trusted
 from codeforge.sources.urls import is_git_repository, looks_like_git_url
 
 if TYPE_CHECKING:

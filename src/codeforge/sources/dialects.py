@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codeforge.cache.shared import default_shared
 from codeforge.core.blueprints import load_folder
 from codeforge.core.collaborators import Recorder, Reporter
 from codeforge.core.dialect import Dialect
@@ -23,8 +24,15 @@ from codeforge.templates.schema import Blueprint
 
 
 def builtin_dialects() -> list[Dialect]:
-    """Native first (it wins over a foreign file beside it); copier's answers before cruft's."""
-    return [NativeDialect(), CopierDialect(), CookiecutterDialect()]
+    """Native first (it wins over a foreign file beside it); copier's answers before cruft's.
+
+    Native definitions share parses through Redis when it is configured.
+    """
+    return [
+        NativeDialect(shared_definitions=lambda: default_shared("bp")),
+        CopierDialect(),
+        CookiecutterDialect(),
+    ]
 
 
 def local_engine(

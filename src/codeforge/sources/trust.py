@@ -22,48 +22,11 @@ scheme is part of the comparison (trusting ``https://host/org`` does not trust
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from codeforge.sources.urls import SHORTCUTS, posix_normpath
-
-BUILTIN_PREFIX = "builtin:"
-PLUGIN_PREFIX = "plugin:"
-_SCP_RE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.*)$")
-_DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
-
-
-def _url_form(scheme: str, host: str, port: int | None, path: str) -> str:
-    host = host.lower().rstrip(".")
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    path = posix_normpath(unquote(path))
-    if path.endswith(".git"):
-        path = path[:-4].rstrip("/")
-    return f"{scheme}://{host}{path}"
-
-
-def normalise_source(source: str) -> str:
-    """The form trusted-source prefixes are compared in (see the module docstring)."""
-    source = source.strip()
-    if source.startswith((BUILTIN_PREFIX, PLUGIN_PREFIX)):
-        return source
-    body = source[4:] if source.startswith("git+") else source
-    prefix, sep, rest = body.partition(":")
-    if sep and prefix in SHORTCUTS and not rest.startswith("//"):
-        body = f"{SHORTCUTS[prefix]}/{rest}"
-    if "://" in body:
-        parts = urlsplit(body)
-        scheme = parts.scheme.lower()
-        if scheme == "file":
-            return str(Path(unquote(parts.path) or "/").expanduser().resolve())
-        return _url_form(scheme, parts.hostname or "", parts.port, parts.path)
-    scp = _SCP_RE.match(body)
-    if scp is not None and not Path(body).is_absolute() and not body.startswith(("./", "~")):
-        return _url_form("ssh", scp.group("host"), None, "/" + scp.group("path"))
-    return str(Path(body).expanduser().resolve())
+from codeforge.sources.normal import BUILTIN_PREFIX as BUILTIN_PREFIX
+from codeforge.sources.normal import PLUGIN_PREFIX as PLUGIN_PREFIX
+from codeforge.sources.normal import normalise_source as normalise_source
 
 
 def is_trusted(source: str, trusted_prefixes: Sequence[str]) -> bool:

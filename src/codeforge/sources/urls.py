@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import posixpath
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from codeforge.core.errors import NotFoundError, SecurityError, UsageError
+from codeforge.sources.normal import SHORTCUTS as SHORTCUTS
+from codeforge.sources.normal import normalise_source
+from codeforge.sources.normal import posix_normpath as posix_normpath
 
-SHORTCUTS = {"gh": "https://github.com", "gl": "https://gitlab.com"}
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
 _GH_RE = re.compile(rf"^(?P<owner>{_NAME})/(?P<repo>{_NAME})$")
 _GL_RE = re.compile(rf"^(?P<path>{_NAME}(?:/{_NAME})+)$")
@@ -200,8 +201,6 @@ def _from_url(raw: str, body: str, *, allow_local: bool) -> GitSpec:
             hint="use https://",
         )
     _clean_path(parts.path, shown)
-    from codeforge.sources.trust import normalise_source
-
     return GitSpec(
         url=shown,
         public=shown,
@@ -282,8 +281,6 @@ def parse_git_source(ref: str, *, allow_local: bool) -> GitSpec:
                 hint=f"write {prefix}:OWNER/REPO with letters, digits, '.', '_' and '-'",
             )
         url = f"{SHORTCUTS[prefix]}/{_strip_git(rest)}.git"
-        from codeforge.sources.trust import normalise_source
-
         return GitSpec(
             url=url, public=body, normalised=normalise_source(body), scheme="https", local=False
         )
@@ -297,15 +294,7 @@ def parse_git_source(ref: str, *, allow_local: bool) -> GitSpec:
         _clean_path(path, body)
         if path.startswith("-"):
             raise SecurityError(f"invalid repository path in {body!r}")
-        from codeforge.sources.trust import normalise_source
-
         return GitSpec(
             url=body, public=body, normalised=normalise_source(body), scheme="ssh", local=False
         )
     return _from_path(Path(ref), ref, allow_local=allow_local)
-
-
-def posix_normpath(path: str) -> str:
-    """``path`` with ``.``/``..``/``//`` resolved (never above the root)."""
-    norm = posixpath.normpath("/" + path.lstrip("/"))
-    return "" if norm == "/" else norm.rstrip("/")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from codeforge import __version__
 from codeforge.core.errors import BlueprintError, NotFoundError
@@ -54,8 +55,30 @@ def _cached_definition(cache_dir: Path | None, digest: str) -> Path | None:
     return cache_dir / "definitions" / f"{__version__}-{digest}.json"
 
 
+class SharedDefinitions(Protocol):
+    """A fleet-wide store of parsed definitions (``codeforge.cache.shared.SharedCache``)."""
+
+    def worth(self, count: int) -> bool: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, value: bytes) -> None: ...
+
+
+# Asked only on a local miss or a new parse: without Redis it answers None.
+SharedLookup = Callable[[], SharedDefinitions | None]
+
+
+def _no_shared() -> SharedDefinitions | None:
+    return None
+
+
 def _read_data(
-    definition: Path, raw: bytes, cache_file: Path | None, digest: str = ""
+    definition: Path,
+    raw: bytes,
+    cache_file: Path | None,
+    digest: str = "",
+    shared: SharedLookup = _no_shared,
 ) -> tuple[dict[str, Any], Locator]:
     """Parse the definition; reuse an earlier parse of the same bytes (saves loading PyYAML).
 
@@ -65,7 +88,7 @@ def _read_data(
         try:
             data = json.loads(cache_file.read_bytes())
         except (OSError, ValueError):
-            data = _shared_data(digest)
+            data = _shared_data(shared(), digest)
         if isinstance(data, dict):
             # Only definitions that already validated are cached; positions are not needed.
             return data, _no_positions
@@ -76,10 +99,7 @@ def _no_positions(keys: Any) -> int | None:
     return None
 
 
-def _shared_data(digest: str) -> Any:
-    from codeforge.cache.shared import default_shared
-
-    shared = default_shared("bp")
+def _shared_data(shared: SharedDefinitions | None, digest: str) -> Any:
     if shared is None or not shared.worth(1):
         return None
     blob = shared.get(f"{__version__}:{digest}")
@@ -89,10 +109,7 @@ def _shared_data(digest: str) -> Any:
         return None
 
 
-def _publish_data(digest: str, data: dict[str, Any]) -> None:
-    from codeforge.cache.shared import default_shared
-
-    shared = default_shared("bp")
+def _publish_data(shared: SharedDefinitions | None, digest: str, data: dict[str, Any]) -> None:
     if shared is None or not shared.worth(1):
         return
     try:
@@ -118,12 +135,15 @@ def _store_data(cache_file: Path | None, data: dict[str, Any]) -> None:
         pass  # the cache is an optimisation only
 
 
-def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
+def load_blueprint(
+    folder: Path, *, cache_dir: Path | None = None, shared: SharedLookup = _no_shared
+) -> Blueprint:
     """Load and strictly validate the native blueprint in ``folder``.
 
     Other formats load through their dialect (:func:`codeforge.core.blueprints.load_folder`).
 
-    With ``cache_dir``, the parsed definition is cached by content hash.
+    With ``cache_dir``, the parsed definition is cached by content hash, and
+    ``shared`` gives the fleet's layer under that cache (Redis, when configured).
     """
     folder = folder.resolve()
     definition = find_definition(folder)
@@ -134,7 +154,7 @@ def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
     digest = hashlib.sha256(raw).hexdigest()
     cache_file = _cached_definition(cache_dir, digest)
     shared_key = f"{definition.suffix}:{digest}"  # the same bytes as YAML and TOML differ
-    data, locate = _read_data(definition, raw, cache_file, shared_key)
+    data, locate = _read_data(definition, raw, cache_file, shared_key, shared)
     blueprint = build_blueprint(
         data,
         locate,
@@ -146,7 +166,7 @@ def load_blueprint(folder: Path, *, cache_dir: Path | None = None) -> Blueprint:
     if cache_file is not None and not cache_file.exists():
         _store_data(cache_file, data)
         if locate is not _no_positions:  # parsed here, not taken from a cache
-            _publish_data(shared_key, data)
+            _publish_data(shared(), shared_key, data)
     template_root = blueprint.template_root
     if not template_root.is_dir():
         raise BlueprintError(
