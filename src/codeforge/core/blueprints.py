@@ -8,7 +8,7 @@ from pathlib import Path
 
 from codeforge.core.answersfile import AnswersFile
 from codeforge.core.collaborators import Collaborators
-from codeforge.core.dialect import Dialect
+from codeforge.core.dialect import Dialect, dialect_of
 from codeforge.core.errors import CodeForgeError, NotFoundError
 from codeforge.core.source import ResolvedSource
 from codeforge.templates.schema import Blueprint
@@ -77,10 +77,17 @@ def load_blueprint(
     for warning in source.warnings:
         parts.reporter.warn(warning)
     if parts.parse is not None:
-        return LoadedBlueprint(parts.parse(source.path), source)
-    return LoadedBlueprint(
-        load_folder(parts.dialects, source.path, parts.settings.cache_dir), source
-    )
+        blueprint = parts.parse(source.path)
+    else:
+        blueprint = load_folder(parts.dialects, source.path, parts.settings.cache_dir)
+    # Named and versioned as its dialect says once the source is known: a cookiecutter or
+    # copier template from git is its repository's name at its tag, not the checkout
+    # folder's (a commit id) at 0.0.0, so init, the answers file, check and update agree.
+    dialect = dialect_of(parts.dialects, blueprint)
+    name, version = dialect.identity(blueprint, source, parts.resolver.versions)
+    if (name, version) != (blueprint.name, blueprint.version):
+        blueprint = dataclasses.replace(blueprint, name=name, version=version)
+    return LoadedBlueprint(blueprint, source)
 
 
 def load_blueprints(parts: Collaborators) -> list[Blueprint]:

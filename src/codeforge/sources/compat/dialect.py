@@ -145,10 +145,11 @@ class _ForeignDialect:
     def update_answers(
         self, blueprint: Blueprint, name: str, answers: Mapping[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Public answers without ``_private`` ones, recorded as they are."""
+        """Public answers without ``_private`` ones; the answers file adds ``project_name``
+        (unless the template asks one), as ``init`` writes it."""
         public = public_answers(blueprint.variables, answers)
         public = {k: v for k, v in public.items() if not k.startswith("_")}
-        return public, public
+        return public, {"project_name": name, **public}
 
     def unsupported_migrations(self, blueprint: Blueprint, low: str, high: str) -> list[str]:
         """copier ``_migrations`` left unmapped that this update would cross.
