@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,74 @@ def test_narrowing_to_an_unknown_plugin_names_the_installed_ones(hooks_site: Pat
     assert proc.returncode == 1
     assert "error: CODEFORGE_PLUGINS names nope, which no installed plugin provides" in proc.stderr
     assert "hint: installed: sample-broken, sample-hooks" in proc.stderr
+
+
+def events(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_post_processor_and_lifecycle_run_in_init(hooks_site: Path, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    proc = with_plugin(
+        hooks_site,
+        *("init", "svc", "-t", "lib-python", "--defaults", "--no-git", "-o", str(tmp_path)),
+        SAMPLE_HOOKS_LOG=str(log),
+        **ONLY_GOOD,
+    )
+    assert proc.returncode == 0, proc.stderr
+    stamp = (tmp_path / "svc" / "GENERATED_BY.txt").read_text()
+    assert stamp.startswith("svc from lib-python ")
+    seen = events(log)
+    assert [e["event"] for e in seen] == ["before_render", "after_generate"]
+    assert seen[0]["project"] == "svc"
+    assert seen[0]["answers"]["license"] == "MIT"  # type: ignore[index]
+    assert seen[1]["dry_run"] is False
+    files = sorted(p for p in (tmp_path / "svc").rglob("*") if p.is_file())
+    assert seen[1]["files"] == len(files)
+
+
+def test_a_raising_post_processor_is_one_line_and_writes_nothing(
+    hooks_site: Path, tmp_path: Path
+) -> None:
+    args = ("init", "svc", "-t", "lib-python", "--defaults", "--no-git", "-o", str(tmp_path))
+    proc = with_plugin(hooks_site, *args, SAMPLE_HOOKS_FAIL="post", **ONLY_GOOD)
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "error: plugin 'sample-hooks' (distribution codeforge-sample-hooks 1.2.0) failed in"
+        " a post-processor: RuntimeError: the stamp ran out of ink\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_post_processor_and_after_update_run_in_update(hooks_site: Path, tmp_path: Path) -> None:
+    bp = tmp_path / "tiny"
+    (bp / "template").mkdir(parents=True)
+    (bp / "blueprint.yaml").write_text("name: tiny\nversion: 1.0.0\n")
+    (bp / "template" / "README.md").write_text("# {{ project_name }}\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(bp), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "v1")
+    git("tag", "v1.0.0")
+    made = with_plugin(
+        hooks_site, "init", "svc", "-t", str(bp), "--defaults", "--no-git", "-o", str(tmp_path),
+        **ONLY_GOOD,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "svc"
+    assert (project / "GENERATED_BY.txt").read_text() == "svc from tiny 1.0.0\n"
+    (bp / "blueprint.yaml").write_text("name: tiny\nversion: 2.0.0\n")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "v2")
+    git("tag", "v2.0.0")
+    log = tmp_path / "events.jsonl"
+    proc = with_plugin(
+        hooks_site, "update", str(project), "--defaults", SAMPLE_HOOKS_LOG=str(log), **ONLY_GOOD
+    )
+    assert proc.returncode == 0, proc.stderr
+    # Both versions were rendered through the post-processor, so its file moved to 2.0.0.
+    assert (project / "GENERATED_BY.txt").read_text() == "svc from tiny 2.0.0\n"
+    updates = [e for e in events(log) if e["event"] == "after_update"]
+    assert updates == [{"event": "after_update", "project": "svc", "old": "1.0.0", "new": "2.0.0"}]

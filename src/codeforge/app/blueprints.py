@@ -20,7 +20,6 @@ from codeforge.core.errors import UsageError
 from codeforge.core.source import ResolvedSource
 from codeforge.integrations.git import GitVcs
 from codeforge.sources import resolve_source
-from codeforge.sources.dialects import builtin_dialects
 from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 
@@ -135,8 +134,9 @@ def server_engine(ctx: AppContext, registered: Registered | None = None) -> SDLC
     return SDLCEngine(
         ctx.settings,
         resolver=ServerResolver(ctx, registered or {}),
-        dialects=builtin_dialects(),
+        dialects=ctx.plugins.dialects(),
         vcs=GitVcs(),
         environments=PooledEnvironments(ctx),
         parse=ctx.parse,
+        extensions=ctx.plugins.extensions(),
     )

@@ -27,7 +27,6 @@ from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
 from codeforge.core.blueprints import load_folder
 from codeforge.core.settings import Settings, load_settings
 from codeforge.plugins.manager import Plugins, build_plugins
-from codeforge.sources.dialects import builtin_dialects
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 
@@ -108,7 +107,7 @@ class AppContext:
             cached = self._blueprints.get(key)
         if cached is not None:
             return cached
-        bp = load_folder(builtin_dialects(), folder, None)
+        bp = load_folder(self.plugins.dialects(), folder, None)
         with self._lock:
             self._blueprints[key] = bp
         return bp

@@ -18,6 +18,7 @@ from codeforge.app.context import AppContext
 from codeforge.app.registry import fetch_git
 from codeforge.core.engine import LoadedBlueprint, SDLCEngine
 from codeforge.core.errors import NotFoundError
+from codeforge.core.generation import announce
 from codeforge.core.plan import RenderPlan
 from codeforge.core.sinks import write_zip
 
@@ -84,4 +85,6 @@ def generate_zip(
     """Render ``ref`` and zip it, holding one of the process's render slots."""
     with ctx.render_slots:
         rendered = render_resolved(engine, ref, name, answers)
-        return Generated(rendered, zip_bytes(rendered.plan, name))
+        data = zip_bytes(rendered.plan, name)
+    announce(engine.parts, name, rendered.loaded, rendered.answers, rendered.plan, None, False)
+    return Generated(rendered, data)

@@ -9,10 +9,12 @@ engine by subclassing it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from codeforge.core.lifecycle import SILENT, Lifecycle
+from codeforge.core.postprocess import BUILTIN_FORMATTERS, Formatter, PostProcessor
 from codeforge.core.records import GenerationRecord
 from codeforge.core.settings import Settings
 from codeforge.core.source import BlueprintResolver
@@ -98,6 +100,20 @@ def save_compiled(env: CodeForgeEnvironment) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
+class Extensions:
+    """What plugins add to every operation; the composition root fills it from the plugins."""
+
+    post_processors: Sequence[PostProcessor] = ()  # change every rendered plan
+    formatters: Mapping[str, Formatter] = dataclasses.field(  # those blueprints can name
+        default_factory=lambda: BUILTIN_FORMATTERS
+    )
+    lifecycle: Lifecycle = SILENT  # told before rendering and after generate and update
+
+
+NO_EXTENSIONS = Extensions()
+
+
+@dataclasses.dataclass(frozen=True)
 class Collaborators:
     """Everything the engine's operations use besides their arguments."""
 
@@ -111,3 +127,4 @@ class Collaborators:
     # How a resolved folder becomes a Blueprint when not through the dialects and the
     # definitions cache directly (a server's memo of parsed definitions).
     parse: Callable[[Path], Blueprint] | None = None
+    extensions: Extensions = NO_EXTENSIONS

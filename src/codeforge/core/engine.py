@@ -20,8 +20,10 @@ from codeforge.core import update as updating
 from codeforge.core.answers import Prompter
 from codeforge.core.blueprints import LoadedBlueprint, load_blueprint, load_blueprints
 from codeforge.core.collaborators import (
+    NO_EXTENSIONS,
     Collaborators,
     EnvironmentPool,
+    Extensions,
     FreshEnvironments,
     Recorder,
     Reporter,
@@ -108,6 +110,7 @@ class SDLCEngine:
         recorder: Recorder | None = None,
         environments: EnvironmentPool | None = None,
         parse: Callable[[Path], Blueprint] | None = None,
+        extensions: Extensions | None = None,
     ) -> None:
         settings = settings or load_settings()
         self.parts = Collaborators(
@@ -119,6 +122,7 @@ class SDLCEngine:
             reporter=reporter or SilentReporter(),
             recorder=recorder,
             parse=parse,
+            extensions=extensions or NO_EXTENSIONS,
         )
 
     @property

@@ -28,9 +28,10 @@ from codeforge.core.errors import (
     SecurityError,
     StoreError,
 )
+from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.native import next_steps
-from codeforge.core.plan import PlanBuilder, PlannedFile
-from codeforge.core.postprocess import apply_formatters
+from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
+from codeforge.core.postprocess import apply_formatters, apply_post_processors
 from codeforge.core.records import GenerationRecord
 from codeforge.core.sinks import DirectorySink, ReportEntry, WriteResult, dry_run_report
 from codeforge.core.transaction import Recovery
@@ -138,13 +139,19 @@ def answer(
 def render(parts: Collaborators, run: DialectRun, answers: Mapping[str, Any]) -> Rendered:
     """The render stage: the plan in memory, formatted, with its ``.gitignore`` and answers file."""
     bp = run.blueprint
-    run.env.reset_budget()
     dialect = dialect_of(parts.dialects, bp)
+    event = RenderEvent(
+        run.name, bp.name, bp.version, dialect.recorded(bp, answers), run.destination
+    )
+    extensions = parts.extensions
+    extensions.lifecycle.before_render(event)
+    run.env.reset_budget()
     rendered = dialect.render(run, answers)
     save_compiled(run.env)
     plan = rendered.plan
     if bp.formatters:
-        apply_formatters(plan, bp.formatters, parts.reporter.warn)
+        apply_formatters(plan, bp.formatters, parts.reporter.warn, extensions.formatters)
+    apply_post_processors(plan, event, extensions.post_processors)
     answers_file = AnswersFile(
         blueprint_name=bp.name,
         blueprint_version=bp.version,
@@ -310,7 +317,24 @@ def generate(parts: Collaborators, request: GenerationRequest, *, write_files: b
     outcome = timed(
         timings, "record", lambda: _record_init(parts, request, loaded, public, rendered)
     )
+    announce(parts, request.name, loaded, public, rendered.plan, request.output, request.dry_run)
     return Generation(loaded, answers, public, steps, rendered, written, outcome, timings)
+
+
+def announce(
+    parts: Collaborators,
+    name: str,
+    loaded: LoadedBlueprint,
+    public: Mapping[str, Any],
+    plan: RenderPlan,
+    destination: Path | None,
+    dry_run: bool,
+) -> None:
+    """Tell the lifecycle listeners a project was generated (or, in a dry run, planned)."""
+    bp = loaded.blueprint
+    files = [f.path for f in plan.files]
+    event = GenerateEvent(name, bp.name, bp.version, public, destination, files, dry_run)
+    parts.extensions.lifecycle.after_generate(event)
 
 
 def _record_init(

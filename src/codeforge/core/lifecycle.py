@@ -27,7 +27,7 @@ class RenderEvent:
 
 @dataclasses.dataclass(frozen=True)
 class GenerateEvent:
-    """A project (or a component inside one) was generated."""
+    """A project was generated (into a folder, or in memory for a zip)."""
 
     project_name: str
     blueprint_name: str
@@ -40,7 +40,7 @@ class GenerateEvent:
 
 @dataclasses.dataclass(frozen=True)
 class UpdateEvent:
-    """A project was moved from one blueprint version to another."""
+    """A project was moved to another blueprint version (not sent for a dry run)."""
 
     project_name: str
     blueprint_name: str
@@ -48,8 +48,7 @@ class UpdateEvent:
     new_version: str
     destination: Path
     changed: Sequence[str]
-    conflicts: Sequence[str]
-    dry_run: bool
+    conflicts: Sequence[str]  # files left with conflict markers (or FILE.rej)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,3 +90,6 @@ class SilentLifecycle:
 
     def after_publish(self, event: PublishEvent) -> None:
         """Nothing to tell."""
+
+
+SILENT = SilentLifecycle()

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from codeforge.core.errors import CodeForgeError, SecurityError
@@ -74,20 +75,22 @@ class CommandFormatter:
                 f.content = Path(scratch, f.path).read_bytes()
 
 
-BUILTIN_FORMATTERS: dict[str, Formatter] = {
-    f.name: f
-    for f in (
-        CommandFormatter(
-            "ruff-format", "ruff", ("format", "--quiet", "--no-cache", "."), (".py", ".pyi")
-        ),
-        CommandFormatter(
-            "ruff-fix",
-            "ruff",
-            ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."),
-            (".py", ".pyi"),
-        ),
-    )
-}
+BUILTIN_FORMATTERS: Mapping[str, Formatter] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            CommandFormatter(
+                "ruff-format", "ruff", ("format", "--quiet", "--no-cache", "."), (".py", ".pyi")
+            ),
+            CommandFormatter(
+                "ruff-fix",
+                "ruff",
+                ("check", "--fix-only", "--quiet", "--no-cache", "--exit-zero", "."),
+                (".py", ".pyi"),
+            ),
+        )
+    }
+)
 
 
 def apply_formatters(

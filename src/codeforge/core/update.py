@@ -52,6 +52,7 @@ from codeforge.core.generation import (
     render,
     report_recovery,
 )
+from codeforge.core.lifecycle import UpdateEvent
 from codeforge.core.merge import INLINE, Change, Kept, Merger, unified
 from codeforge.core.migrations import apply_with_migrations, check_migrations
 from codeforge.core.plan import PlannedFile, RenderPlan
@@ -301,7 +302,22 @@ def update_project(parts: Collaborators, project: Path, **options: Any) -> Updat
     else:
         apply(project, compute())
     _record(parts, result, target, plans.name)
+    _announce(parts, result, plans.name)
     return result
+
+
+def _announce(parts: Collaborators, result: UpdateResult, name: str) -> None:
+    """Tell the lifecycle listeners the update is merged into the project."""
+    event = UpdateEvent(
+        project_name=name,
+        blueprint_name=result.blueprint,
+        old_version=result.from_version,
+        new_version=result.to_version,
+        destination=result.project,
+        changed=[c.path for c in result.changes],
+        conflicts=result.conflicts,
+    )
+    parts.extensions.lifecycle.after_update(event)
 
 
 def _answers_change(project: Path, new_answers: AnswersFile) -> list[Change]:

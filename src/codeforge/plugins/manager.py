@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from codeforge.app.credentials import CredentialStoreFactory, Forge
+    from codeforge.core.collaborators import Extensions
+    from codeforge.core.dialect import Dialect
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
@@ -42,6 +44,7 @@ ENV_VAR = "CODEFORGE_PLUGINS"
 # (module names: imported when a manager is built, never at import).
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "codeforge.plugins.builtin",
+    "codeforge.sources.plugin",
     "codeforge.jobs.plugin",
     "codeforge.integrations.plugin",
 )
@@ -118,6 +121,7 @@ class Plugins:
     def __init__(self, manager: pluggy.PluginManager, infos: Mapping[str, PluginInfo]) -> None:
         self.manager = manager
         self._infos = dict(infos)
+        self._extensions: Extensions | None = None  # built once: hooks answer the same each time
 
     def info(self) -> list[PluginInfo]:
         """Every registered plugin, default ones first, with the hooks it implements."""
@@ -205,9 +209,22 @@ class Plugins:
             for name, (info, formatter) in self._named("codeforge_formatters").items()
         }
 
-    def dialects(self) -> list[object]:
-        """Every plugin's blueprint dialects."""
-        return [d for _, found in self.results("codeforge_dialects") for d in found]
+    def dialects(self) -> list[Dialect]:
+        """Blueprint dialects: the built-in ones first (native wins a folder), then the plugins'."""
+        found = list(self.results("codeforge_dialects"))
+        ordered = [r for r in found if r[0].builtin] + [r for r in found if not r[0].builtin]
+        return [dialect for _, dialects in ordered for dialect in dialects]
+
+    def extensions(self) -> Extensions:
+        """The core's extensions collaborator: post-processors, formatters and the lifecycle."""
+        # Imported here: the CLI builds a manager for `--help`, which must not load Jinja.
+        from codeforge.core.collaborators import Extensions
+
+        if self._extensions is None:
+            self._extensions = Extensions(
+                tuple(self.post_processors()), self.formatters(), self.lifecycle()
+            )
+        return self._extensions
 
     def jinja_filters(self) -> dict[str, hookspecs.JinjaCallable]:
         """Jinja filters for trusted blueprints."""

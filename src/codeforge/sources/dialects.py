@@ -1,9 +1,9 @@
 """The dialects CodeForge ships, and the engine wired with them for local use.
 
-The composition root passes :func:`builtin_dialects` to the engine (with the
-plugins' ``codeforge_dialects`` once plugins contribute); :func:`local_engine`
-is that wiring for the CLI, the library and the tests: every source, git
-through the hardened wrapper, fresh render environments.
+The built-in dialects reach the engine as a default plugin's ``codeforge_dialects``
+(codeforge.sources.plugin), ahead of any installed plugin's. :func:`local_engine`
+is the wiring for the CLI, the library and the tests: every source, git through
+the hardened wrapper, fresh render environments, and what plugins contribute.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from codeforge.core.engine import SDLCEngine
 from codeforge.core.native import NativeDialect
 from codeforge.core.settings import Settings, load_settings
 from codeforge.integrations.git import GitVcs
+from codeforge.plugins.manager import Plugins, build_plugins
 from codeforge.sources.compat.dialect import CookiecutterDialect, CopierDialect
 from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.schema import Blueprint
@@ -40,16 +41,21 @@ def local_engine(
     *,
     reporter: Reporter | None = None,
     recorder: Recorder | None = None,
+    plugins: Plugins | None = None,
 ) -> SDLCEngine:
-    """The engine as the CLI and the library use it (see the module docstring)."""
+    """The engine as the CLI and the library use it (see the module docstring), with what
+    ``plugins`` (default: the installed ones) contribute: dialects, post-processors,
+    formatters and lifecycle listeners."""
     settings = settings or load_settings()
+    plugins = plugins or build_plugins()
     return SDLCEngine(
         settings,
         resolver=SourceResolver(settings),
-        dialects=builtin_dialects(),
+        dialects=plugins.dialects(),
         vcs=GitVcs(),
         reporter=reporter,
         recorder=recorder,
+        extensions=plugins.extensions(),
     )
 
 
