@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from .conftest import Api
 
 V1 = "/api/v1"
@@ -123,3 +125,15 @@ def test_redact_masks_secret_keys_and_values() -> None:
         },
     )
     assert event == {"event": "x ***", "api_key": "***", "nested": {"token": "***"}, "v": ["***"]}
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["ghp_" + "a1" * 18, "gho_" + "B2" * 18, "github_pat_" + "c_3" * 20, "glpat-" + "d-4" * 7],
+)
+def test_redact_masks_forge_tokens(token: str) -> None:
+    from codeforge.api.logs import redact
+
+    assert redact(None, "info", {"event": f"publish with {token} failed"}) == {
+        "event": "publish with *** failed"
+    }

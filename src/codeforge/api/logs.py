@@ -15,7 +15,11 @@ from typing import Any, TextIO
 import structlog
 
 _SECRET_KEY_RE = re.compile(r"(authorization|api_?key|token|secret|password|cookie)", re.I)
-_SECRET_VALUE_RE = re.compile(r"(cf_[A-Za-z0-9_\-]{16,}|Bearer\s+\S+)")
+# CodeForge keys, bearer headers, and forge tokens (GitHub classic and fine-grained, GitLab).
+_SECRET_VALUE_RE = re.compile(
+    r"(cf_[A-Za-z0-9_\-]{16,}|Bearer\s+\S+|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{16,})"
+)
 MASK = "***"
 
 
