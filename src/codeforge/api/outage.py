@@ -46,12 +46,16 @@ class Outage:
             f"{self.what} unreachable", where=self.where, detail=detail, retry_after=RETRY_AFTER
         )
 
-    def recovered(self) -> None:
-        """The dependency answered: log the end of the outage, once."""
+    def recovered(self, asked_at: float | None = None) -> None:
+        """The dependency answered: log the end of the outage, once.
+
+        ``asked_at`` (monotonic) is when the answered call began: a call already in
+        flight when the outage was first met proves nothing about now.
+        """
         if self._since is None:  # the common case, without taking the lock
             return
         with self._lock:
-            if self._since is None:
+            if self._since is None or (asked_at is not None and asked_at <= self._since):
                 return
             lasted, refused = time.monotonic() - self._since, self._refused
             self._since, self._refused = None, 0
@@ -101,16 +105,24 @@ def is_database_outage(exc: BaseException) -> bool:
 
 
 def watch_database(engine: Engine, url: str) -> None:
-    """End the database outage at the first statement that completes on ``engine``."""
+    """End the database outage at the first statement, begun after it, that completes."""
     _engine_outages[engine] = outage("database", url)
     if not event.contains(engine, "after_cursor_execute", _executed):
+        event.listen(engine, "before_cursor_execute", _executing)
         event.listen(engine, "after_cursor_execute", _executed)
+
+
+_ASKED_AT: Final = "codeforge_asked_at"
+
+
+def _executing(conn: Any, *_args: Any) -> None:
+    conn.info[_ASKED_AT] = time.monotonic()  # one thread per connection at a time
 
 
 def _executed(conn: Any, *_args: Any) -> None:
     state = _engine_outages.get(conn.engine)
     if state is not None:
-        state.recovered()
+        state.recovered(conn.info.pop(_ASKED_AT, None))
 
 
 _engine_outages: weakref.WeakKeyDictionary[Engine, Outage] = weakref.WeakKeyDictionary()

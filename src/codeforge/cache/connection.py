@@ -38,6 +38,7 @@ class RedisUnavailable(CodeForgeError):
 _lock = threading.Lock()
 _clients: dict[tuple[str, int, bool], Redis] = {}
 _down_until: dict[str, float] = {}
+_failed_at: dict[str, float] = {}
 
 
 def redacted(url: str) -> str:
@@ -89,7 +90,9 @@ def available(url: str) -> bool:
 
 
 def mark_down(url: str, retry_after: float = 2.0) -> None:
-    _down_until[url] = time.monotonic() + retry_after
+    now = time.monotonic()
+    _down_until[url] = now + retry_after
+    _failed_at[url] = now
 
 
 def mark_up(url: str) -> None:
@@ -115,6 +118,7 @@ def call(url: str, fn: Any, *args: Any, retry_after: float = 2.0, **kwargs: Any)
 
     if is_down(url):
         raise RedisUnavailable(f"Redis at {redacted(url)} is unavailable (retrying shortly)")
+    started = time.monotonic()
     try:
         result = fn(get_redis(url), *args, **kwargs)
     except (RedisError, OSError) as exc:
@@ -122,5 +126,7 @@ def call(url: str, fn: Any, *args: Any, retry_after: float = 2.0, **kwargs: Any)
         raise RedisUnavailable(
             f"Redis at {redacted(url)} is unavailable: {type(exc).__name__}"
         ) from exc
-    mark_up(url)
+    # A call that was already in flight when another one failed says nothing about now.
+    if _failed_at.get(url, 0.0) < started:
+        mark_up(url)
     return result
