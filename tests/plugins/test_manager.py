@@ -12,6 +12,7 @@ import pytest
 
 from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.plan import PlannedFile, RenderPlan
+from codeforge.core.postprocess import apply_formatters
 from codeforge.plugins import hookimpl
 from codeforge.plugins.manager import DEFAULT_PLUGINS, PluginError, build_plugins
 
@@ -103,3 +104,54 @@ def test_narrowing_to_a_plugin_that_is_not_installed_is_an_error(value: str) -> 
 def test_narrowing_to_nothing_keeps_the_default_plugins() -> None:
     infos = build_plugins({"CODEFORGE_PLUGINS": ""}).info()
     assert {i.name for i in infos} == set(DEFAULT_PLUGINS)
+
+
+def test_plugin_formatters_join_the_built_in_ones_and_may_not_replace_them() -> None:
+    def upper(plan: RenderPlan, warn: Callable[[str], None]) -> None:
+        for f in plan.files:
+            f.content = f.content.upper()
+
+    plugins = build_plugins(
+        {}, extra=[("up", plugin(codeforge_formatters=lambda: {"upper": upper}))]
+    )
+    formatters = plugins.extensions().formatters
+    assert set(formatters) == {"ruff-format", "ruff-fix", "upper"}
+    plan = RenderPlan(files=[PlannedFile("a.txt", b"shout")])
+    apply_formatters(plan, ["upper"], lambda _m: None, formatters)
+    assert plan.files[0].content == b"SHOUT"
+
+    taker = plugin(codeforge_formatters=lambda: {"ruff-format": upper})
+    with pytest.raises(PluginError, match="both give codeforge_formatters 'ruff-format'"):
+        build_plugins({}, extra=[("taker", taker)]).formatters()
+
+
+def test_plugin_dialects_come_after_the_built_in_ones() -> None:
+    from codeforge.core.native import NativeDialect
+
+    extra = types.SimpleNamespace(name="plop")
+    plugins = build_plugins({}, extra=[("plop", plugin(codeforge_dialects=lambda: [extra]))])
+    dialects = plugins.dialects()
+    assert isinstance(dialects[0], NativeDialect)
+    assert dialects[-1] is extra
+    assert [d.name for d in dialects].count("plop") == 1
+
+
+@pytest.mark.parametrize(
+    ("hook", "method", "builtin"),
+    [
+        ("codeforge_forges", "forges", {"github", "gitlab"}),
+        ("codeforge_credential_stores", "credential_stores", {"local"}),
+    ],
+)
+def test_named_integrations_come_from_default_and_installed_plugins(
+    hook: str, method: str, builtin: set[str]
+) -> None:
+    gitea = types.SimpleNamespace(name="gitea")
+    plugins = build_plugins({}, extra=[("gitea", plugin(**{hook: lambda: [gitea]}))])
+    found = getattr(plugins, method)()
+    assert set(found) == {*builtin, "gitea"}
+    assert found["gitea"] is gitea
+    taken = types.SimpleNamespace(name=sorted(builtin)[0])
+    clash = build_plugins({}, extra=[("taker", plugin(**{hook: lambda: [taken]}))])
+    with pytest.raises(PluginError, match=f"both give .* {sorted(builtin)[0]!r}"):
+        getattr(clash, method)()
