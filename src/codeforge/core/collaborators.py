@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from codeforge.core.lifecycle import SILENT, Lifecycle
+from codeforge.core.outputs import Recorder as Recorder
 from codeforge.core.postprocess import BUILTIN_FORMATTERS, Formatter, PostProcessor
-from codeforge.core.records import GenerationRecord
 from codeforge.core.settings import Settings
 from codeforge.core.source import BlueprintResolver
 from codeforge.core.vcs import Vcs
@@ -50,7 +50,6 @@ class SilentReporter:
         pass
 
 
-Recorder = Callable[[GenerationRecord], None]
 EnvSetup = Callable[[CodeForgeEnvironment], None]
 
 

@@ -30,10 +30,11 @@ from codeforge.core.errors import (
 )
 from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.native import next_steps
+from codeforge.core.outputs import DirectoryOutput, DryRunOutput
 from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
 from codeforge.core.postprocess import apply_formatters, apply_post_processors
 from codeforge.core.records import GenerationRecord
-from codeforge.core.sinks import DirectorySink, ReportEntry, WriteResult, dry_run_report
+from codeforge.core.sinks import ReportEntry, WriteResult
 from codeforge.core.transaction import Recovery
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
@@ -193,11 +194,10 @@ def write(
 ) -> Written:
     """The write stage: hooks and tasks (trusted only), the atomic write, the first commit."""
     output = run.destination or Path(request.name)
-    sink = DirectorySink(output, force=request.force)
     if request.dry_run:
-        sink.check()
-        report_recovery(parts, sink.recovered)
-        return Written(dry_run_report(rendered.plan, output), None, None)
+        checked = DryRunOutput(output, force=request.force).deliver(rendered.plan)
+        report_recovery(parts, checked.recovered)
+        return Written(checked.report, None, None)
     dialect = dialect_of(parts.dialects, run.blueprint)
     dialect.before_write(run, answers, rendered.context)
     commits: list[str] = []
@@ -212,11 +212,12 @@ def write(
             commit = git_commit(parts, staging, f"Initial commit from {bp.name} {bp.version}")
             commits.extend([commit] if commit else [])
 
+    sink = DirectoryOutput(output, force=request.force)
     try:
-        result = sink.write(rendered.plan, post=post)
+        delivery = sink.deliver(rendered.plan, post=post)
     finally:
-        report_recovery(parts, sink.recovered)
-    return Written([], result, commits[0] if commits else None)
+        report_recovery(parts, sink.sink.recovered)
+    return Written([], delivery.written, commits[0] if commits else None)
 
 
 def report_recovery(parts: Collaborators, recovered: Recovery | None) -> None:

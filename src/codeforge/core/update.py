@@ -243,38 +243,10 @@ def update_project(parts: Collaborators, project: Path, **options: Any) -> Updat
         skip=opts.skip_migrations,
         dry_run=opts.dry_run,
     )
-    target_bp = target.blueprint
-    public, file_answers = dialect_of(parts.dialects, target_bp).update_answers(
-        target_bp, plans.name, plans.answers
-    )
-    af = recorded.answers_file
-    new_answers = AnswersFile(
-        blueprint_name=bp_name,
-        blueprint_version=to_version,
-        source=target.source.source,
-        answers=file_answers,
-        components=list(af.components),
-        ref=target.source.ref,
-        commit=target.source.commit,
-    )
-    result = UpdateResult(
-        project=project,
-        blueprint=bp_name,
-        from_version=from_version,
-        to_version=to_version,
-        changes=[],
-        kept=[],
-        answers=public,
-        new_questions=[
-            v.name
-            for v in target_bp.variables
-            if v.name not in plans.saved and v.name not in opts.data
-        ],
-        migrations=[m.version for m in migrations],
-        dry_run=opts.dry_run,
-        adopted_from=recorded.adopted_from,
-        recovered=recovered,
-    )
+    result = _result(parts, project, recorded, target, plans, opts)
+    result.blueprint, result.from_version, result.to_version = bp_name, from_version, to_version
+    result.migrations, result.recovered = [m.version for m in migrations], recovered
+    new_answers = _new_answers(parts, recorded.answers_file, target, plans, (bp_name, to_version))
     labels = ("project", f"blueprint {from_version}", f"blueprint {to_version}")
     merger = Merger(
         project_reader(project),
@@ -318,6 +290,55 @@ def _announce(parts: Collaborators, result: UpdateResult, name: str) -> None:
         conflicts=result.conflicts,
     )
     parts.extensions.lifecycle.after_update(event)
+
+
+def _result(
+    parts: Collaborators,
+    project: Path,
+    recorded: Recorded,
+    target: LoadedBlueprint,
+    plans: Plans,
+    opts: UpdateOptions,
+) -> UpdateResult:
+    """The result before the merge: answers and new questions (versions are set by the caller)."""
+    bp = target.blueprint
+    public, _ = dialect_of(parts.dialects, bp).update_answers(bp, plans.name, plans.answers)
+    return UpdateResult(
+        project=project,
+        blueprint=bp.name,
+        from_version="",
+        to_version="",
+        changes=[],
+        kept=[],
+        answers=public,
+        new_questions=[
+            v.name for v in bp.variables if v.name not in plans.saved and v.name not in opts.data
+        ],
+        migrations=[],
+        dry_run=opts.dry_run,
+        adopted_from=recorded.adopted_from,
+    )
+
+
+def _new_answers(
+    parts: Collaborators,
+    af: AnswersFile,
+    target: LoadedBlueprint,
+    plans: Plans,
+    name_version: tuple[str, str],
+) -> AnswersFile:
+    """The answers file the update writes: the target version and its answers."""
+    bp = target.blueprint
+    _, file_answers = dialect_of(parts.dialects, bp).update_answers(bp, plans.name, plans.answers)
+    return AnswersFile(
+        blueprint_name=name_version[0],
+        blueprint_version=name_version[1],
+        source=target.source.source,
+        answers=file_answers,
+        components=list(af.components),
+        ref=target.source.ref,
+        commit=target.source.commit,
+    )
 
 
 def _answers_change(project: Path, new_answers: AnswersFile) -> list[Change]:
