@@ -61,11 +61,9 @@ def _choice_type(values: Sequence[Any]) -> str | list[str] | None:
     return kinds[0] if len(kinds) == 1 else kinds
 
 
-def variable_schema(var: Variable, order: int = 0) -> dict[str, Any]:
-    """The JSON Schema of one variable."""
-    schema: dict[str, Any] = {"title": var.name, "x-order": order, "x-type": var.type}
-    if var.help:
-        schema["description"] = var.help
+def _type_schema(var: Variable) -> dict[str, Any]:
+    """``type``, ``enum`` and ``items`` of one variable (or its choices expression)."""
+    schema: dict[str, Any] = {}
     choices = _choices(var) if var.type in ("choice", "multichoice") else None
     if var.type == "choice":
         if choices is not None:
@@ -87,6 +85,15 @@ def variable_schema(var: Variable, order: int = 0) -> dict[str, Any]:
             schema["x-choices-expr"] = var.choices
     else:
         schema["type"] = _JSON_TYPES[var.type]
+    return schema
+
+
+def variable_schema(var: Variable, order: int = 0) -> dict[str, Any]:
+    """The JSON Schema of one variable."""
+    schema: dict[str, Any] = {"title": var.name, "x-order": order, "x-type": var.type}
+    if var.help:
+        schema["description"] = var.help
+    schema.update(_type_schema(var))
     if var.secret:
         schema["format"] = "password"
         schema["writeOnly"] = True

@@ -132,28 +132,31 @@ def resolve_source(
     if _looks_like_path(ref) or Path(ref).is_dir():
         if not allow_local:
             raise SecurityError("local folders are not accepted as blueprint sources here")
-        path = Path(ref).expanduser().resolve()
-        if not path.is_dir():
-            raise NotFoundError(f"blueprint folder {ref!r} does not exist")
-        if is_git_repository(path):
-            return _git(
-                str(path),
-                allow_local,
-                allow_remote,
-                trust,
-                trusted_prefixes,
-                vcs_ref,
-                refresh,
-                settings,
-            )
-        _no_ref(vcs_ref, f"the folder {str(path)!r} (no .git at its top)")
-        source = str(path)
-        return ResolvedSource(path, source, trust or is_trusted(source, trusted_prefixes), "local")
+        git = (allow_remote, trust, trusted_prefixes, vcs_ref, refresh, settings)
+        return _folder(ref, trust, trusted_prefixes, vcs_ref, git)
     raise NotFoundError(
         f"no blueprint named {ref!r}",
         hint=f"built-ins: {', '.join(builtin_names())}; or give a folder path like "
         "./my-blueprint, a git URL, gh:owner/repo or plugin:NAME",
     )
+
+
+def _folder(
+    ref: str,
+    trust: bool,
+    trusted_prefixes: Sequence[str],
+    vcs_ref: str | None,
+    git: tuple[bool, bool, Sequence[str], str | None, bool, Settings | None],
+) -> ResolvedSource:
+    """A local folder: read as a git source when its top holds ``.git``."""
+    path = Path(ref).expanduser().resolve()
+    if not path.is_dir():
+        raise NotFoundError(f"blueprint folder {ref!r} does not exist")
+    if is_git_repository(path):
+        return _git(str(path), True, *git)
+    _no_ref(vcs_ref, f"the folder {str(path)!r} (no .git at its top)")
+    source = str(path)
+    return ResolvedSource(path, source, trust or is_trusted(source, trusted_prefixes), "local")
 
 
 def _plugin(
