@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from s3_support import seaweedfs
+
+__all__ = ["seaweedfs"]  # the session's SeaweedFS (tests/s3_support.py), for every test folder
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +22,8 @@ def isolated_dirs(
     for name in (
         "CODEFORGE_DATABASE_URL",
         "CODEFORGE_REDIS_URL",
+        "CODEFORGE_ARTIFACTS_URL",
+        "CODEFORGE_S3_ENDPOINT_URL",
         "CODEFORGE_AUTHOR_NAME",
         "CODEFORGE_AUTHOR_EMAIL",
         "CODEFORGE_DEBUG",

@@ -78,8 +78,8 @@ def test_a_plugin_job_kind_runs_through_the_runner(db_url: str, tmp_path: Path) 
         timeout=30,
         requeue_after=60.0,
     )
-    config = JobConfig(redis_url=None, artifact_dir=tmp_path / "artifacts")
-    runner = Runner(ctx, config, LocalArtifactStore(config.artifact_dir), "test-worker")
+    config = JobConfig(redis_url=None)
+    runner = Runner(ctx, config, LocalArtifactStore(tmp_path / "artifacts"), "test-worker")
     assert runner.run(job.id) == "finished"
     with ctx.read() as session:
         row = session.get(type(job), job.id)

@@ -58,7 +58,6 @@ class Env:
 
         base = JobConfig(
             redis_url=None,
-            artifact_dir=self.artifacts,
             lease=2.0,
             backoff=0.1,
             sweep_interval=0.1,

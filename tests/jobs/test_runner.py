@@ -15,7 +15,7 @@ from .conftest import Env, job_row, submit
 
 def make_runner(env: Env, name: str = "w1", **config: object) -> Runner:
     cfg = env.config(**config)
-    return Runner(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), name)
+    return Runner(env.ctx, cfg, LocalArtifactStore(env.artifacts), name)
 
 
 def test_a_job_runs_once_and_a_second_delivery_is_skipped(env: Env) -> None:
@@ -110,7 +110,7 @@ def test_the_sweeper_retries_a_job_whose_worker_died(env: Env) -> None:
     assert store.claim(env.ctx.factory, job_id, "dead-worker", cfg.lease) is not None
     delivered: list[str] = []
     sweeper = Sweeper(
-        env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda j, q, t: delivered.append(j)
+        env.ctx, cfg, LocalArtifactStore(env.artifacts), lambda j, q, t: delivered.append(j)
     )
     assert sweeper.tick()["requeued"] == 0  # lease still valid
     time.sleep(0.6)
@@ -128,7 +128,7 @@ def test_the_sweeper_fails_an_abandoned_job_without_attempts_left(env: Env) -> N
     job_id = submit(env, "test-slow", {"seconds": 0}, max_attempts=1)
     assert store.claim(env.ctx.factory, job_id, "dead-worker", cfg.lease) is not None
     time.sleep(0.3)
-    sweeper = Sweeper(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda *a: None)
+    sweeper = Sweeper(env.ctx, cfg, LocalArtifactStore(env.artifacts), lambda *a: None)
     assert sweeper.tick()["failed"] == 1
     row = job_row(env, job_id)
     assert row.status == "failed"
@@ -145,7 +145,7 @@ def test_generate_retried_after_a_lost_attempt_records_one_project(env: Env) -> 
     assert store.claim(env.ctx.factory, job_id, "dead", 0.1) is not None
     time.sleep(0.2)
     cfg = env.config()
-    Sweeper(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda *a: None).tick()
+    Sweeper(env.ctx, cfg, LocalArtifactStore(env.artifacts), lambda *a: None).tick()
     assert make_runner(env, "w2").run(job_id) == "finished"
     # A late duplicate delivery changes nothing.
     assert make_runner(env, "w3").run(job_id) == "skipped"
@@ -157,14 +157,14 @@ def test_generate_retried_after_a_lost_attempt_records_one_project(env: Env) -> 
 
 def test_expired_results_are_dropped_by_the_sweeper(env: Env) -> None:
     cfg = env.config(result_ttl=1)
-    runner = Runner(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), "w")
+    runner = Runner(env.ctx, cfg, LocalArtifactStore(env.artifacts), "w")
     job_id = submit(env, "test-slow", {"seconds": 0})
     assert runner.run(job_id) == "finished"
     row = job_row(env, job_id)
     path = env.artifacts / row.artifact_id
     assert path.is_file()
     time.sleep(1.1)
-    counts = Sweeper(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda *a: None).tick()
+    counts = Sweeper(env.ctx, cfg, LocalArtifactStore(env.artifacts), lambda *a: None).tick()
     assert counts["expired"] == 1
     assert not path.exists()
     row = job_row(env, job_id)
@@ -204,7 +204,7 @@ def test_register_records_the_blueprint_once_and_needs_a_maintainer(env: Env) ->
     assert store.claim(env.ctx.factory, job_id, "dead", 0.1) is not None
     time.sleep(0.2)
     cfg = env.config()
-    Sweeper(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda *a: None).tick()
+    Sweeper(env.ctx, cfg, LocalArtifactStore(env.artifacts), lambda *a: None).tick()
     assert make_runner(env, "w2").run(job_id) == "finished"
     assert make_runner(env, "w3").run(job_id) == "skipped"
     row = job_row(env, job_id)
@@ -223,13 +223,13 @@ def test_register_records_the_blueprint_once_and_needs_a_maintainer(env: Env) ->
 
 def test_a_starting_executor_takes_queued_jobs_but_leaves_retry_delays_alone(env: Env) -> None:
     cfg = env.config(backoff=30)
-    runner = Runner(env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), "w")
+    runner = Runner(env.ctx, cfg, LocalArtifactStore(env.artifacts), "w")
     waiting = submit(env, "test-flaky", {"fail_times": 1})
     assert runner.run(waiting) == "retry"  # due again in 30 s
     fresh = submit(env, "test-slow", {"seconds": 0})
     delivered: list[str] = []
     sweeper = Sweeper(
-        env.ctx, cfg, LocalArtifactStore(cfg.artifact_dir), lambda j, q, t: delivered.append(j)
+        env.ctx, cfg, LocalArtifactStore(env.artifacts), lambda j, q, t: delivered.append(j)
     )
     sweeper.tick(all_queued=True)
     assert delivered == [fresh]

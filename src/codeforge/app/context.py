@@ -4,6 +4,7 @@ The API (``codeforge.api.app.create_app``), the job worker (``codeforge worker``
 plain ``rq worker`` processes) and the tests all build their context here, so they
 share one wiring: settings, server config, database sessions, metrics, the loaded
 plugins (whose job kinds the worker runs and whose routers the API mounts), the
+artifact stores (``codeforge.app.artifacts``: a local folder, or S3), the
 blueprint memo and the pool of warm render environments.
 
 Nothing here is request state: two servers on one database behave as one. The
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from codeforge.app.artifacts import ArtifactStores, artifact_stores
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.metrics import Metrics
 from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
@@ -43,6 +45,7 @@ class AppContext:
     factory: sessionmaker[Session]
     metrics: Metrics
     plugins: Plugins  # what installed plugins (and the built-in default plugins) contribute
+    artifacts: ArtifactStores  # job results and registered blueprint archives
     _blueprints: dict[tuple[str, int, int], Blueprint] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     keys: KeyCache = dataclasses.field(init=False)
@@ -128,18 +131,23 @@ def build_context(
     *,
     migrate: bool = True,
     plugins: Plugins | None = None,
+    artifacts: ArtifactStores | None = None,
 ) -> AppContext:
     """The context of a server process (API, worker, tests) on ``settings``' database.
 
     ``migrate`` creates or upgrades the schema first (the API and ``codeforge worker``
     do; a plain RQ worker process trusts the server that started before it).
-    ``plugins`` defaults to the installed ones (``CODEFORGE_PLUGINS`` narrows them).
+    ``plugins`` defaults to the installed ones (``CODEFORGE_PLUGINS`` narrows them);
+    ``artifacts`` to the stores ``CODEFORGE_ARTIFACTS_URL`` names (a local folder without it).
     """
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
 
     settings = settings or load_settings()
     config = config or api_config(settings)
+    plugins = plugins if plugins is not None else build_plugins()
+    if artifacts is None:
+        artifacts = artifact_stores(settings, plugins)
     if migrate:
         ensure_schema(config.database_url)
     return AppContext(
@@ -147,5 +155,6 @@ def build_context(
         config=config,
         factory=session_factory(config.database_url),
         metrics=Metrics.create(),
-        plugins=plugins if plugins is not None else build_plugins(),
+        plugins=plugins,
+        artifacts=artifacts,
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from codeforge.app import catalog
 from codeforge.app.context import AppContext
-from codeforge.app.registry import archive_digest, fetch_archive, fetch_git
+from codeforge.app.registry import archive_digest, fetch_archive, fetch_git, keep_archive
 from codeforge.core.errors import ConflictError, ValidationError
 from codeforge.sources import builtin_names
 from codeforge.templates.schema import Blueprint
@@ -104,6 +104,8 @@ def register(
 ) -> RegisteredBlueprint:
     """Register the fetched blueprint in ``folder`` in one transaction of its own."""
     bp = check_registrable(ctx, folder)
+    if archive is not None and keep_archive(ctx, archive):
+        archive = None  # in the artifact store, written before the row that points at it
     with ctx.factory.begin() as session:
         registered = record_registration(session, bp, source, actor, archive=archive)
     catalog.invalidate(ctx)

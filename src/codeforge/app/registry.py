@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from codeforge.app.config import ApiConfig
 from codeforge.app.context import AppContext
+from codeforge.cache.artifacts import artifact_id_for
 from codeforge.core.errors import (
     BlueprintError,
     CodeForgeError,
@@ -309,8 +310,9 @@ def archive_digest(data: bytes) -> str:
 def fetch_archive(ctx: AppContext, data: bytes) -> tuple[Path, str]:
     """Extract and load the archive; returns (folder, source).
 
-    The bytes themselves are kept in the database (``blueprint_archives``, by
-    SHA-256) when the blueprint is registered, so every server can rebuild the folder.
+    The bytes themselves are kept (``keep_archive``: in the artifact store when one is
+    configured, else the database's ``blueprint_archives``, by SHA-256) when the
+    blueprint is registered, so every server can rebuild the folder.
     """
     source = ARCHIVE_PREFIX + archive_digest(data)
     folder = _folder_id(source)
@@ -323,12 +325,40 @@ def fetch_archive(ctx: AppContext, data: bytes) -> tuple[Path, str]:
     return installed, source
 
 
+def _archive_id(digest: str) -> str:
+    return artifact_id_for(f"sha256-{digest}", "bin")
+
+
+def keep_archive(ctx: AppContext, data: bytes) -> bool:
+    """Put the archive in the artifact store (S3) when one is configured; False: the
+    database keeps it (the embedded default). A store outage is a StoreError (503)."""
+    store = ctx.artifacts.archives
+    if store is None:
+        return False
+    store.put(f"sha256-{archive_digest(data)}", data, "bin")
+    return True
+
+
+def _archive_from_store(ctx: AppContext, digest: str) -> bytes | None:
+    store = ctx.artifacts.archives
+    if store is None or not _SHA256_RE.match(digest):
+        return None
+    try:
+        with store.open(_archive_id(digest)) as stream:
+            return stream.read()
+    except NotFoundError:
+        return None  # registered before the store was configured: in the database
+
+
 def stored_archive(ctx: AppContext, digest: str) -> bytes | None:
-    """The archive with this SHA-256 from the database (or an older server's disk store)."""
+    """The archive with this SHA-256 from the artifact store, the database, or an older
+    server's disk store."""
     from codeforge.db.repositories import get_archive
 
-    with ctx.read() as session:
-        data = get_archive(session, digest)
+    data = _archive_from_store(ctx, digest)
+    if data is None:
+        with ctx.read() as session:
+            data = get_archive(session, digest)
     if data is None:
         kept = archive_store(ctx) / f"{digest}.bin"
         if _SHA256_RE.match(digest) and kept.is_file():

@@ -2,7 +2,8 @@
 
 ``ArtifactStore`` is the interface; ``LocalArtifactStore`` keeps each artifact in a
 folder (shared by every server and worker of a deployment: the same machine, or a
-network mount). An S3-compatible store implements the same four methods later.
+network mount); ``codeforge.integrations.s3`` keeps them in an S3 bucket. Stores
+come from plugins (``codeforge_artifact_stores``), by URL scheme.
 
 Local writes are atomic: bytes go to a temporary file in the same folder, are
 flushed and fsynced, then renamed over the final name, so a reader never sees half
@@ -17,7 +18,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
@@ -51,6 +52,15 @@ class ArtifactStore(Protocol):
         """Remove artifacts written more than ``older_than`` seconds ago; returns how many."""
         ...
 
+    def download_url(self, artifact_id: str, disposition: str) -> str | None:
+        """A short-lived URL a client fetches the artifact from directly (sent with
+        ``disposition`` as its Content-Disposition), or None: serve it through the API."""
+        ...
+
+
+# Makes the store for a URL (``s3://bucket/prefix``) with settings from ``environ``.
+ArtifactStoreFactory = Callable[[str, Mapping[str, str]], ArtifactStore]
+
 
 def artifact_id_for(key: str, suffix: str) -> str:
     """The id of the artifact of ``key`` (a job id) with ``suffix``; refuses unsafe names."""
@@ -61,7 +71,8 @@ def artifact_id_for(key: str, suffix: str) -> str:
     return f"{key}.{suffix}"
 
 
-def _check_id(artifact_id: str) -> str:
+def check_id(artifact_id: str) -> str:
+    """``artifact_id`` when it is one ``artifact_id_for`` makes; NotFoundError otherwise."""
     key, dot, suffix = artifact_id.rpartition(".")
     if not dot:
         raise NotFoundError(f"no artifact {artifact_id!r}", where="artifact")
@@ -78,7 +89,7 @@ class LocalArtifactStore:
         self.root = root
 
     def _path(self, artifact_id: str) -> Path:
-        return self.root / _check_id(artifact_id)
+        return self.root / check_id(artifact_id)
 
     def put(self, key: str, data: bytes | Iterable[bytes], suffix: str = "bin") -> str:
         artifact_id = artifact_id_for(key, suffix)
@@ -129,6 +140,9 @@ class LocalArtifactStore:
         except FileNotFoundError:
             return False
         return True
+
+    def download_url(self, artifact_id: str, disposition: str) -> str | None:
+        return None  # a folder has no URL of its own: the API streams the file
 
     def _entries(self) -> Iterator[os.DirEntry[str]]:
         try:

@@ -116,7 +116,6 @@ def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: s
     import signal
     import time
 
-    from codeforge.cache.artifacts import LocalArtifactStore
     from codeforge.cache.connection import redacted
     from codeforge.cache.jobs import RedisJobQueue
     from codeforge.jobs.runner import Runner, Sweeper
@@ -125,7 +124,7 @@ def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: s
     # Until RQ installs its own handlers, a stop request ends the command cleanly too.
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
-    artifacts = LocalArtifactStore(jobs.artifact_dir)
+    artifacts = ctx.artifacts.results
     set_worker_runner(Runner(ctx, jobs, artifacts, name))
     log = logging.getLogger("codeforge.jobs")
     where = {"worker": name, "queues": names, "redis": redacted(jobs.redis_url)}

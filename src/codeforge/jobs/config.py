@@ -6,7 +6,6 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Final
 
 from codeforge.core.errors import UsageError
@@ -19,7 +18,6 @@ _QUEUE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 @dataclasses.dataclass(frozen=True)
 class JobConfig:
     redis_url: str | None  # None: jobs run in a thread pool of the API process
-    artifact_dir: Path
     queue: str = "default"
     threads: int = 2  # in-process executor threads
     result_ttl: float = 24 * 3600.0  # seconds a finished job's result is kept
@@ -69,10 +67,8 @@ def job_config(settings: Settings, env: Mapping[str, str] | None = None) -> JobC
     for kind in list(timeouts):
         name = f"CODEFORGE_JOB_TIMEOUT_{kind.upper()}"
         timeouts[kind] = int(_number(env, name, timeouts[kind], 1))
-    artifact_dir = env.get("CODEFORGE_JOB_ARTIFACT_DIR") or str(settings.data_dir / "artifacts")
     return JobConfig(
         redis_url=settings.redis_url or None,
-        artifact_dir=Path(artifact_dir),
         queue=check_queue_name(env.get("CODEFORGE_JOB_QUEUE", "default"), "CODEFORGE_JOB_QUEUE"),
         threads=int(_number(env, "CODEFORGE_JOB_THREADS", 2, 1)),
         result_ttl=_number(env, "CODEFORGE_JOB_RESULT_TTL", 24 * 3600.0, 1),

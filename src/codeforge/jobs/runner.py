@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from codeforge.app.context import AppContext
-from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
+from codeforge.cache.artifacts import ArtifactStore
 from codeforge.core.errors import CodeForgeError, StoreError
 from codeforge.jobs import store, sweep
 from codeforge.jobs.config import JobConfig
@@ -294,10 +294,9 @@ class Sweeper:
         factory = self.ctx.factory
         expired = 0
         now = time.monotonic()
-        if now - self._last_orphan_sweep > 600 and isinstance(self.artifacts, LocalArtifactStore):
+        if now - self._last_orphan_sweep > 600:
             self._last_orphan_sweep = now
-            # Files no row points at any more (a crash between write and commit).
-            expired += self.artifacts.expire(self.config.result_ttl + 3600)
+            expired += self._expire_orphans()
         if not all_queued:
             with self.ctx.read() as session:
                 if not sweep.needs_sweep(session):
@@ -317,8 +316,20 @@ class Sweeper:
                 break
             enqueued += 1
         for artifact_id in sweep.take_expired_results(factory):
-            expired += int(self.artifacts.delete(artifact_id))
+            try:
+                expired += int(self.artifacts.delete(artifact_id))
+            except StoreError as exc:  # the store is down: the orphan sweep removes it later
+                log.warning("job sweeper: cannot delete %s: %s", artifact_id, exc.message)
         return {"requeued": requeued, "failed": failed, "enqueued": enqueued, "expired": expired}
+
+    def _expire_orphans(self) -> int:
+        """Remove results no row points at any more (a crash between write and commit, or a
+        delete that failed while the store was down); a down store is tried next time."""
+        try:
+            return self.artifacts.expire(self.config.result_ttl + 3600)
+        except StoreError as exc:
+            log.warning("job sweeper: cannot expire old results: %s", exc.message)
+            return 0
 
     def start(self, *, all_queued_first: bool = False) -> Sweeper:
         def loop() -> None:

@@ -13,7 +13,7 @@ import logging
 import time
 
 from codeforge.app.context import AppContext, build_context
-from codeforge.cache.artifacts import LocalArtifactStore
+from codeforge.cache.artifacts import ArtifactStore
 from codeforge.cache.jobs import InProcessQueue, JobQueue, RedisJobQueue, worker_name
 from codeforge.jobs.config import JobConfig, job_config
 from codeforge.jobs.runner import Runner, Sweeper
@@ -27,7 +27,7 @@ class JobRuntime:
 
     ctx: AppContext
     config: JobConfig
-    artifacts: LocalArtifactStore
+    artifacts: ArtifactStore
     queue: JobQueue
     runner: Runner
     sweeper: Sweeper | None = None
@@ -44,7 +44,7 @@ def build_runtime(
 ) -> JobRuntime:
     """The runtime for an API process: RQ when Redis is configured, else the thread pool
     (started, with its sweeper, unless ``start`` is False)."""
-    artifacts = LocalArtifactStore(config.artifact_dir)
+    artifacts = ctx.artifacts.results
     runner = Runner(ctx, config, artifacts, name or worker_name("api"))
     if config.redis_url:
         return JobRuntime(ctx, config, artifacts, RedisJobQueue(config.redis_url), runner)
@@ -89,6 +89,6 @@ def _runner_from_env() -> Runner:
     """A runner for a plain ``rq worker`` process (``codeforge worker`` sets its own)."""
     ctx = build_context(migrate=False)
     jobs = job_config(ctx.settings)
-    runner = Runner(ctx, jobs, LocalArtifactStore(jobs.artifact_dir), worker_name("rq"))
+    runner = Runner(ctx, jobs, ctx.artifacts.results, worker_name("rq"))
     set_worker_runner(runner)
     return runner

@@ -1,13 +1,15 @@
-"""CodeForge's own rendering features, registered as a default plugin."""
+"""CodeForge's own rendering features and local artifact store, registered as a default plugin."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
+    from codeforge.cache.artifacts import ArtifactStore, ArtifactStoreFactory
     from codeforge.core.postprocess import Formatter
 
 
@@ -19,3 +21,23 @@ def codeforge_formatters() -> Mapping[str, Formatter]:
     from codeforge.core.postprocess import BUILTIN_FORMATTERS
 
     return BUILTIN_FORMATTERS
+
+
+def _local_store(url: str, env: Mapping[str, str]) -> ArtifactStore:
+    from urllib.parse import unquote, urlsplit
+
+    from codeforge.cache.artifacts import LocalArtifactStore
+    from codeforge.core.errors import UsageError
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        raise UsageError(
+            f"{url!r} is not a file:///absolute/path URL", where="CODEFORGE_ARTIFACTS_URL"
+        )
+    return LocalArtifactStore(Path(unquote(parts.path)))
+
+
+@hookimpl
+def codeforge_artifact_stores() -> Mapping[str, ArtifactStoreFactory]:
+    """The ``file`` scheme: artifacts in a local (or mounted) folder."""
+    return {"file": _local_store}

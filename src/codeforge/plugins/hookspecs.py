@@ -7,7 +7,7 @@ may leave out arguments it does not need, as pluggy allows. docs/plugins.md
 documents each hook; tests/plugins/test_hookspecs.py fails when one is missing there.
 
 Hooks marked *spec only* have no caller yet: the issues that add forges, CI,
-deployment, artifact stores and AI providers wire them.
+deployment and AI providers wire them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # type-only: the hooks name adapter types without importing a
     from fastapi import APIRouter
 
     from codeforge.app.credentials import CredentialStoreFactory, Forge
+    from codeforge.cache.artifacts import ArtifactStoreFactory
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
@@ -158,8 +159,9 @@ def codeforge_credential_stores() -> Sequence[CredentialStoreFactory]:
 
 
 @hookspec
-def codeforge_artifact_stores() -> Sequence[object]:
-    """Stores for job artifacts (local folder, S3, ...) (spec only)."""
+def codeforge_artifact_stores() -> Mapping[str, ArtifactStoreFactory]:
+    """Artifact store factories by URL scheme (``file``, ``s3``, ...): ``factory(url, environ)``
+    makes the store ``CODEFORGE_ARTIFACTS_URL`` names (job results, blueprint archives)."""
 
 
 @hookspec

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from codeforge.app.credentials import CredentialStoreFactory, Forge
+    from codeforge.cache.artifacts import ArtifactStoreFactory
     from codeforge.core.collaborators import Extensions
     from codeforge.core.dialect import Dialect
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
@@ -47,6 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "codeforge.sources.plugin",
     "codeforge.jobs.plugin",
     "codeforge.integrations.plugin",
+    "codeforge.integrations.s3",
 )
 BUILTIN_DISTRIBUTION = "codeforge"
 
@@ -259,6 +261,10 @@ class Plugins:
                     )
                 found[name], owners[name] = item, info
         return found
+
+    def artifact_stores(self) -> dict[str, ArtifactStoreFactory]:
+        """Artifact store factories by URL scheme (``file`` and ``s3`` are built in)."""
+        return {k: v for k, (_, v) in self._named("codeforge_artifact_stores").items()}
 
     def lifecycle(self) -> PluginLifecycle:
         """The core's lifecycle collaborator, forwarding each event to the plugins."""

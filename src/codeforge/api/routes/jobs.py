@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.auth import Ctx, CurrentUser, Principal
@@ -233,13 +233,18 @@ class GoneError(CodeForgeError):
             "content": {"application/zip": {}, "application/json": {}},
             "description": "The artifact (a zip for generate) or the result (JSON)",
         },
+        307: {"description": "The artifact is at a presigned URL of the artifact store (S3)"},
         404: {"model": ErrorPublic},
         409: {"model": ErrorPublic},
         410: {"model": ErrorPublic},
+        503: {"model": ErrorPublic, "description": "The artifact store is unreachable"},
     },
 )
 def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam) -> Response:
-    """The result of a finished job: the zip of a ``generate``, the record of a ``register``."""
+    """The result of a finished job: the zip of a ``generate``, the record of a ``register``.
+
+    With an S3 artifact store the answer is a 307 to a short-lived presigned URL;
+    ownership and expiry are checked here first."""
     from codeforge.api.download import content_disposition
     from codeforge.cache.artifacts import iter_file
 
@@ -255,16 +260,21 @@ def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam
     if job.artifact_id is None:
         return JSONResponse(job.result)
     artifacts = runtime_of(request.app).artifacts
+    name = str((job.result or {}).get("name") or "result")
+    disposition = content_disposition(name)
     try:
-        stream = artifacts.open(job.artifact_id)
+        url = artifacts.download_url(job.artifact_id, disposition)
+        stream = artifacts.open(job.artifact_id) if url is None else None
     except NotFoundError:
         raise GoneError(f"the result of job {job.id} has expired", where="job") from None
-    name = str((job.result or {}).get("name") or "result")
+    if stream is None:
+        headers = {"X-Job-Id": job.id, "Cache-Control": "no-store"}
+        return RedirectResponse(str(url), status_code=307, headers=headers)
     return StreamingResponse(
         iter_file(stream),
         media_type="application/zip",
         headers={
-            "Content-Disposition": content_disposition(name),
+            "Content-Disposition": disposition,
             "Content-Length": str(artifacts.size(job.artifact_id)),
             "X-Job-Id": job.id,
             **(
