@@ -30,14 +30,24 @@ def prefix() -> str:
 
 
 @pytest.fixture
+def presign() -> str:
+    return "300"  # CODEFORGE_S3_PRESIGN_SECONDS; a test parametrizes "0"
+
+
+@pytest.fixture
 def s3_api(
-    seaweedfs: SeaweedFS, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seaweedfs: SeaweedFS,
+    prefix: str,
+    presign: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Api]:
     from codeforge.api.app import create_app
     from codeforge.core.settings import load_settings
 
     for name, value in seaweedfs.env(prefix).items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CODEFORGE_S3_PRESIGN_SECONDS", presign)
     monkeypatch.setenv("CODEFORGE_JOB_BACKOFF_SECONDS", "0.2")
     monkeypatch.setenv("CODEFORGE_JOB_SWEEP_SECONDS", "0.2")
     monkeypatch.setenv("CODEFORGE_JOB_MAX_ATTEMPTS", "50")  # ride out the outage below
@@ -92,6 +102,17 @@ def test_a_job_result_is_stored_in_s3_and_downloaded_through_a_presigned_url(
         Bucket=seaweedfs.bucket, Key=f"{prefix}/results/{job['id']}.zip"
     )
     assert s3_api.as_(s3_api.alice, "GET", done["result_url"]).status_code == 410
+
+
+@pytest.mark.parametrize("presign", ["0"])
+def test_without_presigning_the_api_streams_the_result_from_s3(s3_api: Api) -> None:
+    job = submit(s3_api, s3_api.alice, GENERATE).json()
+    done = wait_done(s3_api, s3_api.alice, job["id"])
+    answer = s3_api.as_(s3_api.alice, "GET", done["result_url"], follow_redirects=False)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-disposition"].startswith('attachment; filename="demo.zip"')
+    assert int(answer.headers["content-length"]) == len(answer.content) == done["result"]["size"]
+    assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
 
 
 def test_a_bucket_outage_answers_503_loses_nothing_and_recovers(
