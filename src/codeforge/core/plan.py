@@ -336,7 +336,25 @@ class PlanBuilder:
                     if key not in cache and key not in missing:
                         missing[key] = (key, item.data, item.src.rel)
             compile_many(self.env, list(missing.values()))
-        # Pass 2: render.
+        # Pass 2: render (under the operating system's memory cap, where it applies).
+        with self.env.data_limit():
+            self._render_items(items, plan, keep, progress)
+        for rel_dir in empty_dirs:
+            if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
+                continue
+            out = self.render_path(rel_dir, context)
+            if out is not None and not excluded_out.match(out + "/"):
+                plan.directories.append(out)
+        return plan
+
+    def _render_items(
+        self,
+        items: list[_Item],
+        plan: RenderPlan,
+        keep: _Globs,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        budget = self.env.budget
         total_bytes = 0
         for index, item in enumerate(items):
             budget.check_time()
@@ -361,13 +379,6 @@ class PlanBuilder:
             )
             if progress is not None:
                 progress(index + 1, len(items))
-        for rel_dir in empty_dirs:
-            if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
-                continue
-            out = self.render_path(rel_dir, context)
-            if out is not None and not excluded_out.match(out + "/"):
-                plan.directories.append(out)
-        return plan
 
     def _item_kind(self, data: bytes, verbatim: _Globs, rel: str) -> str:
         if self.suffix_only:

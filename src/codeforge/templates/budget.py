@@ -24,7 +24,6 @@ Memory is bounded two ways, so that the bound holds by construction:
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -63,6 +62,7 @@ class Budget:
         self.iterations = 0
         self.memory = 0  # bytes charged so far
         self._data_cap: int | None = -1  # -1: not measured yet
+        self._saved: tuple[int, int] | None = None
 
     # -- time and iterations -----------------------------------------------------------
 
@@ -99,26 +99,25 @@ class Budget:
         """Give back scratch memory the render has certainly let go of."""
         self.memory -= size
 
-    @contextlib.contextmanager
-    def os_cap(self) -> Iterator[None]:
-        """Cap the process's data segment while a file renders (single-threaded only)."""
-        cap = self._cap()
-        if cap is None:
-            yield
-            return
-        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
-        try:
-            yield
-        finally:
-            resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+    def lower_data_limit(self) -> tuple[int, int] | None:
+        """Cap the data segment while a file renders (single-threaded processes only).
 
-    def _cap(self) -> int | None:
-        # Measured once per render, at its first file: a render's own growth is
-        # metered, the rest (compiled code, caches) fits in OVERHEAD.
+        Returns the limits to put back with :meth:`restore_data_limit`, or None.
+        """
         if self._data_cap == -1:
+            # Measured once per render, at its first file: a render's own growth is
+            # metered, the rest (compiled code, caches) fits in OVERHEAD.
             self._data_cap = _data_cap(self.limits.max_memory - self.memory)
-        return self._data_cap
+            self._saved = resource.getrlimit(resource.RLIMIT_DATA) if self._data_cap else None
+        if self._data_cap is None or self._saved is None:
+            return None
+        resource.setrlimit(resource.RLIMIT_DATA, (self._data_cap, self._saved[1]))
+        return self._saved
+
+    @staticmethod
+    def restore_data_limit(saved: tuple[int, int] | None) -> None:
+        if saved is not None:
+            resource.setrlimit(resource.RLIMIT_DATA, saved)
 
 
 def _data_cap(budget: int) -> int | None:

@@ -14,11 +14,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from types import CodeType
+from types import BuiltinMethodType, CodeType, MethodType
 from typing import Any
 
 import jinja2
@@ -238,10 +239,17 @@ class CodeForgeEnvironment(SandboxedEnvironment):
     def wrap_str_format(self, value: Any) -> Any:
         # The sandbox hands templates a wrapper for str.format; check the widths it
         # would pad to, and charge what it would make, before it runs.
+        if not isinstance(value, MethodType | BuiltinMethodType) or value.__name__ not in (
+            "format",
+            "format_map",
+        ):
+            return None  # every attribute a template reads passes here: stay cheap
         wrapper = super().wrap_str_format(value)
         if wrapper is None:
             return None
-        owner: str = value.__self__
+        owner = value.__self__
+        if not isinstance(owner, str):
+            return wrapper
         check_format(self.limits, owner)
         mapped = value.__name__ == "format_map"
 
@@ -285,8 +293,10 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         text), so only literal-only output goes uncounted, 8 bytes a loop step.
         """
         budget = self.budget
-        if isinstance(value, str):
-            budget.memory += 2 * WORD  # inline: this runs for every {{ }} written
+        if isinstance(value, str | int):  # inline: this runs for every {{ }} written
+            budget.memory += 2 * WORD + (
+                0 if isinstance(value, str) else value.bit_length() // 3 + 2
+            )
             if budget.memory > budget.limits.max_memory:
                 budget.charge(0)  # raises, naming the limit
             return value
@@ -308,20 +318,23 @@ class CodeForgeEnvironment(SandboxedEnvironment):
 
     def concat(self, parts: Iterable[str]) -> str:
         """Joins of macro, call-block, set-block and filter-block output, and ``render()``."""
-        budget = self.budget
         if not isinstance(parts, list):
-            parts = list(self._metered_stream(parts))
-        else:
-            budget.charge(_joined_bytes(parts))
+            parts = self._collect(parts, None)
+        self.budget.charge(_joined_bytes(parts))
         return "".join(parts)
 
-    def _metered_stream(self, chunks: Iterable[str]) -> Iterable[str]:
-        charge = self.budget.charge
-        for chunk in chunks:
-            charge(text_bytes(chunk) + WORD)
-            yield chunk
-
     # -- rendering ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def data_limit(self) -> Iterator[None]:
+        """While the files of a plan render: the operating system's cap on the data
+        segment (single-threaded processes; see :mod:`codeforge.templates.budget`)."""
+        budget = self.budget
+        saved = budget.lower_data_limit()
+        try:
+            yield
+        finally:
+            budget.restore_data_limit(saved)
 
     def render_bytes(
         self, template: jinja2.Template, context: Mapping[str, Any], origin: str, *, crlf: bool
@@ -335,42 +348,49 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         budget = self.budget
         start = budget.memory
         try:
-            with budget.os_cap():
-                text = self._stream_text(template, context, origin)
-                if crlf:
-                    budget.charge(2 * text_bytes(text))
-                    text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+            text = self._stream_text(template, context, origin)  # charged twice: text, UTF-8
+            if crlf:
+                budget.charge(2 * text_bytes(text))
+                text = text.replace("\r\n", "\n").replace("\n", "\r\n")
                 budget.charge(text_bytes(text))
-                data = text.encode("utf-8")
+            data = text.encode("utf-8")
         except (TemplateError, SecurityError) as exc:
             if exc.where is None:
                 exc.where = origin
             raise
         except Exception as exc:
             raise render_error(exc, origin) from exc
-        budget.release(budget.memory - start)
-        budget.charge(len(data))
+        # The scratch copies are gone; the plan keeps the bytes.
+        budget.release(budget.memory - start - len(data))
         return data
 
     def _stream_text(
         self, template: jinja2.Template, context: Mapping[str, Any], origin: str
     ) -> str:
-        # Hot path: a chunk costs an addition and a comparison. Below ``cap`` the
-        # chunks fit the budget whatever their width (4 bytes a character, plus the
-        # list's reference); past it, _stream_cap counts exactly and moves the cap.
+        stream = template.root_render_func(template.new_context(dict(context)))
+        chunks = self._collect(stream, origin)
+        self.budget.charge(2 * _joined_bytes(chunks))
+        return "".join(chunks)
+
+    def _collect(self, stream: Iterable[str], origin: str | None) -> list[str]:
+        """The chunks of a render, under the per-file cap and the memory meter.
+
+        Hot path: a chunk costs an addition and a comparison. Below ``cap`` the
+        chunks fit the budget whatever their width (4 bytes a character, plus the
+        list's reference); past it, _stream_cap counts exactly and moves the cap.
+        """
         chunks: list[str] = []
         append = chunks.append
         size = 0  # characters, plus a reference's bytes per chunk
         cap = min(self.limits.max_file_bytes, self.budget.remaining // 4)
-        for chunk in template.root_render_func(template.new_context(dict(context))):
+        for chunk in stream:
             size += len(chunk) + WORD
             append(chunk)
             if size > cap:
                 cap = self._stream_cap(chunks, origin)
-        self.budget.charge(_joined_bytes(chunks))
-        return "".join(chunks)
+        return chunks
 
-    def _stream_cap(self, chunks: list[str], origin: str) -> int:
+    def _stream_cap(self, chunks: list[str], origin: str | None) -> int:
         """Check the stream so far exactly; the size up to which it may grow unchecked."""
         limit = self.limits.max_file_bytes
         chars = sum(map(len, chunks))

@@ -58,7 +58,19 @@ def rendered_bytes(value: Any, limit: int, escape: int = 4) -> int:
         return value.bit_length() // 3 + 2
     if value is None or isinstance(value, float):
         return 24
+    flat = _flat_strings(value)
+    if flat is not None:  # the common case (a list of names), counted in C
+        count, chars = flat
+        return 16 + 4 * count + escape * chars
     return _Walk(limit, escape).size(value)
+
+
+def _flat_strings(value: Any) -> tuple[int, int] | None:
+    """(items, bytes of their characters) of a list or tuple holding only strings."""
+    if type(value) not in (list, tuple) or not set(map(type, value)) <= {str}:
+        return None
+    wide = 1 if all(map(str.isascii, value)) else 4
+    return len(value), wide * sum(map(len, value))
 
 
 class _Walk:
@@ -172,6 +184,9 @@ def _join(args: MutableSequence[Any], kwargs: dict[str, Any], limit: int) -> int
     items = _materialised(args, 0)
     separator = _arg(args, kwargs, 1, "d") or ""
     total = WORD * len(items) + len(items) * text_bytes(str(separator))
+    flat = _flat_strings(items)
+    if flat is not None:
+        return total + flat[1]
     for item in items:
         total += rendered_bytes(item, limit)
         if total > limit:
