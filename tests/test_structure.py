@@ -18,7 +18,6 @@ MAX_FUNCTION_LINES = 60
 # Still over a limit when the rule came in (issue 10), each capped at its size then:
 # it may shrink, not grow. Split one and drop its line.
 ALLOWED_LONG_MODULES: dict[str, int] = {
-    "codeforge/sources/compat/copier.py": 686,
     "codeforge/templates/schema.py": 530,
 }
 ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
@@ -27,8 +26,6 @@ ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
     "codeforge/core/answers.py convert": 73,
     "codeforge/core/merge.py _one": 94,
     "codeforge/core/plan.py build": 92,
-    "codeforge/core/schema_export.py variable_schema": 61,
-    "codeforge/sources/__init__.py resolve_source": 61,
     "codeforge/sources/compat/cookiecutter.py resolve": 83,
     "codeforge/sources/compat/copier.py load": 103,
     "codeforge/templates/definition.py _read_yaml": 109,

@@ -14,20 +14,23 @@ tasks run only for trusted sources and never through a shell.
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.errors import BlueprintError, ValidationError
-from codeforge.core.postprocess import TaskError
 from codeforge.sources.compat import public_answers as recorded
 from codeforge.sources.compat import template_name
+from codeforge.sources.compat.copier_migrations import map_migrations
+from codeforge.sources.compat.copier_questions import (
+    HIDDEN,
+    TYPES,
+    Question,
+    cast_to_bool,
+    infer_type,
+)
 from codeforge.sources.compat.hooks import refuse_untrusted, run_argv, split_command
 from codeforge.sources.compat.jinja import (
     apply_envops,
@@ -39,11 +42,8 @@ from codeforge.sources.compat.jinja import (
 from codeforge.templates.definition import read_definition, where
 from codeforge.templates.schema import (
     MISSING,
-    SEMVER_RE,
     Blueprint,
     CompatOptions,
-    Migration,
-    Task,
     Variable,
 )
 
@@ -90,51 +90,6 @@ _QUESTION_KEYS = (
     "qmark",
     "ask",
 )
-TYPES = ("str", "int", "float", "bool", "json", "yaml", "path")
-HIDDEN = "_copier_hidden"  # answers to `when: false` questions: in the context, not recorded
-_TRUE = frozenset({"y", "yes", "t", "true", "on"})
-_FALSE = frozenset({"n", "no", "f", "false", "off", "~", "null", "none"})
-
-
-def cast_to_bool(value: Any) -> bool:
-    """copier's cast: a number, then YAML-ish words, then Python truth."""
-    try:
-        return bool(float(value))
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, str):
-        lower = value.strip().lower()
-        if not lower or lower in _FALSE:
-            return False
-        if lower in _TRUE:
-            return True
-    return bool(value)
-
-
-def _cast_str(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if (isinstance(value, float | int) and not isinstance(value, bool)) or isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"could not convert {value!r} to text")
-
-
-def _yaml(value: Any) -> Any:
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-CASTS: dict[str, Any] = {
-    "bool": cast_to_bool,
-    "float": float,
-    "int": int,
-    "json": json.loads,
-    "str": _cast_str,
-    "yaml": _yaml,
-    "path": str,
-}
 
 
 def load(folder: Path, definition: Path, digest: str) -> Blueprint:
@@ -242,70 +197,6 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
     )
 
 
-def map_migrations(
-    migrations: list[Any],
-) -> tuple[tuple[Migration, ...], tuple[Mapping[str, Any], ...]]:
-    """copier ``_migrations`` onto CodeForge's :class:`Migration` where the meaning is kept.
-
-    A migration maps when it has a semantic version, argv-splittable commands
-    without copier-only variables (``_stage``, ``_copier_*``, ``_version_*``), and
-    either the legacy ``before``/``after`` lists or a ``when`` that only picks the
-    stage. The rest stay in ``raw_migrations``, which ``codeforge update`` refuses
-    to skip silently.
-    """
-    by_version: dict[str, dict[str, list[Task]]] = {}
-    unmapped: list[Mapping[str, Any]] = []
-    for item in migrations:
-        raw = item if isinstance(item, dict) else {"command": item}
-        stages = _migration_stages(raw)
-        version = str(raw.get("version", ""))
-        if stages is None or not SEMVER_RE.match(version) or "working_directory" in raw:
-            unmapped.append(raw)
-            continue
-        slot = by_version.setdefault(version, {"before": [], "after": []})
-        for stage, commands in stages.items():
-            slot[stage].extend(Task(command=tuple(c)) for c in commands)
-    mapped = tuple(
-        Migration(version=v, before=tuple(t["before"]), after=tuple(t["after"]))
-        for v, t in by_version.items()
-    )
-    return mapped, tuple(unmapped)
-
-
-_STAGE_WHEN = {
-    '{{ _stage == "before" }}': "before",
-    "{{ _stage == 'before' }}": "before",
-    '{{ _stage == "after" }}': "after",
-    "{{ _stage == 'after' }}": "after",
-}
-
-
-def _migration_stages(raw: Mapping[str, Any]) -> dict[str, list[list[str]]] | None:
-    if "before" in raw or "after" in raw:  # copier's legacy format
-        lists = {stage: raw.get(stage, []) for stage in ("before", "after")}
-        if not all(isinstance(v, list) for v in lists.values()):
-            return None
-        result = {s: [_argv(c) for c in cmds] for s, cmds in lists.items()}
-    else:
-        stage = _STAGE_WHEN.get(str(raw.get("when", '{{ _stage == "after" }}')).strip())
-        if stage is None:
-            return None
-        result = {stage: [_argv(raw.get("command"))]}
-    if any(argv is None for cmds in result.values() for argv in cmds):
-        return None
-    return {s: [c for c in cmds if c is not None] for s, cmds in result.items()}
-
-
-def _argv(command: Any) -> list[str] | None:
-    try:
-        argv = split_command(command, "_migrations")
-    except TaskError:
-        return None
-    if not argv or any(re.search(r"{{[^}]*\b_", part) for part in argv):
-        return None
-    return argv
-
-
 def _list(settings: Mapping[str, Any], key: str, fail: Any) -> list[str]:
     value = settings.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -316,7 +207,7 @@ def _list(settings: Mapping[str, Any], key: str, fail: Any) -> list[str]:
 def _variables(questions: Mapping[str, Mapping[str, Any]], locate: Any) -> tuple[Variable, ...]:
     result = []
     for name, spec in questions.items():
-        qtype = spec.get("type") or _infer_type(spec.get("default", MISSING))
+        qtype = spec.get("type") or infer_type(spec.get("default", MISSING))
         default = spec.get("default", MISSING)
         choices = spec.get("choices")
         if spec.get("secret"):
@@ -345,11 +236,6 @@ def _variables(questions: Mapping[str, Mapping[str, Any]], locate: Any) -> tuple
             )
         )
     return tuple(result)
-
-
-def _infer_type(default: Any) -> str:
-    name = type(default).__name__
-    return name if name in CASTS else "yaml"
 
 
 class _Spec:
@@ -466,7 +352,7 @@ class _Spec:
         recorded_keys: list[str] = []
         for name, spec in self.questions.items():
             ctx = self._context({**hidden, **answers}, recorded_keys, info, "prompt")
-            q = _Question(self, name, spec, evaluator, ctx)
+            q = Question(self, name, spec, evaluator, ctx)
             if not q.when():
                 default = q.default(validate=False)
                 if default is not MISSING:
@@ -551,136 +437,3 @@ class _Spec:
                 raise BlueprintError(f"{origin}: working_directory leaves the project")
             info(f"running task {index + 1} of {len(self.tasks)}: {' '.join(argv)}")
             run_argv(argv, target, origin, env)
-
-
-class _Question:
-    def __init__(
-        self,
-        spec_owner: _Spec,
-        name: str,
-        spec: Mapping[str, Any],
-        evaluator: Evaluator,
-        ctx: Mapping[str, Any],
-    ) -> None:
-        self.owner = spec_owner
-        self.name = name
-        self.spec = spec
-        self.evaluator = evaluator
-        self.ctx = ctx
-        self.origin = f"copier.yml: {name}"
-
-    def render(self, value: Any, extra: Mapping[str, Any] | None = None) -> Any:
-        ctx = {**self.ctx, **(extra or {})}
-        return self.owner._render_value(self.evaluator, value, ctx, self.origin)
-
-    def type_name(self) -> str:
-        raw = self.spec.get("type", "")
-        name = self.render(raw) if raw else _infer_type(self.spec.get("default", MISSING))
-        if name not in CASTS:
-            raise BlueprintError(f"unsupported type {name!r}", where=self.origin)
-        return str(name)
-
-    def when(self) -> bool:
-        return cast_to_bool(self.render(self.spec.get("when", True)))
-
-    def cast(self, value: Any) -> Any:
-        type_name = self.type_name()
-        if value is None and type_name not in ("json", "yaml"):
-            raise ValidationError(f"invalid answer None for a {type_name}", variable=self.name)
-        try:
-            if self.spec.get("multiselect") and isinstance(value, list):
-                return [CASTS[type_name](v) for v in value]
-            return CASTS[type_name](value)
-        except (TypeError, AttributeError, ValueError) as exc:
-            if type_name in ("json", "yaml") and not isinstance(exc, ValueError):
-                return value
-            raise ValidationError(
-                f"{value!r} is not a valid {type_name}: {exc}", variable=self.name
-            ) from exc
-
-    def choices(self) -> list[tuple[str, Any, str]]:
-        """(label, value, disabled-message) triples, rendered."""
-        raw = self.spec.get("choices")
-        if not raw:
-            return []
-        if isinstance(raw, str):
-            raw = _yaml(self.render(raw))
-        items = list(raw.items()) if isinstance(raw, dict) else list(raw)
-        result = []
-        for item in items:
-            if isinstance(item, tuple | list):
-                label, value = item
-            else:
-                label = value = item
-            disabled = ""
-            if isinstance(item, tuple | list) and isinstance(value, dict):
-                if "value" not in value:
-                    raise BlueprintError("a choice mapping needs `value`", where=self.origin)
-                disabled = str(self.render(value.get("validator", "")))
-                value = value["value"]
-            value = self.render(value)
-            self.cast(value)
-            result.append((str(self.render(label)), value, disabled))
-        return result
-
-    def parse(self, answer: Any) -> Any:
-        choices = self.choices()
-        if self.spec.get("multiselect"):
-            if isinstance(answer, str):
-                answer = (
-                    _yaml(answer)
-                    if answer.strip().startswith("[")
-                    else [a.strip() for a in answer.split(",") if a.strip()]
-                )
-            if not isinstance(answer, list):
-                raise ValidationError("expected a list", variable=self.name)
-            picked = [self._one(a, choices) for a in answer]
-            ordered = [self.cast(v) for _, v, _ in choices]
-            return [c for c in ordered if c in picked]
-        return self._one(answer, choices)
-
-    def _one(self, answer: Any, choices: list[tuple[str, Any, str]]) -> Any:
-        value = self.cast(answer)
-        if not choices:
-            return value
-        valid = []
-        for _label, choice, disabled in choices:
-            cast = self.cast(choice)
-            if not disabled:
-                valid.append(cast)
-            if value == cast:
-                if disabled:
-                    raise ValidationError(f"invalid choice: {disabled}", variable=self.name)
-                return value
-        raise ValidationError(f"{value!r} is not in {valid}", variable=self.name)
-
-    def default(self, *, validate: bool) -> Any:
-        raw = self.spec.get("default", MISSING)
-        if raw is MISSING:
-            return MISSING
-        value = self.parse(self.render(raw))
-        if validate:
-            self.validate(value)
-        return value
-
-    def validate(self, value: Any) -> None:
-        template = self.spec.get("validator", "")
-        if not template:
-            return
-        message = str(self.render(template, {self.name: value})).strip()
-        if message:
-            raise ValidationError(message, variable=self.name)
-
-    def ask(self, prompter: Prompter, var: Variable | None, default: Any) -> Any:
-        assert var is not None
-        pairs = [(label, value) for label, value, disabled in self.choices() if not disabled]
-        error: str | None = None
-        for _ in range(100):
-            raw = prompter.ask(var, None if default is MISSING else default, pairs or None, error)
-            try:
-                value = self.parse(raw)
-                self.validate(value)
-                return value
-            except ValidationError as exc:
-                error = exc.message
-        raise ValidationError("too many invalid answers", variable=self.name)
