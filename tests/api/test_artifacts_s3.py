@@ -191,3 +191,25 @@ def test_registered_archives_live_in_s3_not_in_the_database(
     shutil.rmtree(s3_api.client.app.state.ctx.config.blueprint_dir)  # type: ignore[attr-defined]
     again = s3_api.as_(s3_api.bob, "POST", f"{V1}/projects/generate", json=body)
     assert again.content == first.content
+
+
+def test_the_sweeper_deletes_expired_results_from_the_bucket(
+    s3_api: Api, seaweedfs: SeaweedFS, prefix: str
+) -> None:
+    from sqlalchemy import update
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import Job, utcnow
+
+    kept, expiring = (submit(s3_api, s3_api.alice, GENERATE).json() for _ in range(2))
+    for job in (kept, expiring):
+        assert wait_done(s3_api, s3_api.alice, job["id"])["status"] == "finished"
+    with session_factory(s3_api.url).begin() as session:
+        session.execute(update(Job).where(Job.id == expiring["id"]).values(expires_at=utcnow()))
+    deadline = time.monotonic() + 30
+    while f"results/{expiring['id']}.zip" in seaweedfs.keys(prefix):
+        assert time.monotonic() < deadline, "the sweeper never deleted the expired result"
+        time.sleep(0.1)
+    assert seaweedfs.keys(prefix) == [f"results/{kept['id']}.zip"]
+    gone = s3_api.as_(s3_api.alice, "GET", f"{V1}/jobs/{expiring['id']}/result")
+    assert gone.status_code == 410
