@@ -105,6 +105,14 @@ def test_a_presigned_url_expires(seaweedfs: SeaweedFS, prefix: str) -> None:
     assert fetch(url)[0] == 403
 
 
+def test_download_urls_use_the_public_endpoint(seaweedfs: SeaweedFS, prefix: str) -> None:
+    public = seaweedfs.endpoint.replace("127.0.0.1", "localhost")  # another name, same server
+    store = store_for(seaweedfs, prefix, CODEFORGE_S3_PUBLIC_ENDPOINT_URL=public)
+    url = store.download_url(store.put("job6", b"via the public name", "zip"), "attachment")
+    assert url is not None and url.startswith(f"{public}/{seaweedfs.bucket}/")
+    assert fetch(url)[:2] == (200, b"via the public name")  # signed for that host
+
+
 def test_presigning_off_streams_through_the_api(seaweedfs: SeaweedFS, prefix: str) -> None:
     store = store_for(seaweedfs, prefix, CODEFORGE_S3_PRESIGN_SECONDS="0")
     assert store.download_url(store.put("job5", b"x", "zip"), "attachment") is None
