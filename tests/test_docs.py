@@ -15,7 +15,7 @@ import pytest
 
 from codeforge.cli.main import run
 from codeforge.templates.definition import read_definition
-from codeforge.templates.schema import build_blueprint
+from codeforge.templates.validation import build_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK_RE = re.compile(r"<!-- doctest -->\s*```bash\n(.*?)```", re.S)

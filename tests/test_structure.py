@@ -18,7 +18,6 @@ MAX_FUNCTION_LINES = 60
 # Still over a limit when the rule came in (issue 10), each capped at its size then:
 # it may shrink, not grow. Split one and drop its line.
 ALLOWED_LONG_MODULES: dict[str, int] = {
-    "codeforge/templates/schema.py": 530,
 }
 ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
     "codeforge/cli/ai.py describe_for_init": 63,
@@ -29,7 +28,7 @@ ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
     "codeforge/sources/compat/cookiecutter.py resolve": 83,
     "codeforge/sources/compat/copier.py load": 103,
     "codeforge/templates/definition.py _read_yaml": 109,
-    "codeforge/templates/schema.py _variables": 83,
+    "codeforge/templates/validation.py _variables": 83,
 }
 
 

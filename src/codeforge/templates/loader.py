@@ -12,7 +12,8 @@ from typing import Any, Protocol
 from codeforge import __version__
 from codeforge.core.errors import BlueprintError, NotFoundError
 from codeforge.templates.definition import Locator, read_definition
-from codeforge.templates.schema import SEMVER_RE, Blueprint, build_blueprint
+from codeforge.templates.schema import SEMVER_RE, Blueprint
+from codeforge.templates.validation import build_blueprint
 
 DEFINITION_NAMES = ("blueprint.yaml", "blueprint.yml", "blueprint.toml")
 
