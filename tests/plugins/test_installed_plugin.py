@@ -108,14 +108,16 @@ def test_post_processor_and_lifecycle_run_in_init(hooks_site: Path, tmp_path: Pa
 def test_a_raising_post_processor_is_one_line_and_writes_nothing(
     hooks_site: Path, tmp_path: Path
 ) -> None:
-    args = ("init", "svc", "-t", "lib-python", "--defaults", "--no-git", "-o", str(tmp_path))
+    output = tmp_path / "projects"
+    output.mkdir()
+    args = ("init", "svc", "-t", "lib-python", "--defaults", "--no-git", "-o", str(output))
     proc = with_plugin(hooks_site, *args, SAMPLE_HOOKS_FAIL="post", **ONLY_GOOD)
     assert proc.returncode == 1
     assert proc.stderr == (
         "error: plugin 'sample-hooks' (distribution codeforge-sample-hooks 1.2.0) failed in"
         " a post-processor: RuntimeError: the stamp ran out of ink\n"
     )
-    assert list(tmp_path.iterdir()) == []
+    assert list(output.iterdir()) == []
 
 
 def test_post_processor_and_after_update_run_in_update(hooks_site: Path, tmp_path: Path) -> None:

@@ -155,3 +155,33 @@ def test_named_integrations_come_from_default_and_installed_plugins(
     clash = build_plugins({}, extra=[("taker", plugin(**{hook: lambda: [taken]}))])
     with pytest.raises(PluginError, match=f"both give .* {sorted(builtin)[0]!r}"):
         getattr(clash, method)()
+
+
+@pytest.mark.parametrize("trust", [True, False])
+def test_plugin_jinja_filters_reach_trusted_blueprints_only(
+    blueprint: Callable[..., Path], out: Path, codeforge_dirs: dict[str, Path], trust: bool
+) -> None:
+    from codeforge.core.errors import TemplateError
+    from codeforge.core.settings import load_settings
+    from codeforge.sources.dialects import local_engine
+
+    extra = plugin(
+        codeforge_jinja_filters=lambda: {"shout": lambda text: f"{text.upper()}!"},
+        codeforge_jinja_globals=lambda: {"company": "ACME"},
+        codeforge_jinja_tests=lambda: {"loud": lambda text: text.isupper()},
+    )
+    plugins = build_plugins({}, extra=[("acme", extra)])
+    folder = blueprint(
+        {"name": "loud", "version": "1.0.0"},
+        {
+            "README.md": "{{ project_name | shout }}{% if company is loud %} {{ company }}{% endif %}"
+        },
+    )
+    engine = local_engine(load_settings(), plugins=plugins)
+    if not trust:
+        with pytest.raises(TemplateError, match="shout"):
+            engine.create_project(str(folder), "svc", output_dir=out, git=False, trust=False)
+        assert not (out / "svc").exists()
+        return
+    engine.create_project(str(folder), "svc", output_dir=out, git=False, trust=True)
+    assert (out / "svc" / "README.md").read_text() == "SVC! ACME"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from codeforge.core.lifecycle import SILENT, Lifecycle
 from codeforge.core.outputs import Recorder as Recorder
@@ -107,6 +107,16 @@ class Extensions:
         default_factory=lambda: BUILTIN_FORMATTERS
     )
     lifecycle: Lifecycle = SILENT  # told before rendering and after generate and update
+    # Offered to trusted blueprints only: an untrusted one renders with CodeForge's own.
+    jinja_filters: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    jinja_tests: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    jinja_globals: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    def offer_jinja(self, env: CodeForgeEnvironment) -> None:
+        """Add the plugins' Jinja filters, tests and globals to a trusted blueprint's sandbox."""
+        env.filters.update(self.jinja_filters)
+        env.tests.update(self.jinja_tests)
+        env.globals.update(self.jinja_globals)
 
 
 NO_EXTENSIONS = Extensions()

@@ -112,6 +112,8 @@ def open_run(
     env = dialect_of(parts.dialects, bp).environment(
         bp, loaded.source.trusted, parts.environments.open
     )
+    if loaded.source.trusted:
+        parts.extensions.offer_jinja(env)
     return DialectRun(
         blueprint=bp,
         source=loaded.source,

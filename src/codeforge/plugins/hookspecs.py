@@ -81,17 +81,17 @@ def codeforge_dialects() -> Sequence[object]:
 
 @hookspec
 def codeforge_jinja_filters() -> Mapping[str, JinjaCallable]:
-    """Jinja filters by name, offered to trusted blueprints only (spec only)."""
+    """Jinja filters by name, offered to trusted blueprints only."""
 
 
 @hookspec
 def codeforge_jinja_tests() -> Mapping[str, JinjaCallable]:
-    """Jinja tests by name, offered to trusted blueprints only (spec only)."""
+    """Jinja tests by name, offered to trusted blueprints only."""
 
 
 @hookspec
 def codeforge_jinja_globals() -> Mapping[str, object]:
-    """Jinja globals by name, offered to trusted blueprints only (spec only)."""
+    """Jinja globals by name, offered to trusted blueprints only."""
 
 
 @hookspec

@@ -224,7 +224,12 @@ class Plugins:
 
         if self._extensions is None:
             self._extensions = Extensions(
-                tuple(self.post_processors()), self.formatters(), self.lifecycle()
+                tuple(self.post_processors()),
+                self.formatters(),
+                self.lifecycle(),
+                self.jinja_filters(),
+                self.jinja_tests(),
+                self.jinja_globals(),
             )
         return self._extensions
 
