@@ -10,7 +10,7 @@ messages. A user's value is never rendered as a template.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from codeforge.core.errors import TemplateError, ValidationError
@@ -103,76 +103,97 @@ def _parse_structured(text: str) -> Any:
 def convert(var: Variable, value: Any, pairs: Sequence[tuple[str, Any]] | None = None) -> Any:
     """Convert ``value`` (text from a flag or prompt, or typed from a file/API) to the variable's type."""
     t = var.type
-
-    def bad(why: str) -> ValidationError:
-        return ValidationError(why, variable=var.name)
-
     if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise bad(f"the value is longer than {MAX_TEXT} characters")
+        raise _bad(var, f"the value is longer than {MAX_TEXT} characters")
     if t in ("str", "secret"):
         if not isinstance(value, str):
-            raise bad(f"expected text, got {_kind(value)}")
+            raise _bad(var, f"expected text, got {_kind(value)}")
         return value
-    if t == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
-            return value.strip().lower() in TRUE_WORDS
-        raise bad(f"expected yes/no (true/false), got {value!r}")
-    if t == "int":
-        if isinstance(value, bool):
-            raise bad(f"expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip().replace("_", ""), 10)
-            except ValueError:
-                pass
-        raise bad(f"expected an integer, got {value!r}")
-    if t == "float":
-        if isinstance(value, bool):
-            raise bad(f"expected a number, got {value!r}")
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                pass
-            else:
-                if number == number and abs(number) != float("inf"):
-                    return number
-        raise bad(f"expected a number, got {value!r}")
     if t == "choice":
         return _match_choice(var, value, pairs or [])
     if t in ("multichoice", "list"):
-        items = value
-        if isinstance(value, str):
-            stripped = value.strip()
-            parsed = _parse_structured(stripped) if stripped.startswith("[") else MISSING
-            if isinstance(parsed, list):
-                items = parsed
-            else:
-                items = [p.strip() for p in stripped.split(",") if p.strip()] if stripped else []
-        if not isinstance(items, list | tuple):
-            raise bad(f"expected a list, got {_kind(value)}")
-        if t == "multichoice":
-            return [_match_choice(var, item, pairs or []) for item in items]
-        for item in items:
-            if isinstance(item, dict | list):
-                continue
-            if not isinstance(item, str | int | float | bool) and item is not None:
-                raise bad(f"list items must be plain values, got {_kind(item)}")
-        return list(items)
+        return _to_list(var, value, pairs or [])
     if t == "dict":
         mapping = _parse_structured(value) if isinstance(value, str) else value
         if not isinstance(mapping, dict):
-            raise bad(f"expected a mapping (JSON or YAML), got {_kind(value)}")
+            raise _bad(var, f"expected a mapping (JSON or YAML), got {_kind(value)}")
         return mapping
-    raise bad(f"unknown type {t}")  # pragma: no cover - the schema refuses it
+    scalar = _SCALARS.get(t)
+    if scalar is None:  # pragma: no cover - the schema refuses it
+        raise _bad(var, f"unknown type {t}")
+    return scalar(var, value)
+
+
+def _bad(var: Variable, why: str) -> ValidationError:
+    return ValidationError(why, variable=var.name)
+
+
+def _to_bool(var: Variable, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise _bad(var, f"expected yes/no (true/false), got {value!r}")
+
+
+def _to_int(var: Variable, value: Any) -> int:
+    if isinstance(value, bool):
+        raise _bad(var, f"expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip().replace("_", ""), 10)
+        except ValueError:
+            pass
+    raise _bad(var, f"expected an integer, got {value!r}")
+
+
+def _to_float(var: Variable, value: Any) -> float:
+    if isinstance(value, bool):
+        raise _bad(var, f"expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            pass
+        else:
+            if number == number and abs(number) != float("inf"):
+                return number
+    raise _bad(var, f"expected a number, got {value!r}")
+
+
+_SCALARS: dict[str, Callable[[Variable, Any], Any]] = {
+    "bool": _to_bool,
+    "int": _to_int,
+    "float": _to_float,
+}
+
+
+def _to_list(var: Variable, value: Any, pairs: Sequence[tuple[str, Any]]) -> list[Any]:
+    """A list (multichoice: of choices) from a list, JSON/YAML text or comma-separated text."""
+    items = value
+    if isinstance(value, str):
+        stripped = value.strip()
+        parsed = _parse_structured(stripped) if stripped.startswith("[") else MISSING
+        if isinstance(parsed, list):
+            items = parsed
+        else:
+            items = [p.strip() for p in stripped.split(",") if p.strip()] if stripped else []
+    if not isinstance(items, list | tuple):
+        raise _bad(var, f"expected a list, got {_kind(value)}")
+    if var.type == "multichoice":
+        return [_match_choice(var, item, pairs) for item in items]
+    for item in items:
+        if isinstance(item, dict | list):
+            continue
+        if not isinstance(item, str | int | float | bool) and item is not None:
+            raise _bad(var, f"list items must be plain values, got {_kind(item)}")
+    return list(items)
 
 
 def _match_choice(var: Variable, value: Any, pairs: Sequence[tuple[str, Any]]) -> Any:
