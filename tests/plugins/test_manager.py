@@ -185,3 +185,15 @@ def test_plugin_jinja_filters_reach_trusted_blueprints_only(
         return
     engine.create_project(str(folder), "svc", output_dir=out, git=False, trust=True)
     assert (out / "svc" / "README.md").read_text() == "SVC! ACME"
+
+
+def test_artifact_stores_by_scheme_from_default_and_installed_plugins() -> None:
+    def memory(url: str, environ: object) -> object:
+        return {"url": url}
+
+    extra = plugin(codeforge_artifact_stores=lambda: {"memory": memory})
+    stores = build_plugins({}, extra=[("mem", extra)]).artifact_stores()
+    assert {"file", "s3", "memory"} <= set(stores)
+    taker = plugin(codeforge_artifact_stores=lambda: {"file": memory})
+    with pytest.raises(PluginError, match="both give codeforge_artifact_stores 'file'"):
+        build_plugins({}, extra=[("taker", taker)]).artifact_stores()
