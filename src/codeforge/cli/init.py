@@ -41,6 +41,13 @@ if TYPE_CHECKING:
     "--refresh", is_flag=True, help="Git sources: fetch new tags and branches before resolving."
 )
 @click.option(
+    "--dialect",
+    type=click.Choice(["cookiecutter", "copier", "native"]),
+    default=None,
+    help="The format to use when the template ships several definitions "
+    "(default: native, else copier, else cookiecutter).",
+)
+@click.option(
     "-o",
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -76,6 +83,7 @@ def init(
     template: str | None,
     vcs_ref: str | None,
     refresh: bool,
+    dialect: str | None,
     output_dir: Path | None,
     defaults: bool,
     data_pairs: tuple[str, ...],
@@ -125,6 +133,7 @@ def init(
         trust=trust,
         vcs_ref=vcs_ref,
         refresh=refresh,
+        dialect=dialect,
     )
     _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
     if result.record_error is not None:

@@ -26,6 +26,7 @@ class AnswersFile:
     codeforge_version: str = __version__
     ref: str | None = None  # git sources: the tag/branch/commit the project was made from
     commit: str | None = None  # git sources: the full commit id
+    dialect: str | None = None  # the format used, when the template ships several definitions
 
     def dump(self) -> bytes:
         """YAML text; values are written in JSON form (valid YAML) so no YAML emitter is needed."""
@@ -37,6 +38,7 @@ class AnswersFile:
             f"  source: {_scalar(self.source)}",
             *([f"  ref: {_scalar(self.ref)}"] if self.ref else []),
             *([f"  commit: {_scalar(self.commit)}"] if self.commit else []),
+            *([f"  dialect: {_scalar(self.dialect)}"] if self.dialect else []),
             f"codeforge_version: {_scalar(self.codeforge_version)}",
             "answers:" if self.answers else "answers: {}",
         ]
@@ -124,6 +126,9 @@ def _answers_from(data: Any, path: Path) -> AnswersFile:
     if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
         raise _invalid("'components' must be a list of mappings", path)
     ref, commit = blueprint.get("ref"), blueprint.get("commit")
+    dialect = blueprint.get("dialect")
+    if dialect is not None and (not isinstance(dialect, str) or not dialect):
+        raise _invalid("'blueprint.dialect' must be a non-empty string", path)
     return AnswersFile(
         blueprint_name=fields["name"],
         blueprint_version=fields["version"],
@@ -133,4 +138,5 @@ def _answers_from(data: Any, path: Path) -> AnswersFile:
         codeforge_version=str(data.get("codeforge_version", "")),
         ref=str(ref) if ref is not None else None,
         commit=str(commit) if commit is not None else None,
+        dialect=dialect,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from codeforge.core.answersfile import AnswersFile
 from codeforge.core.collaborators import Collaborators
 from codeforge.core.dialect import Dialect, dialect_of
-from codeforge.core.errors import CodeForgeError, NotFoundError
+from codeforge.core.errors import BlueprintError, CodeForgeError, NotFoundError, UsageError
 from codeforge.core.source import ResolvedSource
 from codeforge.templates.schema import Blueprint
 
@@ -30,13 +30,26 @@ class Recorded:
     adopted_from: str | None = None  # the other tool ("copier", "cruft") whose file was read
 
 
-def load_folder(dialects: Sequence[Dialect], folder: Path, cache_dir: Path | None) -> Blueprint:
-    """Load the blueprint in ``folder`` with the first dialect that recognises it."""
+def load_folder(
+    dialects: Sequence[Dialect], folder: Path, cache_dir: Path | None, choice: str | None = None
+) -> Blueprint:
+    """Load the blueprint in ``folder`` with the dialect named ``choice``.
+
+    Without a choice, the first dialect that recognises the folder wins: native, then
+    copier (it supports update), then cookiecutter, then plugins' dialects.
+    """
     folder = folder.resolve()
-    for dialect in dialects:
-        definition = dialect.detect(folder)
-        if definition is not None:
-            return dialect.load(folder, definition, cache_dir)
+    found = [(d, definition) for d in dialects if (definition := d.detect(folder)) is not None]
+    if choice is not None:
+        chosen = [(d, definition) for d, definition in found if d.name == choice]
+        if not chosen:
+            raise _no_such_definition(dialects, folder, choice, [f.name for _, f in found])
+        found = chosen + [pair for pair in found if pair not in chosen]
+    if found:
+        dialect, definition = found[0]
+        blueprint = dialect.load(folder, definition, cache_dir)
+        others = tuple(f.name for _, f in found[1:])
+        return dataclasses.replace(blueprint, other_definitions=others) if others else blueprint
     if not folder.is_dir():
         raise NotFoundError(f"no blueprint folder at {folder}")
     # Named for the native format: what an author who meant to write a blueprint adds.
@@ -44,6 +57,33 @@ def load_folder(dialects: Sequence[Dialect], folder: Path, cache_dir: Path | Non
         f"{folder} holds no blueprint.yaml or blueprint.toml",
         hint="a blueprint is a folder with blueprint.yaml (or .toml) and a template/ folder",
     )
+
+
+def _no_such_definition(
+    dialects: Sequence[Dialect], folder: Path, choice: str, present: list[str]
+) -> CodeForgeError:
+    known = [d.name for d in dialects]
+    if choice not in known:
+        return UsageError(f"unknown dialect {choice!r}", hint=f"choose one of: {', '.join(known)}")
+    holds = f"it has {' and '.join(present)}" if present else "it has no definition at all"
+    return BlueprintError(
+        f"the template holds no {choice} definition ({holds})",
+        where=str(folder),
+        hint="choose a dialect whose definition the template has, or leave out --dialect",
+    )
+
+
+def dialect_note(blueprint: Blueprint) -> str:
+    """The line saying which dialect a dual-format template was loaded with ('' if only one)."""
+    if not blueprint.other_definitions:
+        return ""
+    names = sorted((blueprint.definition_file.name, *blueprint.other_definitions))
+    listed = (
+        f"both {names[0]} and {names[1]}"
+        if len(names) == 2
+        else f"{', '.join(names[:-1])} and {names[-1]}"
+    )
+    return f"dialect: {blueprint.dialect} ({listed} present)"
 
 
 def read_recorded(dialects: Sequence[Dialect], project: Path) -> Recorded:
@@ -69,22 +109,26 @@ def load_blueprint(
     trust: bool = False,
     vcs_ref: str | None = None,
     refresh: bool = False,
+    dialect: str | None = None,
 ) -> LoadedBlueprint:
-    """Resolve ``ref`` (git: at ``vcs_ref``, fetched first with ``refresh``) and load it."""
+    """Resolve ``ref`` (git: at ``vcs_ref``, fetched first with ``refresh``) and load it.
+
+    ``dialect`` chooses the format of a template that ships several definitions.
+    """
     source = parts.resolver.resolve(
         ref, allow_local=allow_local, trust=trust, vcs_ref=vcs_ref, refresh=refresh
     )
     for warning in source.warnings:
         parts.reporter.warn(warning)
-    if parts.parse is not None:
+    if parts.parse is not None and dialect is None:
         blueprint = parts.parse(source.path)
     else:
-        blueprint = load_folder(parts.dialects, source.path, parts.settings.cache_dir)
+        blueprint = load_folder(parts.dialects, source.path, parts.settings.cache_dir, dialect)
     # Named and versioned as its dialect says once the source is known: a cookiecutter or
     # copier template from git is its repository's name at its tag, not the checkout
     # folder's (a commit id) at 0.0.0, so init, the answers file, check and update agree.
-    dialect = dialect_of(parts.dialects, blueprint)
-    name, version = dialect.identity(blueprint, source, parts.resolver.versions)
+    loader = dialect_of(parts.dialects, blueprint)
+    name, version = loader.identity(blueprint, source, parts.resolver.versions)
     if (name, version) != (blueprint.name, blueprint.version):
         blueprint = dataclasses.replace(blueprint, name=name, version=version)
     return LoadedBlueprint(blueprint, source)

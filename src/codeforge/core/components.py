@@ -182,7 +182,9 @@ def generate_component(parts: Collaborators, request: ComponentRequest) -> Compo
     project = request.project.resolve()
     report_recovery(parts, recover(project))  # an interrupted write must not be read as is
     answers_file = read_answers_file(project)
-    loaded = load_blueprint(parts, answers_file.source, vcs_ref=answers_file.commit)
+    loaded = load_blueprint(
+        parts, answers_file.source, vcs_ref=answers_file.commit, dialect=answers_file.dialect
+    )
     bp = loaded.blueprint
     component = pick_component(bp, request.kind)
     root = bp.root / component.template_dir

@@ -204,8 +204,12 @@ class SDLCEngine:
         allow_local: bool = True,
         vcs_ref: str | None = None,
         refresh: bool = False,
+        dialect: str | None = None,
     ) -> CreateResult:
-        """Generate project ``name`` from ``template`` into ``output_dir/name``."""
+        """Generate project ``name`` from ``template`` into ``output_dir/name``.
+
+        ``dialect`` chooses the format of a template that ships several definitions.
+        """
         check_project_name(name)
         request = GenerationRequest(
             template=template,
@@ -220,6 +224,7 @@ class SDLCEngine:
             allow_local=allow_local,
             vcs_ref=vcs_ref,
             refresh=refresh,
+            dialect=dialect,
         )
         done = generate(self.parts, request, write_files=True)
         return CreateResult(

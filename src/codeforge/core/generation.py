@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from codeforge.core.answers import Prompter
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
-from codeforge.core.blueprints import LoadedBlueprint, load_blueprint
+from codeforge.core.blueprints import LoadedBlueprint, dialect_note, load_blueprint
 from codeforge.core.collaborators import Collaborators, save_compiled
 from codeforge.core.dialect import DialectRun, Rendered, dialect_of
 from codeforge.core.errors import (
@@ -58,6 +58,7 @@ class GenerationRequest:
     allow_local: bool = True
     vcs_ref: str | None = None  # git sources: tag, branch or commit (default: latest version)
     refresh: bool = False  # git sources: fetch before resolving
+    dialect: str | None = None  # the format of a template that ships several definitions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +163,7 @@ def render(parts: Collaborators, run: DialectRun, answers: Mapping[str, Any]) ->
         answers={"project_name": run.name, **dialect.recorded(bp, answers)},
         ref=run.source.ref,
         commit=run.source.commit,
+        dialect=bp.dialect if bp.other_definitions else None,
     )
     if bp.gitignore is not None:
         plan.files = [f for f in plan.files if f.path != ".gitignore"]
@@ -291,8 +293,11 @@ def generate(parts: Collaborators, request: GenerationRequest, *, write_files: b
             trust=request.trust,
             vcs_ref=request.vcs_ref,
             refresh=request.refresh,
+            dialect=request.dialect,
         ),
     )
+    if note := dialect_note(loaded.blueprint):
+        parts.reporter.info(note)
     runs: list[DialectRun] = []
 
     def answers_stage() -> tuple[dict[str, Any], str]:

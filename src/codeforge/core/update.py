@@ -137,10 +137,21 @@ def identity(parts: Collaborators, loaded: LoadedBlueprint) -> tuple[str, str]:
 
 
 def _load(
-    parts: Collaborators, source: str, vcs_ref: str | None, trust: bool, *, refresh: bool = False
+    parts: Collaborators,
+    source: str,
+    vcs_ref: str | None,
+    trust: bool,
+    *,
+    refresh: bool = False,
+    dialect: str | None = None,
 ) -> LoadedBlueprint:
-    """``source`` at ``vcs_ref`` (git: tag, branch or commit; None: the newest version)."""
-    return load_blueprint(parts, source, trust=trust, vcs_ref=vcs_ref, refresh=refresh)
+    """``source`` at ``vcs_ref`` (git: tag, branch or commit; None: the newest version).
+
+    ``dialect`` is the one the answers file records for a template with several definitions.
+    """
+    return load_blueprint(
+        parts, source, trust=trust, vcs_ref=vcs_ref, refresh=refresh, dialect=dialect
+    )
 
 
 def _versions(
@@ -149,15 +160,22 @@ def _versions(
     af = recorded.answers_file
     template, trust = options.template, options.trust
     # The newest version: fetch first so tags pushed since the last look are seen.
-    target = _load(parts, template or af.source, options.to, trust, refresh=options.to is None)
+    target = _load(
+        parts,
+        template or af.source,
+        options.to,
+        trust,
+        refresh=options.to is None,
+        dialect=af.dialect,
+    )
     if options.base_template is not None:
-        return _load(parts, options.base_template, None, trust), target
+        return _load(parts, options.base_template, None, trust, dialect=af.dialect), target
     base_ref = af.commit or af.ref
     if base_ref is not None:
         at = _tag_or_commit(parts, af.source, af.ref, af.commit)
-        return _load(parts, af.source, at, trust), target
+        return _load(parts, af.source, at, trust, dialect=af.dialect), target
     same = target.source.ref is None and (template is None or template == af.source)
-    base = target if same else _load(parts, af.source, None, trust)
+    base = target if same else _load(parts, af.source, None, trust, dialect=af.dialect)
     holds = identity(parts, base)[1]
     if af.blueprint_version and holds != af.blueprint_version:
         raise NotFoundError(
@@ -338,6 +356,7 @@ def _new_answers(
         components=list(af.components),
         ref=target.source.ref,
         commit=target.source.commit,
+        dialect=bp.dialect if bp.other_definitions else None,
     )
 
 
@@ -389,10 +408,12 @@ def check_project(
     project = Path(project).resolve()
     recovered = recover(project)  # before reading: an interrupted write may hold the answers
     af = read_recorded(parts.dialects, project).answers_file
-    target = _load(parts, template or af.source, None, False, refresh=True)
+    target = _load(parts, template or af.source, None, False, refresh=True, dialect=af.dialect)
     current = af.blueprint_version
     if not current:  # adopted: the version is what the recorded commit holds
-        current = identity(parts, _load(parts, af.source, af.commit or af.ref, False))[1]
+        current = identity(
+            parts, _load(parts, af.source, af.commit or af.ref, False, dialect=af.dialect)
+        )[1]
     name, latest = identity(parts, target)
     return CheckResult(
         project=project,

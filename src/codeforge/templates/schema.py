@@ -152,6 +152,9 @@ class Blueprint:
     compat: CompatOptions | None = None  # set for cookiecutter/copier templates only
     next_steps: str = ""  # Jinja text shown after a successful `init`
     dialect: str = "native"  # the name of the dialect that loaded it (core/dialect.py)
+    # Other dialects' definition files beside this one (a dual-format template): the
+    # answers file then records which dialect was used, so update and check use it too.
+    other_definitions: tuple[str, ...] = ()
 
     @property
     def template_root(self) -> Path:

@@ -21,12 +21,16 @@ COOKIECUTTER = "cookiecutter.json"
 COPIER = ("copier.yml", "copier.yaml")
 
 
-def compat_definition(folder: Path) -> Path | None:
-    """The foreign definition file in ``folder``, if it holds exactly one."""
-    found = [folder / name for name in (COOKIECUTTER, *COPIER) if (folder / name).is_file()]
+def compat_definition(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The definition file of one tool (``names``) in ``folder``, if it holds exactly one.
+
+    A folder may hold both tools' files (dual-format templates); which one is used
+    is the engine's choice among the dialects that recognise the folder.
+    """
+    found = [folder / name for name in names if (folder / name).is_file()]
     if len(found) > 1:
-        names = " and ".join(p.name for p in found)
-        raise BlueprintError(f"{folder} holds both {names}; keep exactly one", where=str(folder))
+        both = " and ".join(p.name for p in found)
+        raise BlueprintError(f"{folder} holds both {both}; keep exactly one", where=str(folder))
     return found[0] if found else None
 
 

@@ -17,7 +17,13 @@ from codeforge.core.answers import Prompter, public_answers
 from codeforge.core.answersfile import AnswersFile
 from codeforge.core.dialect import DialectRun, EnvironmentMaker, Rendered, Versions
 from codeforge.core.source import ResolvedSource
-from codeforge.sources.compat import COOKIECUTTER, compat_definition, load_compat_blueprint, stages
+from codeforge.sources.compat import (
+    COOKIECUTTER,
+    COPIER,
+    compat_definition,
+    load_compat_blueprint,
+    stages,
+)
 from codeforge.sources.compat.adopt import COPIER_ANSWERS, CRUFT_FILE, from_copier, from_cruft
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.loader import semver_key
@@ -42,13 +48,11 @@ class _ForeignDialect:
     made_by = ""
     incremental = False  # their render rules (hooks, rendered excludes) can touch any file
 
-    def detect(self, folder: Path) -> Path | None:
-        """This tool's definition file (a folder holding both tools' files is an error)."""
-        found = compat_definition(folder) if folder.is_dir() else None
-        return found if found is not None and self._owns(found) else None
+    definitions: tuple[str, ...] = ()  # the tool's definition file names
 
-    def _owns(self, definition: Path) -> bool:
-        raise NotImplementedError
+    def detect(self, folder: Path) -> Path | None:
+        """This tool's definition file (the other tool's beside it is the engine's choice)."""
+        return compat_definition(folder, self.definitions) if folder.is_dir() else None
 
     def load(self, folder: Path, definition: Path, cache_dir: Path | None) -> Blueprint:
         """Map the foreign definition onto a Blueprint (:mod:`codeforge.sources.compat`)."""
@@ -177,9 +181,7 @@ class CookiecutterDialect(_ForeignDialect):
     name = "cookiecutter"
     answers_file = CRUFT_FILE
     made_by = "cruft"
-
-    def _owns(self, definition: Path) -> bool:
-        return definition.name == COOKIECUTTER
+    definitions = (COOKIECUTTER,)
 
     def adopt(self, project: Path) -> AnswersFile | None:
         """cruft's ``.cruft.json`` (``template``, ``commit``, ``context.cookiecutter``)."""
@@ -193,9 +195,7 @@ class CopierDialect(_ForeignDialect):
     name = "copier"
     answers_file = COPIER_ANSWERS
     made_by = "copier"
-
-    def _owns(self, definition: Path) -> bool:
-        return definition.name != COOKIECUTTER
+    definitions = COPIER
 
     def adopt(self, project: Path) -> AnswersFile | None:
         """copier's ``.copier-answers.yml`` (``_src_path``, ``_commit``, answers)."""
