@@ -263,16 +263,7 @@ class _Spec:
             var = blueprint.variable(key)
             assert var is not None
             if isinstance(raw, list):
-                options = [self._render(evaluator, o, ns, origin) for o in raw]
-                index = 0
-                if key in explicit:
-                    index = _choice_index(key, explicit[key], raw, options)
-                elif prompter is not None:
-                    pairs = [(self._label(key, o), o) for o in options]
-                    picked = _ask(var, options[0], pairs, prompter)
-                    index = options.index(picked)
-                ns[key] = options[index]
-                original[key] = [raw[index], *raw[:index], *raw[index + 1 :]]
+                ns[key], original[key] = self._choose(var, raw, evaluator, ns, explicit, prompter)
             elif isinstance(raw, bool):
                 value: Any = raw
                 if key in explicit:
@@ -293,6 +284,41 @@ class _Spec:
                     original[key] = raw
                 ns[key] = value
         # Second pass: dictionaries.
+        self._dicts(blueprint, evaluator, explicit, prompter, ns, original)
+        ns[ORIGINAL] = {k: original[k] for k in questions if k in original}
+        return dict(ns)
+
+    def _choose(
+        self,
+        var: Variable,
+        raw: list[Any],
+        evaluator: Evaluator,
+        ns: Mapping[str, Any],
+        explicit: Mapping[str, Any],
+        prompter: Prompter | None,
+    ) -> tuple[Any, list[Any]]:
+        """A choice variable's value, and the list recorded for it (the pick first)."""
+        key = var.name
+        options = [self._render(evaluator, o, ns, f"{DEFINITION}: {key}") for o in raw]
+        index = 0
+        if key in explicit:
+            index = _choice_index(key, explicit[key], raw, options)
+        elif prompter is not None:
+            pairs = [(self._label(key, o), o) for o in options]
+            picked = _ask(var, options[0], pairs, prompter)
+            index = options.index(picked)
+        return options[index], [raw[index], *raw[:index], *raw[index + 1 :]]
+
+    def _dicts(
+        self,
+        blueprint: Blueprint,
+        evaluator: Evaluator,
+        explicit: Mapping[str, Any],
+        prompter: Prompter | None,
+        ns: OrderedDict[str, Any],
+        original: dict[str, Any],
+    ) -> None:
+        """Dictionary variables, after the plain ones they may refer to."""
         for key, raw in self.data.items():
             if (key.startswith("_") and not key.startswith("__")) or not isinstance(raw, dict):
                 continue
@@ -311,8 +337,6 @@ class _Spec:
             ns[key] = value
             if not key.startswith("_"):
                 original[key] = _merge(raw, explicit[key]) if key in explicit else raw
-        ns[ORIGINAL] = {k: original[k] for k in questions if k in original}
-        return dict(ns)
 
     def _label(self, key: str, option: Any) -> str:
         labels = self.prompts.get(key)
