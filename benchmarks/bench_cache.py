@@ -58,7 +58,7 @@ MODES = ("no redis", "redis cold", "redis warm")
 FIRST_RENDER = """
 import sys, time
 import redis
-from codeforge.sources.dialects import local_engine
+from codeforge.app.context import local_engine
 data = dict(arg.split("=", 1) for arg in sys.argv[3:])
 engine = local_engine()
 started = time.perf_counter()

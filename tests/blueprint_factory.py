@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine, SilentReporter
 from codeforge.core.settings import load_settings
-from codeforge.sources.dialects import local_engine
 
 ENV_TO_CLEAR = (
     "CODEFORGE_AUTHOR_NAME",

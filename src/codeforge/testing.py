@@ -111,9 +111,9 @@ class CodeForge:
         git: bool = False,
     ) -> Result:
         """Generate project ``name`` with ``answers`` (no prompts); see the module docstring."""
+        from codeforge.app.context import local_engine
         from codeforge.core.engine import SilentReporter
         from codeforge.core.errors import CodeForgeError
-        from codeforge.sources.dialects import local_engine
         from codeforge.sources.urls import is_git_repository, looks_like_git_url
 
         chosen = str(template) if template is not None else self.default_template

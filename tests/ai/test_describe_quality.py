@@ -18,9 +18,9 @@ import yaml
 from codeforge.ai.bridge import check_answers, entry_from_blueprint
 from codeforge.ai.describe import askable, fill_answers
 from codeforge.ai.provider import Provider
+from codeforge.app.context import local_engine
 from codeforge.core.answers import Evaluator, resolve_answers
 from codeforge.core.settings import load_settings
-from codeforge.sources.dialects import local_engine
 
 from .conftest import FIXTURES, require_extras
 

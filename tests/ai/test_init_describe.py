@@ -10,7 +10,7 @@ from cli_support import invoke
 from click.testing import CliRunner
 
 from codeforge.ai import local
-from codeforge.sources.dialects import local_engine
+from codeforge.app.context import local_engine
 
 from .conftest import require_extras
 

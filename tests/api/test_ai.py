@@ -13,7 +13,7 @@ from ai.conftest import ai_cache, qwen_server, require_extras  # noqa: F401
 
 from codeforge.ai import local
 from codeforge.ai.review import findings_json_schema
-from codeforge.sources.dialects import local_engine
+from codeforge.app.context import local_engine
 
 from .conftest import Api, reset_engines
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from codeforge.app.context import local_engine
 from codeforge.cache import connection
 from codeforge.cache import shared as shared_module
 from codeforge.cache.shared import LocalLRU, SharedCache, default_shared
 from codeforge.core.engine import SilentReporter
 from codeforge.core.settings import load_settings
-from codeforge.sources.dialects import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache, cache_key
 
 from .redis_support import RedisServer, free_port
@@ -150,7 +150,7 @@ _FRESH = (
     "import sys\n"
     "if sys.argv[2] == 'worker':\n"
     "    import redis  # a worker has the client loaded for its queue already\n"
-    "from codeforge.sources.dialects import local_engine\n"
+    "from codeforge.app.context import local_engine\n"
     "from codeforge.templates import environment as e\n"
     "compiled = []\n"
     "real = e.CodeForgeEnvironment.compile\n"

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from codeforge.app.context import local_engine
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.core.engine import CreateResult
-from codeforge.sources.dialects import local_engine
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compat"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cli_support import invoke
 
-from codeforge.sources.dialects import local_engine
+from codeforge.app.context import local_engine
 from codeforge.templates.schema import Variable
 from compat.helpers import assert_same_tree, fixture, run_cookiecutter, run_copier
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
+from codeforge.app.context import local_engine
 from codeforge.core.errors import SecurityError, ValidationError
 from codeforge.core.postprocess import TaskError
-from codeforge.sources.dialects import load_blueprint, local_engine
+from codeforge.sources.dialects import load_blueprint
 from compat.helpers import COPIER_CASES, assert_same_tree, fixture, run_codeforge, run_copier
 
 CASES = COPIER_CASES

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from jinja2_ansible_filters.core_filters import FilterModule
 
+from codeforge.app.context import local_engine
 from codeforge.core.errors import ResourceLimitError, TemplateError
 from codeforge.sources.compat.filters import ANSIBLE_FILTERS
-from codeforge.sources.dialects import local_engine
 
 REFERENCE = FilterModule().filters()
 DATA: dict[str, Any] = {"b": [1, 2.5, None, True], "a": {"ünï": "ß", "z": "multi\nline"}}

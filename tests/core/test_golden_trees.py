@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 from compat.helpers import COOKIECUTTER_CASES, COPIER_CASES
 
+from codeforge.app.context import local_engine
 from codeforge.sources import builtin_names
-from codeforge.sources.dialects import local_engine
 
 GOLDEN = Path(__file__).resolve().parent / "golden_trees.json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compat"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ResourceLimitError, TemplateError
 from codeforge.core.settings import RenderLimits, load_settings
-from codeforge.sources.dialects import local_engine
 
 BOMBS = {
     "huge-string": ("{{ 'x' * 10**9 }}", "repetition would make"),

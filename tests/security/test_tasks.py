@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import SecurityError
-from codeforge.sources.dialects import local_engine
 
 PROBE = (
     "import json, os, sys; "

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ResourceLimitError
 from codeforge.core.settings import RenderLimits, load_settings
-from codeforge.sources.dialects import local_engine
 
 MIB = 1024 * 1024
 BUDGET = 32 * MIB
@@ -184,7 +184,7 @@ def test_the_cli_exits_5_naming_the_limit(
 _PEAK = """
 import json, sys, threading, dataclasses
 from pathlib import Path
-from codeforge.sources.dialects import local_engine
+from codeforge.app.context import local_engine
 from codeforge.core.errors import ResourceLimitError
 from codeforge.core.settings import RenderLimits, load_settings
 root, out, budget, threaded = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"

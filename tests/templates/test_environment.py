@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import TemplateError
 from codeforge.core.settings import RenderLimits
-from codeforge.sources.dialects import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 
 FILES = {

@@ -12,10 +12,10 @@ import yaml
 from blueprint_factory import Entry, Exec, snapshot
 from cli_support import invoke
 
+from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.core.records import GenerationRecord
-from codeforge.sources.dialects import local_engine
 
 V1: dict[str, Entry] = {
     "README.md.jinja": "# {{ project_name }}\n\nline 1\nline 2\nline 3\nline 4\nline 5\n",

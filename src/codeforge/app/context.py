@@ -1,11 +1,20 @@
-"""The composition root: ``build_context`` makes the ``AppContext`` every server adapter uses.
+"""The composition root: the wiring of every adapter, built here and nowhere else.
 
-The API (``codeforge.api.app.create_app``), the job worker (``codeforge worker`` and
-plain ``rq worker`` processes) and the tests all build their context here, so they
-share one wiring: settings, server config, database sessions, metrics, the loaded
-plugins (whose job kinds the worker runs and whose routers the API mounts), the
-artifact stores (``codeforge.app.artifacts``: a local folder, or S3), the
-blueprint memo and the pool of warm render environments.
+``local_engine`` is the engine of the CLI, the library and the tests: every source,
+git through the hardened wrapper, fresh render environments, what plugins
+contribute, and the recorder the caller gives (``codeforge.app.record.local_recorder``
+for the CLI).
+
+``build_context`` makes the ``AppContext`` of a server process: the API
+(``codeforge.api.app.create_app``), the job worker (``codeforge worker`` and plain
+``rq worker`` processes) and the server tests share one wiring: settings, server
+config, database sessions, metrics, the loaded plugins (whose job kinds the worker
+runs and whose routers the API mounts), the artifact stores
+(``codeforge.app.artifacts``: a local folder, or S3), the blueprint memo and the pool
+of warm render environments (``codeforge.app.blueprints.server_engine``).
+
+Imports stay light (SQLAlchemy and Prometheus load with ``build_context``): the CLI
+builds its engine here on every run.
 
 Nothing here is request state: two servers on one database behave as one. The
 blueprint memo only remembers parsed definitions keyed by their files' identity.
@@ -18,19 +27,25 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any, Final
 
 from codeforge.app.artifacts import ArtifactStores, artifact_stores
 from codeforge.app.config import ApiConfig, api_config
-from codeforge.app.metrics import Metrics
 from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
 from codeforge.core.blueprints import load_folder
+from codeforge.core.collaborators import Recorder, Reporter
+from codeforge.core.engine import SDLCEngine
 from codeforge.core.settings import Settings, load_settings
+from codeforge.integrations.git import GitVcs
 from codeforge.plugins.manager import Plugins, build_plugins
+from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from codeforge.app.metrics import Metrics
 
 MAX_WARM_ENVIRONMENTS: Final = 8
 _DEFINITION_FILES: Final = ("blueprint.yaml", "blueprint.yml", "blueprint.toml")
@@ -125,6 +140,29 @@ class AppContext:
             yield session
 
 
+def local_engine(
+    settings: Settings | None = None,
+    *,
+    reporter: Reporter | None = None,
+    recorder: Recorder | None = None,
+    plugins: Plugins | None = None,
+) -> SDLCEngine:
+    """The engine as the CLI, the library and the tests use it (see the module docstring),
+    with what ``plugins`` (default: the installed ones) contribute: dialects,
+    post-processors, formatters and lifecycle listeners."""
+    settings = settings or load_settings()
+    plugins = plugins or build_plugins()
+    return SDLCEngine(
+        settings,
+        resolver=SourceResolver(settings),
+        dialects=plugins.dialects(),
+        vcs=GitVcs(),
+        reporter=reporter,
+        recorder=recorder,
+        extensions=plugins.extensions(),
+    )
+
+
 def build_context(
     settings: Settings | None = None,
     config: ApiConfig | None = None,
@@ -140,6 +178,7 @@ def build_context(
     ``plugins`` defaults to the installed ones (``CODEFORGE_PLUGINS`` narrows them);
     ``artifacts`` to the stores ``CODEFORGE_ARTIFACTS_URL`` names (a local folder without it).
     """
+    from codeforge.app.metrics import Metrics
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
 

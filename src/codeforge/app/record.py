@@ -1,19 +1,44 @@
-"""Record what a server generation made: the project row and its activity, exactly once.
+"""Record what a generation made: the project row and its activity, exactly once.
 
-A server project lives in the caller's download, not on a server path, so each
+Locally (the CLI and the library) ``local_recorder`` appends to the journal in the
+data folder (the embedded default) or writes to the configured database. On a
+server a project lives in the caller's download, not on a server path, so each
 generation is its own project, at ``api:<record id>/<name>``.
+
+Imports stay light: the CLI records every ``init`` through this module.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from codeforge.app.context import AppContext
-from codeforge.app.generate import Rendered
+from codeforge.core.generation import new_record
 from codeforge.core.records import GenerationRecord
+from codeforge.core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from codeforge.app.context import AppContext
+    from codeforge.app.generate import Rendered
+
+
+def local_recorder(settings: Settings) -> Callable[[GenerationRecord], None]:
+    """The CLI's recorder: the journal for the embedded default, else the database."""
+
+    def record(rec: GenerationRecord) -> None:
+        if settings.database_url:
+            from codeforge.db.store import ProjectStore
+
+            ProjectStore(settings.database_url).record(rec)
+        else:
+            from codeforge.core import journal
+
+            journal.append(settings.data_dir, rec, store_url=settings.store_url)
+
+    return record
 
 
 def server_record(
@@ -26,19 +51,16 @@ def server_record(
 ) -> GenerationRecord:
     """The record of ``rendered`` made for ``actor``; ``record_id`` defaults to a new id."""
     record_id = record_id or uuid.uuid4().hex
-    bp = rendered.loaded.blueprint
-    return GenerationRecord(
-        project_name=name,
-        path=f"api:{record_id}/{name}",
-        blueprint_name=bp.name,
-        blueprint_version=bp.version,
-        blueprint_source=rendered.loaded.source.source,
-        answers=rendered.answers,
-        action="generate",
+    return new_record(
+        name,
+        f"api:{record_id}/{name}",
+        rendered.loaded,
+        rendered.answers,
+        "generate",
+        len(rendered.plan.files),
         actor=actor,
-        file_count=len(rendered.plan.files),
         record_id=record_id,
-        details=details or {},
+        details=details,
     )
 
 

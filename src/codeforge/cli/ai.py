@@ -40,8 +40,8 @@ def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
 
 
 def _engine() -> SDLCEngine:
+    from codeforge.app.context import local_engine
     from codeforge.core.settings import load_settings
-    from codeforge.sources.dialects import local_engine
 
     return local_engine(load_settings())
 

@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from codeforge.core.errors import CodeForgeError, UsageError
-from codeforge.core.records import GenerationRecord
 from codeforge.core.settings import Settings, load_settings
 from codeforge.templates.schema import Variable
 
@@ -171,22 +170,6 @@ def prompter_for(defaults: bool) -> ClickPrompter | NoTerminalPrompter | None:
     if defaults:
         return None
     return ClickPrompter() if sys.stdin.isatty() else NoTerminalPrompter()
-
-
-def make_recorder(settings: Settings) -> Any:
-    """How the CLI records generations: the journal for the embedded default, else the database."""
-
-    def record(rec: GenerationRecord) -> None:
-        if settings.database_url:
-            from codeforge.db.store import ProjectStore
-
-            ProjectStore(settings.database_url).record(rec)
-        else:
-            from codeforge.core import journal
-
-            journal.append(settings.data_dir, rec, store_url=settings.store_url)
-
-    return record
 
 
 def echo_json(data: Any) -> None:

@@ -11,7 +11,6 @@ from codeforge.cli.common import (
     ClickPrompter,
     CliReporter,
     echo_json,
-    make_recorder,
     parse_data,
     settings_from,
 )
@@ -50,11 +49,12 @@ def generate(
     as_json: bool,
 ) -> None:
     """Add component KIND (for example `router orders`) to a generated project."""
-    from codeforge.sources.dialects import local_engine
+    from codeforge.app.context import local_engine
+    from codeforge.app.record import local_recorder
 
     settings = settings_from(ctx)
     engine = local_engine(
-        settings, reporter=CliReporter(quiet=as_json), recorder=make_recorder(settings)
+        settings, reporter=CliReporter(quiet=as_json), recorder=local_recorder(settings)
     )
     interactive = not defaults and sys.stdin.isatty()
     result = engine.generate_component(

@@ -11,7 +11,6 @@ import click
 from codeforge.cli.common import (
     CliReporter,
     echo_json,
-    make_recorder,
     parse_data,
     prompter_for,
     settings_from,
@@ -97,13 +96,14 @@ def init(
     quiet: bool,
 ) -> None:
     """Create project NAME from a blueprint, in OUTPUT_DIR/NAME."""
-    from codeforge.sources.dialects import local_engine
+    from codeforge.app.context import local_engine
+    from codeforge.app.record import local_recorder
 
     settings = settings_from(ctx)
     data = parse_data(data_pairs, data_file)
     interactive = not defaults and sys.stdin.isatty()
     reporter = CliReporter(quiet=quiet or as_json)
-    engine = local_engine(settings, reporter=reporter, recorder=make_recorder(settings))
+    engine = local_engine(settings, reporter=reporter, recorder=local_recorder(settings))
     if description is not None:
         from codeforge.cli.ai import describe_for_init
 

@@ -20,7 +20,6 @@ from codeforge.cli.common import (
     ClickPrompter,
     CliReporter,
     echo_json,
-    make_recorder,
     parse_data,
     settings_from,
 )
@@ -94,13 +93,14 @@ def _run(
     trust: bool,
     skip_migrations: bool,
 ) -> Any:
-    from codeforge.sources.dialects import local_engine
+    from codeforge.app.context import local_engine
+    from codeforge.app.record import local_recorder
 
     settings = settings_from(ctx)
     engine = local_engine(
         settings,
         reporter=CliReporter(quiet=quiet),
-        recorder=None if dry_run else make_recorder(settings),
+        recorder=None if dry_run else local_recorder(settings),
     )
     interactive = not defaults and sys.stdin.isatty()
     return engine.update_project(
@@ -236,7 +236,7 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
     An interrupted `init --force`, `generate` or `update` in PATH is resolved first
     (rolled back, or completed if it had made all its changes) and reported: exit 101.
     """
-    from codeforge.sources.dialects import local_engine
+    from codeforge.app.context import local_engine
 
     engine = local_engine(settings_from(ctx), reporter=CliReporter(quiet=as_json))
     result = engine.check_project(path, template=template)

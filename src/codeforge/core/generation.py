@@ -259,13 +259,21 @@ def record(parts: Collaborators, record: GenerationRecord) -> RecordOutcome:
 
 def new_record(
     name: str,
-    path: Path,
+    path: Path | str,
     loaded: LoadedBlueprint,
     answers: Mapping[str, Any],
     action: str,
     file_count: int,
+    *,
+    actor: str | None = None,
+    record_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> GenerationRecord:
-    """A record of one generation of ``loaded`` into ``path``."""
+    """A record of one generation of ``loaded`` into ``path`` (every record is made here).
+
+    ``record_id`` (the idempotency key) defaults to a new random id; ``actor`` is the
+    user on a server (None: the local CLI user).
+    """
     bp = loaded.blueprint
     return GenerationRecord(
         project_name=name,
@@ -275,8 +283,10 @@ def new_record(
         blueprint_source=loaded.source.source,
         answers=dict(answers),
         action=action,
+        actor=actor,
         file_count=file_count,
-        record_id=os.urandom(16).hex(),
+        record_id=record_id or os.urandom(16).hex(),
+        details=dict(details or {}),
     )
 
 
