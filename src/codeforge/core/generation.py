@@ -9,12 +9,12 @@ the target versions with them.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from codeforge.core import records
 from codeforge.core.answers import Prompter
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
 from codeforge.core.blueprints import LoadedBlueprint, dialect_note, load_blueprint
@@ -269,24 +269,18 @@ def new_record(
     record_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> GenerationRecord:
-    """A record of one generation of ``loaded`` into ``path`` (every record is made here).
-
-    ``record_id`` (the idempotency key) defaults to a new random id; ``actor`` is the
-    user on a server (None: the local CLI user).
-    """
+    """A record of one generation of ``loaded`` into ``path`` (see ``records.new_record``)."""
     bp = loaded.blueprint
-    return GenerationRecord(
-        project_name=name,
-        path=str(path),
-        blueprint_name=bp.name,
-        blueprint_version=bp.version,
-        blueprint_source=loaded.source.source,
-        answers=dict(answers),
-        action=action,
+    return records.new_record(
+        name,
+        str(path),
+        records.BlueprintIdentity(bp.name, bp.version, loaded.source.source),
+        answers,
+        action,
+        file_count,
         actor=actor,
-        file_count=file_count,
-        record_id=record_id or os.urandom(16).hex(),
-        details=dict(details or {}),
+        record_id=record_id,
+        details=details,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,3 +41,44 @@ class GenerationRecord:
         fields = dict(data)
         fields["created_at"] = datetime.fromisoformat(fields["created_at"])
         return cls(**fields)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BlueprintIdentity:
+    """Which blueprint made a project: name, version and source label."""
+
+    name: str
+    version: str
+    source: str
+
+
+def new_record(
+    name: str,
+    path: str,
+    blueprint: BlueprintIdentity,
+    answers: Mapping[str, Any],
+    action: str,
+    file_count: int = 0,
+    *,
+    actor: str | None = None,
+    record_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> GenerationRecord:
+    """The one way a record is made (init, generate, update, register, server generations).
+
+    ``record_id`` (the idempotency key) defaults to a new random id; ``actor`` is the
+    user on a server (None: the local CLI user).
+    """
+    return GenerationRecord(
+        project_name=name,
+        path=path,
+        blueprint_name=blueprint.name,
+        blueprint_version=blueprint.version,
+        blueprint_source=blueprint.source,
+        answers=dict(answers),
+        action=action,
+        actor=actor,
+        file_count=file_count,
+        record_id=record_id or os.urandom(16).hex(),
+        details=dict(details or {}),
+    )

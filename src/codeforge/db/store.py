@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 from codeforge.core import journal
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
 from codeforge.core.errors import NotFoundError, StoreError, ValidationError
-from codeforge.core.records import GenerationRecord
+from codeforge.core.records import BlueprintIdentity, GenerationRecord, new_record
 from codeforge.db import repositories
 from codeforge.db.engine import default_database_url, redact_url, session_factory, store_error
 from codeforge.db.migrate import ensure_schema
@@ -194,15 +193,14 @@ def record_from_answers(root: Path, answers_file: AnswersFile) -> GenerationReco
     """A ``register`` record for the project in ``root`` made from its answers file."""
     answers = answers_file.answers
     name = answers.get("project_name")
-    return GenerationRecord(
-        project_name=name if isinstance(name, str) and name else root.name,
-        path=str(root),
-        blueprint_name=answers_file.blueprint_name,
-        blueprint_version=answers_file.blueprint_version,
-        blueprint_source=answers_file.source,
-        answers=_json_safe(answers, root / ANSWERS_FILE),
-        action="register",
-        record_id=uuid.uuid4().hex,
+    return new_record(
+        name if isinstance(name, str) and name else root.name,
+        str(root),
+        BlueprintIdentity(
+            answers_file.blueprint_name, answers_file.blueprint_version, answers_file.source
+        ),
+        _json_safe(answers, root / ANSWERS_FILE),
+        "register",
     )
 
 
