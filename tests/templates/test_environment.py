@@ -209,7 +209,7 @@ _COUNT_COMPILING_PIDS = """
 import os, sys
 from pathlib import Path
 from codeforge.core.settings import load_settings
-from codeforge.sources.dialects import local_engine
+from codeforge.app.context import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment
 
 original = CodeForgeEnvironment.compile
