@@ -161,9 +161,9 @@ def test_named_integrations_come_from_default_and_installed_plugins(
 def test_plugin_jinja_filters_reach_trusted_blueprints_only(
     blueprint: Callable[..., Path], out: Path, codeforge_dirs: dict[str, Path], trust: bool
 ) -> None:
+    from codeforge.app.context import local_engine
     from codeforge.core.errors import TemplateError
     from codeforge.core.settings import load_settings
-    from codeforge.sources.dialects import local_engine
 
     extra = plugin(
         codeforge_jinja_filters=lambda: {"shout": lambda text: f"{text.upper()}!"},
