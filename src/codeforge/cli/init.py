@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,7 +18,7 @@ from codeforge.cli.common import (
 from codeforge.core.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
-    from codeforge.core.engine import CreateResult
+    from codeforge.core.engine import CreateResult, SDLCEngine
 
 
 @click.command()
@@ -101,26 +101,11 @@ def init(
 
     settings = settings_from(ctx)
     data = parse_data(data_pairs, data_file)
-    interactive = not defaults and sys.stdin.isatty()
     reporter = CliReporter(quiet=quiet or as_json)
     engine = local_engine(settings, reporter=reporter, recorder=local_recorder(settings))
-    if description is not None:
-        from codeforge.cli.ai import describe_for_init
-
-        template, data = describe_for_init(
-            engine,
-            description,
-            name,
-            template,
-            data,
-            confirm=interactive,
-            accept=defaults,
-            quiet=quiet or as_json,
-        )
-    elif template is None:
-        raise UsageError(
-            "give a blueprint with -t TEMPLATE, or describe the project with --describe"
-        )
+    template, data = _pick_template(
+        engine, name, template, data, description, defaults=defaults, quiet=quiet or as_json
+    )
     result = engine.create_project(
         template,
         name,
@@ -138,6 +123,38 @@ def init(
     _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
     if result.record_error is not None:
         _not_recorded(ctx, result.destination, result.record_error)
+
+
+def _pick_template(
+    engine: SDLCEngine,
+    name: str,
+    template: str | None,
+    data: dict[str, Any],
+    description: str | None,
+    *,
+    defaults: bool,
+    quiet: bool,
+) -> tuple[str, dict[str, Any]]:
+    """``-t TEMPLATE`` as given, or with ``--describe`` what the AI picks (once accepted)."""
+    if description is not None:
+        from codeforge.cli.ai import describe_for_init
+
+        interactive = not defaults and sys.stdin.isatty()
+        return describe_for_init(
+            engine,
+            description,
+            name,
+            template,
+            data,
+            confirm=interactive,
+            accept=defaults,
+            quiet=quiet,
+        )
+    if template is None:
+        raise UsageError(
+            "give a blueprint with -t TEMPLATE, or describe the project with --describe"
+        )
+    return template, data
 
 
 def _present(result: CreateResult, *, dry_run: bool, as_json: bool, quiet: bool) -> None:
