@@ -109,13 +109,15 @@ def run_codeforge(
 
 
 def snapshot(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, tuple[str, bytes, bool]]:
-    """Every entry under ``root``: kind, bytes (files), executable bit."""
+    """Every entry under ``root``: kind, bytes (files; a link's target), executable bit."""
     entries: dict[str, tuple[str, bytes, bool]] = {}
-    for path in sorted(root.rglob("*")):
+    for path in sorted(root.rglob("*")):  # rglob does not descend into linked folders
         rel = path.relative_to(root).as_posix()
         if rel in skip:
             continue
-        if path.is_dir():
+        if path.is_symlink():
+            entries[rel] = ("link", os.readlink(path).encode(), False)
+        elif path.is_dir():
             entries[rel + "/"] = ("dir", b"", False)
         else:
             entries[rel] = ("file", path.read_bytes(), os.access(path, os.X_OK))

@@ -204,6 +204,7 @@ def _not_recorded(ctx: click.Context, destination: Path, error: StoreError) -> N
 
 def _print_report(destination: Path, report: list) -> None:  # type: ignore[type-arg]
     from rich.console import Console
+    from rich.markup import escape
     from rich.tree import Tree
 
     console = Console()
@@ -219,7 +220,8 @@ def _print_report(destination: Path, report: list) -> None:  # type: ignore[type
                 nodes[key] = parent.add(f"[bold blue]{parts[depth]}/[/]")
             parent = nodes[key]
         color = colors.get(entry.action, "white")
-        parent.add(f"[{color}]{parts[-1]}[/] [dim]{entry.size} B, {entry.action}[/]")
+        size = f"-> {escape(entry.link)}" if entry.link is not None else f"{entry.size} B"
+        parent.add(f"[{color}]{parts[-1]}[/] [dim]{size}, {entry.action}[/]")
     console.print(tree)
     counts: dict[str, int] = {}
     for entry in report:

@@ -19,6 +19,7 @@ changed on both sides (binary)         ours kept, theirs written as ``path.rej``
 added on both sides, differently       a conflict against an empty base
 ``skip_if_exists`` in theirs           the project's file is never changed
 a link inside the project              not touched, reported
+a link the blueprint adds or moves     not written, reported (``ln -sfn``)
 =====================================  ==========================================
 
 The executable bit merges the same way as content (ours == base → theirs).
@@ -122,6 +123,16 @@ def unified(path: str, old: bytes | None, new: bytes | None) -> str:
     return "".join(out)
 
 
+def _link_kept(o: Ours | None, t: PlannedFile | None) -> str | None:
+    """Why a path with a link on either side is left alone (None: merge it)."""
+    if o is not None and o.link:
+        return "it is a link in the project; not touched"
+    if t is not None and t.link is not None:
+        # Changes are bytes written in one transaction; a link is made by hand.
+        return f"the blueprint has a link to {t.link} here; make it with `ln -sfn`"
+    return None
+
+
 class Merger:
     """Decide, path by path, what an update does; ``read_ours`` is called only when needed."""
 
@@ -149,6 +160,7 @@ class Merger:
                 b is not None
                 and t is not None
                 and b.content == t.content
+                and b.link == t.link
                 and _executable(b.mode) == _executable(t.mode)
             ):
                 continue  # the blueprint did not change it: the project's file is not read
@@ -159,8 +171,8 @@ class Merger:
         self, path: str, b: PlannedFile | None, t: PlannedFile | None, result: MergeResult
     ) -> None:
         o = self.read_ours(path)
-        if o is not None and o.link:
-            result.kept.append(Kept(path, "it is a link in the project; not touched"))
+        if (reason := _link_kept(o, t)) is not None:
+            result.kept.append(Kept(path, reason))
             return
         if t is None:
             assert b is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -44,6 +45,9 @@ class PlannedFile:
     binary: bool = False
     skip_if_exists: bool = False
     origin: str = ""  # template path it came from
+    # A symbolic link kept as a link (copier's `_preserve_symlinks`): its relative
+    # target, POSIX, which stays inside the project; ``content`` is then empty.
+    link: str | None = None
 
 
 @dataclasses.dataclass
@@ -67,6 +71,7 @@ class _Source:
     rel: str  # template-relative POSIX path
     abspath: str
     mode: int
+    link: str | None = None  # a link kept as a link: its target as written in the template
 
 
 @dataclasses.dataclass(slots=True)
@@ -107,8 +112,14 @@ def is_binary(data: bytes) -> bool:
     return False
 
 
-def scan_templates(root: str, limits: RenderLimits) -> tuple[list[_Source], list[str]]:
-    """List template files and empty folders under ``root``; refuse links that leave it."""
+def scan_templates(
+    root: str, limits: RenderLimits, *, keep_links: bool = False
+) -> tuple[list[_Source], list[str]]:
+    """List template files and empty folders under ``root``; refuse links that leave it.
+
+    With ``keep_links`` a link is listed as a link (to a file or a folder alike); where
+    its target may point is checked once its name and target are rendered.
+    """
     real_root = os.path.realpath(root)
     files: list[_Source] = []
     empty_dirs: list[str] = []
@@ -126,7 +137,9 @@ def scan_templates(root: str, limits: RenderLimits) -> tuple[list[_Source], list
             empty_dirs.append(rel_dir)
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if entry.is_symlink():
+            if entry.is_symlink() and keep_links:
+                files.append(_Source(rel, entry.path, 0o777, _read_link(entry.path, rel)))
+            elif entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if not (target == real_root or target.startswith(real_root + os.sep)):
                     raise SecurityError(
@@ -161,6 +174,25 @@ class _Globs:
         return self.spec is not None and self.spec.match_file(rel)
 
 
+def _read_link(path: str, rel: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError as exc:
+        raise BlueprintError(f"cannot read the link: {exc.strerror}", where=rel) from exc
+
+
+def link_target(out: str, target: str) -> str:
+    """``target`` of the link at ``out``, checked to stay inside the project (POSIX, relative)."""
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(out), target))
+    if not target or target.startswith("/") or joined == ".." or joined.startswith("../"):
+        raise SecurityError(
+            f"the link {out!r} points outside the project ({target!r})",
+            where=out,
+            hint="a kept link must be relative and stay inside the project",
+        )
+    return target
+
+
 class PlanBuilder:
     """Renders a template folder into a :class:`RenderPlan`."""
 
@@ -173,8 +205,10 @@ class PlanBuilder:
         suffix_only: bool = False,
         keep_crlf: bool = True,
         copy_fnmatch: Sequence[str] = (),
+        keep_links: bool = False,
     ) -> None:
         self.env = env
+        self.keep_links = keep_links  # copier's `_preserve_symlinks`
         self.limits = limits
         self._path_templates: dict[str, Any] = {}
         self._memo_context: object = None
@@ -288,7 +322,7 @@ class PlanBuilder:
         progress: Callable[[int, int], None] | None = None,
         exclude_output: Sequence[str] = (),
     ) -> RenderPlan:
-        sources, empty_dirs = scan_templates(root, self.limits)
+        sources, empty_dirs = scan_templates(root, self.limits, keep_links=self.keep_links)
         excluded = _Globs(exclude)
         excluded_out = _Globs(exclude_output)  # copier matches rendered paths
         suffix = self.strip_suffix
@@ -315,7 +349,7 @@ class PlanBuilder:
                 if out is None:
                     continue
                 if data is None:
-                    data = self._read(src)
+                    data = self._read(src) if src.link is None else src.link.encode()
                 if excluded_out.match(out):
                     continue
                 seen.add(out, src.rel)
@@ -324,7 +358,7 @@ class PlanBuilder:
                         f"the project would have more than {self.limits.max_files} files"
                     )
                 items.append(
-                    _Item(src, out, item_context, data, self._item_kind(data, verbatim, src.rel))
+                    _Item(src, out, item_context, data, self._item_kind(src, data, verbatim))
                 )
         # Compile every template the cache lacks in one batch (on two cores when worth it).
         cache = self.env.code_cache
@@ -358,6 +392,9 @@ class PlanBuilder:
         total_bytes = 0
         for index, item in enumerate(items):
             budget.check_time()
+            if item.kind == "link":
+                plan.add(self._link(item, keep))
+                continue
             if item.kind == "template":
                 content = self.render_file(item.data.decode("utf-8"), item.context, item.src.rel)
                 item.data = b""  # the source is no longer needed: keep memory flat
@@ -380,7 +417,10 @@ class PlanBuilder:
             if progress is not None:
                 progress(index + 1, len(items))
 
-    def _item_kind(self, data: bytes, verbatim: _Globs, rel: str) -> str:
+    def _item_kind(self, src: _Source, data: bytes, verbatim: _Globs) -> str:
+        rel = src.rel
+        if src.link is not None:
+            return "link"
         if self.suffix_only:
             # copier: a file is a template by its name alone.
             if rel.endswith(self.strip_suffix):
@@ -392,6 +432,16 @@ class PlanBuilder:
         if kind == "plain" and self._always_render:
             return "template"
         return kind
+
+    def _link(self, item: _Item, keep: _Globs) -> PlannedFile:
+        """A kept link; as copier does, a ``.jinja``-named link has its target rendered."""
+        target = item.data.decode("utf-8", "surrogateescape")
+        if self.strip_suffix and item.src.rel.endswith(self.strip_suffix):
+            target = self.render_text(target, item.context, item.src.rel)
+        target = link_target(item.out, target)
+        return PlannedFile(
+            item.out, b"", 0o777, False, keep.match(item.out), item.src.rel, link=target
+        )
 
     def _read(self, src: _Source) -> bytes:
         try:

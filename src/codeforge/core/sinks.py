@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
 from codeforge.core.errors import CodeForgeError, ConflictError, SecurityError
-from codeforge.core.paths import safe_target
-from codeforge.core.plan import RenderPlan
+from codeforge.core.paths import check_relpath, safe_target
+from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.transaction import Recovery, Transaction, recover
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -38,6 +39,7 @@ class ReportEntry:
     size: int
     action: str  # create | overwrite | skip | unchanged
     binary: bool
+    link: str | None = None  # a kept link: its target
 
 
 def dry_run_report(plan: RenderPlan, destination: Path) -> list[ReportEntry]:
@@ -45,10 +47,12 @@ def dry_run_report(plan: RenderPlan, destination: Path) -> list[ReportEntry]:
     entries = []
     for f in sorted(plan.files, key=lambda f: f.path):
         target = destination / f.path
-        if not target.exists():
+        if not os.path.lexists(target):
             action = "create"
         elif f.skip_if_exists:
             action = "skip"
+        elif f.link is not None or target.is_symlink():
+            action = "unchanged" if _same_link(target, f) else "overwrite"
         elif (
             target.is_file()
             and target.stat().st_size == len(f.content)
@@ -57,12 +61,22 @@ def dry_run_report(plan: RenderPlan, destination: Path) -> list[ReportEntry]:
             action = "unchanged"
         else:
             action = "overwrite"
-        entries.append(ReportEntry(f.path, len(f.content), action, f.binary))
+        entries.append(ReportEntry(f.path, len(f.content), action, f.binary, f.link))
     return entries
 
 
+def _same_link(target: Path, f: PlannedFile) -> bool:
+    """``target`` is already the link ``f`` plans."""
+    return f.link is not None and target.is_symlink() and os.readlink(target) == f.link
+
+
 def write_zip(plan: RenderPlan, stream: IO[bytes], prefix: str = "") -> None:
-    """Write ``plan`` as a zip with fixed timestamps, so equal plans give equal bytes."""
+    """Write ``plan`` as a zip with fixed timestamps, so equal plans give equal bytes.
+
+    A kept link is stored as Info-ZIP stores one: mode ``S_IFLNK`` and its target as
+    the entry's data (``unzip`` and ``bsdtar`` restore the link; Python's zipfile
+    extracts a small file holding the target).
+    """
     import zipfile
 
     base = f"{prefix.strip('/')}/" if prefix else ""
@@ -73,6 +87,11 @@ def write_zip(plan: RenderPlan, stream: IO[bytes], prefix: str = "") -> None:
             archive.writestr(info, b"")
         for f in sorted(plan.files, key=lambda f: f.path):
             info = zipfile.ZipInfo(f"{base}{f.path}", ZIP_EPOCH)
+            if f.link is not None:
+                info.create_system = 3  # Unix: the mode bits below mean what they say
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                archive.writestr(info, f.link.encode("utf-8", "surrogateescape"))
+                continue
             info.external_attr = (0o100000 | f.mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, f.content)
@@ -131,7 +150,7 @@ class DirectorySink:
                 if populated:
                     # Refuse links inside the destination before touching anything.
                     for f in plan.files:
-                        safe_target(dest, f.path)
+                        _target(dest, f)
                 _materialise(plan, txn.staging)
                 if post is not None:
                     post(txn.staging)
@@ -184,9 +203,21 @@ def _materialise(plan: RenderPlan, root: Path) -> None:
         if parent and parent not in made:
             os.makedirs(os.path.join(root_str, parent), exist_ok=True)
             made.add(parent)
+        if f.link is not None:
+            os.symlink(f.link, os.path.join(root_str, f.path))
+            continue
         _create_file(os.path.join(root_str, f.path), f.content, f.mode)
         if f.mode & 0o111:
             os.chmod(os.path.join(root_str, f.path), f.mode)  # umask must not drop the x bit
+
+
+def _target(dest: Path, f: PlannedFile) -> Path:
+    """Where ``f`` goes; no link on the way, though a kept link may replace a link."""
+    if f.link is None:
+        return safe_target(dest, f.path)
+    parent, _, name = f.path.rpartition("/")
+    check_relpath(f.path)
+    return (safe_target(dest, parent) if parent else dest) / name
 
 
 def _plan_swaps(plan: RenderPlan, txn: Transaction, result: WriteResult) -> None:
@@ -195,16 +226,19 @@ def _plan_swaps(plan: RenderPlan, txn: Transaction, result: WriteResult) -> None
     for rel in plan.directories:
         txn.make_folder(rel)
     for f in plan.files:
-        target = safe_target(dest, f.path)
+        target = _target(dest, f)
         if os.path.lexists(target):
             if f.skip_if_exists:
                 result.skipped.append(f.path)
                 continue
-            if target.is_dir():
+            if _same_link(target, f):
+                result.unchanged.append(f.path)
+                continue
+            if target.is_dir() and not target.is_symlink():
                 raise ConflictError(
                     f"{f.path} is a folder in the destination; the blueprint writes a file there"
                 )
-            if target.is_file() and target.read_bytes() == f.content:
+            if f.link is None and target.is_file() and target.read_bytes() == f.content:
                 result.unchanged.append(f.path)
                 continue
         txn.put(f.path)

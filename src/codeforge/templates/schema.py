@@ -129,6 +129,7 @@ class CompatOptions:
     copy_fnmatch: tuple[str, ...] = ()  # fnmatch globs over template paths: copied verbatim
     keep_crlf: bool = True  # keep a template's CRLF line ends (cookiecutter) or not (copier)
     raw_migrations: tuple[Mapping[str, Any], ...] = ()  # copier `_migrations`, as written
+    keep_links: bool = False  # copier `_preserve_symlinks`: relative links stay links
 
 
 @dataclasses.dataclass(frozen=True)

@@ -127,8 +127,9 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
     for name, spec in questions.items():
         if spec.get("secret") and "default" not in spec:
             raise fail(name, "a secret question needs a default (copier's rule)")
-    if settings.get("_preserve_symlinks"):
-        raise fail("_preserve_symlinks", "not supported: CodeForge copies link targets")
+    preserve_symlinks = settings.get("_preserve_symlinks", False)
+    if not isinstance(preserve_symlinks, bool):
+        raise fail("_preserve_symlinks", "expected true or false")
     subdir = settings.get("_subdirectory", "")
     if not isinstance(subdir, str) or "{" in subdir:
         raise fail(
@@ -192,6 +193,7 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
             rules=spec_obj.rendered_rules,  # they may hold Jinja: rendered with the answers
             keep_crlf=False,
             raw_migrations=unmapped,
+            keep_links=preserve_symlinks,
         ),
         migrations=mapped,
     )

@@ -88,6 +88,7 @@ def build_plan(
         suffix_only=compat.suffix_only,
         keep_crlf=compat.keep_crlf,
         copy_fnmatch=compat.copy_fnmatch,
+        keep_links=compat.keep_links,
     )
     plan = builder.build(
         str(blueprint.template_root),
@@ -117,7 +118,10 @@ def _add_folders(
         parts = path.split("/")
         parents.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
     for folder, subdirs, _files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in _NEVER)
+        # A link to a folder is not a folder (kept, it is an entry of the plan's files).
+        subdirs[:] = sorted(
+            d for d in subdirs if d not in _NEVER and not os.path.islink(os.path.join(folder, d))
+        )
         rel = os.path.relpath(folder, root).replace(os.sep, "/")
         if rel == ".":
             continue
