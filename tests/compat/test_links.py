@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from cli_support import console, invoke
 
+from codeforge.app.context import local_engine
 from codeforge.core.sinks import write_zip
-from codeforge.sources.dialects import local_engine
 from compat.helpers import assert_same_tree, fixture, run_codeforge, run_copier
 
 LINKS = {
