@@ -23,7 +23,9 @@ def test_a_written_answers_file_reads_back(tmp_path: Path) -> None:
     written = AnswersFile("tiny", "1.0.0", "builtin:tiny", {"x": 1, "when": "2024-05-01"})
     written.components = [{"kind": "module", "answers": {"name": "m"}}]
     written.ref, written.commit = "v1", "a" * 40
+    written.dialect = "cookiecutter"
     (tmp_path / ANSWERS_FILE).write_bytes(written.dump())
+    assert "  dialect: cookiecutter\n" in written.dump().decode()
     assert read_answers_file(tmp_path) == written
 
 
@@ -37,6 +39,7 @@ def test_a_written_answers_file_reads_back(tmp_path: Path) -> None:
         ("- a list\n", "must be a mapping"),
         (GOOD.replace("1.0.0", "''"), "'blueprint.version' must be a non-empty string"),
         (GOOD + "components: {a: 1}\n", "'components' must be a list"),
+        (GOOD.replace("source:", "dialect: [1], source:"), "'blueprint.dialect' must be"),
     ],
 )
 def test_bad_files_are_validation_errors_naming_the_file(
