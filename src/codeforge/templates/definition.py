@@ -87,9 +87,45 @@ def _read_toml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
 
 
 def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
+    """Parse YAML ``text`` safely into a mapping and a locator over its key lines."""
+    positions: dict[KeyPath, int] = {}
+    data = _parse_yaml(path, text, positions)
+    if not isinstance(data, dict):
+        raise BlueprintError("the definition must be a mapping at the top level", where=path.name)
+    return data, _yaml_locator(positions)
+
+
+def _parse_yaml(path: Path, text: str, positions: dict[KeyPath, int]) -> Any:
+    """Compose ``text`` under the limits, record key lines into ``positions``, build the data."""
     import yaml
 
-    positions: dict[KeyPath, int] = {}
+    try:
+        loader = _limited_loader(path)(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise BlueprintError("the definition is empty", where=path.name)
+            try:
+                _expanded_size(path, node, {}, set())
+            except RecursionError:
+                raise BlueprintError("YAML aliases nest too deeply", where=path.name) from None
+            _record_positions(path, node, (), positions)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise BlueprintError(
+            f"invalid YAML: {exc.problem or exc}", where=where(path, line)
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise BlueprintError(f"invalid YAML: {exc}", where=path.name) from exc
+
+
+def _limited_loader(path: Path) -> type[Any]:
+    """Return a safe YAML loader class that caps aliases and nesting depth for ``path``."""
+    import yaml
 
     class Loader(yaml.SafeLoader):
         aliases = 0
@@ -115,77 +151,67 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
                 self.depth -= 1
 
     Loader.aliases = 0
+    return Loader
 
-    def record(node: Any, prefix: KeyPath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                key = key_node.value
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    raise BlueprintError(
-                        f"duplicate key '{key}' (first at line {seen[key]})",
-                        where=where(path, line),
-                    )
-                seen[key] = line
-                positions[(*prefix, key)] = line
-                record(value_node, (*prefix, key))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                positions[(*prefix, index)] = item.start_mark.line + 1
-                record(item, (*prefix, index))
 
-    def expanded_size(node: Any, memo: dict[int, int], active: set[int]) -> int:
-        # An alias is the same node object again: count it expanded, but work it out once.
-        key = id(node)
-        if key in memo:
-            return memo[key]
-        if key in active:
-            raise BlueprintError(
-                "a YAML alias refers to itself", where=where(path, node.start_mark.line + 1)
-            )
-        active.add(key)
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                total += expanded_size(key_node, memo, active)
-                total += expanded_size(value_node, memo, active)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += expanded_size(item, memo, active)
-        active.discard(key)
-        memo[key] = total
-        if total > MAX_NODES:
-            raise BlueprintError(
-                f"the definition expands to more than {MAX_NODES} values through YAML aliases",
-                where=where(path, node.start_mark.line + 1),
-            )
-        return total
+def _record_positions(
+    path: Path, node: Any, prefix: KeyPath, positions: dict[KeyPath, int]
+) -> None:
+    """Store the line of every key and item under ``node``; a duplicate key is an error."""
+    import yaml
 
-    try:
-        loader = Loader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise BlueprintError("the definition is empty", where=path.name)
-            try:
-                expanded_size(node, {}, set())
-            except RecursionError:
-                raise BlueprintError("YAML aliases nest too deeply", where=path.name) from None
-            record(node, ())
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise BlueprintError(
+                    f"duplicate key '{key}' (first at line {seen[key]})",
+                    where=where(path, line),
+                )
+            seen[key] = line
+            positions[(*prefix, key)] = line
+            _record_positions(path, value_node, (*prefix, key), positions)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            positions[(*prefix, index)] = item.start_mark.line + 1
+            _record_positions(path, item, (*prefix, index), positions)
+
+
+def _expanded_size(path: Path, node: Any, memo: dict[int, int], active: set[int]) -> int:
+    """Count the values under ``node`` with aliases expanded; too many is an error."""
+    import yaml
+
+    # An alias is the same node object again: count it expanded, but work it out once.
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
         raise BlueprintError(
-            f"invalid YAML: {exc.problem or exc}", where=where(path, line)
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise BlueprintError(f"invalid YAML: {exc}", where=path.name) from exc
-    if not isinstance(data, dict):
-        raise BlueprintError("the definition must be a mapping at the top level", where=path.name)
+            "a YAML alias refers to itself", where=where(path, node.start_mark.line + 1)
+        )
+    active.add(key)
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            total += _expanded_size(path, key_node, memo, active)
+            total += _expanded_size(path, value_node, memo, active)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(path, item, memo, active)
+    active.discard(key)
+    memo[key] = total
+    if total > MAX_NODES:
+        raise BlueprintError(
+            f"the definition expands to more than {MAX_NODES} values through YAML aliases",
+            where=where(path, node.start_mark.line + 1),
+        )
+    return total
+
+
+def _yaml_locator(positions: dict[KeyPath, int]) -> Locator:
+    """Return a locator giving the line of the deepest recorded prefix of a key path."""
 
     def locate(keys: KeyPath) -> int | None:
         for cut in range(len(keys), 0, -1):
@@ -194,4 +220,4 @@ def _read_yaml(path: Path, text: str) -> tuple[dict[str, Any], Locator]:
                 return line
         return None
 
-    return data, locate
+    return locate
