@@ -24,7 +24,6 @@ ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
     "codeforge/core/merge.py _one": 94,
     "codeforge/core/plan.py build": 92,
     "codeforge/sources/compat/copier.py load": 105,  # +2 for _preserve_symlinks (8c83766)
-    "codeforge/templates/validation.py _variables": 83,
 }
 
 

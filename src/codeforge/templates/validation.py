@@ -99,88 +99,102 @@ _VALIDATOR_KEYS = ("regex", "min", "max", "min_length", "max_length", "expr", "m
 
 
 def _variables(c: _Checker, value: Any, keys: KeyPath) -> tuple[Variable, ...]:
+    """Check the ``variables`` mapping at ``keys`` and return its variables in order."""
     if value is None:
         return ()
     if not isinstance(value, dict):
         raise c.fail(keys, f"expected a mapping of variables, got {_type_name(value)}")
-    result = []
-    for name, spec in value.items():
-        vkeys = (*keys, name)
-        c.str_(name, vkeys, pattern=VAR_NAME_RE, what="variable name")
-        if spec is None:
-            spec = {}
-        elif not isinstance(spec, dict):
-            # Shorthand: `name: default`.
-            spec = {"default": spec}
-        spec = c.mapping(spec, vkeys, _VARIABLE_KEYS)
-        vtype = spec.get("type", "str")
-        if vtype not in VARIABLE_TYPES:
-            raise c.fail(
-                (*vkeys, "type"),
-                f"unknown type {vtype!r} (expected one of: {', '.join(VARIABLE_TYPES)})",
-            )
-        choices = spec.get("choices")
-        if vtype in ("choice", "multichoice"):
-            if choices is None:
-                raise c.fail(vkeys, f"type {vtype} needs `choices`")
-            if isinstance(choices, list):
-                if not choices:
-                    raise c.fail((*vkeys, "choices"), "the list of choices is empty")
-            elif not isinstance(choices, dict | str):
-                raise c.fail((*vkeys, "choices"), "expected a list, a mapping or a Jinja string")
-        elif choices is not None:
-            raise c.fail(
-                (*vkeys, "choices"),
-                f"`choices` only applies to choice and multichoice, not {vtype}",
-            )
-        when = spec.get("when")
-        if when is not None and not isinstance(when, str | bool):
-            raise c.fail((*vkeys, "when"), "expected a Jinja expression string or a boolean")
-        validators = []
-        raw_validators = spec.get("validators", [])
-        if not isinstance(raw_validators, list):
-            raise c.fail((*vkeys, "validators"), "expected a list")
-        for i, item in enumerate(raw_validators):
-            ikeys = (*vkeys, "validators", i)
-            item = c.mapping(item, ikeys, _VALIDATOR_KEYS)
-            message = item.get("message")
-            if message is not None:
-                c.str_(message, (*ikeys, "message"))
-            kinds = [k for k in item if k != "message"]
-            if not kinds:
-                raise c.fail(
-                    ikeys, "a validator needs one of regex, min, max, min_length, max_length, expr"
-                )
-            for kind in kinds:
-                arg = item[kind]
-                if kind in ("regex", "expr"):
-                    c.str_(arg, (*ikeys, kind))
-                    if kind == "regex":
-                        _check_regex(c, arg, (*ikeys, kind))
-                elif kind in ("min", "max"):
-                    if isinstance(arg, bool) or not isinstance(arg, int | float):
-                        raise c.fail((*ikeys, kind), "expected a number")
-                elif isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
-                    raise c.fail((*ikeys, kind), "expected a non-negative integer")
-                validators.append(Validator(kind, arg, message))
-        required = spec.get("required", True)
-        c.bool_(required, (*vkeys, "required"))
-        help_text = spec.get("help", "")
-        c.str_(help_text, (*vkeys, "help"))
-        result.append(
-            Variable(
-                name=name,
-                type=vtype,
-                help=help_text,
-                default=spec.get("default", MISSING),
-                choices=choices,
-                when=when if isinstance(when, str) else (None if when in (None, True) else "false"),
-                validators=tuple(validators),
-                required=required,
-                line=c.locate(vkeys),
-            )
+    return tuple(_variable(c, name, spec, (*keys, name)) for name, spec in value.items())
+
+
+def _variable(c: _Checker, name: Any, spec: Any, vkeys: KeyPath) -> Variable:
+    """Check one variable's name and spec (a mapping or a bare default) at ``vkeys``."""
+    c.str_(name, vkeys, pattern=VAR_NAME_RE, what="variable name")
+    if spec is None:
+        spec = {}
+    elif not isinstance(spec, dict):
+        # Shorthand: `name: default`.
+        spec = {"default": spec}
+    spec = c.mapping(spec, vkeys, _VARIABLE_KEYS)
+    vtype = spec.get("type", "str")
+    if vtype not in VARIABLE_TYPES:
+        raise c.fail(
+            (*vkeys, "type"),
+            f"unknown type {vtype!r} (expected one of: {', '.join(VARIABLE_TYPES)})",
         )
-    return tuple(result)
+    choices = spec.get("choices")
+    _check_choices(c, vtype, choices, vkeys)
+    when = spec.get("when")
+    if when is not None and not isinstance(when, str | bool):
+        raise c.fail((*vkeys, "when"), "expected a Jinja expression string or a boolean")
+    validators = _validators(c, spec.get("validators", []), vkeys)
+    required = spec.get("required", True)
+    c.bool_(required, (*vkeys, "required"))
+    help_text = spec.get("help", "")
+    c.str_(help_text, (*vkeys, "help"))
+    return Variable(
+        name=name,
+        type=vtype,
+        help=help_text,
+        default=spec.get("default", MISSING),
+        choices=choices,
+        when=when if isinstance(when, str) else (None if when in (None, True) else "false"),
+        validators=validators,
+        required=required,
+        line=c.locate(vkeys),
+    )
+
+
+def _check_choices(c: _Checker, vtype: str, choices: Any, vkeys: KeyPath) -> None:
+    """Require ``choices`` for choice types (a non-empty list, a mapping or Jinja), else none."""
+    if vtype in ("choice", "multichoice"):
+        if choices is None:
+            raise c.fail(vkeys, f"type {vtype} needs `choices`")
+        if isinstance(choices, list):
+            if not choices:
+                raise c.fail((*vkeys, "choices"), "the list of choices is empty")
+        elif not isinstance(choices, dict | str):
+            raise c.fail((*vkeys, "choices"), "expected a list, a mapping or a Jinja string")
+    elif choices is not None:
+        raise c.fail(
+            (*vkeys, "choices"),
+            f"`choices` only applies to choice and multichoice, not {vtype}",
+        )
+
+
+def _validators(c: _Checker, raw: Any, vkeys: KeyPath) -> tuple[Validator, ...]:
+    """Check a variable's ``validators`` list; each item gives one validator per kind."""
+    if not isinstance(raw, list):
+        raise c.fail((*vkeys, "validators"), "expected a list")
+    validators = []
+    for i, item in enumerate(raw):
+        ikeys = (*vkeys, "validators", i)
+        item = c.mapping(item, ikeys, _VALIDATOR_KEYS)
+        message = item.get("message")
+        if message is not None:
+            c.str_(message, (*ikeys, "message"))
+        kinds = [k for k in item if k != "message"]
+        if not kinds:
+            raise c.fail(
+                ikeys, "a validator needs one of regex, min, max, min_length, max_length, expr"
+            )
+        for kind in kinds:
+            _check_validator_arg(c, kind, item[kind], (*ikeys, kind))
+            validators.append(Validator(kind, item[kind], message))
+    return tuple(validators)
+
+
+def _check_validator_arg(c: _Checker, kind: str, arg: Any, keys: KeyPath) -> None:
+    """Check the argument of one validator ``kind`` (a string, a number or a count)."""
+    if kind in ("regex", "expr"):
+        c.str_(arg, keys)
+        if kind == "regex":
+            _check_regex(c, arg, keys)
+    elif kind in ("min", "max"):
+        if isinstance(arg, bool) or not isinstance(arg, int | float):
+            raise c.fail(keys, "expected a number")
+    elif isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
+        raise c.fail(keys, "expected a non-negative integer")
 
 
 def _check_regex(c: _Checker, pattern: str, keys: KeyPath) -> None:
