@@ -123,6 +123,19 @@ def unified(path: str, old: bytes | None, new: bytes | None) -> str:
     return "".join(out)
 
 
+def _merged_mode(o: Ours, b: PlannedFile | None, t: PlannedFile) -> int | None:
+    """The project's new permission bits, the executable bit merged three ways (None: keep)."""
+    b_exec = _executable(b.mode) if b is not None else _executable(t.mode)
+    o_exec = _executable(o.mode)
+    new_exec = _executable(t.mode) if o_exec == b_exec else o_exec
+    return None if new_exec == o_exec else _with_exec(o.mode, new_exec)
+
+
+def _crlf_out(data: bytes, crlf: bool) -> bytes:
+    """``data`` in the project's newline style: LF turned back into CRLF when it uses CRLF."""
+    return data.replace(b"\n", b"\r\n") if crlf else data
+
+
 def _link_kept(o: Ours | None, t: PlannedFile | None) -> str | None:
     """Why a path with a link on either side is left alone (None: merge it)."""
     if o is not None and o.link:
@@ -170,46 +183,47 @@ class Merger:
     def _one(
         self, path: str, b: PlannedFile | None, t: PlannedFile | None, result: MergeResult
     ) -> None:
+        """Decide what the update does with one path the blueprint changed."""
         o = self.read_ours(path)
         if (reason := _link_kept(o, t)) is not None:
             result.kept.append(Kept(path, reason))
-            return
-        if t is None:
+        elif t is None:
             assert b is not None
-            if o is None:
-                return
-            if self._same(o, b):
-                result.changes.append(Change(path, "delete", None, None, o.content))
-            else:
-                result.kept.append(Kept(path, "the blueprint dropped it, but you changed it"))
-            return
-        if o is None:
+            self._dropped(path, o, b, result)
+        elif o is None:
             if b is None:
                 result.changes.append(Change(path, "add", t.content, t.mode, None))
             else:
                 result.kept.append(Kept(path, "you deleted it; it stays deleted"))
-            return
-        if t.skip_if_exists:
+        elif t.skip_if_exists:
             if o.content != t.content:
                 result.kept.append(Kept(path, "skip_if_exists: the project's file is kept"))
+        else:
+            self._update(path, o, b, t, result)
+
+    def _dropped(self, path: str, o: Ours | None, b: PlannedFile, result: MergeResult) -> None:
+        """A path the blueprint dropped: removed if the project left it alone, else kept."""
+        if o is None:
             return
+        if self._same(o, b):
+            result.changes.append(Change(path, "delete", None, None, o.content))
+        else:
+            result.kept.append(Kept(path, "the blueprint dropped it, but you changed it"))
+
+    def _update(
+        self, path: str, o: Ours, b: PlannedFile | None, t: PlannedFile, result: MergeResult
+    ) -> None:
+        """Merge a path that both the project and the target version have."""
         crlf = b is not None and not _crlf_only(b.content) and _crlf_only(o.content)
         o_content = o.content.replace(b"\r\n", b"\n") if crlf else o.content
-        t_content = t.content
-        b_exec = _executable(b.mode) if b is not None else _executable(t.mode)
-        o_exec = _executable(o.mode)
-        new_exec = _executable(t.mode) if o_exec == b_exec else o_exec
-        new_mode = None if new_exec == o_exec else _with_exec(o.mode, new_exec)
-
-        def out(data: bytes) -> bytes:
-            return data.replace(b"\n", b"\r\n") if crlf else data
-
-        if o_content == t_content:
+        new_mode = _merged_mode(o, b, t)
+        chmod = Change(path, "chmod", o.content, new_mode, o.content)
+        if o_content == t.content:
             if new_mode is not None:
-                result.changes.append(Change(path, "chmod", o.content, new_mode, o.content))
+                result.changes.append(chmod)
             return
         if b is not None and o_content == b.content:
-            new = out(t_content)
+            new = _crlf_out(t.content, crlf)
             action = "update" if new != o.content else "chmod"
             if new != o.content or new_mode is not None:
                 result.changes.append(Change(path, action, new, new_mode, o.content))
@@ -217,50 +231,44 @@ class Merger:
         # Changed on both sides (or added on both sides differently).
         base_content = b.content if b is not None else b""
         how = "changed" if b is not None else "added"
-        if is_binary(o_content) or t.binary or is_binary(t_content) or is_binary(base_content):
-            result.changes.append(
-                Change(
-                    f"{path}.rej",
-                    "conflict",
-                    t_content,
-                    None,
-                    self._current(f"{path}.rej"),
-                    note=f"binary file {how} on both sides: yours kept, the blueprint's "
-                    f"version written to {path}.rej",
-                )
-            )
-            if new_mode is not None:
-                result.changes.append(Change(path, "chmod", o.content, new_mode, o.content))
-            return
-        merged, conflicted = self.text_merge(base_content, o_content, t_content)
-        if not conflicted:
-            result.changes.append(Change(path, "merge", out(merged), new_mode, o.content))
-            return
-        if self.style == INLINE:
-            result.changes.append(
-                Change(
-                    path,
-                    "conflict",
-                    out(merged),
-                    new_mode,
-                    o.content,
-                    note=f"{how} on both sides: conflict markers written",
-                )
-            )
-            return
-        rej = unified(path, base_content if b is not None else None, t_content)
-        result.changes.append(
-            Change(
-                f"{path}.rej",
-                "conflict",
-                rej.encode("utf-8"),
-                None,
-                self._current(f"{path}.rej"),
-                note=f"{how} on both sides: yours kept, the blueprint's change in {path}.rej",
-            )
-        )
+        if is_binary(o_content) or t.binary or is_binary(t.content) or is_binary(base_content):
+            result.changes.append(self._binary_rej(path, t.content, how))
+        else:
+            merged, conflicted = self.text_merge(base_content, o_content, t.content)
+            if conflicted and self.style != INLINE:
+                old = base_content if b is not None else None
+                result.changes.append(self._text_rej(path, old, t.content, how))
+            else:
+                note = f"{how} on both sides: conflict markers written" if conflicted else ""
+                action = "conflict" if conflicted else "merge"
+                merged = _crlf_out(merged, crlf)
+                result.changes.append(Change(path, action, merged, new_mode, o.content, note))
+                return
         if new_mode is not None:
-            result.changes.append(Change(path, "chmod", o.content, new_mode, o.content))
+            result.changes.append(chmod)
+
+    def _binary_rej(self, path: str, theirs: bytes, how: str) -> Change:
+        """Theirs written beside a binary file changed on both sides, as ``path.rej``."""
+        return Change(
+            f"{path}.rej",
+            "conflict",
+            theirs,
+            None,
+            self._current(f"{path}.rej"),
+            note=f"binary file {how} on both sides: yours kept, the blueprint's "
+            f"version written to {path}.rej",
+        )
+
+    def _text_rej(self, path: str, base: bytes | None, theirs: bytes, how: str) -> Change:
+        """The blueprint's change to a text file changed on both sides, as ``path.rej``."""
+        return Change(
+            f"{path}.rej",
+            "conflict",
+            unified(path, base, theirs).encode("utf-8"),
+            None,
+            self._current(f"{path}.rej"),
+            note=f"{how} on both sides: yours kept, the blueprint's change in {path}.rej",
+        )
 
     def _same(self, o: Ours, b: PlannedFile) -> bool:
         if o.content == b.content:

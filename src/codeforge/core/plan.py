@@ -322,6 +322,7 @@ class PlanBuilder:
         progress: Callable[[int, int], None] | None = None,
         exclude_output: Sequence[str] = (),
     ) -> RenderPlan:
+        """Render the template tree at ``root`` into a plan; nothing is written."""
         sources, empty_dirs = scan_templates(root, self.limits, keep_links=self.keep_links)
         excluded = _Globs(exclude)
         excluded_out = _Globs(exclude_output)  # copier matches rendered paths
@@ -332,19 +333,38 @@ class PlanBuilder:
             sources = [src for src in sources if f"{src.rel}{suffix}" not in names]
         verbatim = _Globs(copy_only)
         keep = _Globs(skip_if_exists)
-        loop_by_path = {loop.path: loop for loop in loops}
+        sources = [s for s in sources if not (_always_excluded(s.rel) or excluded.match(s.rel))]
+        items = self._collect_items(sources, context, loops, excluded_out, verbatim)
+        self._compile_missing(items)
         plan = RenderPlan(files=[])
+        # Pass 2: render (under the operating system's memory cap, where it applies).
+        with self.env.data_limit():
+            self._render_items(items, plan, keep, progress)
+        for rel_dir in empty_dirs:
+            if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
+                continue
+            out = self.render_path(rel_dir, context)
+            if out is not None and not excluded_out.match(out + "/"):
+                plan.directories.append(out)
+        return plan
+
+    def _collect_items(
+        self,
+        sources: list[_Source],
+        context: Mapping[str, Any],
+        loops: Sequence[Loop],
+        excluded_out: _Globs,
+        verbatim: _Globs,
+    ) -> list[_Item]:
+        """Pass 1: output paths, reads and kinds of every item; nothing is rendered yet."""
+        loop_by_path = {loop.path: loop for loop in loops}
         seen = PathSet()
         budget = self.env.budget
-        # Pass 1: paths, reads and kinds; nothing is rendered yet.
         items: list[_Item] = []
         for src in sources:
-            if _always_excluded(src.rel) or excluded.match(src.rel):
-                continue
             budget.check_time()
-            loop = loop_by_path.get(src.rel)
             data: bytes | None = None
-            for item_context in self._contexts(context, loop, src.rel):
+            for item_context in self._contexts(context, loop_by_path.get(src.rel), src.rel):
                 out = self.render_path(src.rel, item_context)
                 if out is None:
                     continue
@@ -360,26 +380,20 @@ class PlanBuilder:
                 items.append(
                     _Item(src, out, item_context, data, self._item_kind(src, data, verbatim))
                 )
-        # Compile every template the cache lacks in one batch (on two cores when worth it).
+        return items
+
+    def _compile_missing(self, items: list[_Item]) -> None:
+        """Compile every template the cache lacks in one batch (on two cores when worth it)."""
         cache = self.env.code_cache
-        if cache is not None:
-            missing: dict[str, tuple[str, bytes, str]] = {}
-            for item in items:
-                if item.kind == "template":
-                    key = cache_key(item.data, item.src.rel)
-                    if key not in cache and key not in missing:
-                        missing[key] = (key, item.data, item.src.rel)
-            compile_many(self.env, list(missing.values()))
-        # Pass 2: render (under the operating system's memory cap, where it applies).
-        with self.env.data_limit():
-            self._render_items(items, plan, keep, progress)
-        for rel_dir in empty_dirs:
-            if _always_excluded(rel_dir) or excluded.match(rel_dir + "/"):
-                continue
-            out = self.render_path(rel_dir, context)
-            if out is not None and not excluded_out.match(out + "/"):
-                plan.directories.append(out)
-        return plan
+        if cache is None:
+            return
+        missing: dict[str, tuple[str, bytes, str]] = {}
+        for item in items:
+            if item.kind == "template":
+                key = cache_key(item.data, item.src.rel)
+                if key not in cache and key not in missing:
+                    missing[key] = (key, item.data, item.src.rel)
+        compile_many(self.env, list(missing.values()))
 
     def _render_items(
         self,
