@@ -21,7 +21,6 @@ ALLOWED_LONG_MODULES: dict[str, int] = {}
 ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
     "codeforge/cli/ai.py describe_for_init": 63,
     "codeforge/cli/worker.py _work": 61,
-    "codeforge/sources/compat/copier.py load": 105,  # +2 for _preserve_symlinks (8c83766)
 }
 
 

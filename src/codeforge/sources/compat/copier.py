@@ -23,7 +23,6 @@ from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.errors import BlueprintError, ValidationError
 from codeforge.sources.compat import public_answers as recorded
 from codeforge.sources.compat import template_name
-from codeforge.sources.compat.copier_migrations import map_migrations
 from codeforge.sources.compat.copier_questions import (
     HIDDEN,
     TYPES,
@@ -31,10 +30,16 @@ from codeforge.sources.compat.copier_questions import (
     cast_to_bool,
     infer_type,
 )
+from codeforge.sources.compat.copier_settings import (
+    SETTINGS,
+    Fail,
+    Settings,
+    read_settings,
+    string_list,
+)
 from codeforge.sources.compat.hooks import refuse_untrusted, run_argv, split_command
 from codeforge.sources.compat.jinja import (
     apply_envops,
-    check_envops,
     copier_defaults,
     load_extensions,
     salt,
@@ -48,34 +53,6 @@ from codeforge.templates.schema import (
 )
 
 DEFINITIONS = ("copier.yml", "copier.yaml")
-DEFAULT_EXCLUDE = (
-    "copier.yaml",
-    "copier.yml",
-    "~*",
-    "*.py[co]",
-    "__pycache__",
-    ".git",
-    ".DS_Store",
-    ".svn",
-)
-_SETTINGS = (
-    "_subdirectory",
-    "_exclude",
-    "_skip_if_exists",
-    "_templates_suffix",
-    "_answers_file",
-    "_tasks",
-    "_migrations",
-    "_envops",
-    "_jinja_extensions",
-    "_secret_questions",
-    "_min_copier_version",
-    "_message_before_copy",
-    "_message_after_copy",
-    "_message_before_update",
-    "_message_after_update",
-    "_preserve_symlinks",
-)
 _QUESTION_KEYS = (
     "type",
     "default",
@@ -101,73 +78,17 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
     def fail(key: str, message: str, *sub: str) -> BlueprintError:
         return BlueprintError(f"{key}: {message}", where=where(definition, locate((key, *sub))))
 
-    questions: dict[str, dict[str, Any]] = {}
-    settings: dict[str, Any] = {}
-    for key, value in data.items():
-        if not isinstance(key, str):
-            raise BlueprintError(f"keys must be strings, got {key!r}", where=definition.name)
-        if key.startswith("_"):
-            if key not in _SETTINGS:
-                raise fail(
-                    key, f"unknown or unsupported setting (supported: {', '.join(_SETTINGS)})"
-                )
-            settings[key] = value
-            continue
-        spec = value if isinstance(value, dict) else {"default": value}
-        for sub in spec:
-            if sub not in _QUESTION_KEYS:
-                raise fail(key, f"unknown key {sub!r} (allowed: {', '.join(_QUESTION_KEYS)})", sub)
-        qtype = spec.get("type", "")
-        if isinstance(qtype, str) and qtype and "{" not in qtype and qtype not in TYPES:
-            raise fail(key, f"unknown type {qtype!r} (expected one of: {', '.join(TYPES)})", "type")
-        questions[key] = dict(spec)
-    for secret in _list(settings, "_secret_questions", fail):
-        if secret in questions:
-            questions[secret]["secret"] = True
-    for name, spec in questions.items():
-        if spec.get("secret") and "default" not in spec:
-            raise fail(name, "a secret question needs a default (copier's rule)")
-    preserve_symlinks = settings.get("_preserve_symlinks", False)
-    if not isinstance(preserve_symlinks, bool):
-        raise fail("_preserve_symlinks", "expected true or false")
-    subdir = settings.get("_subdirectory", "")
-    if not isinstance(subdir, str) or "{" in subdir:
-        raise fail(
-            "_subdirectory", "expected a plain relative path (templated ones are not supported)"
-        )
-    parts = subdir.replace("\\", "/").split("/")
-    if subdir.startswith(("/", "\\")) or ".." in parts:
-        raise fail("_subdirectory", f"{subdir!r} must stay inside the template")
-    suffix = settings.get("_templates_suffix", ".jinja")
-    if not isinstance(suffix, str):
-        raise fail("_templates_suffix", "expected a string")
-    envops = check_envops(settings.get("_envops"), f"{definition.name}: _envops")
-    envops.setdefault("keep_trailing_newline", True)
-    envops.setdefault("undefined", "jinja2.Undefined")  # copier's default: missing names are ""
-    exclude = (
-        _list(settings, "_exclude", fail)
-        if "_exclude" in settings
-        else (list(DEFAULT_EXCLUDE) if subdir.strip("/") in ("", ".") else [])
-    )
-    answers_file = settings.get("_answers_file", ".copier-answers.yml")
-    if not isinstance(answers_file, str) or answers_file.startswith("/"):
-        raise fail("_answers_file", "expected a relative path")
-    tasks = settings.get("_tasks", [])
-    if not isinstance(tasks, list):
-        raise fail("_tasks", "expected a list")
-    migrations = settings.get("_migrations", [])
-    if not isinstance(migrations, list):
-        raise fail("_migrations", "expected a list")
-    mapped, unmapped = map_migrations(migrations)
+    questions, raw_settings = _split(data, definition, fail)
+    settings = read_settings(raw_settings, definition, fail)
     spec_obj = _Spec(
         questions=questions,
         root=folder,
-        envops=envops,
-        extensions=tuple(_list(settings, "_jinja_extensions", fail)),
-        answers_file=answers_file,
-        tasks=tasks,
-        skip_if_exists=tuple(_list(settings, "_skip_if_exists", fail)),
-        exclude=tuple(exclude),
+        envops=settings.envops,
+        extensions=settings.extensions,
+        answers_file=settings.answers_file,
+        tasks=settings.tasks,
+        skip_if_exists=settings.skip_if_exists,
+        exclude=settings.exclude,
     )
     return Blueprint(
         name=template_name(folder, "copier"),
@@ -176,34 +97,70 @@ def load(folder: Path, definition: Path, digest: str) -> Blueprint:
         definition_file=definition,
         description=f"copier template {folder.name}",
         tags=("copier",),
-        template_dir=subdir.strip("/") or "",
+        template_dir=settings.subdir.strip("/") or "",
         variables=_variables(questions, locate),
         content_hash=digest,
         dialect="copier",
-        compat=CompatOptions(
-            format="copier",
-            resolve=spec_obj.resolve,
-            context=spec_obj.context,
-            setup_env=spec_obj.setup_env,
-            recorded=recorded,
-            run_hooks=spec_obj.run_tasks if tasks else None,
-            cache_salt=salt("copier", envops, spec_obj.extensions),
-            strip_suffix=suffix,
-            suffix_only=True,
-            rules=spec_obj.rendered_rules,  # they may hold Jinja: rendered with the answers
-            keep_crlf=False,
-            raw_migrations=unmapped,
-            keep_links=preserve_symlinks,
-        ),
-        migrations=mapped,
+        compat=_compat_options(spec_obj, settings),
+        migrations=settings.mapped,
     )
 
 
-def _list(settings: Mapping[str, Any], key: str, fail: Any) -> list[str]:
-    value = settings.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise fail(key, "expected a list of strings")
-    return list(value)
+def _split(
+    data: Mapping[Any, Any], definition: Path, fail: Fail
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Sort the top-level keys into questions and ``_`` settings, checking both."""
+    questions: dict[str, dict[str, Any]] = {}
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise BlueprintError(f"keys must be strings, got {key!r}", where=definition.name)
+        if key.startswith("_"):
+            if key not in SETTINGS:
+                raise fail(
+                    key, f"unknown or unsupported setting (supported: {', '.join(SETTINGS)})"
+                )
+            settings[key] = value
+            continue
+        questions[key] = _question(key, value, fail)
+    for secret in string_list(settings, "_secret_questions", fail):
+        if secret in questions:
+            questions[secret]["secret"] = True
+    for name, spec in questions.items():
+        if spec.get("secret") and "default" not in spec:
+            raise fail(name, "a secret question needs a default (copier's rule)")
+    return questions, settings
+
+
+def _question(key: str, value: Any, fail: Fail) -> dict[str, Any]:
+    """Check one question (a mapping or a bare default) and return its spec."""
+    spec = value if isinstance(value, dict) else {"default": value}
+    for sub in spec:
+        if sub not in _QUESTION_KEYS:
+            raise fail(key, f"unknown key {sub!r} (allowed: {', '.join(_QUESTION_KEYS)})", sub)
+    qtype = spec.get("type", "")
+    if isinstance(qtype, str) and qtype and "{" not in qtype and qtype not in TYPES:
+        raise fail(key, f"unknown type {qtype!r} (expected one of: {', '.join(TYPES)})", "type")
+    return dict(spec)
+
+
+def _compat_options(spec_obj: _Spec, settings: Settings) -> CompatOptions:
+    """Return the hooks through which the generator renders a copier template."""
+    return CompatOptions(
+        format="copier",
+        resolve=spec_obj.resolve,
+        context=spec_obj.context,
+        setup_env=spec_obj.setup_env,
+        recorded=recorded,
+        run_hooks=spec_obj.run_tasks if settings.tasks else None,
+        cache_salt=salt("copier", settings.envops, spec_obj.extensions),
+        strip_suffix=settings.suffix,
+        suffix_only=True,
+        rules=spec_obj.rendered_rules,  # they may hold Jinja: rendered with the answers
+        keep_crlf=False,
+        raw_migrations=settings.unmapped,
+        keep_links=settings.preserve_symlinks,
+    )
 
 
 def _variables(questions: Mapping[str, Mapping[str, Any]], locate: Any) -> tuple[Variable, ...]:
