@@ -1,4 +1,5 @@
-"""Fixtures for the use-case tests: a server context on a fresh SQLite database, a user."""
+"""Fixtures for the use-case tests: a server context on a fresh SQLite database, a user;
+and the blueprint factory's, for the local use cases (check, diff, update)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from blueprint_factory import blueprint, codeforge_dirs, engine, out  # noqa: F401
 from postgres_support import reset_engines
 
 from codeforge.app.context import AppContext, build_context

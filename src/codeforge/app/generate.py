@@ -19,8 +19,8 @@ from codeforge.app.registry import fetch_git
 from codeforge.core.engine import LoadedBlueprint, SDLCEngine
 from codeforge.core.errors import NotFoundError
 from codeforge.core.generation import announce
+from codeforge.core.outputs import ZipOutput
 from codeforge.core.plan import RenderPlan
-from codeforge.core.sinks import write_zip
 
 JOB_SOURCE_REF: Final = "job:source"
 
@@ -73,9 +73,10 @@ def resolve_git(
 
 
 def zip_bytes(plan: RenderPlan, name: str) -> bytes:
-    """The deterministic zip of ``plan`` with every file under ``name/``."""
+    """The deterministic zip of ``plan`` with every file under ``name/``, through the
+    zip sink (the same bytes a streamed download gets)."""
     buffer = io.BytesIO()
-    write_zip(plan, buffer, prefix=name)
+    ZipOutput(buffer, prefix=name).deliver(plan)
     return buffer.getvalue()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,7 +23,10 @@ from codeforge.cli.common import (
     parse_data,
     settings_from,
 )
-from codeforge.core.update import UPDATE_AVAILABLE_EXIT
+from codeforge.core.update import UPDATE_AVAILABLE_EXIT, UpdateOptions, UpdateResult
+
+if TYPE_CHECKING:
+    from codeforge.core.engine import SDLCEngine
 
 RECOVERED_EXIT = 101  # `check` resolved an interrupted operation first (it says how)
 UPDATE_CONFLICTS_EXIT = 102  # the update was written but left conflicts to resolve
@@ -76,64 +79,23 @@ def _merge_options(func: Any) -> Any:
     return func
 
 
-def _run(
-    ctx: click.Context,
-    path: Path,
-    *,
-    dry_run: bool,
-    force: bool,
-    quiet: bool,
-    to: str | None,
-    template: str | None,
-    base_template: str | None,
-    defaults: bool,
-    data_pairs: tuple[str, ...],
-    data_file: Path | None,
-    conflict: str,
-    trust: bool,
-    skip_migrations: bool,
-) -> Any:
-    from codeforge.app.context import local_engine
-    from codeforge.app.record import local_recorder
+def _engine(ctx: click.Context, *, quiet: bool, record: bool) -> SDLCEngine:
+    from codeforge.app.update import lifecycle_engine
 
-    settings = settings_from(ctx)
-    engine = local_engine(
-        settings,
-        reporter=CliReporter(quiet=quiet),
-        recorder=None if dry_run else local_recorder(settings),
-    )
-    interactive = not defaults and sys.stdin.isatty()
-    return engine.update_project(
-        path,
-        to=to,
-        template=template,
-        base_template=base_template,
-        data=parse_data(data_pairs, data_file),
+    return lifecycle_engine(settings_from(ctx), CliReporter(quiet=quiet), record=record)
+
+
+def _request(options: dict[str, Any], *, dry_run: bool, force: bool) -> UpdateOptions:
+    """The merge options from the command line (prompts only on an interactive stdin)."""
+    interactive = not options.pop("defaults") and sys.stdin.isatty()
+    data = parse_data(options.pop("data_pairs"), options.pop("data_file"))
+    return UpdateOptions(
+        data=data,
         prompter=ClickPrompter() if interactive else None,
         dry_run=dry_run,
         force=force,
-        conflict=conflict,
-        trust=trust,
-        skip_migrations=skip_migrations,
+        **options,
     )
-
-
-def _result_json(result: Any) -> dict[str, Any]:
-    return {
-        "project": str(result.project),
-        "blueprint": result.blueprint,
-        "from_version": result.from_version,
-        "to_version": result.to_version,
-        "dry_run": result.dry_run,
-        "changes": [
-            {"path": c.path, "action": c.action, "note": c.note or None} for c in result.changes
-        ],
-        "kept": [{"path": k.path, "reason": k.reason} for k in result.kept],
-        "conflicts": result.conflicts,
-        "new_questions": result.new_questions,
-        "migrations": result.migrations,
-        "adopted_from": result.adopted_from,
-    }
 
 
 _COLORS = {
@@ -160,10 +122,13 @@ def update(
 
     Exits 102 when the update was written but left conflicts to resolve.
     """
+    from codeforge.app import update as lifecycle
+
     as_json = options.pop("as_json")
-    result = _run(ctx, path, dry_run=dry_run, force=force, quiet=quiet or as_json, **options)
+    engine = _engine(ctx, quiet=quiet or as_json, record=not dry_run)
+    result = lifecycle.update(engine, path, _request(options, dry_run=dry_run, force=force))
     if as_json:
-        echo_json(_result_json(result))
+        echo_json(lifecycle.update_summary(result))
     else:
         if not quiet:
             _print_changes(result, dry_run)
@@ -184,7 +149,7 @@ def update(
         ctx.exit(UPDATE_CONFLICTS_EXIT)
 
 
-def _print_changes(result: Any, dry_run: bool) -> None:
+def _print_changes(result: UpdateResult, dry_run: bool) -> None:
     verb = "would update" if dry_run else "updated"
     head = f"{result.blueprint} {result.from_version} → {result.to_version}"
     if result.adopted_from:
@@ -211,10 +176,13 @@ def _print_changes(result: Any, dry_run: bool) -> None:
 @click.pass_context
 def diff(ctx: click.Context, /, path: Path, exit_code: bool, **options: Any) -> None:
     """Show, as a unified diff, what `codeforge update` would change in PATH."""
+    from codeforge.app import update as lifecycle
+
     as_json = options.pop("as_json")
-    result = _run(ctx, path, dry_run=True, force=True, quiet=True, **options)
+    engine = _engine(ctx, quiet=True, record=False)
+    result = lifecycle.diff(engine, path, _request(options, dry_run=True, force=True))
     if as_json:
-        data = _result_json(result)
+        data = lifecycle.update_summary(result)
         data["diff"] = result.diff()
         echo_json(data)
     else:
@@ -236,32 +204,15 @@ def check(ctx: click.Context, path: Path, template: str | None, as_json: bool) -
     An interrupted `init --force`, `generate` or `update` in PATH is resolved first
     (rolled back, or completed if it had made all its changes) and reported: exit 101.
     """
-    from codeforge.app.context import local_engine
+    from codeforge.app import update as lifecycle
 
-    engine = local_engine(settings_from(ctx), reporter=CliReporter(quiet=as_json))
-    result = engine.check_project(path, template=template)
+    engine = _engine(ctx, quiet=as_json, record=False)
+    result = lifecycle.check(engine, path, template=template)
     recovered = result.recovered
     if recovered is not None:
         click.echo(click.style("recovered: ", fg="yellow") + recovered.message, err=True)
     if as_json:
-        echo_json(
-            {
-                "project": str(result.project),
-                "blueprint": result.blueprint,
-                "source": result.source,
-                "current": result.current,
-                "latest": result.latest,
-                "update_available": result.update_available,
-                "recovered": None
-                if recovered is None
-                else {
-                    "operation": recovered.operation,
-                    "outcome": recovered.outcome,
-                    "undone": recovered.undone,
-                    "message": recovered.message,
-                },
-            }
-        )
+        echo_json(lifecycle.check_summary(result))
     elif result.update_available:
         click.echo(
             f"{result.blueprint}: {result.current} → {result.latest} available "
