@@ -74,24 +74,25 @@ def make_blueprint(root: Path) -> Path:
     }
     files.update({"gone/a.txt": "a\n", "gone/b.txt": "b\n"})
     definition = "name: killme\nversion: {v}\nvariables:\n  greeting:\n    default: Hello\n"
-    build_tree(root, {"blueprint.yaml": definition.format(v="1.0.0")})
-    build_tree(root / "template", files)
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "v1")
-    _git(root, "tag", "v1.0.0")
+    _git(build_tree(root, {}), "init", "-q")
+    tag_version(root, {"blueprint.yaml": definition.format(v="1.0.0")}, files, "1.0.0")
     for i in range(20):
         files[f"pkg{i % 4}/f{i}.txt"] = f"file {i} v2 {{{{ greeting }}}}\n"
     for rel in [f"pkg{i % 4}/f{i}.txt" for i in range(20, 25)] + ["gone/a.txt", "gone/b.txt"]:
         (root / "template" / rel).unlink()
         del files[rel]
     files.update({f"added/deep/n{i}.txt": f"new {i}\n" for i in range(5)})
-    build_tree(root, {"blueprint.yaml": definition.format(v="2.0.0")})
-    build_tree(root / "template", files)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "v2")
-    _git(root, "tag", "v2.0.0")
+    tag_version(root, {"blueprint.yaml": definition.format(v="2.0.0")}, files, "2.0.0")
     return root
+
+
+def tag_version(root: Path, top: dict[str, str], template: dict[str, str], version: str) -> None:
+    """Write ``top`` and ``template/`` files into the repository ``root``; commit, tag ``vVERSION``."""
+    build_tree(root, top)
+    build_tree(root / "template", template)
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", f"v{version}")
+    _git(root, "tag", f"v{version}")
 
 
 @dataclasses.dataclass
@@ -178,16 +179,20 @@ def _calibrate(scenario: Scenario, run_dir: Path, env: dict[str, str]) -> None:
 
 def _kill_once(scenario: Scenario, run_dir: Path, env: dict[str, str], target: str) -> bool:
     """Start the command and SIGKILL it; False when it finished before the kill."""
-    project = run_dir / "proj"
     proc = _start(scenario, run_dir, env)
     if target in scenario.windows:
-        deadline = time.perf_counter() + 30
-        while not os.path.lexists(_marker(project, target)) and proc.poll() is None:
-            assert time.perf_counter() < deadline
-            time.sleep(0.001)
-        time.sleep(random.uniform(0, scenario.windows[target]))
-    else:
-        time.sleep(random.uniform(0, 0.9 * scenario.duration))
+        marker = _marker(run_dir / "proj", target)
+        return kill_after(proc, marker, random.uniform(0, scenario.windows[target]))
+    return kill_after(proc, None, random.uniform(0, 0.9 * scenario.duration))
+
+
+def kill_after(proc: subprocess.Popen[bytes], marker: Path | None, delay: float) -> bool:
+    """SIGKILL ``proc``'s group ``delay`` s after ``marker`` appears; False if it ended first."""
+    deadline = time.perf_counter() + 60
+    while marker is not None and not os.path.lexists(marker) and proc.poll() is None:
+        assert time.perf_counter() < deadline
+        time.sleep(0.001)
+    time.sleep(delay)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -2,9 +2,13 @@
 
 Migrations of the target blueprint whose version is above the recorded one and
 at most the target run in semver order: ``before`` tasks ahead of the merge,
-``after`` tasks once it is applied, in the project folder. They run only for
-trusted sources; an untrusted blueprint with pending migrations is refused
-unless ``skip_migrations``.
+``after`` tasks once it is applied. They run only for trusted sources; an
+untrusted blueprint with pending migrations is refused unless ``skip_migrations``.
+
+Tasks may touch any file, so they run against a copy of the project staged in
+a transaction (:mod:`codeforge.core.staged`), merge included; the result moves
+into the project through the journalled swap, so a failure or a kill anywhere
+leaves the project complete-old or complete-new.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from codeforge.core.merge import Change
 from codeforge.core.native import base_context
 from codeforge.core.postprocess import run_tasks
 from codeforge.core.project import apply
+from codeforge.core.staged import run_staged
+from codeforge.core.transaction import Recovery
 from codeforge.templates.loader import semver_key
 from codeforge.templates.schema import Migration
 
@@ -81,14 +87,22 @@ def apply_with_migrations(
     versions: Versions,
     answers: Mapping[str, Any],
     name: str,
-    compute: Callable[[], list[Change]],
-) -> None:
-    """``before`` tasks, the merge applied, ``after`` tasks (the caller restores on failure)."""
-    for migration in migrations:
-        run_migration(parts, project, target, migration, "before", versions, answers, name)
-    apply(project, compute())
-    for migration in migrations:
-        run_migration(parts, project, target, migration, "after", versions, answers, name)
+    compute: Callable[[Path], list[Change]],
+) -> Recovery | None:
+    """``before`` tasks, the merge (``compute(root)`` reads ``root``), ``after`` tasks.
+
+    All on a staged copy; the project changes only at the transaction's swap.
+    Returns the interrupted earlier operation resolved first, if there was one.
+    """
+
+    def work(staged: Path) -> None:
+        for migration in migrations:
+            run_migration(parts, staged, target, migration, "before", versions, answers, name)
+        apply(staged, compute(staged))
+        for migration in migrations:
+            run_migration(parts, staged, target, migration, "after", versions, answers, name)
+
+    return run_staged(project, "update", work)
 
 
 def run_migration(

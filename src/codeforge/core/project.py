@@ -1,10 +1,8 @@
-"""The project's side of an update: reading its files safely, refusing a dirty tree, backups."""
+"""The project's side of an update: reading its files safely, refusing a dirty tree, applying changes."""
 
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,22 +66,3 @@ def apply(project: Path, changes: Sequence[Change]) -> None:
     """Write every change in one transaction (:func:`codeforge.core.sinks.apply_changes`)."""
     if changes:
         apply_changes(project, [(c.path, c.content, c.mode) for c in changes])
-
-
-def with_backup(project: Path, action: Callable[[], None]) -> None:
-    """Run ``action``; if it fails, put every byte of ``project`` back from a copy made first."""
-    backup = project.parent / f".{project.name}.codeforge-backup-{secrets.token_hex(4)}"
-    shutil.copytree(project, backup, symlinks=True)
-    try:
-        action()
-    except BaseException:
-        for entry in os.scandir(project):
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
-        for entry in os.scandir(backup):
-            os.replace(entry.path, os.path.join(project, entry.name))
-        raise
-    finally:
-        shutil.rmtree(backup, ignore_errors=True)

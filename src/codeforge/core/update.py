@@ -25,8 +25,9 @@ The steps of one update:
 6. Migrations (:mod:`codeforge.core.migrations`) whose version is above the
    recorded one and at most the target run in semver order, ``before`` tasks
    ahead of the merge and ``after`` tasks once it is applied. They run only for
-   trusted sources. When migrations run, the project is copied aside first and
-   restored from that copy if anything fails later.
+   trusted sources. When migrations run, tasks and merge work on a copy of the
+   project staged in the transaction, and the result moves in through the same
+   journalled swap (:mod:`codeforge.core.staged`).
 7. An Activity row (action ``update``) records from → to.
 """
 
@@ -56,7 +57,7 @@ from codeforge.core.lifecycle import UpdateEvent
 from codeforge.core.merge import INLINE, Change, Kept, Merger, unified
 from codeforge.core.migrations import apply_with_migrations, check_migrations
 from codeforge.core.plan import PlannedFile, RenderPlan
-from codeforge.core.project import apply, project_reader, refuse_dirty, with_backup
+from codeforge.core.project import apply, project_reader, refuse_dirty
 from codeforge.core.transaction import Recovery, recover
 from codeforge.templates.loader import semver_key
 
@@ -266,31 +267,29 @@ def update_project(parts: Collaborators, project: Path, **options: Any) -> Updat
     result.migrations, result.recovered = [m.version for m in migrations], recovered
     new_answers = _new_answers(parts, recorded.answers_file, target, plans, (bp_name, to_version))
     labels = ("project", f"blueprint {from_version}", f"blueprint {to_version}")
-    merger = Merger(
-        project_reader(project),
-        lambda base, ours, theirs: parts.vcs.merge_text(labels, base, ours, theirs),
-        style=opts.conflict,
-    )
 
-    def compute() -> list[Change]:
+    def compute(root: Path) -> list[Change]:
+        # ``root``: the project, or its staged copy once ``before`` migrations ran there.
+        merger = Merger(
+            project_reader(root),
+            lambda base, ours, theirs: parts.vcs.merge_text(labels, base, ours, theirs),
+            style=opts.conflict,
+        )
         merged = merger.merge(_files(plans.base), _files(plans.theirs))
-        result.changes = merged.changes + _answers_change(project, new_answers)
+        result.changes = merged.changes + _answers_change(root, new_answers)
         result.kept = merged.kept
         return result.changes
 
     if opts.dry_run:
-        compute()
+        compute(project)
         return result
     if migrations:
         versions = (from_version, to_version)
-        with_backup(
-            project,
-            lambda: apply_with_migrations(
-                parts, project, target, migrations, versions, plans.answers, plans.name, compute
-            ),
+        apply_with_migrations(
+            parts, project, target, migrations, versions, plans.answers, plans.name, compute
         )
     else:
-        apply(project, compute())
+        apply(project, compute(project))
     _record(parts, result, target, plans.name)
     _announce(parts, result, plans.name)
     return result
