@@ -111,7 +111,7 @@ class CodeForge:
         git: bool = False,
     ) -> Result:
         """Generate project ``name`` with ``answers`` (no prompts); see the module docstring."""
-        from codeforge.app.context import local_engine
+        from codeforge.app.local import local_engine
         from codeforge.core.engine import SilentReporter
         from codeforge.core.errors import CodeForgeError
         from codeforge.sources.urls import is_git_repository, looks_like_git_url

@@ -1,6 +1,6 @@
 """The composition root: the wiring of every adapter, built here and nowhere else.
 
-``local_engine`` is the engine of the CLI, the library and the tests: every source,
+``local_engine`` (defined in ``codeforge.app.local``, kept light) is the engine of the CLI, the library and the tests: every source,
 git through the hardened wrapper, fresh render environments, what plugins
 contribute, and the recorder the caller gives (``codeforge.app.record.local_recorder``
 for the CLI).
@@ -31,14 +31,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from codeforge.app.artifacts import ArtifactStores, artifact_stores
 from codeforge.app.config import ApiConfig, api_config
+from codeforge.app.local import local_engine as local_engine
 from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
 from codeforge.core.blueprints import load_folder
-from codeforge.core.collaborators import Recorder, Reporter
-from codeforge.core.engine import SDLCEngine
 from codeforge.core.settings import Settings, load_settings
-from codeforge.integrations.git import GitVcs
 from codeforge.plugins.manager import Plugins, build_plugins
-from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 
@@ -138,29 +135,6 @@ class AppContext:
         with self.factory() as session:
             session.connection(execution_options=READ_ONLY)
             yield session
-
-
-def local_engine(
-    settings: Settings | None = None,
-    *,
-    reporter: Reporter | None = None,
-    recorder: Recorder | None = None,
-    plugins: Plugins | None = None,
-) -> SDLCEngine:
-    """The engine as the CLI, the library and the tests use it (see the module docstring),
-    with what ``plugins`` (default: the installed ones) contribute: dialects,
-    post-processors, formatters and lifecycle listeners."""
-    settings = settings or load_settings()
-    plugins = plugins or build_plugins()
-    return SDLCEngine(
-        settings,
-        resolver=SourceResolver(settings),
-        dialects=plugins.dialects(),
-        vcs=GitVcs(),
-        reporter=reporter,
-        recorder=recorder,
-        extensions=plugins.extensions(),
-    )
 
 
 def build_context(

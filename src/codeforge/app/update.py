@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from codeforge.app.context import local_engine
+from codeforge.app.local import local_engine
 from codeforge.app.record import local_recorder
 from codeforge.core.collaborators import Reporter
 from codeforge.core.engine import SDLCEngine

@@ -40,7 +40,7 @@ def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
 
 
 def _engine() -> SDLCEngine:
-    from codeforge.app.context import local_engine
+    from codeforge.app.local import local_engine
     from codeforge.core.settings import load_settings
 
     return local_engine(load_settings())

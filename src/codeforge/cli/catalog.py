@@ -57,7 +57,7 @@ def list_() -> None:
 @click.pass_context
 def list_templates(ctx: click.Context, as_json: bool) -> None:
     """The blueprints you can use with `init -t NAME`."""
-    from codeforge.app.context import local_engine
+    from codeforge.app.local import local_engine
     from codeforge.cli.common import CliReporter
     from codeforge.sources import source_label
 
@@ -93,7 +93,7 @@ def list_projects(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, template: str, as_json: bool, trust: bool) -> None:
     """Show TEMPLATE's variables (type, default, choices, help) and components."""
-    from codeforge.app.context import local_engine
+    from codeforge.app.local import local_engine
 
     loaded = local_engine(settings_from(ctx)).load_blueprint(template)
     info = blueprint_info(loaded.blueprint, detail=True)

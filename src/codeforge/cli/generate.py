@@ -49,7 +49,7 @@ def generate(
     as_json: bool,
 ) -> None:
     """Add component KIND (for example `router orders`) to a generated project."""
-    from codeforge.app.context import local_engine
+    from codeforge.app.local import local_engine
     from codeforge.app.record import local_recorder
 
     settings = settings_from(ctx)

@@ -96,7 +96,7 @@ def init(
     quiet: bool,
 ) -> None:
     """Create project NAME from a blueprint, in OUTPUT_DIR/NAME."""
-    from codeforge.app.context import local_engine
+    from codeforge.app.local import local_engine
     from codeforge.app.record import local_recorder
 
     settings = settings_from(ctx)

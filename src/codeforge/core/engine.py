@@ -14,9 +14,8 @@ import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codeforge.core import update as updating
 from codeforge.core.answers import Prompter
 from codeforge.core.blueprints import LoadedBlueprint, load_blueprint, load_blueprints
 from codeforge.core.collaborators import (
@@ -39,10 +38,12 @@ from codeforge.core.plan import RenderPlan
 from codeforge.core.settings import Settings, load_settings
 from codeforge.core.sinks import ReportEntry
 from codeforge.core.source import BlueprintResolver
-from codeforge.core.update import CheckResult, UpdateResult
 from codeforge.core.vcs import Vcs
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
+
+if TYPE_CHECKING:
+    from codeforge.core.update import CheckResult, UpdateResult
 
 __all__ = [
     "ComponentResult",
@@ -283,12 +284,18 @@ class SDLCEngine:
 
     def update_project(self, project: Path, **options: Any) -> UpdateResult:
         """Merge a newer blueprint version into ``project`` (see core/update.py)."""
+        from codeforge.core import update as updating  # init never pays for update's imports
+
         return updating.update_project(self.parts, project, **options)
 
     def check_project(self, project: Path, *, template: str | None = None) -> CheckResult:
         """Whether a newer version of the project's blueprint exists."""
+        from codeforge.core import update as updating  # init never pays for update's imports
+
         return updating.check_project(self.parts, project, template=template)
 
     def diff_project(self, project: Path, **options: Any) -> UpdateResult:
         """What an update would change, computed without writing (``result.diff()``)."""
+        from codeforge.core import update as updating  # init never pays for update's imports
+
         return updating.update_project(self.parts, project, dry_run=True, **options)

@@ -17,8 +17,8 @@ import dataclasses
 import importlib
 import os
 import re
+import sys
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
@@ -28,6 +28,8 @@ from codeforge.core.errors import CodeForgeError
 from codeforge.plugins import PROJECT, hookspecs
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     import click
     from fastapi import APIRouter
 
@@ -96,7 +98,43 @@ def selected_names(environ: Mapping[str, str]) -> set[str] | None:
     return {_normalise(part.strip()) for part in raw.split(",") if part.strip()}
 
 
+_GROUP_HEADER = f"[{GROUP}]"
+
+
+def _group_declared() -> bool:
+    """Whether any distribution on ``sys.path`` may declare the plugin group.
+
+    Every CLI run asks for the plugins, and ``importlib.metadata`` parses every
+    installed distribution to answer (tens of milliseconds in a large
+    environment). Reading each ``entry_points.txt`` for the group's header is a
+    few milliseconds; a ``sys.path`` entry that is not a folder (a zip) is not
+    looked into, so it sends the question to ``importlib.metadata``.
+    """
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except NotADirectoryError:
+            return True
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8") as f:
+                    if _GROUP_HEADER in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def _entry_points(selected: set[str] | None) -> list[metadata.EntryPoint]:
+    if selected is None and not _group_declared():
+        return []
+    from importlib import metadata  # only when a plugin may be installed (see _group_declared)
+
     found = sorted(metadata.entry_points(group=GROUP), key=lambda ep: ep.name)
     if selected is None:
         return found

@@ -1,0 +1,38 @@
+"""The engine of the CLI, the library and the tests, wired with nothing a server needs.
+
+Kept apart from ``codeforge.app.context`` so that a CLI run imports no database,
+artifact-store, metrics or cache module: every ``codeforge init`` pays for what
+this module imports, on every run.
+"""
+
+from __future__ import annotations
+
+from codeforge.core.collaborators import Recorder, Reporter
+from codeforge.core.engine import SDLCEngine
+from codeforge.core.settings import Settings, load_settings
+from codeforge.integrations.git import GitVcs
+from codeforge.plugins.manager import Plugins, build_plugins
+from codeforge.sources.resolver import SourceResolver
+
+
+def local_engine(
+    settings: Settings | None = None,
+    *,
+    reporter: Reporter | None = None,
+    recorder: Recorder | None = None,
+    plugins: Plugins | None = None,
+) -> SDLCEngine:
+    """The engine as the CLI, the library and the tests use it (see the module docstring),
+    with what ``plugins`` (default: the installed ones) contribute: dialects,
+    post-processors, formatters and lifecycle listeners."""
+    settings = settings or load_settings()
+    plugins = plugins or build_plugins()
+    return SDLCEngine(
+        settings,
+        resolver=SourceResolver(settings),
+        dialects=plugins.dialects(),
+        vcs=GitVcs(),
+        reporter=reporter,
+        recorder=recorder,
+        extensions=plugins.extensions(),
+    )
