@@ -18,6 +18,9 @@ from codeforge.core.engine import SDLCEngine
 from codeforge.core.errors import ResourceLimitError
 from codeforge.core.settings import RenderLimits, load_settings
 
+# The console script of the environment running the tests (CI has no venv on PATH).
+CODEFORGE = str(Path(sys.executable).with_name("codeforge"))
+
 MIB = 1024 * 1024
 BUDGET = 32 * MIB
 _BIG = "{% set big = 'x' * 1000000 %}"
@@ -168,7 +171,7 @@ def test_the_cli_exits_5_naming_the_limit(
     bp = blueprint({}, {"bomb.txt": CORPUS[case].replace("300", "3000")})
     dest = tmp_path / "dest"
     run = subprocess.run(
-        ["codeforge", "init", "p", "-t", str(bp), "-o", str(dest), "--defaults", "--no-git"],
+        [CODEFORGE, "init", "p", "-t", str(bp), "-o", str(dest), "--defaults", "--no-git"],
         capture_output=True,
         text=True,
         timeout=120,

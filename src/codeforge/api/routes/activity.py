@@ -13,14 +13,19 @@ from codeforge.api.schemas import ActivityPage, ActivityPublic
 
 router = APIRouter(prefix=f"{API_PREFIX}/activity", tags=["activity"])
 
+# No control characters: PostgreSQL refuses NUL in text (a 500 there, a silent miss in SQLite).
+_TEXT = r"^[^\x00-\x1f]*$"
+
 
 @router.get("", response_model=ActivityPage)
 def list_activity(
     ctx: Ctx,
     user: CurrentUser,
-    actor: Annotated[str | None, Query(max_length=200, description="user name")] = None,
+    actor: Annotated[
+        str | None, Query(max_length=200, pattern=_TEXT, description="user name")
+    ] = None,
     project: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    action: Annotated[str | None, Query(max_length=50)] = None,
+    action: Annotated[str | None, Query(max_length=50, pattern=_TEXT)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
