@@ -8,13 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from codeforge.api.auth import Ctx, CurrentUser
-from codeforge.api.config import API_PREFIX
+from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import ActivityPage, ActivityPublic
 
 router = APIRouter(prefix=f"{API_PREFIX}/activity", tags=["activity"])
-
-# No control characters: PostgreSQL refuses NUL in text (a 500 there, a silent miss in SQLite).
-_TEXT = r"^[^\x00-\x1f]*$"
 
 
 @router.get("", response_model=ActivityPage)
@@ -22,10 +19,10 @@ def list_activity(
     ctx: Ctx,
     user: CurrentUser,
     actor: Annotated[
-        str | None, Query(max_length=200, pattern=_TEXT, description="user name")
+        str | None, Query(max_length=200, pattern=PLAIN_TEXT, description="user name")
     ] = None,
     project: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    action: Annotated[str | None, Query(max_length=50, pattern=_TEXT)] = None,
+    action: Annotated[str | None, Query(max_length=50, pattern=PLAIN_TEXT)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.auth import Ctx, CurrentUser, Maintainer, Principal
-from codeforge.api.config import API_PREFIX
+from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import (
     NAME_PATTERN,
     BlueprintPublic,
@@ -24,7 +24,7 @@ from codeforge.core.schema_export import blueprint_schema, variables_schema
 router = APIRouter(prefix=f"{API_PREFIX}/blueprints", tags=["blueprints"])
 
 NameParam = Annotated[str, Path(pattern=NAME_PATTERN, max_length=100)]
-VersionQuery = Annotated[str | None, Query(max_length=100)]
+VersionQuery = Annotated[str | None, Query(max_length=100, pattern=PLAIN_TEXT)]
 
 
 @router.get(

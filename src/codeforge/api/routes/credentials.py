@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from codeforge.api.auth import Ctx, CurrentUser, Principal
-from codeforge.api.config import API_PREFIX
+from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import CredentialCreate, CredentialPublic, ErrorPublic
 from codeforge.app import user_credentials
 from codeforge.app.context import AppContext
@@ -75,8 +75,8 @@ def delete_credential(
     provider: Provider,
     ctx: Ctx,
     user: CurrentUser,
-    host: Annotated[str | None, Query(max_length=300)] = None,
-    name: Annotated[str, Query(max_length=64)] = DEFAULT_NAME,
+    host: Annotated[str | None, Query(max_length=300, pattern=PLAIN_TEXT)] = None,
+    name: Annotated[str, Query(max_length=64, pattern=PLAIN_TEXT)] = DEFAULT_NAME,
 ) -> CredentialPublic:
     """Delete your credential for ``provider`` (``?host=`` and ``?name=`` pick which)."""
     key = _key(ctx, provider, host, name)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.auth import Ctx, CurrentUser, Principal
-from codeforge.api.config import API_PREFIX
+from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import (
     NAME_PATTERN,
     ErrorPublic,
@@ -183,8 +183,10 @@ def submit_job(
 def list_jobs(
     ctx: Ctx,
     user: CurrentUser,
-    status: Annotated[str | None, Query(description=" | ".join(JOB_STATUSES))] = None,
-    kind: Annotated[str | None, Query(max_length=30)] = None,
+    status: Annotated[
+        str | None, Query(pattern=PLAIN_TEXT, description=" | ".join(JOB_STATUSES))
+    ] = None,
+    kind: Annotated[str | None, Query(max_length=30, pattern=PLAIN_TEXT)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[JobPublic]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from codeforge.api.auth import Ctx, CurrentUser
-from codeforge.api.config import API_PREFIX
+from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.download import chunks, content_disposition
 from codeforge.api.schemas import (
     NAME_PATTERN,
@@ -76,8 +76,8 @@ def starter_zip(
     ctx: Ctx,
     user: CurrentUser,
     template: Annotated[str, Query(pattern=NAME_PATTERN, max_length=100)],
-    name: Annotated[str, Query(min_length=1, max_length=100)],
-    version: Annotated[str | None, Query(max_length=100)] = None,
+    name: Annotated[str, Query(min_length=1, max_length=100, pattern=PLAIN_TEXT)],
+    version: Annotated[str | None, Query(max_length=100, pattern=PLAIN_TEXT)] = None,
 ) -> StreamingResponse:
     """One-URL download: ``/starter.zip?template=T&name=N&VAR=VALUE...`` (as start.spring.io)."""
     answers: dict[str, object] = {}
