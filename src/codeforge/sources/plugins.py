@@ -37,10 +37,13 @@ import os
 import re
 import types
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codeforge.core.errors import BlueprintError, NotFoundError
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 GROUP = "codeforge.blueprints"
 PLUGIN_PREFIX = "plugin:"
@@ -64,6 +67,8 @@ class PluginEntry:
 def plugin_entries() -> list[PluginEntry]:
     """Every entry point in the ``codeforge.blueprints`` group (nothing imported)."""
     found = []
+    from importlib import metadata  # parsing every distribution: only when plugins are asked for
+
     for ep in metadata.entry_points(group=GROUP):
         dist = ep.dist
         found.append(
