@@ -141,6 +141,9 @@ def _data_cap(budget: int) -> int | None:
 
 _FORMAT_WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)")
 _MAX_INT_BITS = 1 << 20
+# Tuples, not ``int | float``: a union in a call is built anew on every operator.
+_NUMBER = (int, float)
+_REPEATABLE = (str, list, tuple)
 
 
 def check_width(limits: RenderLimits, args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
@@ -176,19 +179,15 @@ def check_operands(limits: RenderLimits, operator: str, left: Any, right: Any) -
             )
     if operator == "**":
         if (
-            isinstance(right, int | float)
-            and isinstance(left, int | float)
+            isinstance(right, _NUMBER)
+            and isinstance(left, _NUMBER)
             and abs(right) > 64
             and abs(left) > 1
         ):
             raise ResourceLimitError(f"power {left!r} ** {right!r} is too large")
     elif operator == "*":
         seq, times = (left, right) if isinstance(right, int) else (right, left)
-        if (
-            isinstance(seq, str | list | tuple)
-            and isinstance(times, int)
-            and len(seq) * times > limit
-        ):
+        if isinstance(seq, _REPEATABLE) and isinstance(times, int) and len(seq) * times > limit:
             raise ResourceLimitError(
                 f"repetition would make {len(seq) * times} items; the limit is {limit}"
             )
@@ -196,8 +195,8 @@ def check_operands(limits: RenderLimits, operator: str, left: Any, right: Any) -
         check_format(limits, left)
     elif (
         operator == "+"
-        and isinstance(left, str | list | tuple)
-        and isinstance(right, str | list | tuple)
+        and isinstance(left, _REPEATABLE)
+        and isinstance(right, _REPEATABLE)
         and len(left) + len(right) > limit
     ):
         raise ResourceLimitError(f"concatenation beyond {limit} items")

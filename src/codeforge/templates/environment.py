@@ -44,6 +44,8 @@ from codeforge.templates.render_errors import render_error
 from codeforge.templates.sizes import (
     FILTER_ESTIMATES,
     METHOD_ESTIMATES,
+    SEQUENCE,
+    TEXT_OR_SEQUENCE,
     WORD,
     binop_bytes,
     concat_bytes,
@@ -84,6 +86,11 @@ SYNTAX_OPTIONS = (
 _CODE_OPTIONS = (*SYNTAX_OPTIONS, "optimized", "autoescape", "finalize", "is_async")
 
 # str methods and filters that allocate as much as their width argument asks for.
+# isinstance tuples, built once: a ``str | int`` union in a call is built on every call.
+_METHOD_OWNERS = (str, bytes, int)
+_MUTABLE = (list, dict, set)
+_METHODS = (MethodType, BuiltinMethodType)
+_PLAIN = (str, int)
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 _WIDTH_FILTERS = frozenset({"center", "indent"})
 # Methods that grow the list, dict or set they belong to.
@@ -203,9 +210,9 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         return self.unop_table[operator](arg)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        if isinstance(argument, slice) and isinstance(obj, str | bytes | list | tuple):
+        if isinstance(argument, slice) and isinstance(obj, TEXT_OR_SEQUENCE):
             count = len(range(len(obj))[argument])
-            wide = isinstance(obj, list | tuple) or not (isinstance(obj, bytes) or obj.isascii())
+            wide = isinstance(obj, SEQUENCE) or not (isinstance(obj, bytes) or obj.isascii())
             self.budget.charge(count * (WORD if wide else 1))
         return super().getitem(obj, argument)
 
@@ -218,12 +225,12 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         name = getattr(__obj, "__name__", "")
         if isinstance(owner, str) and name in _PADDING_METHODS:
             check_width(__self.limits, args, kwargs)
-        estimate = METHOD_ESTIMATES.get(name) if isinstance(owner, str | bytes | int) else None
+        estimate = METHOD_ESTIMATES.get(name) if isinstance(owner, _METHOD_OWNERS) else None
         if estimate is not None:
             values = [owner, *args]
             budget.charge(estimate(values, kwargs, budget.remaining))
             return super().call(__context, __obj, *values[1:], **kwargs)
-        if isinstance(owner, list | dict | set):
+        if isinstance(owner, _MUTABLE):
             if name in _ACCESSORS:
                 return super().call(__context, __obj, *args, **kwargs)
             if name in _GROWERS:
@@ -239,7 +246,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
     def wrap_str_format(self, value: Any) -> Any:
         # The sandbox hands templates a wrapper for str.format; check the widths it
         # would pad to, and charge what it would make, before it runs.
-        if not isinstance(value, MethodType | BuiltinMethodType) or value.__name__ not in (
+        if not isinstance(value, _METHODS) or value.__name__ not in (
             "format",
             "format_map",
         ):
@@ -293,7 +300,7 @@ class CodeForgeEnvironment(SandboxedEnvironment):
         text), so only literal-only output goes uncounted, 8 bytes a loop step.
         """
         budget = self.budget
-        if isinstance(value, str | int):  # inline: this runs for every {{ }} written
+        if isinstance(value, _PLAIN):  # inline: this runs for every {{ }} written
             budget.memory += 2 * WORD + (
                 0 if isinstance(value, str) else value.bit_length() // 3 + 2
             )
