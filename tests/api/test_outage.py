@@ -21,7 +21,8 @@ import httpx
 import psycopg
 import pytest
 from jobs.cluster_support import base_env, start_server
-from postgres_support import PostgresCluster, free_port
+from postgres_support import PostgresCluster
+from process_support import free_port
 
 V1 = "/api/v1"
 OUTAGE_SECONDS = 8.0
