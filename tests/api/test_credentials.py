@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from codeforge.app import user_credentials
-from codeforge.app.credentials import CredentialKeyError
+from codeforge.core.errors import CredentialKeyError
 from codeforge.core.settings import load_settings
 from codeforge.db.engine import session_factory
 from codeforge.db.models import Activity, Credential

@@ -9,8 +9,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from codeforge.app.credentials import CredentialKeyError
-from codeforge.core.errors import UsageError
+from codeforge.core.errors import CredentialKeyError, UsageError
 from codeforge.core.settings import load_settings
 from codeforge.integrations.credentials import STORE_FILE, LocalCredentialStore, LocalStoreFactory
 from codeforge.integrations.keysource import FileKey, KeyringKey, key_holder, usable_keyring

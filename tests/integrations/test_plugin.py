@@ -8,11 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from codeforge.app.credentials import Account, CredentialError, check_credential
+from codeforge.app.credentials import Account, check_credential
+from codeforge.core.errors import CredentialError, PluginError
 from codeforge.core.settings import load_settings
 from codeforge.integrations.credentials import LocalStoreFactory
 from codeforge.plugins import hookimpl
-from codeforge.plugins.manager import PluginError, build_plugins
+from codeforge.plugins.manager import build_plugins
 
 
 @dataclasses.dataclass(frozen=True)

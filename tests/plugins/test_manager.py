@@ -10,11 +10,12 @@ from typing import Any
 import click
 import pytest
 
+from codeforge.core.errors import PluginError
 from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.postprocess import apply_formatters
 from codeforge.plugins import hookimpl
-from codeforge.plugins.manager import DEFAULT_PLUGINS, PluginError, build_plugins
+from codeforge.plugins.manager import DEFAULT_PLUGINS, build_plugins
 
 
 def plugin(**hooks: Callable[..., Any]) -> types.SimpleNamespace:

@@ -19,36 +19,13 @@ from datetime import datetime
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
-from codeforge.core.errors import CodeForgeError, NotFoundError, UsageError
+from codeforge.core.errors import CredentialError, NotFoundError, UsageError
 from codeforge.core.settings import Settings
 
 DEFAULT_NAME: Final = "default"
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _HOST_RE: Final = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 MAX_TOKEN: Final = 4096
-
-
-class CredentialError(CodeForgeError):
-    """A credential is missing, was refused by its provider (401) or lacks a scope (403)."""
-
-    exit_code = 15
-    http_status = 422
-    kind = "credentials"
-
-
-class CredentialKeyError(CredentialError):
-    """Stored credentials cannot be opened with the key at hand (a wrong or changed key)."""
-
-    http_status = 500
-    kind = "credentials_key"
-
-
-class NetworkError(CodeForgeError):
-    """A forge could not be reached (DNS, refused connection, timeout, TLS)."""
-
-    exit_code = 10
-    http_status = 502
-    kind = "network"
 
 
 @dataclasses.dataclass(frozen=True)

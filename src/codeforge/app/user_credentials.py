@@ -18,9 +18,9 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from codeforge.app.context import AppContext
-from codeforge.app.credentials import CredentialInfo, CredentialKeyError, check_token
+from codeforge.app.credentials import CredentialInfo, check_token
 from codeforge.cache.sessions import server_secret
-from codeforge.core.errors import NotFoundError, UsageError
+from codeforge.core.errors import CredentialKeyError, NotFoundError, UsageError
 from codeforge.core.settings import Settings
 from codeforge.db.credentials import all_credentials, find_credential, put_credential
 from codeforge.db.credentials import list_credentials as _list

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from codeforge.cli.common import Declined
-from codeforge.core.errors import CodeForgeError, NotFoundError, UsageError
+from codeforge.core.errors import CodeForgeError, Declined, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry

@@ -10,16 +10,9 @@ from typing import Any
 
 import click
 
-from codeforge.core.errors import CodeForgeError, UsageError
+from codeforge.core.errors import UsageError
 from codeforge.core.settings import Settings, load_settings
 from codeforge.templates.schema import Variable
-
-
-class Declined(CodeForgeError):
-    """The user answered no to a confirmation; nothing was written."""
-
-    exit_code = 14
-    kind = "declined"
 
 
 def settings_from(ctx: click.Context) -> Settings:

@@ -105,8 +105,7 @@ def prune(ctx: click.Context, yes: bool) -> None:
     """Forget the recorded projects whose folder no longer exists (asks first)."""
     import sys
 
-    from codeforge.cli.common import Declined
-    from codeforge.core.errors import UsageError
+    from codeforge.core.errors import Declined, UsageError
 
     store = open_store(settings_from(ctx))
     gone = store.missing_folders()

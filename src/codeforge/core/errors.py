@@ -122,6 +122,44 @@ class GitMissing(GitError):
     """git is not installed."""
 
 
+class PluginError(CodeForgeError):
+    """An installed plugin failed to load or raised from a hook."""
+
+    exit_code = 1
+    http_status = 500
+    kind = "plugin"
+
+
+class Declined(CodeForgeError):
+    """The user answered no to a confirmation; nothing was written."""
+
+    exit_code = 14
+    kind = "declined"
+
+
+class CredentialError(CodeForgeError):
+    """A credential is missing, was refused by its provider (401) or lacks a scope (403)."""
+
+    exit_code = 15
+    http_status = 422
+    kind = "credentials"
+
+
+class CredentialKeyError(CredentialError):
+    """Stored credentials cannot be opened with the key at hand (a wrong or changed key)."""
+
+    http_status = 500
+    kind = "credentials_key"
+
+
+class NetworkError(CodeForgeError):
+    """A forge could not be reached (DNS, refused connection, timeout, TLS)."""
+
+    exit_code = 10
+    http_status = 502
+    kind = "network"
+
+
 EXIT_CODES: dict[str, int] = {
     cls.kind: cls.exit_code
     for cls in (

@@ -17,10 +17,9 @@ from typing import Any, Final
 
 from codeforge.app.credentials import (
     CredentialInfo,
-    CredentialKeyError,
     sort_infos,
 )
-from codeforge.core.errors import UsageError
+from codeforge.core.errors import CredentialKeyError, UsageError
 from codeforge.core.settings import Settings
 from codeforge.integrations.cipher import Cipher, new_key
 from codeforge.integrations.keysource import (

@@ -16,7 +16,8 @@ import importlib
 from types import ModuleType
 from typing import Final
 
-from codeforge.app.credentials import Account, CredentialError, NetworkError, base_url
+from codeforge.app.credentials import Account, base_url
+from codeforge.core.errors import CredentialError, NetworkError
 
 TIMEOUT: Final = 15
 _NETWORK_HINT: Final = "check the network connection and --host (behind a proxy: HTTPS_PROXY)"

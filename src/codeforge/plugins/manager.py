@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from codeforge import __version__
-from codeforge.core.errors import CodeForgeError
+from codeforge.core.errors import CodeForgeError, PluginError
 from codeforge.plugins import PROJECT, hookspecs
 
 if TYPE_CHECKING:
@@ -55,14 +55,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 BUILTIN_DISTRIBUTION = "codeforge"
 
 T = TypeVar("T")
-
-
-class PluginError(CodeForgeError):
-    """An installed plugin failed to load or raised from a hook."""
-
-    exit_code = 1
-    http_status = 500
-    kind = "plugin"
 
 
 @dataclasses.dataclass(frozen=True)
