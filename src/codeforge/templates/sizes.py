@@ -372,7 +372,7 @@ FILTER_ESTIMATES: dict[str, Estimate] = {
 # str methods that can return more than their owner holds (the owner comes first).
 METHOD_ESTIMATES: dict[str, Estimate] = {
     "join": _str_join,
-    "replace": lambda a, k, n: _replace([a[0], *a[1:]], k, n),
+    "replace": _replace,  # the owner comes first, as the filter's text does
     "center": _padding,
     "ljust": _padding,
     "rjust": _padding,
