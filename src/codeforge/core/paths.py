@@ -84,13 +84,19 @@ class PathSet:
         return fold(rel) in self._seen
 
 
-def safe_target(root: Path, rel: str) -> Path:
-    """Join ``rel`` under ``root``, refusing any existing link on the way."""
+def safe_target(root: Path, rel: str, *, replace_link: bool = False) -> Path:
+    """Join ``rel`` under ``root``, refusing any existing link on the way.
+
+    ``replace_link``: ``rel`` itself may be a link, because the caller replaces the
+    entry (a rename swaps the link, writing through nothing); its parents may not.
+    """
     check_relpath(rel)
     current = str(root)
-    for part in rel.split("/"):
+    parts = rel.split("/")
+    last = len(parts) - 1
+    for index, part in enumerate(parts):
         current = os.path.join(current, part)
-        if os.path.islink(current):
+        if not (replace_link and index == last) and os.path.islink(current):
             raise SecurityError(
                 f"refusing to write through the link {current!r}",
                 where=rel,

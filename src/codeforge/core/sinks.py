@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from codeforge.core.errors import CodeForgeError, ConflictError, SecurityError
-from codeforge.core.paths import check_relpath, safe_target
+from codeforge.core.paths import safe_target
 from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.transaction import Recovery, Transaction, recover
 
@@ -213,11 +213,7 @@ def _materialise(plan: RenderPlan, root: Path) -> None:
 
 def _target(dest: Path, f: PlannedFile) -> Path:
     """Where ``f`` goes; no link on the way, though a kept link may replace a link."""
-    if f.link is None:
-        return safe_target(dest, f.path)
-    parent, _, name = f.path.rpartition("/")
-    check_relpath(f.path)
-    return (safe_target(dest, parent) if parent else dest) / name
+    return safe_target(dest, f.path, replace_link=f.link is not None)
 
 
 def _plan_swaps(plan: RenderPlan, txn: Transaction, result: WriteResult) -> None:

@@ -362,13 +362,9 @@ class Transaction:
             missing(rel)
         moves = []
         for rel, source in self._moves:
-            # A link moving in replaces whatever is at ``rel``, a link too: the rename
-            # swaps the entry itself and writes through nothing. Its parents are checked.
-            if source is not None and os.path.islink(self.staging / source):
-                parent, _, name = rel.rpartition("/")
-                target = (safe_target(self.root, parent) if parent else self.root) / name
-            else:
-                target = safe_target(self.root, rel)
+            # A link moving in replaces whatever is at ``rel``, a link too.
+            link = source is not None and os.path.islink(self.staging / source)
+            target = safe_target(self.root, rel, replace_link=link)
             if source is not None and not os.path.lexists(self.staging / source):
                 raise CodeForgeError(f"{rel} is missing from the staging folder {self.staging}")
             if "/" in rel:
