@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import CODEFORGE
 
-CODEFORGE = Path(sys.executable).parent / "codeforge"
 BROKEN = "import sys\nsys.stderr.write('{tool}: cannot start\\n')\nsys.exit(2)\n"
 
 

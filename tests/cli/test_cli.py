@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import CODEFORGE
 
 from codeforge import __version__
 from codeforge.cli.main import run
-
-CODEFORGE = Path(sys.executable).parent / "codeforge"
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import pytest
 from blueprint_factory import make_blueprint
+from cli_support import CODEFORGE, Terminal
 
-CODEFORGE = Path(sys.executable).parent / "codeforge"
 README = Path(__file__).parents[2] / "README.md"
 
 
@@ -227,60 +226,9 @@ def test_exit_code(name: str, tmp_path: Path) -> None:
         assert any(line.startswith("error: ") for line in proc.stderr.splitlines())
 
 
-class Terminal:
-    """The console script on a pseudo-terminal: for prompts, replies and Ctrl-C."""
-
-    def __init__(self, tmp: Path, args: list[str], extra: tuple[tuple[str, str], ...] = ()):
-        self.master, slave = os.openpty()
-        self.proc = subprocess.Popen(
-            [str(CODEFORGE), *args],
-            cwd=tmp,
-            env={**_env(tmp, extra), "TERM": "dumb", "COLUMNS": "200"},
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            start_new_session=True,
-            # Ctrl-C must reach the child even when this run inherited "ignore SIGINT".
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-        os.close(slave)
-        self.seen = ""
-
-    def wait_for(self, text: str, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.seen:
-            left = deadline - time.monotonic()
-            assert left > 0, f"{text!r} never appeared; output so far:\n{self.seen}"
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    chunk = b""
-                assert chunk, f"exited before {text!r}; output:\n{self.seen}"
-                self.seen += chunk.decode(errors="replace")
-
-    def finish(self, timeout: float = 60.0) -> int:
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError(f"still running; output:\n{self.seen}") from None
-        while select.select([self.master], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.seen += chunk.decode(errors="replace")
-        os.close(self.master)
-        return code
-
-
 def test_interrupted_at_a_question_is_130(tmp_path: Path) -> None:
     blueprint = _tiny(tmp_path, "ask", {"a.txt": "a\n"}, variables={"port": {"type": "int"}})
-    term = Terminal(tmp_path, ["init", "x", "-t", blueprint, "--no-git"])
+    term = Terminal(["init", "x", "-t", blueprint, "--no-git"], tmp_path, _env(tmp_path))
     term.wait_for("port: ")
     # The prompt shows just before input() blocks; a signal landing in between is only
     # seen at the next key (CPython's readline loop), so let it reach the read first.
@@ -315,9 +263,9 @@ def test_declining_the_answers_is_14(
     tmp_path: Path, small_model: tuple[tuple[str, str], ...]
 ) -> None:
     args = ["init", "shop", "--describe", "a FastAPI web service", "--no-git"]
-    term = Terminal(tmp_path, args, small_model)
+    term = Terminal(args, tmp_path, _env(tmp_path, small_model))
     term.wait_for("Generate with these answers?")
-    os.write(term.master, b"n\r")
+    term.reply("n")
     assert term.finish() == 14, term.seen
     assert "declined" in term.seen
     assert not (tmp_path / "shop").exists()

@@ -8,22 +8,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from blueprint_factory import snapshot
+from cli_support import console
 
 from codeforge.core.sinks import apply_changes
 from codeforge.core.transaction import work_folder
-
-CODEFORGE = str(Path(sys.executable).parent / "codeforge")
-
-
-def _codeforge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CODEFORGE, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -52,7 +44,7 @@ def test_force_into_a_folder_without_git_keeps_the_first_commit_it_reports(
     dest = work / "full"
     dest.mkdir()
     (dest / "mine.txt").write_text("a user file\n")
-    proc = _codeforge("init", "full", "-t", "web-fastapi", "--defaults", "--force", cwd=work)
+    proc = console("init", "full", "-t", "web-fastapi", "--defaults", "--force", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert "first commit " in proc.stdout
     reported = proc.stdout.split("first commit ")[1][:8]
@@ -75,7 +67,7 @@ def test_force_into_a_repository_commits_nothing_and_says_so(work: Path) -> None
     _git(dest, "-c", "user.name=U", "-c", "user.email=u@example.com", "commit", "-qm", "mine")
     head = _git(dest, "rev-parse", "HEAD")
     git_dir = snapshot(dest / ".git")
-    proc = _codeforge("init", "full", "-t", "web-fastapi", "--defaults", "--force", cwd=work)
+    proc = console("init", "full", "-t", "web-fastapi", "--defaults", "--force", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert "first commit" not in proc.stdout
     assert "already has a git repository: nothing committed" in proc.stderr
@@ -108,14 +100,14 @@ def _interrupted_update(project: Path) -> None:
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_check_rolls_back_an_interrupted_update_and_exits_101(work: Path, as_json: bool) -> None:
-    proc = _codeforge("init", "p", "-t", "lib-python", "--defaults", "--no-git", cwd=work)
+    proc = console("init", "p", "-t", "lib-python", "--defaults", "--no-git", cwd=work)
     assert proc.returncode == 0, proc.stderr
     project = work / "p"
     before = snapshot(project)
     _interrupted_update(project)
     assert snapshot(project) != before
 
-    proc = _codeforge("check", "p", *(["--json"] if as_json else []), cwd=work)
+    proc = console("check", "p", *(["--json"] if as_json else []), cwd=work)
     assert proc.returncode == 101, proc.stderr
     assert "recovered: an interrupted `codeforge update`" in proc.stderr
     assert "was rolled back: 2 change(s) undone" in proc.stderr
@@ -134,18 +126,16 @@ def test_check_rolls_back_an_interrupted_update_and_exits_101(work: Path, as_jso
     assert snapshot(project) == before
     assert sorted(p.name for p in work.iterdir()) == ["p"]
 
-    proc = _codeforge("check", "p", cwd=work)  # resolved once: nothing more to say
+    proc = console("check", "p", cwd=work)  # resolved once: nothing more to say
     assert proc.returncode == 0 and "recovered" not in proc.stderr
 
 
 def test_init_force_resolves_an_interrupted_update_first_and_warns(work: Path) -> None:
-    proc = _codeforge("init", "p", "-t", "lib-python", "--defaults", "--no-git", cwd=work)
+    proc = console("init", "p", "-t", "lib-python", "--defaults", "--no-git", cwd=work)
     assert proc.returncode == 0, proc.stderr
     project = work / "p"
     _interrupted_update(project)
-    proc = _codeforge(
-        "init", "p", "-t", "lib-python", "--defaults", "--no-git", "--force", cwd=work
-    )
+    proc = console("init", "p", "-t", "lib-python", "--defaults", "--no-git", "--force", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert "warning: an interrupted `codeforge update`" in proc.stderr
     assert "rolled back" in proc.stderr

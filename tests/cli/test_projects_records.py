@@ -7,15 +7,10 @@ without one, and ``--yes`` skips the question.
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from cli_support import console
+from cli_support import Terminal, console
 
 
 def _init(out: Path, name: str) -> Path:
@@ -32,34 +27,11 @@ def _listed() -> dict[str, int]:
 
 def _on_a_terminal(answer: str, *args: str) -> tuple[int, str]:
     """Run ``codeforge ARGS`` on a pseudo-terminal, answer its question, return (code, output)."""
-    master, slave = os.openpty()
-    script = Path(sys.executable).with_name("codeforge")
-    proc = subprocess.Popen([str(script), *args], stdin=slave, stdout=slave, stderr=slave)
-    os.close(slave)
-    output = b""
-    answered = False
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                output += chunk
-            if not answered and b"[y/N]" in output:
-                os.write(master, answer.encode() + b"\n")
-                answered = True
-            if proc.poll() is not None and not ready:
-                break
-        code = proc.wait(timeout=30)
-    finally:
-        os.close(master)
-    assert answered, output.decode(errors="replace")
-    return code, output.decode(errors="replace").replace("\r\n", "\n")
+    term = Terminal(list(args))
+    term.wait_for("[y/N]")
+    term.reply(answer)
+    code = term.finish()
+    return code, term.seen.replace("\r\n", "\n")
 
 
 def test_remove_by_id_and_by_path_keeps_the_files(out: Path) -> None:

@@ -7,13 +7,12 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from cli_support import CODEFORGE
 
-CODEFORGE = Path(sys.executable).parent / "codeforge"
 READY = re.compile(r"codeforge serve: ready on (http://127\.0\.0\.1:(\d+)) \(pid (\d+)\)")
 
 

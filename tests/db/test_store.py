@@ -6,11 +6,11 @@ import json
 import multiprocessing
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import CODEFORGE
 from postgres_support import (
     postgres_admin_url,
     require_postgres,
@@ -302,9 +302,8 @@ def _console(*args: str, cwd: Path, database_url: str | None = None) -> Any:
     env = {k: v for k, v in os.environ.items() if k != "CODEFORGE_DATABASE_URL"}
     if database_url is not None:
         env["CODEFORGE_DATABASE_URL"] = database_url
-    script = Path(sys.executable).with_name("codeforge")
     proc = subprocess.run(
-        [str(script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [str(CODEFORGE), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
     return proc
