@@ -7,7 +7,7 @@ the parsed YAML or TOML, see :mod:`.definition`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,25 @@ class _Checker:
             if key not in allowed:
                 raise self.fail((*keys, key), f"unknown key (allowed: {', '.join(allowed)})")
         return value
+
+    def entries(
+        self,
+        value: Any,
+        keys: KeyPath,
+        allowed: tuple[str, ...],
+        required: tuple[str, ...],
+        expected: str = "expected a list",
+    ) -> Iterator[tuple[dict[str, Any], KeyPath]]:
+        """Each mapping of the list ``value``, with its key path, once its keys are checked."""
+        if not isinstance(value, list):
+            raise self.fail(keys, expected)
+        for i, item in enumerate(value):
+            ikeys = (*keys, i)
+            item = self.mapping(item, ikeys, allowed)
+            for name in required:
+                if name not in item:
+                    raise self.fail(ikeys, f"missing `{name}`")
+            yield item, ikeys
 
     def str_(
         self, value: Any, keys: KeyPath, *, pattern: re.Pattern[str] | None = None, what: str = ""
@@ -211,15 +230,8 @@ def _files(c: _Checker, value: Any, keys: KeyPath) -> FileRules:
         return FileRules()
     spec = c.mapping(value, keys, ("exclude", "copy_only", "skip_if_exists", "loops"))
     loops = []
-    raw_loops = spec.get("loops", [])
-    if not isinstance(raw_loops, list):
-        raise c.fail((*keys, "loops"), "expected a list")
-    for i, item in enumerate(raw_loops):
-        lkeys = (*keys, "loops", i)
-        item = c.mapping(item, lkeys, ("path", "over", "as"))
-        for required in ("path", "over", "as"):
-            if required not in item:
-                raise c.fail(lkeys, f"missing `{required}`")
+    fields = ("path", "over", "as")
+    for item, lkeys in c.entries(spec.get("loops", []), (*keys, "loops"), fields, fields):
         loops.append(
             Loop(
                 path=c.relpath(item["path"], (*lkeys, "path")),
@@ -248,15 +260,12 @@ def _components(c: _Checker, value: Any, keys: KeyPath) -> dict[str, Component]:
         c.str_(name, ckeys, pattern=NAME_RE, what="component name")
         spec = c.mapping(spec, ckeys, ("description", "template_dir", "variables", "insertions"))
         insertions = []
-        raw = spec.get("insertions", [])
-        if not isinstance(raw, list):
-            raise c.fail((*ckeys, "insertions"), "expected a list")
-        for i, item in enumerate(raw):
-            ikeys = (*ckeys, "insertions", i)
-            item = c.mapping(item, ikeys, ("file", "anchor", "content", "position"))
-            for required in ("file", "anchor", "content"):
-                if required not in item:
-                    raise c.fail(ikeys, f"missing `{required}`")
+        for item, ikeys in c.entries(
+            spec.get("insertions", []),
+            (*ckeys, "insertions"),
+            ("file", "anchor", "content", "position"),
+            ("file", "anchor", "content"),
+        ):
             position = item.get("position", "after")
             if position not in ("after", "before"):
                 raise c.fail((*ikeys, "position"), "expected `after` or `before`")
@@ -304,15 +313,15 @@ def _tasks(c: _Checker, value: Any, keys: KeyPath) -> tuple[Task, ...]:
 def _migrations(c: _Checker, value: Any, keys: KeyPath) -> tuple[Migration, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list):
-        raise c.fail(keys, "expected a list of {version, before, after} entries")
     result = []
     seen: set[str] = set()
-    for i, item in enumerate(value):
-        mkeys = (*keys, i)
-        item = c.mapping(item, mkeys, ("version", "before", "after"))
-        if "version" not in item:
-            raise c.fail(mkeys, "missing `version`")
+    for item, mkeys in c.entries(
+        value,
+        keys,
+        ("version", "before", "after"),
+        ("version",),
+        "expected a list of {version, before, after} entries",
+    ):
         version = item["version"]
         if isinstance(version, int | float) and not isinstance(version, bool):
             version = str(version)
