@@ -83,10 +83,6 @@ class Settings:
         return self.config_dir / CONFIG_FILE
 
     @property
-    def database_is_default(self) -> bool:
-        return self.database_url is None
-
-    @property
     def store_url(self) -> str:
         """The database in use: ``database_url``, else the data dir's SQLite file."""
         return self.database_url or default_database_url(self.data_dir)
