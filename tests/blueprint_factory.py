@@ -18,7 +18,7 @@ import pytest
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine, SilentReporter
-from codeforge.core.settings import load_settings
+from codeforge.settings import load_settings
 
 ENV_TO_CLEAR = (
     "CODEFORGE_AUTHOR_NAME",

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from codeforge.core.errors import CodeForgeError
+    from codeforge.errors import CodeForgeError
 
 OPTION = "--codeforge-blueprint"
 INI = "codeforge_blueprint"
@@ -93,7 +93,7 @@ class CodeForge:
         self._runs = itertools.count()
 
     def _settings(self) -> Any:
-        from codeforge.core.settings import Settings
+        from codeforge.settings import Settings
 
         home = self.tmp_path / "codeforge-home"
         return Settings(
@@ -113,7 +113,7 @@ class CodeForge:
         """Generate project ``name`` with ``answers`` (no prompts); see the module docstring."""
         from codeforge.app.local import local_engine
         from codeforge.core.engine import SilentReporter
-        from codeforge.core.errors import CodeForgeError
+        from codeforge.errors import CodeForgeError
         from codeforge.sources.urls import is_git_repository, looks_like_git_url
 
         chosen = str(template) if template is not None else self.default_template

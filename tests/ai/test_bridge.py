@@ -12,8 +12,8 @@ from codeforge.ai.bridge import check_answers, engine_catalog, entry_from_bluepr
 from codeforge.ai.describe import answers_schema
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import ValidationError
-from codeforge.core.settings import load_settings
+from codeforge.errors import ValidationError
+from codeforge.settings import load_settings
 from codeforge.templates.schema import Blueprint
 
 from .conftest import require_extras

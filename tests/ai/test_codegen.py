@@ -7,7 +7,7 @@ import pytest
 
 from codeforge.ai.codegen import generate_code, project_context, write_generated
 from codeforge.ai.provider import Provider
-from codeforge.core.errors import ConflictError, SecurityError
+from codeforge.errors import ConflictError, SecurityError
 
 from .conftest import require_extras
 

@@ -20,7 +20,7 @@ from codeforge.ai.describe import askable, fill_answers
 from codeforge.ai.provider import Provider
 from codeforge.app.context import local_engine
 from codeforge.core.answers import Evaluator, resolve_answers
-from codeforge.core.settings import load_settings
+from codeforge.settings import load_settings
 
 from .conftest import FIXTURES, require_extras
 

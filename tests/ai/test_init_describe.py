@@ -108,7 +108,7 @@ def test_interactive_confirmation(on_qwen: None, reply: str, code: int) -> None:
     import click
 
     from codeforge.cli.ai import describe_for_init
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     @click.command()
     def probe() -> None:

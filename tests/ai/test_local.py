@@ -11,7 +11,7 @@ import pytest
 
 from codeforge.ai import local
 from codeforge.ai.errors import AIUnavailableError, ModelIntegrityError
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 from .conftest import require_extras
 

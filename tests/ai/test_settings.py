@@ -8,7 +8,7 @@ from codeforge.ai import local
 from codeforge.ai.errors import AIUnavailableError
 from codeforge.ai.provider import is_loopback_url, open_provider
 from codeforge.ai.settings import load_ai_settings
-from codeforge.core.errors import SecurityError, UsageError
+from codeforge.errors import SecurityError, UsageError
 
 
 def _config(tmp_path: Path, body: str) -> dict[str, str]:

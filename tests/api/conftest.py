@@ -92,7 +92,7 @@ def make_caller(url: str, name: str, role: str) -> Caller:
 @pytest.fixture
 def api(api_db_url: str) -> Iterator[Api]:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     settings = load_settings(overrides={"database_url": api_db_url})
     logs = io.StringIO()

@@ -154,7 +154,7 @@ def test_review_bad_input_is_422(api: Api, files: dict[str, str]) -> None:
 
 def test_describe_on_the_model(api: Api, on_qwen: None) -> None:
     from codeforge.ai.bridge import check_answers
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     response = api.as_(
         api.alice,

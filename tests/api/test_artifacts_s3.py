@@ -43,7 +43,7 @@ def s3_api(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Api]:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     for name, value in seaweedfs.env(prefix).items():
         monkeypatch.setenv(name, value)

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from codeforge.app import user_credentials
-from codeforge.core.errors import CredentialKeyError
-from codeforge.core.settings import load_settings
 from codeforge.db.engine import session_factory
 from codeforge.db.models import Activity, Credential
+from codeforge.errors import CredentialKeyError
+from codeforge.settings import load_settings
 
 from .conftest import Api
 

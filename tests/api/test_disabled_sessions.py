@@ -102,7 +102,7 @@ def test_enabling_an_enabled_user_ends_nothing(api: Api) -> None:
 
 def _redis_app(db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> object:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     monkeypatch.setenv("CODEFORGE_API_KEY_CACHE_SECONDS", "0")
     return create_app(

@@ -260,10 +260,10 @@ def test_a_restarted_server_picks_up_queued_and_abandoned_jobs(api_db_url: str) 
     from fastapi.testclient import TestClient
 
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
     from codeforge.jobs import store
+    from codeforge.settings import load_settings
 
     from .conftest import make_caller
 
@@ -330,9 +330,9 @@ def test_an_expired_result_is_410(api: Api) -> None:
     ],
 )
 def test_bad_job_settings_name_the_variable(name: str, value: str, message: str) -> None:
-    from codeforge.core.errors import UsageError
-    from codeforge.core.settings import load_settings
+    from codeforge.errors import UsageError
     from codeforge.jobs.config import job_config
+    from codeforge.settings import load_settings
 
     with pytest.raises(UsageError, match=message) as info:
         job_config(load_settings(), {name: value})
@@ -340,8 +340,8 @@ def test_bad_job_settings_name_the_variable(name: str, value: str, message: str)
 
 
 def test_job_settings_from_the_environment() -> None:
-    from codeforge.core.settings import load_settings
     from codeforge.jobs.config import job_config
+    from codeforge.settings import load_settings
 
     config = job_config(
         load_settings(),

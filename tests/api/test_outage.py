@@ -235,7 +235,7 @@ def test_a_redis_outage_answers_503_to_job_submissions_and_logs_once(
     from fastapi.testclient import TestClient
 
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     from .conftest import make_caller
 
@@ -282,7 +282,7 @@ def test_a_wrong_statement_is_a_500_not_an_outage(api_db_url: str) -> None:
     from sqlalchemy import text
 
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     logs = io.StringIO()
     app = create_app(load_settings(overrides={"database_url": api_db_url}), log_stream=logs)

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from codeforge.api.ratelimit import credential_id, route_group
 from codeforge.cache.ratelimit import parse_limits
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 from .conftest import make_caller
 
@@ -26,7 +26,7 @@ V1 = "/api/v1"
 
 def _app_client(db_url: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> TestClient:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)

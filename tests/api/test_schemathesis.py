@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from codeforge.api.app import create_app
-from codeforge.core.settings import load_settings
+from codeforge.settings import load_settings
 
 from .conftest import make_caller
 

@@ -73,7 +73,7 @@ def test_server_secret_is_made_once_with_0600(tmp_path: Path) -> None:
     assert server_secret(tmp_path / "data", env={}) == secret
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
     assert server_secret(tmp_path, env={"CODEFORGE_SECRET_KEY": "k" * 40}) == b"k" * 40
-    from codeforge.core.errors import UsageError
+    from codeforge.errors import UsageError
 
     with pytest.raises(UsageError, match="at least 32"):
         server_secret(tmp_path, env={"CODEFORGE_SECRET_KEY": "short"})
@@ -222,7 +222,7 @@ def test_session_secrets_never_reach_the_logs(api: Api, monkeypatch: pytest.Monk
 
 def test_login_attempts_are_rate_limited(api_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     monkeypatch.setenv("CODEFORGE_RATE_LIMITS", "auth=3/day")
     app = create_app(
@@ -248,7 +248,7 @@ def redis_api(
     prefix = unique_prefix()
     monkeypatch.setenv("CODEFORGE_REDIS_PREFIX", prefix)
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     app = create_app(
         load_settings(overrides={"database_url": api_db_url, "redis_url": url}),
@@ -325,7 +325,7 @@ def test_redis_down_login_falls_back_to_signed_cookies(
     tmp_path: Path, api_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     from .conftest import make_caller
 
@@ -374,7 +374,7 @@ def test_set_password_prompts_twice_and_hides_input(
 
 
 def test_secret_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
-    from codeforge.core.errors import UsageError
+    from codeforge.errors import UsageError
 
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(UsageError, match="the server secret") as info:
@@ -394,8 +394,8 @@ def test_bad_session_settings_name_the_variable(
     api_db_url: str, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     from codeforge.api.app import create_app
-    from codeforge.core.errors import UsageError
-    from codeforge.core.settings import load_settings
+    from codeforge.errors import UsageError
+    from codeforge.settings import load_settings
 
     monkeypatch.setenv(name, value)
     with pytest.raises(UsageError, match=name):
@@ -404,7 +404,7 @@ def test_bad_session_settings_name_the_variable(
 
 def test_secure_cookie_and_short_ttl(api_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     from .conftest import make_caller
 

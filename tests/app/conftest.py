@@ -12,8 +12,8 @@ from postgres_support import reset_engines
 
 from codeforge.app.context import AppContext, build_context
 from codeforge.app.register import Actor
-from codeforge.core.settings import load_settings
 from codeforge.plugins.manager import build_plugins
+from codeforge.settings import load_settings
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from codeforge.app.context import AppContext, build_context
-from codeforge.core.errors import ValidationError
-from codeforge.core.settings import load_settings
+from codeforge.errors import ValidationError
 from codeforge.jobs.kinds import JobRun, Owner, Work, get_kind, kinds_of
 from codeforge.plugins import hookimpl
 from codeforge.plugins.manager import build_plugins
+from codeforge.settings import load_settings
 
 
 class EchoKind:

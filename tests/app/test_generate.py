@@ -9,7 +9,7 @@ import pytest
 
 from codeforge.app import catalog, generate, preview, record
 from codeforge.app.context import AppContext
-from codeforge.core.errors import NotFoundError
+from codeforge.errors import NotFoundError
 
 
 def generations(ctx: AppContext, kind: str) -> float:

@@ -10,7 +10,7 @@ from api.test_registry import BLUEPRINT_YAML, TEMPLATE, make_zip
 from codeforge.app import catalog, generate, register
 from codeforge.app.context import AppContext
 from codeforge.app.register import Actor
-from codeforge.core.errors import ConflictError, NotFoundError, ValidationError
+from codeforge.errors import ConflictError, NotFoundError, ValidationError
 
 
 def activities(ctx: AppContext, action: str) -> list[dict[str, object]]:

@@ -13,8 +13,8 @@ from codeforge.app import update as lifecycle
 from codeforge.core import journal
 from codeforge.core.collaborators import SilentReporter
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import NotFoundError
-from codeforge.core.settings import load_settings
+from codeforge.errors import NotFoundError
+from codeforge.settings import load_settings
 
 FILES = {"a.txt": "one\ntwo\nthree\n", "b.txt": "b\n"}
 FILES_V2 = {"a.txt": "one\ntwo\nTHREE\n", "b.txt": "b\n", "c.txt": "new\n"}

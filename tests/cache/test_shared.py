@@ -14,7 +14,7 @@ from codeforge.cache import connection
 from codeforge.cache import shared as shared_module
 from codeforge.cache.shared import LocalLRU, SharedCache, default_shared
 from codeforge.core.engine import SilentReporter
-from codeforge.core.settings import load_settings
+from codeforge.settings import load_settings
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache, cache_key
 
 from .redis_support import RedisServer, free_port
@@ -211,7 +211,7 @@ def test_a_big_batch_uses_redis_even_before_the_client_is_loaded(
 
 
 def test_environment_options_are_part_of_the_key() -> None:
-    from codeforge.core.settings import RenderLimits
+    from codeforge.settings import RenderLimits
 
     plain = CodeForgeEnvironment(None, RenderLimits(), None)
     other = CodeForgeEnvironment(None, RenderLimits(), None)

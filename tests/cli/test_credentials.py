@@ -111,10 +111,10 @@ def test_rotate_key_keeps_tokens_usable(codeforge_dirs: dict[str, Path]) -> None
 
 def test_rotate_key_server_re_seals_the_database(codeforge_dirs: dict[str, Path]) -> None:
     from codeforge.app import user_credentials
-    from codeforge.core.settings import load_settings
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
     from codeforge.db.repositories import create_user
+    from codeforge.settings import load_settings
 
     old = {"CODEFORGE_SECRET_KEY": "o" * 40}
     settings = load_settings()

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from codeforge.core.errors import SecurityError, TemplateError, ValidationError
 from codeforge.core.postprocess import TaskError
+from codeforge.errors import SecurityError, TemplateError, ValidationError
 from codeforge.sources.dialects import load_blueprint
 from compat.helpers import (
     COOKIECUTTER_CASES,
@@ -150,7 +150,7 @@ def test_foreign_extension_needs_trust(tmp_path: Path) -> None:
 
 def test_missing_extension_is_a_clear_error(tmp_path: Path) -> None:
     template = _tiny_template(tmp_path, {"_extensions": ["not_installed_ext.Thing"]}, {"a": "b"})
-    from codeforge.core.errors import BlueprintError
+    from codeforge.errors import BlueprintError
 
     with pytest.raises(BlueprintError, match="cannot load the Jinja extension 'not_installed_ext"):
         run_codeforge(template, tmp_path / "cf")
@@ -199,7 +199,7 @@ def test_path_escape_is_refused(tmp_path: Path) -> None:
 def test_bad_definition_names_the_line(tmp_path: Path) -> None:
     template = _tiny_template(tmp_path, {}, {"a.txt": "a"})
     (template / "cookiecutter.json").write_text('{\n  "slug": "x",\n  "oops"\n}\n')
-    from codeforge.core.errors import BlueprintError
+    from codeforge.errors import BlueprintError
 
     with pytest.raises(BlueprintError) as err:
         load_blueprint(template)
@@ -210,7 +210,7 @@ def test_without_root_folder_is_a_clear_error(tmp_path: Path) -> None:
     template = tmp_path / "flat"
     template.mkdir()
     (template / "cookiecutter.json").write_text('{"a": "b"}')
-    from codeforge.core.errors import BlueprintError
+    from codeforge.errors import BlueprintError
 
     with pytest.raises(BlueprintError, match=r"no project folder"):
         load_blueprint(template)

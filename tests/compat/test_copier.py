@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from codeforge.app.context import local_engine
-from codeforge.core.errors import SecurityError, ValidationError
 from codeforge.core.postprocess import TaskError
+from codeforge.errors import SecurityError, ValidationError
 from codeforge.sources.dialects import load_blueprint
 from compat.helpers import COPIER_CASES, assert_same_tree, fixture, run_codeforge, run_copier
 
@@ -140,7 +140,7 @@ def test_sandbox_escape_is_refused(tmp_path: Path) -> None:
     template.mkdir()
     (template / "copier.yml").write_text("x: 1\n")
     (template / "a.txt.jinja").write_text("{{ x.__class__.__mro__[1].__subclasses__() }}\n")
-    from codeforge.core.errors import TemplateError
+    from codeforge.errors import TemplateError
 
     with pytest.raises(TemplateError):
         run_codeforge(template, tmp_path / "cf")
@@ -164,7 +164,7 @@ def test_unknown_setting_names_the_line(tmp_path: Path) -> None:
     template = tmp_path / "bad"
     template.mkdir()
     (template / "copier.yml").write_text("name: x\n_external_data:\n  a: b.yml\n")
-    from codeforge.core.errors import BlueprintError
+    from codeforge.errors import BlueprintError
 
     with pytest.raises(BlueprintError, match="_external_data: unknown or unsupported") as err:
         load_blueprint(template)

@@ -13,7 +13,7 @@ import pytest
 from jinja2_ansible_filters.core_filters import FilterModule
 
 from codeforge.app.context import local_engine
-from codeforge.core.errors import ResourceLimitError, TemplateError
+from codeforge.errors import ResourceLimitError, TemplateError
 from codeforge.sources.compat.filters import ANSIBLE_FILTERS
 
 REFERENCE = FilterModule().filters()

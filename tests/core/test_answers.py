@@ -13,9 +13,9 @@ from codeforge.app.context import local_engine
 from codeforge.core.answers import Evaluator, resolve_answers
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import TemplateError, UsageError, ValidationError
 from codeforge.core.records import GenerationRecord
-from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.errors import TemplateError, UsageError, ValidationError
+from codeforge.settings import RenderLimits, load_settings
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import Variable

@@ -13,7 +13,7 @@ from codeforge.core.answersfile import (
     AnswersFile,
     read_answers_file,
 )
-from codeforge.core.errors import NotFoundError, ValidationError
+from codeforge.errors import NotFoundError, ValidationError
 
 GOOD = "blueprint: {name: tiny, version: 1.0.0, source: 'builtin:tiny'}\nanswers: {x: 1}\n"
 ALIASED = "a: &a [1, 2]\nblueprint: {name: x, version: 1, source: s}\nanswers: {b: *a}\n"

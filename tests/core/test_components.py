@@ -11,7 +11,7 @@ from blueprint_factory import snapshot
 
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import ConflictError, NotFoundError, UsageError, ValidationError
+from codeforge.errors import ConflictError, NotFoundError, UsageError, ValidationError
 
 DEFINITION = {
     "variables": {"package_name": "{{ project_name | snake }}"},

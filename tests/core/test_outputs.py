@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from codeforge.core.errors import ConflictError
 from codeforge.core.outputs import DirectoryOutput, DryRunOutput, Sink, ZipOutput
 from codeforge.core.plan import PlannedFile, RenderPlan
+from codeforge.errors import ConflictError
 
 
 def _plan() -> RenderPlan:

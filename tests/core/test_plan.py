@@ -12,7 +12,7 @@ from blueprint_factory import Exec, snapshot
 
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import TemplateError
+from codeforge.errors import TemplateError
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR{{ not a template }}\xff\xfe"
 LATIN1 = "café {{ x }}".encode("latin-1")

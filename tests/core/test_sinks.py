@@ -18,9 +18,9 @@ from ci_support import skip_unless_ci
 from codeforge.app.context import local_engine
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.core.engine import SDLCEngine, SilentReporter
-from codeforge.core.errors import CodeForgeError, ConflictError, TemplateError
-from codeforge.core.settings import load_settings
 from codeforge.core.sinks import write_zip
+from codeforge.errors import CodeForgeError, ConflictError, TemplateError
+from codeforge.settings import load_settings
 
 FILES = {
     "README.md": "# {{ project_name }}\n",

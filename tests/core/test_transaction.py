@@ -19,9 +19,9 @@ import pytest
 from blueprint_factory import build_tree, snapshot
 
 from codeforge.core import transaction
-from codeforge.core.errors import CodeForgeError
 from codeforge.core.sinks import apply_changes
 from codeforge.core.transaction import Transaction, recover, work_folder
+from codeforge.errors import CodeForgeError
 
 OLD = {
     "README.md": "old readme\n",

@@ -98,7 +98,7 @@ def test_ensure_schema_at_head_does_not_import_alembic(tmp_path: Path) -> None:
 def test_a_database_from_a_newer_codeforge_is_a_clear_error(db_url: str) -> None:
     from sqlalchemy import text
 
-    from codeforge.core.errors import StoreError
+    from codeforge.errors import StoreError
 
     migrate.upgrade(db_url)
     with engine_for(db_url).begin() as connection:

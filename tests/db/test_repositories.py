@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from codeforge.core.errors import ConflictError, NotFoundError, ValidationError
 from codeforge.core.records import GenerationRecord
 from codeforge.db import repositories as repo
 from codeforge.db.engine import session_factory
 from codeforge.db.migrate import ensure_schema
 from codeforge.db.models import Activity, ApiKey, Project
+from codeforge.errors import ConflictError, NotFoundError, ValidationError
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from postgres_support import (
 from sqlalchemy import func, select
 
 from codeforge.core import journal
-from codeforge.core.errors import NotFoundError, StoreError, ValidationError
 from codeforge.core.records import GenerationRecord
 from codeforge.db.engine import redact_url, session_factory
 from codeforge.db.models import Activity, Project
 from codeforge.db.store import ProjectStore
+from codeforge.errors import NotFoundError, StoreError, ValidationError
 
 RECORDS = 8
 PASSWORD = "s3cr3t-Pa55"

@@ -9,10 +9,10 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from codeforge.core.errors import CredentialKeyError, UsageError
-from codeforge.core.settings import load_settings
+from codeforge.errors import CredentialKeyError, UsageError
 from codeforge.integrations.credentials import STORE_FILE, LocalCredentialStore, LocalStoreFactory
 from codeforge.integrations.keysource import FileKey, KeyringKey, key_holder, usable_keyring
+from codeforge.settings import load_settings
 
 TOKEN = "ghp_" + "S3cretT0ken" * 3
 ENV_SECRET = "x" * 40

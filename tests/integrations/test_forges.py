@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_support import console
 
-from codeforge.core.errors import CredentialError, NetworkError
+from codeforge.errors import CredentialError, NetworkError
 from codeforge.integrations.forges import GitHubForge, GitLabForge
 
 from .forge_contract import Account, ForgeContract

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 from codeforge.app.credentials import Account, check_credential
-from codeforge.core.errors import CredentialError, PluginError
-from codeforge.core.settings import load_settings
+from codeforge.errors import CredentialError, PluginError
 from codeforge.integrations.credentials import LocalStoreFactory
 from codeforge.plugins import hookimpl
 from codeforge.plugins.manager import build_plugins
+from codeforge.settings import load_settings
 
 
 @dataclasses.dataclass(frozen=True)

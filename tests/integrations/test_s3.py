@@ -11,10 +11,10 @@ import pytest
 from s3_support import SeaweedFS
 
 from codeforge.app.artifacts import artifact_stores
-from codeforge.core.errors import NotFoundError, StoreError, UsageError
-from codeforge.core.settings import load_settings
+from codeforge.errors import NotFoundError, StoreError, UsageError
 from codeforge.integrations.s3 import S3ArtifactStore, parse_s3_url
 from codeforge.plugins.manager import build_plugins
+from codeforge.settings import load_settings
 
 
 @pytest.fixture

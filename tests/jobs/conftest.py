@@ -69,8 +69,8 @@ class Env:
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> Env:
     from codeforge.app.context import build_context
-    from codeforge.core.settings import load_settings
     from codeforge.db.repositories import create_user
+    from codeforge.settings import load_settings
 
     ctx = build_context(load_settings(overrides={"database_url": db_url}))
     with ctx.factory.begin() as session:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codeforge.cache.artifacts import LocalArtifactStore, iter_file
-from codeforge.core.errors import NotFoundError, StoreError, ValidationError
+from codeforge.errors import NotFoundError, StoreError, ValidationError
 
 
 def test_put_open_size_delete(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def client(
 ) -> Iterator[tuple[TestClient, Caller]]:
     """The API (no Redis) in this process, with the sample plugin importable and selected."""
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     monkeypatch.syspath_prepend(str(hooks_site))  # importlib.metadata finds its entry points
     monkeypatch.setenv("CODEFORGE_PLUGINS", "sample-hooks")

@@ -106,7 +106,7 @@ def test_worker_refuses_a_bad_queue_name(redis_url: str, monkeypatch: pytest.Mon
 
 def redis_app(db_url: str) -> tuple[Any, dict[str, Caller]]:
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     app = create_app(load_settings(overrides={"database_url": db_url}))
     callers = {

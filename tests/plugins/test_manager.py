@@ -10,10 +10,10 @@ from typing import Any
 import click
 import pytest
 
-from codeforge.core.errors import PluginError
 from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.postprocess import apply_formatters
+from codeforge.errors import PluginError
 from codeforge.plugins import hookimpl
 from codeforge.plugins.manager import DEFAULT_PLUGINS, build_plugins
 
@@ -163,8 +163,8 @@ def test_plugin_jinja_filters_reach_trusted_blueprints_only(
     blueprint: Callable[..., Path], out: Path, codeforge_dirs: dict[str, Path], trust: bool
 ) -> None:
     from codeforge.app.context import local_engine
-    from codeforge.core.errors import TemplateError
-    from codeforge.core.settings import load_settings
+    from codeforge.errors import TemplateError
+    from codeforge.settings import load_settings
 
     extra = plugin(
         codeforge_jinja_filters=lambda: {"shout": lambda text: f"{text.upper()}!"},

@@ -11,7 +11,7 @@ import pytest
 
 from codeforge.cli.main import run
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import ValidationError
+from codeforge.errors import ValidationError
 from codeforge.templates.schema import Variable
 
 DEFINITION = {

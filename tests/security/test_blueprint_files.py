@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 
 
 def test_python_object_tag_is_refused_through_the_engine(

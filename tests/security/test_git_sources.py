@@ -15,9 +15,9 @@ from cli_support import invoke
 from sources.git_support import BlueprintRepo, git
 
 from codeforge.core.engine import SDLCEngine, SilentReporter
-from codeforge.core.errors import ResourceLimitError, SecurityError, UsageError
-from codeforge.core.settings import load_settings
+from codeforge.errors import ResourceLimitError, SecurityError, UsageError
 from codeforge.integrations.git import GitError, run_git
+from codeforge.settings import load_settings
 
 
 def cache_files(cache: Path) -> list[Path]:

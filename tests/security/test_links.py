@@ -9,7 +9,7 @@ import pytest
 from blueprint_factory import Link, snapshot
 
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 
 
 @pytest.mark.parametrize("target", ["/etc/hostname", "../../outside.txt", "../blueprint.yaml"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import SecurityError, UsageError
+from codeforge.errors import SecurityError, UsageError
 
 BAD_NAMES = {
     "dotdot": "..",

@@ -11,8 +11,8 @@ import pytest
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import ResourceLimitError, TemplateError
-from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.errors import ResourceLimitError, TemplateError
+from codeforge.settings import RenderLimits, load_settings
 
 BOMBS = {
     "huge-string": ("{{ 'x' * 10**9 }}", "repetition would make"),

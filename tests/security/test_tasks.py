@@ -11,7 +11,7 @@ import pytest
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 
 PROBE = (
     "import json, os, sys; "
@@ -93,7 +93,7 @@ def test_trusted_tasks_run_as_argv_with_a_minimal_environment(
 def test_trusted_sources_in_config(
     blueprint: Callable[..., Path], out: Path, tmp_path: Path, codeforge_dirs: dict[str, Path]
 ) -> None:
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     marker = tmp_path / "marker"
     bp = task_blueprint(blueprint, marker)

@@ -10,9 +10,9 @@ import pytest
 from blueprint_factory import Link
 
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import SecurityError, TemplateError
 from codeforge.core.postprocess import plain
-from codeforge.core.settings import RenderLimits
+from codeforge.errors import SecurityError, TemplateError
+from codeforge.settings import RenderLimits
 from codeforge.templates.environment import CodeForgeEnvironment, RootLoader
 
 ESCAPES = [

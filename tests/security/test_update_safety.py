@@ -11,7 +11,7 @@ from blueprint_factory import snapshot
 from cli_support import invoke
 
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 
 FILES = {"a.txt": "one\n", "sub/b.txt": "b\n", "c.txt": "c\n"}
 FILES_V2 = {"a.txt": "two\n", "sub/b.txt": "B\n", "sub/new.txt": "new\n", "c.txt": "C\n"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cli_support import console
 
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 from codeforge.sources.addresses import (
     check_public_address,
     embedded_ipv4,

@@ -13,8 +13,8 @@ import yaml
 from cli_support import invoke
 
 from codeforge.core.engine import SDLCEngine, SilentReporter
-from codeforge.core.errors import NotFoundError, UsageError
-from codeforge.core.settings import load_settings
+from codeforge.errors import NotFoundError, UsageError
+from codeforge.settings import load_settings
 from codeforge.sources import available_versions, latest_version, resolve_source
 
 from .git_support import BlueprintRepo, git, versioned_repo

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from cli_support import invoke
 
-from codeforge.core.errors import NotFoundError, SecurityError
+from codeforge.errors import NotFoundError, SecurityError
 
 from .git_support import BlueprintRepo, GitHttpServer, versioned_repo
 

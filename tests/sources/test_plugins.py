@@ -14,7 +14,7 @@ from plugin_support import pip_install_fixture
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SilentReporter
-from codeforge.core.errors import BlueprintError, NotFoundError, UsageError
+from codeforge.errors import BlueprintError, NotFoundError, UsageError
 from codeforge.sources import resolve_source, source_label
 
 

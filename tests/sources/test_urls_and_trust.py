@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codeforge.core.errors import CodeForgeError, SecurityError, UsageError
+from codeforge.errors import CodeForgeError, SecurityError, UsageError
 from codeforge.integrations.git import redact
 from codeforge.sources import is_trusted, normalise_source
 from codeforge.sources.urls import check_ref, looks_like_git_url, parse_git_source

@@ -15,8 +15,8 @@ import pytest
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import ResourceLimitError
-from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.errors import ResourceLimitError
+from codeforge.settings import RenderLimits, load_settings
 
 # The console script of the environment running the tests (CI has no venv on PATH).
 CODEFORGE = str(Path(sys.executable).with_name("codeforge"))
@@ -188,8 +188,8 @@ _PEAK = """
 import json, sys, threading, dataclasses
 from pathlib import Path
 from codeforge.app.context import local_engine
-from codeforge.core.errors import ResourceLimitError
-from codeforge.core.settings import RenderLimits, load_settings
+from codeforge.errors import ResourceLimitError
+from codeforge.settings import RenderLimits, load_settings
 root, out, budget, threaded = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 if threaded:  # as in a server: a second thread turns the operating-system cap off
     stop = threading.Event()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from blueprint_factory import make_blueprint
 
-from codeforge.core.errors import BlueprintError, NotFoundError
+from codeforge.errors import BlueprintError, NotFoundError
 from codeforge.templates import definition
 from codeforge.templates.loader import load_blueprint
 from codeforge.templates.schema import MISSING, Blueprint, Validator, Variable

@@ -9,8 +9,8 @@ import pytest
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import TemplateError
-from codeforge.core.settings import RenderLimits
+from codeforge.errors import TemplateError
+from codeforge.settings import RenderLimits
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 
 FILES = {
@@ -208,7 +208,7 @@ def test_cold_batch_compile_on_two_cores_gives_the_same_bytes(
 _COUNT_COMPILING_PIDS = """
 import os, sys
 from pathlib import Path
-from codeforge.core.settings import load_settings
+from codeforge.settings import load_settings
 from codeforge.app.context import local_engine
 from codeforge.templates.environment import CodeForgeEnvironment
 

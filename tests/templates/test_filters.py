@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeforge.core.settings import RenderLimits
+from codeforge.settings import RenderLimits
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.filters import (
     camel,

@@ -84,7 +84,7 @@ def test_update_journal_records_activity(
     setup: tuple[Path, Path, Path], codeforge_dirs: dict[str, Path]
 ) -> None:
     from codeforge.core import journal
-    from codeforge.core.settings import default_database_url
+    from codeforge.settings import default_database_url
 
     project, _, bp2 = setup
     code, _, _ = invoke("update", str(project), "-t", str(bp2))

@@ -14,8 +14,8 @@ from cli_support import invoke
 
 from codeforge.app.context import local_engine
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.core.records import GenerationRecord
+from codeforge.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 
 V1: dict[str, Entry] = {
     "README.md.jinja": "# {{ project_name }}\n\nline 1\nline 2\nline 3\nline 4\nline 5\n",
@@ -331,7 +331,7 @@ def test_folder_where_a_file_is_changed_is_a_conflict(
 
 
 def test_activity_record(make: Callable[..., tuple[Path, Path]], out: Path) -> None:
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     records: list[GenerationRecord] = []
     engine = local_engine(load_settings(), recorder=records.append)

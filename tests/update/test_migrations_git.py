@@ -12,8 +12,8 @@ import pytest
 from blueprint_factory import snapshot
 
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import ConflictError, SecurityError
 from codeforge.core.postprocess import TaskError
+from codeforge.errors import ConflictError, SecurityError
 
 FILES = {"a.txt": "one\n", "b.txt.jinja": "{{ project_name }} b\n"}
 FILES_V2 = {"a.txt": "two\n", "b.txt.jinja": "{{ project_name }} b\n"}
@@ -156,7 +156,7 @@ def test_dry_run_lists_pending_migrations_without_running_them(
 def test_migration_entries_are_validated_with_file_and_line(
     blueprint: Callable[..., Path], engine: SDLCEngine
 ) -> None:
-    from codeforge.core.errors import BlueprintError
+    from codeforge.errors import BlueprintError
 
     bad = blueprint({"version": "2.0.0", "migrations": [{"version": "2.0", "after": [["x"]]}]})
     with pytest.raises(BlueprintError, match=r"migrations\.0\.version.*semantic version") as info:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from codeforge.ai.catalog import CatalogEntry, VariableInfo
-from codeforge.core.errors import CodeForgeError, NotFoundError, ValidationError
+from codeforge.errors import CodeForgeError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from codeforge.ai.describe import DescribeResult

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import yaml
 
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 
 MAX_DEFINITION_BYTES = 256 * 1024
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from codeforge.ai.errors import AIProviderError
 from codeforge.ai.redact import is_secret_file
 from codeforge.core.answersfile import ANSWERS_FILE
-from codeforge.core.errors import ConflictError, SecurityError
+from codeforge.errors import ConflictError, SecurityError
 
 if TYPE_CHECKING:
     from codeforge.ai.provider import Provider

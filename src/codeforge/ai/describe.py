@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from codeforge.ai.catalog import BlueprintInfo, VariableInfo
 from codeforge.ai.errors import AIProviderError
-from codeforge.core.errors import NotFoundError
+from codeforge.errors import NotFoundError
 
 if TYPE_CHECKING:
     from codeforge.ai.provider import Provider

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codeforge.core.errors import CodeForgeError, SecurityError
+from codeforge.errors import CodeForgeError, SecurityError
 
 ENABLE_HINT = (
     "install codeforge[ai-local] for the local model, "

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from codeforge.ai.errors import AIProviderError, AIUnavailableError, ModelIntegrityError
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 _CHUNK = 1 << 20
 API_KEY_ENV = "CODEFORGE_LOCAL_SERVER_KEY"

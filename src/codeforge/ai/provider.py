@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from codeforge.ai.errors import AIProviderError, AIUnavailableError
 from codeforge.ai.redact import redact
 from codeforge.ai.settings import AISettings, cache_dir, load_ai_settings
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 
 if TYPE_CHECKING:
     from openai import OpenAI

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b"
 

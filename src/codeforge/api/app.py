@@ -20,9 +20,9 @@ from codeforge.api.outage import watch_database, watch_redis
 from codeforge.api.schemas import ErrorPublic
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.context import AppContext, build_context
-from codeforge.core.settings import Settings, load_settings
 from codeforge.db.engine import engine_for
 from codeforge.plugins.manager import Plugins
+from codeforge.settings import Settings, load_settings
 
 # Error bodies every router documents.
 COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {

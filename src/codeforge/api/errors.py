@@ -20,7 +20,7 @@ from codeforge.api.outage import RETRY_AFTER, is_database_outage, outage
 from codeforge.app.metrics import Metrics
 from codeforge.cache.connection import RedisUnavailable
 from codeforge.cache.jobs import QueueUnavailable
-from codeforge.core.errors import CodeForgeError, StoreError
+from codeforge.errors import CodeForgeError, StoreError
 
 # Errors that mean "a dependency is out of reach": 503 with Retry-After.
 _OUTAGES = (RedisUnavailable, QueueUnavailable, StoreError)

@@ -19,7 +19,7 @@ from codeforge.api.errors import error_body
 from codeforge.app.config import ApiConfig
 from codeforge.cache.ratelimit import RateLimiter, Verdict
 from codeforge.cache.sessions import COOKIE_NAME
-from codeforge.core.settings import Settings
+from codeforge.settings import Settings
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 _GENERATE = frozenset(

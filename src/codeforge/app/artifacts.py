@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Final
 
 from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
-from codeforge.core.errors import UsageError
-from codeforge.core.settings import Settings
+from codeforge.errors import UsageError
 from codeforge.plugins.manager import Plugins
+from codeforge.settings import Settings
 
 URL_VAR: Final = "CODEFORGE_ARTIFACTS_URL"
 RESULTS: Final = "results"

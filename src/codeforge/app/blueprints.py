@@ -16,8 +16,8 @@ from types import CodeType
 
 from codeforge.app.context import AppContext
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import UsageError
 from codeforge.core.source import ResolvedSource
+from codeforge.errors import UsageError
 from codeforge.integrations.git import GitVcs
 from codeforge.sources import resolve_source
 from codeforge.sources.resolver import SourceResolver

@@ -14,7 +14,7 @@ from codeforge.app.context import AppContext
 from codeforge.app.registry import materialise
 from codeforge.cache.memo import TtlValue
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.errors import NotFoundError
+from codeforge.errors import NotFoundError
 from codeforge.sources import BUILTIN_PREFIX, builtin_names, builtin_root
 from codeforge.templates.schema import Blueprint
 

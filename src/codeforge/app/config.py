@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from codeforge.core.settings import Settings
+from codeforge.settings import Settings
 
 MIB = 1024 * 1024
 
@@ -77,7 +77,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < 10 * 365 * 86400:
-        from codeforge.core.errors import UsageError
+        from codeforge.errors import UsageError
 
         raise UsageError(f"{text!r} is not a number of seconds above 0", where=name)
     return value
@@ -89,6 +89,6 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
         return False
     if value in ("1", "true", "yes", "on"):
         return True
-    from codeforge.core.errors import UsageError
+    from codeforge.errors import UsageError
 
     raise UsageError(f"{value!r} is not true or false", where=name)

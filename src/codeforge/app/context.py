@@ -34,8 +34,8 @@ from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.local import local_engine as local_engine
 from codeforge.cache.memo import AuthListener, KeyCache, TtlValue
 from codeforge.core.blueprints import load_folder
-from codeforge.core.settings import Settings, load_settings
 from codeforge.plugins.manager import Plugins, build_plugins
+from codeforge.settings import Settings, load_settings
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
-from codeforge.core.errors import CredentialError, NotFoundError, UsageError
-from codeforge.core.settings import Settings
+from codeforge.errors import CredentialError, NotFoundError, UsageError
+from codeforge.settings import Settings
 
 DEFAULT_NAME: Final = "default"
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -17,10 +17,10 @@ from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
 from codeforge.app.registry import fetch_git
 from codeforge.core.engine import LoadedBlueprint, SDLCEngine
-from codeforge.core.errors import NotFoundError
 from codeforge.core.generation import announce
 from codeforge.core.outputs import ZipOutput
 from codeforge.core.plan import RenderPlan
+from codeforge.errors import NotFoundError
 
 JOB_SOURCE_REF: Final = "job:source"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from codeforge.core.collaborators import Recorder, Reporter
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.settings import Settings, load_settings
 from codeforge.integrations.git import GitVcs
 from codeforge.plugins.manager import Plugins, build_plugins
+from codeforge.settings import Settings, load_settings
 from codeforge.sources.resolver import SourceResolver
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from codeforge.core.generation import new_record
 from codeforge.core.records import GenerationRecord
-from codeforge.core.settings import Settings
+from codeforge.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from codeforge.app import catalog
 from codeforge.app.context import AppContext
 from codeforge.app.registry import archive_digest, fetch_archive, fetch_git, keep_archive
-from codeforge.core.errors import ConflictError, ValidationError
+from codeforge.errors import ConflictError, ValidationError
 from codeforge.sources import builtin_names
 from codeforge.templates.schema import Blueprint
 

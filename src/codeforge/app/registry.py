@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from codeforge.app.config import ApiConfig
 from codeforge.app.context import AppContext
 from codeforge.cache.artifacts import artifact_id_for
-from codeforge.core.errors import (
+from codeforge.errors import (
     BlueprintError,
     CodeForgeError,
     NotFoundError,

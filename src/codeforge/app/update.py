@@ -16,8 +16,8 @@ from codeforge.app.local import local_engine
 from codeforge.app.record import local_recorder
 from codeforge.core.collaborators import Reporter
 from codeforge.core.engine import SDLCEngine
-from codeforge.core.settings import Settings
 from codeforge.core.update import CheckResult, UpdateOptions, UpdateResult
+from codeforge.settings import Settings
 
 __all__ = [
     "CheckResult",

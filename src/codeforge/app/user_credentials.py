@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 from codeforge.app.context import AppContext
 from codeforge.app.credentials import CredentialInfo, check_token
 from codeforge.cache.sessions import server_secret
-from codeforge.core.errors import CredentialKeyError, NotFoundError, UsageError
-from codeforge.core.settings import Settings
 from codeforge.db.credentials import all_credentials, find_credential, put_credential
 from codeforge.db.credentials import list_credentials as _list
 from codeforge.db.models import Credential, utcnow
+from codeforge.errors import CredentialKeyError, NotFoundError, UsageError
 from codeforge.integrations.cipher import Cipher, derive_key
 from codeforge.integrations.keysource import ENV_PREVIOUS, MIN_SECRET
+from codeforge.settings import Settings
 
 PURPOSE: Final = "codeforge server credentials v1"
 

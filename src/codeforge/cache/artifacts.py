@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
-from codeforge.core.errors import NotFoundError, StoreError, ValidationError
+from codeforge.errors import NotFoundError, StoreError, ValidationError
 
 _SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _SAFE_SUFFIX: Final = re.compile(r"^[a-z0-9]{1,10}$")

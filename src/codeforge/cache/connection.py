@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from codeforge.core.errors import CodeForgeError
+from codeforge.errors import CodeForgeError
 
 if TYPE_CHECKING:
     from redis import Redis

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from codeforge.core.errors import CodeForgeError
+from codeforge.errors import CodeForgeError
 
 log = logging.getLogger("codeforge.jobs")
 

@@ -27,7 +27,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from codeforge.cache.connection import RedisUnavailable, call, get_redis
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 GROUPS: Final = ("generate", "read", "write", "auth", "ai")
 DEFAULT_LIMITS: Final = {

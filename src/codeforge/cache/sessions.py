@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from codeforge.cache.connection import RedisUnavailable, call
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 SECRET_FILE: Final = "secret_key"  # noqa: S105 - a file name
 MIN_SECRET: Final = 32

@@ -225,8 +225,8 @@ def default_shared(namespace: str, env: Mapping[str, str] | None = None) -> Shar
 
 def _build(namespace: str, env: Mapping[str, str]) -> SharedCache | None:
     from codeforge.cache.sessions import server_secret
-    from codeforge.core.errors import CodeForgeError
-    from codeforge.core.settings import load_settings
+    from codeforge.errors import CodeForgeError
+    from codeforge.settings import load_settings
 
     try:
         settings = load_settings(env)

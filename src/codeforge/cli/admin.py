@@ -94,8 +94,8 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 
 
 def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
-    from codeforge.core.errors import NotFoundError
     from codeforge.db.repositories import get_user_by_name, log_activity, set_user_disabled
+    from codeforge.errors import NotFoundError
 
     with _transaction(ctx) as session:
         user = get_user_by_name(session, name)
@@ -161,8 +161,8 @@ def users_set_password(ctx: click.Context, name: str, from_stdin: bool) -> None:
     import sys
 
     from codeforge.cache.sessions import check_password_rules, hash_password
-    from codeforge.core.errors import NotFoundError
     from codeforge.db.repositories import get_user_by_name, log_activity
+    from codeforge.errors import NotFoundError
 
     if from_stdin:
         line = sys.stdin.readline()
@@ -195,9 +195,9 @@ def keys() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, name: str, user_name: str | None, expires: int | None) -> None:
     """Create API key NAME and print it (once: only its hash is kept)."""
-    from codeforge.core.errors import NotFoundError
     from codeforge.db.models import utcnow
     from codeforge.db.repositories import create_api_key, get_user_by_name, log_activity
+    from codeforge.errors import NotFoundError
 
     owner_name = user_name or name
     with _transaction(ctx) as session:
@@ -231,9 +231,9 @@ def keys_list(ctx: click.Context, user_name: str | None, as_json: bool) -> None:
     """List keys (never the keys themselves: their prefix, dates and state)."""
     from sqlalchemy import select
 
-    from codeforge.core.errors import NotFoundError
     from codeforge.db.models import ApiKey, User
     from codeforge.db.repositories import get_user_by_name
+    from codeforge.errors import NotFoundError
 
     with _transaction(ctx) as session:
         stmt = select(ApiKey, User.name).join(User, User.id == ApiKey.user_id)

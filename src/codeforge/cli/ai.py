@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from codeforge.core.errors import CodeForgeError, Declined, NotFoundError, UsageError
+from codeforge.errors import CodeForgeError, Declined, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry
@@ -40,7 +40,7 @@ def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
 
 def _engine() -> SDLCEngine:
     from codeforge.app.local import local_engine
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     return local_engine(load_settings())
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from codeforge.core.errors import UsageError
-from codeforge.core.settings import Settings, load_settings
+from codeforge.errors import UsageError
+from codeforge.settings import Settings, load_settings
 from codeforge.templates.schema import Variable
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from codeforge.cli.common import echo_json
-from codeforge.core.errors import UsageError
-from codeforge.core.settings import (
+from codeforge.errors import UsageError
+from codeforge.settings import (
     CONFIG_FILE,
     KNOWN_KEYS,
     OPEN_PREFIXES,

@@ -22,7 +22,7 @@ from codeforge.app.credentials import (
 )
 from codeforge.cli.common import settings_from
 from codeforge.cli.plugins import plugins_from
-from codeforge.core.errors import NotFoundError
+from codeforge.errors import NotFoundError
 
 STORE_ENV: Final = "CODEFORGE_CREDENTIAL_STORE"
 

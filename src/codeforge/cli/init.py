@@ -15,7 +15,7 @@ from codeforge.cli.common import (
     prompter_for,
     settings_from,
 )
-from codeforge.core.errors import StoreError, UsageError
+from codeforge.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from codeforge.core.engine import CreateResult, SDLCEngine

@@ -126,7 +126,7 @@ def status(argv: list[str] | None = None) -> int:
     CodeForge errors become one red line, a hint and their ``exit_code``; Click's
     usage errors, ``ctx.exit(n)`` and aborts their own codes.
     """
-    from codeforge.core.errors import CodeForgeError
+    from codeforge.errors import CodeForgeError
 
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args or env_flag(os.environ.get(DEBUG_ENV))

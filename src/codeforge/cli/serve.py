@@ -123,7 +123,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
     from codeforge.api.app import create_app
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     # Migrate (and fail on a bad database) once, before the workers start.
     create_app(load_settings())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from codeforge.cli.common import echo_json, settings_from
-from codeforge.core.settings import Settings
+from codeforge.settings import Settings
 
 if TYPE_CHECKING:
     from codeforge.db.store import ProjectStore
@@ -105,7 +105,7 @@ def prune(ctx: click.Context, yes: bool) -> None:
     """Forget the recorded projects whose folder no longer exists (asks first)."""
     import sys
 
-    from codeforge.core.errors import Declined, UsageError
+    from codeforge.errors import Declined, UsageError
 
     store = open_store(settings_from(ctx))
     gone = store.missing_folders()

@@ -95,9 +95,9 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
 
     from codeforge.app.context import build_context
     from codeforge.cache.jobs import worker_name
-    from codeforge.core.errors import UsageError
-    from codeforge.core.settings import load_settings
+    from codeforge.errors import UsageError
     from codeforge.jobs.config import job_config
+    from codeforge.settings import load_settings
 
     settings = load_settings()
     jobs = job_config(settings)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from codeforge.core.errors import TemplateError, ValidationError
+from codeforge.errors import TemplateError, ValidationError
 from codeforge.templates.environment import CodeForgeEnvironment, render_error
 from codeforge.templates.schema import MISSING, Variable
 

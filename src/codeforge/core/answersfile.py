@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from codeforge import __version__
-from codeforge.core.errors import NotFoundError, ValidationError
+from codeforge.errors import NotFoundError, ValidationError
 
 ANSWERS_FILE = ".codeforge-answers.yml"
 MAX_ANSWERS_FILE_BYTES = 1024 * 1024

@@ -9,8 +9,8 @@ from pathlib import Path
 from codeforge.core.answersfile import AnswersFile
 from codeforge.core.collaborators import Collaborators
 from codeforge.core.dialect import Dialect, dialect_of
-from codeforge.core.errors import BlueprintError, CodeForgeError, NotFoundError, UsageError
 from codeforge.core.source import ResolvedSource
+from codeforge.errors import BlueprintError, CodeForgeError, NotFoundError, UsageError
 from codeforge.templates.schema import Blueprint
 
 

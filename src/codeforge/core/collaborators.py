@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from codeforge.core.lifecycle import SILENT, Lifecycle
 from codeforge.core.outputs import Recorder as Recorder
 from codeforge.core.postprocess import BUILTIN_FORMATTERS, Formatter, PostProcessor
-from codeforge.core.settings import Settings
 from codeforge.core.source import BlueprintResolver
 from codeforge.core.vcs import Vcs
+from codeforge.settings import Settings
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 from codeforge.templates.schema import Blueprint
 

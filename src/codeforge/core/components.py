@@ -15,13 +15,6 @@ from codeforge.core.answers import Evaluator, Prompter, public_answers, resolve_
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
 from codeforge.core.blueprints import LoadedBlueprint, load_blueprint
 from codeforge.core.collaborators import Collaborators, save_compiled
-from codeforge.core.errors import (
-    ConflictError,
-    NotFoundError,
-    StoreError,
-    TemplateError,
-    UsageError,
-)
 from codeforge.core.generation import RecordOutcome, new_record, record, report_recovery
 from codeforge.core.native import base_context
 from codeforge.core.paths import check_relpath, safe_target
@@ -29,6 +22,13 @@ from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
 from codeforge.core.postprocess import plain
 from codeforge.core.sinks import DirectorySink, ReportEntry, dry_run_report
 from codeforge.core.transaction import recover
+from codeforge.errors import (
+    ConflictError,
+    NotFoundError,
+    StoreError,
+    TemplateError,
+    UsageError,
+)
 from codeforge.templates.schema import Blueprint, Component, Insertion
 
 

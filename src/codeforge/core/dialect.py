@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 from codeforge.core.answers import Prompter
 from codeforge.core.answersfile import AnswersFile
-from codeforge.core.errors import BlueprintError
 from codeforge.core.plan import RenderPlan
-from codeforge.core.settings import Settings
 from codeforge.core.source import ResolvedSource
+from codeforge.errors import BlueprintError
+from codeforge.settings import Settings
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 

@@ -30,15 +30,15 @@ from codeforge.core.collaborators import (
 )
 from codeforge.core.components import ComponentRequest, ComponentResult, generate_component
 from codeforge.core.dialect import Dialect
-from codeforge.core.errors import StoreError, UsageError
 from codeforge.core.generation import GenerationRequest, generate, timed
 from codeforge.core.native import base_context, config_defaults
 from codeforge.core.paths import check_relpath
 from codeforge.core.plan import RenderPlan
-from codeforge.core.settings import Settings, load_settings
 from codeforge.core.sinks import ReportEntry
 from codeforge.core.source import BlueprintResolver
 from codeforge.core.vcs import Vcs
+from codeforge.errors import StoreError, UsageError
+from codeforge.settings import Settings, load_settings
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 

@@ -20,14 +20,6 @@ from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
 from codeforge.core.blueprints import LoadedBlueprint, dialect_note, load_blueprint
 from codeforge.core.collaborators import Collaborators, save_compiled
 from codeforge.core.dialect import DialectRun, Rendered, dialect_of
-from codeforge.core.errors import (
-    BlueprintError,
-    CodeForgeError,
-    GitError,
-    GitMissing,
-    SecurityError,
-    StoreError,
-)
 from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.native import next_steps
 from codeforge.core.outputs import DirectoryOutput, DryRunOutput
@@ -36,6 +28,14 @@ from codeforge.core.postprocess import apply_formatters, apply_post_processors
 from codeforge.core.records import GenerationRecord
 from codeforge.core.sinks import ReportEntry, WriteResult
 from codeforge.core.transaction import Recovery
+from codeforge.errors import (
+    BlueprintError,
+    CodeForgeError,
+    GitError,
+    GitMissing,
+    SecurityError,
+    StoreError,
+)
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 

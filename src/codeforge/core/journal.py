@@ -35,8 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from codeforge.core.errors import StoreError
 from codeforge.core.records import GenerationRecord
+from codeforge.errors import StoreError
 
 JOURNAL_NAME: Final = "journal.jsonl"
 INGESTING_NAME: Final = "journal.ingesting.jsonl"

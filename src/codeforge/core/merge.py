@@ -278,7 +278,7 @@ class Merger:
     def _current(self, path: str) -> bytes | None:
         existing = self.read_ours(path)
         if existing is not None and existing.link:
-            from codeforge.core.errors import SecurityError
+            from codeforge.errors import SecurityError
 
             raise SecurityError(f"refusing to write the conflict file through the link {path}")
         return existing.content if existing is not None else None

@@ -22,13 +22,13 @@ from codeforge.core.answers import Evaluator, public_answers
 from codeforge.core.blueprints import LoadedBlueprint
 from codeforge.core.collaborators import Collaborators
 from codeforge.core.dialect import dialect_of
-from codeforge.core.errors import BlueprintError, CodeForgeError, SecurityError
 from codeforge.core.merge import Change
 from codeforge.core.native import base_context
 from codeforge.core.postprocess import run_tasks
 from codeforge.core.project import apply
 from codeforge.core.staged import run_staged
 from codeforge.core.transaction import Recovery
+from codeforge.errors import BlueprintError, CodeForgeError, SecurityError
 from codeforge.templates.loader import semver_key
 from codeforge.templates.schema import Migration
 

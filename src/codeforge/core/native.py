@@ -11,11 +11,11 @@ from codeforge import __version__
 from codeforge.core.answers import Evaluator, Prompter, public_answers, resolve_answers
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
 from codeforge.core.dialect import DialectRun, EnvironmentMaker, Rendered, Versions
-from codeforge.core.errors import NotFoundError, UsageError
 from codeforge.core.plan import PlanBuilder
 from codeforge.core.postprocess import plain, run_tasks
-from codeforge.core.settings import Settings
 from codeforge.core.source import ResolvedSource
+from codeforge.errors import NotFoundError, UsageError
+from codeforge.settings import Settings
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.loader import SharedLookup, find_definition, load_blueprint
 from codeforge.templates.schema import Blueprint

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 
 MAX_PART_BYTES = 255
 MAX_PATH_BYTES = 4000

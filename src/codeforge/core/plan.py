@@ -13,9 +13,9 @@ import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from codeforge.core.errors import BlueprintError, ResourceLimitError, SecurityError, TemplateError
 from codeforge.core.paths import PathSet, check_relpath
-from codeforge.core.settings import RenderLimits
+from codeforge.errors import BlueprintError, ResourceLimitError, SecurityError, TemplateError
+from codeforge.settings import RenderLimits
 from codeforge.templates.environment import (
     CodeForgeEnvironment,
     cache_key,

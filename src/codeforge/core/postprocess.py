@@ -12,9 +12,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from codeforge.core.errors import CodeForgeError, SecurityError
 from codeforge.core.lifecycle import RenderEvent
 from codeforge.core.plan import RenderPlan
+from codeforge.errors import CodeForgeError, SecurityError
 from codeforge.templates.schema import Task
 
 TASK_TIMEOUT = 300.0

@@ -7,11 +7,11 @@ import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from codeforge.core.errors import ConflictError, SecurityError
 from codeforge.core.merge import Change, Ours
 from codeforge.core.paths import check_relpath
 from codeforge.core.sinks import apply_changes
 from codeforge.core.vcs import Vcs
+from codeforge.errors import ConflictError, SecurityError
 
 ProjectReader = Callable[[str], Ours | None]
 

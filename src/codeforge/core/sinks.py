@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from codeforge.core.errors import CodeForgeError, ConflictError, SecurityError
 from codeforge.core.paths import safe_target
 from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.transaction import Recovery, Transaction, recover
+from codeforge.errors import CodeForgeError, ConflictError, SecurityError
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

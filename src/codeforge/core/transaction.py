@@ -35,8 +35,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from codeforge.core.errors import CodeForgeError
 from codeforge.core.paths import safe_target
+from codeforge.errors import CodeForgeError
 
 WORK_SUFFIX: Final = ".codeforge-txn"
 _JOURNAL: Final = "journal.json"

@@ -43,7 +43,6 @@ from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile
 from codeforge.core.blueprints import LoadedBlueprint, Recorded, load_blueprint, read_recorded
 from codeforge.core.collaborators import Collaborators
 from codeforge.core.dialect import DialectRun, dialect_of
-from codeforge.core.errors import NotFoundError, StoreError
 from codeforge.core.fastpath import fast_render
 from codeforge.core.generation import (
     answer,
@@ -59,6 +58,7 @@ from codeforge.core.migrations import apply_with_migrations, check_migrations
 from codeforge.core.plan import PlannedFile, RenderPlan
 from codeforge.core.project import apply, project_reader, refuse_dirty
 from codeforge.core.transaction import Recovery, recover
+from codeforge.errors import NotFoundError, StoreError
 from codeforge.templates.loader import semver_key
 
 UPDATE_AVAILABLE_EXIT = 100  # `codeforge check`: a newer version exists (0: up to date)

@@ -2,7 +2,7 @@
 
 The core commits a new project, asks whether a project has uncommitted changes
 before an update, and merges text three ways; it never runs ``git`` itself.
-Failures raise :class:`~codeforge.core.errors.GitError` (``GitMissing`` when the
+Failures raise :class:`~codeforge.errors.GitError` (``GitMissing`` when the
 tool is not installed), which the core catches where a missing git is not fatal.
 """
 

@@ -18,11 +18,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from codeforge.core.errors import StoreError
+from codeforge.errors import StoreError
 
 # Defined in core, which the CLI's hot path imports without SQLAlchemy; kept importable here.
-from codeforge.core.settings import DATABASE_FILENAME as DATABASE_FILENAME
-from codeforge.core.settings import default_database_url as default_database_url
+from codeforge.settings import DATABASE_FILENAME as DATABASE_FILENAME
+from codeforge.settings import default_database_url as default_database_url
 
 SQLITE_TIMEOUT_SECONDS: Final = 30.0
 # Execution options for a connection that only reads: on SQLite it then starts a

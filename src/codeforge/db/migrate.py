@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Final
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from codeforge.core.errors import StoreError
 from codeforge.db.engine import READ_ONLY, engine_for, redact_url, store_error
+from codeforge.errors import StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -15,7 +15,6 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from codeforge.core.errors import ConflictError, NotFoundError, ValidationError
 from codeforge.core.records import GenerationRecord
 from codeforge.db.models import (
     ROLES,
@@ -27,6 +26,7 @@ from codeforge.db.models import (
     User,
     utcnow,
 )
+from codeforge.errors import ConflictError, NotFoundError, ValidationError
 
 API_KEY_PREFIX: Final = "cf_"
 _DISPLAY_PREFIX_LENGTH: Final = 10

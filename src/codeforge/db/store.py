@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from codeforge.core import journal
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
-from codeforge.core.errors import NotFoundError, StoreError, ValidationError
 from codeforge.core.records import BlueprintIdentity, GenerationRecord, new_record
 from codeforge.db import repositories
 from codeforge.db.engine import default_database_url, redact_url, session_factory, store_error
 from codeforge.db.migrate import ensure_schema
 from codeforge.db.models import Project
+from codeforge.errors import NotFoundError, StoreError, ValidationError
 
 # Two writers racing on the same new path or record: the loser's transaction fails on
 # a unique constraint, and its retry finds the winner's row.

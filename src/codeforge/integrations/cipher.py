@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from codeforge.core.errors import CredentialKeyError
+from codeforge.errors import CredentialKeyError
 
 KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12

@@ -19,8 +19,7 @@ from codeforge.app.credentials import (
     CredentialInfo,
     sort_infos,
 )
-from codeforge.core.errors import CredentialKeyError, UsageError
-from codeforge.core.settings import Settings
+from codeforge.errors import CredentialKeyError, UsageError
 from codeforge.integrations.cipher import Cipher, new_key
 from codeforge.integrations.keysource import (
     ENV_KEY,
@@ -31,6 +30,7 @@ from codeforge.integrations.keysource import (
     key_holder,
     write_private,
 )
+from codeforge.settings import Settings
 
 STORE_FILE: Final = "credentials.json"
 _FORMAT: Final = 1

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Final
 
 from codeforge.app.credentials import Account, base_url
-from codeforge.core.errors import CredentialError, NetworkError
+from codeforge.errors import CredentialError, NetworkError
 
 TIMEOUT: Final = 15
 _NETWORK_HINT: Final = "check the network connection and --host (behind a proxy: HTTPS_PROXY)"

@@ -35,9 +35,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 # The errors live in the core (it catches them without importing this module).
-from codeforge.core.errors import GitError as GitError
-from codeforge.core.errors import GitMissing as GitMissing
-from codeforge.core.errors import ResourceLimitError
+from codeforge.errors import GitError as GitError
+from codeforge.errors import GitMissing as GitMissing
+from codeforge.errors import ResourceLimitError
 
 GIT_TIMEOUT = 120.0
 DEFAULT_PROTOCOLS = ("https", "ssh", "file")

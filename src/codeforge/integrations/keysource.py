@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, Protocol
 
-from codeforge.core.errors import CredentialKeyError, UsageError
+from codeforge.errors import CredentialKeyError, UsageError
 from codeforge.integrations.cipher import KEY_BYTES, derive_key
 
 ENV_KEY: Final = "CODEFORGE_SECRET_KEY"

@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, cast
 from urllib.parse import urlsplit
 
 from codeforge.cache.artifacts import ArtifactStore, artifact_id_for, check_id
-from codeforge.core.errors import NotFoundError, StoreError, UsageError
+from codeforge.errors import NotFoundError, StoreError, UsageError
 from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from codeforge.core.errors import UsageError
-from codeforge.core.settings import Settings
+from codeforge.errors import UsageError
+from codeforge.settings import Settings
 
 DEFAULT_TIMEOUTS: Final = {"generate": 120, "register": 300}
 _QUEUE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

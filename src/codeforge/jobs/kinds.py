@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from codeforge.app import catalog, generate, record, register
 from codeforge.app.context import AppContext
 from codeforge.app.registry import check_git_url, fetch_git
-from codeforge.core.errors import SecurityError, ValidationError
+from codeforge.errors import SecurityError, ValidationError
 
 GIT_TEMPLATE_PREFIX: Final = "https://"
 

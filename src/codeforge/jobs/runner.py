@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from codeforge.app.context import AppContext
 from codeforge.cache.artifacts import ArtifactStore
-from codeforge.core.errors import CodeForgeError, StoreError
+from codeforge.errors import CodeForgeError, StoreError
 from codeforge.jobs import store, sweep
 from codeforge.jobs.config import JobConfig
 from codeforge.jobs.kinds import Owner, kinds_of

@@ -32,8 +32,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from codeforge.core.errors import ConflictError, NotFoundError
 from codeforge.db.models import Job, User, utcnow
+from codeforge.errors import ConflictError, NotFoundError
 
 MAX_ERROR_LENGTH: Final = 2000
 

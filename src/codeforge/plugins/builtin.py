@@ -27,7 +27,7 @@ def _local_store(url: str, env: Mapping[str, str]) -> ArtifactStore:
     from urllib.parse import unquote, urlsplit
 
     from codeforge.cache.artifacts import LocalArtifactStore
-    from codeforge.core.errors import UsageError
+    from codeforge.errors import UsageError
 
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):

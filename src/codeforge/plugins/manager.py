@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from codeforge import __version__
-from codeforge.core.errors import CodeForgeError, PluginError
+from codeforge.errors import CodeForgeError, PluginError
 from codeforge.plugins import PROJECT, hookspecs
 
 if TYPE_CHECKING:

@@ -35,14 +35,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codeforge.core.errors import CodeForgeError, NotFoundError, SecurityError, UsageError
 from codeforge.core.source import ResolvedSource
+from codeforge.errors import CodeForgeError, NotFoundError, SecurityError, UsageError
 from codeforge.sources.normal import BUILTIN_PREFIX, PLUGIN_PREFIX, normalise_source
 from codeforge.sources.trust import is_trusted
 from codeforge.sources.urls import is_git_repository, looks_like_git_url
 
 if TYPE_CHECKING:
-    from codeforge.core.settings import Settings
+    from codeforge.settings import Settings
 
 __all__ = [
     "BUILTIN_PREFIX",
@@ -88,7 +88,7 @@ def _no_ref(vcs_ref: str | None, what: str) -> None:
 def _settings(settings: Settings | None) -> Settings:
     if settings is not None:
         return settings
-    from codeforge.core.settings import load_settings
+    from codeforge.settings import load_settings
 
     return load_settings()
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Final
 
-from codeforge.core.errors import SecurityError
+from codeforge.errors import SecurityError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -57,13 +57,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import (
+from codeforge.errors import (
     CodeForgeError,
     NotFoundError,
     ResourceLimitError,
 )
-from codeforge.core.settings import Settings
 from codeforge.integrations import git
+from codeforge.settings import Settings
 from codeforge.sources.gittree import GitOptions, extract_tree, git_options, submodule_warnings
 from codeforge.sources.urls import GitSpec, check_ref, is_commit_id, parse_git_source
 from codeforge.sources.versions import pick_default, sort_versions

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import ResourceLimitError, SecurityError, UsageError
-from codeforge.core.settings import Settings
+from codeforge.errors import ResourceLimitError, SecurityError, UsageError
 from codeforge.integrations import git
+from codeforge.settings import Settings
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_FILES = 20_000

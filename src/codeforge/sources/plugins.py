@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codeforge.core.errors import BlueprintError, NotFoundError
+from codeforge.errors import BlueprintError, NotFoundError
 
 if TYPE_CHECKING:
     from importlib import metadata

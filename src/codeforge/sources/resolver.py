@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from codeforge.core.settings import Settings
 from codeforge.core.source import ResolvedSource
+from codeforge.settings import Settings
 from codeforge.sources import available_versions, builtin_names, builtin_root, resolve_source
 from codeforge.sources.plugins import plugin_folders
 

@@ -41,7 +41,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from codeforge.core.errors import NotFoundError, SecurityError, UsageError
+from codeforge.errors import NotFoundError, SecurityError, UsageError
 from codeforge.sources.normal import SHORTCUTS as SHORTCUTS
 from codeforge.sources.normal import normalise_source
 from codeforge.sources.normal import posix_normpath as posix_normpath

@@ -30,8 +30,8 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from codeforge.core.errors import ResourceLimitError
-from codeforge.core.settings import RenderLimits
+from codeforge.errors import ResourceLimitError
+from codeforge.settings import RenderLimits
 
 try:
     import resource

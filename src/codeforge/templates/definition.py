@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 
 MAX_DEFINITION_BYTES = 1024 * 1024
 MAX_DEPTH = 40

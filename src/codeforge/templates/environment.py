@@ -27,8 +27,8 @@ from jinja2.runtime import markup_join
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
 
-from codeforge.core.errors import ResourceLimitError, SecurityError, TemplateError
-from codeforge.core.settings import RenderLimits
+from codeforge.errors import ResourceLimitError, SecurityError, TemplateError
+from codeforge.settings import RenderLimits
 from codeforge.templates.budget import (
     Budget,
     MeteredRange,

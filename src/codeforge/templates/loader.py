@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from codeforge import __version__
-from codeforge.core.errors import BlueprintError, NotFoundError
+from codeforge.errors import BlueprintError, NotFoundError
 from codeforge.templates.definition import Locator, read_definition
 from codeforge.templates.schema import SEMVER_RE, Blueprint
 from codeforge.templates.validation import build_blueprint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
-from codeforge.core.errors import ResourceLimitError, SecurityError, TemplateError
+from codeforge.errors import ResourceLimitError, SecurityError, TemplateError
 
 
 def render_error(exc: BaseException, name: str) -> TemplateError:

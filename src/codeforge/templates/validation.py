@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 from codeforge.templates.definition import KeyPath, Locator, where
 from codeforge.templates.schema import (
     FORMATTERS,

@@ -30,7 +30,7 @@ from codeforge.api.schemas import NAME_PATTERN
 from codeforge.app import catalog
 from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
-from codeforge.core.errors import CodeForgeError
+from codeforge.errors import CodeForgeError
 
 if TYPE_CHECKING:
     from codeforge.ai.catalog import CatalogEntry

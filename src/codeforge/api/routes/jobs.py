@@ -27,8 +27,8 @@ from codeforge.api.schemas import (
     JobPublic,
     PluginJobCreate,
 )
-from codeforge.core.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.db.models import JOB_STATUSES, Job
+from codeforge.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.jobs.runtime import JobRuntime
 
 _NAME_RE: Final = re.compile(NAME_PATTERN)

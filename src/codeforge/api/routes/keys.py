@@ -21,8 +21,8 @@ def list_keys(
     user_name: Annotated[str | None, Query(alias="user", max_length=200)] = None,
 ) -> list[KeyPublic]:
     """Your keys (admins: ``?user=NAME`` for someone else's). Never the key itself."""
-    from codeforge.core.errors import NotFoundError
     from codeforge.db.repositories import get_user_by_name, list_api_keys
+    from codeforge.errors import NotFoundError
 
     with ctx.read() as session:
         user_id = user.id
@@ -39,9 +39,9 @@ def list_keys(
 )
 def create_key(body: KeyCreate, ctx: Ctx, user: CurrentUser) -> KeyCreated:
     """A new key for you (admins: for ``user``). The response is the only time it is shown."""
-    from codeforge.core.errors import NotFoundError
     from codeforge.db.models import utcnow
     from codeforge.db.repositories import create_api_key, get_user, get_user_by_name, log_activity
+    from codeforge.errors import NotFoundError
 
     with ctx.factory.begin() as session:
         owner = get_user(session, user.id)

@@ -18,7 +18,7 @@ from codeforge.api.schemas import (
     ProjectPublic,
 )
 from codeforge.app import catalog, generate, preview, record
-from codeforge.core.errors import ValidationError
+from codeforge.errors import ValidationError
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
 

@@ -21,8 +21,8 @@ from codeforge.api.schemas import ErrorPublic, Input, Output, UserPublic
 from codeforge.app.config import ApiConfig
 from codeforge.app.context import AppContext
 from codeforge.cache.sessions import COOKIE_NAME, SessionData, SessionStore, session_store
-from codeforge.core.errors import ValidationError
-from codeforge.core.settings import Settings
+from codeforge.errors import ValidationError
+from codeforge.settings import Settings
 
 router = APIRouter(prefix=f"{API_PREFIX}/session", tags=["session"])
 

@@ -10,7 +10,7 @@ from codeforge.api.auth import Admin, Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
 from codeforge.app.context import AppContext
-from codeforge.core.errors import ConflictError
+from codeforge.errors import ConflictError
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
 

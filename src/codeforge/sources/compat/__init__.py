@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 from codeforge.templates.schema import Blueprint
 
 COOKIECUTTER = "cookiecutter.json"

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from codeforge.core.answersfile import AnswersFile
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 
 COPIER_ANSWERS = ".copier-answers.yml"
 CRUFT_FILE = ".cruft.json"

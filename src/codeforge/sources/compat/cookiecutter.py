@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from codeforge.core.answers import Evaluator, Prompter, convert
-from codeforge.core.errors import BlueprintError, ValidationError
+from codeforge.errors import BlueprintError, ValidationError
 from codeforge.sources.compat import public_answers as recorded
 from codeforge.sources.compat import template_name
 from codeforge.sources.compat.hooks import ScriptHook, find_scripts, run_scripts

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import yaml
 
 from codeforge.core.answers import Evaluator, Prompter
-from codeforge.core.errors import BlueprintError, ValidationError
+from codeforge.errors import BlueprintError, ValidationError
 from codeforge.templates.schema import (
     MISSING,
     Variable,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import BlueprintError
+from codeforge.errors import BlueprintError
 from codeforge.sources.compat.copier_migrations import map_migrations
 from codeforge.sources.compat.jinja import check_envops
 from codeforge.templates.schema import Migration

@@ -27,7 +27,7 @@ import jinja2
 import yaml
 from jinja2.exceptions import FilterArgumentError
 
-from codeforge.core.errors import ResourceLimitError
+from codeforge.errors import ResourceLimitError
 
 REGEX_TIMEOUT = 1.0
 _UUID_NAMESPACE = uuid.UUID("20851c88-ac15-449f-9ee7-74829105da86")  # Ansible's, for to_uuid

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from codeforge.core.errors import SecurityError
 from codeforge.core.postprocess import TaskError, run_command
+from codeforge.errors import SecurityError
 
 TRUST_HINT = (
     "pass --trust if you trust this template's source, or add it to trusted_sources in the config"

@@ -24,7 +24,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.ext import Extension
 
-from codeforge.core.errors import BlueprintError, SecurityError
+from codeforge.errors import BlueprintError, SecurityError
 from codeforge.templates.environment import SYNTAX_OPTIONS
 
 # Environment options a template may set (cookiecutter `_jinja2_env_vars`, copier `_envops`).

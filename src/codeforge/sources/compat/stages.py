@@ -15,7 +15,7 @@ from typing import Any
 from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.plan import PlanBuilder, RenderPlan
 from codeforge.core.postprocess import plain
-from codeforge.core.settings import RenderLimits
+from codeforge.settings import RenderLimits
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint, CompatOptions
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from codeforge.core.errors import UsageError
+from codeforge.errors import UsageError
 
 APP_NAME = "codeforge"
 CONFIG_FILE = "config.toml"
