@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import ActivityPage, ActivityPublic
+from codeforge.app import activity
 
 router = APIRouter(prefix=f"{API_PREFIX}/activity", tags=["activity"])
 
@@ -29,23 +30,20 @@ def list_activity(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ActivityPage:
     """Newest first. Admins see everyone's activity; others only their own."""
-    from codeforge.db.repositories import ActivityFilter
-    from codeforge.db.repositories import list_activity as list_rows
-
-    filters = ActivityFilter(
+    rows, more = activity.page(
+        ctx,
+        viewer_id=None if user.is_admin else user.id,
         actor=actor,
-        user_id=None if user.is_admin else user.id,
+        project=project,
         action=action,
-        project_id=project,
         since=since,
         until=until,
-    )
-    with ctx.read() as session:
-        rows = list_rows(session, filters, limit=limit + 1, offset=offset)
-        items = [ActivityPublic.model_validate(r) for r in rows[:limit]]
-    return ActivityPage(
-        items=items,
         limit=limit,
         offset=offset,
-        next_offset=offset + limit if len(rows) > limit else None,
+    )
+    return ActivityPage(
+        items=[ActivityPublic.model_validate(r) for r in rows],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if more else None,
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from codeforge.api.auth import Ctx, CurrentUser, Principal
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import CredentialCreate, CredentialPublic, ErrorPublic
-from codeforge.app import user_credentials
+from codeforge.app import activity, user_credentials
 from codeforge.app.context import AppContext
 from codeforge.app.credentials import (
     DEFAULT_NAME,
@@ -36,10 +36,8 @@ def _key(ctx: AppContext, provider: str, host: str | None, name: str) -> tuple[s
 
 def _log(session: Session, user: Principal, action: str, key: tuple[str, str, str]) -> None:
     """An Activity row naming the credential (never the token)."""
-    from codeforge.db.repositories import log_activity
-
     target = f"credential:{key[0]}:{key[1]}:{key[2]}"
-    log_activity(session, action, actor=user.name, user_id=user.id, target=target)
+    activity.record(session, action, actor=user.name, user_id=user.id, target=target)
 
 
 def _public(info: CredentialInfo) -> CredentialPublic:

@@ -17,7 +17,7 @@ from codeforge.api.schemas import (
     PreviewPublic,
     ProjectPublic,
 )
-from codeforge.app import catalog, generate, preview, record
+from codeforge.app import catalog, generate, preview, projects, record
 from codeforge.errors import ValidationError
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
@@ -98,12 +98,7 @@ def starter_zip(
 @router.get("/projects", response_model=list[ProjectPublic])
 def list_projects(ctx: Ctx, user: CurrentUser) -> list[ProjectPublic]:
     """Your projects (admins: everyone's)."""
-    from codeforge.db.repositories import ANY_OWNER
-    from codeforge.db.repositories import list_projects as list_rows
-
-    with ctx.read() as session:
-        rows = list_rows(session, ANY_OWNER if user.is_admin else user.id)
-        return [ProjectPublic.model_validate(r) for r in rows]
+    return [ProjectPublic.model_validate(r) for r in projects.list_projects(ctx, user)]
 
 
 @router.get(
@@ -113,12 +108,7 @@ def get_project(
     ctx: Ctx, user: CurrentUser, project_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> ProjectPublic:
     """One of your projects; someone else's answers 404."""
-    from codeforge.db.repositories import ANY_OWNER
-    from codeforge.db.repositories import get_project as get_row
-
-    with ctx.read() as session:
-        row = get_row(session, project_id, ANY_OWNER if user.is_admin else user.id)
-        return ProjectPublic.model_validate(row)
+    return ProjectPublic.model_validate(projects.get_project(ctx, user, project_id))
 
 
 @router.delete("/projects/{project_id}", status_code=204, responses={404: {"model": ErrorPublic}})
@@ -126,9 +116,5 @@ def remove_project(
     ctx: Ctx, user: CurrentUser, project_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> Response:
     """Forget one of your projects (admins: anyone's); someone else's answers 404."""
-    from codeforge.db.repositories import ANY_OWNER, get_project, remove_project
-
-    with ctx.factory.begin() as session:
-        row = get_project(session, project_id, ANY_OWNER if user.is_admin else user.id)
-        remove_project(session, row, actor=user.name, user_id=user.id)
+    projects.remove_project(ctx, user, project_id)
     return Response(status_code=204)
