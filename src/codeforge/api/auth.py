@@ -198,14 +198,18 @@ class SessionUser:
     data: SessionData
 
 
+def csrf_matches(sent: str, data: SessionData) -> bool:
+    """``sent`` is the session's CSRF token (compared in constant time)."""
+    return bool(sent) and hmac.compare_digest(sent.encode(), data.csrf.encode())
+
+
 def check_csrf(request: Request, data: SessionData) -> None:
     """Unsafe methods with cookie auth must echo the session's CSRF token in a header."""
     from codeforge.cache.sessions import CSRF_HEADER
 
     if request.method in SAFE_METHODS:
         return
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent or not hmac.compare_digest(sent.encode(), data.csrf.encode()):
+    if not csrf_matches(request.headers.get(CSRF_HEADER, ""), data):
         raise HTTPException(
             403,
             f"the {CSRF_HEADER} header is missing or wrong "

@@ -22,6 +22,9 @@ from codeforge.cache.sessions import COOKIE_NAME
 from codeforge.settings import Settings
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+# The web page (codeforge.web) signs in and renders through the same limits as the API.
+WEB_LOGIN = "/login"
+_WEB_RENDERS = ("/preview", "/download")
 _GENERATE = frozenset(
     {
         f"{API_PREFIX}/projects/generate",
@@ -36,10 +39,12 @@ def route_group(method: str, path: str) -> str | None:
     """The group a request counts against; None for exempt routes."""
     if path in EXEMPT:
         return None
-    if path == f"{API_PREFIX}/session" and method == "POST":
+    if path in (f"{API_PREFIX}/session", WEB_LOGIN) and method == "POST":
         return "auth"
     if path.startswith(f"{API_PREFIX}/ai/"):
         return "ai"
+    if method == "POST" and path.startswith("/blueprints/") and path.endswith(_WEB_RENDERS):
+        return "generate"  # the web page's preview and zip download render like the API's
     if path in _GENERATE or (path == f"{API_PREFIX}/jobs" and method == "POST"):
         return "generate"
     return "read" if method in _SAFE else "write"

@@ -160,3 +160,16 @@ def load(ctx: AppContext, name: str, version: str | None = None) -> tuple[Bluepr
     engine, ref = resolve(ctx, name, version)
     loaded = engine.load_blueprint(ref)
     return loaded.blueprint, loaded.source.source
+
+
+def usage_counts(ctx: AppContext) -> dict[str, int]:
+    """How many recorded projects each blueprint made, by blueprint name."""
+    from sqlalchemy import func, select
+
+    from codeforge.db.models import Project
+
+    with ctx.read() as session:
+        rows = session.execute(
+            select(Project.blueprint_name, func.count()).group_by(Project.blueprint_name)
+        ).all()
+    return {str(name): int(count) for name, count in rows}

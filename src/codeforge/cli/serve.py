@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-APP = "codeforge.api.app:app_from_env"
+APP = "codeforge.web.site:site_from_env"  # the API and the web page, one process
 
 
 def _url(address: Any) -> str:
@@ -113,7 +113,7 @@ def _run_workers(host: str, port: int, workers: int, log_level: str) -> None:
 )
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's own log level.")
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
-    """Run the web API (SQLite in the data folder, or CODEFORGE_DATABASE_URL).
+    """Run the web API and the web page at / (SQLite in the data folder, or CODEFORGE_DATABASE_URL).
 
     Servers keep no state of their own: run several on one database behind a
     load balancer. The database is migrated to the latest schema on start. With
@@ -122,11 +122,11 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """
     import uvicorn
 
-    from codeforge.api.app import create_app
     from codeforge.settings import load_settings
+    from codeforge.web.site import create_site
 
     # Migrate (and fail on a bad database) once, before the workers start.
-    create_app(load_settings())
+    create_site(load_settings())
     click.echo(f"codeforge serve: starting {workers} worker(s) on {_url((host, port))}", err=True)
     if workers == 1:
         _server(_config(host, port, log_level)).run()

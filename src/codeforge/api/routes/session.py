@@ -14,7 +14,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import Field
 
-from codeforge.api.auth import Ctx, _unauthorized, authenticate, check_csrf, session_principal
+from codeforge.api.auth import (
+    Ctx,
+    SessionUser,
+    _unauthorized,
+    authenticate,
+    check_csrf,
+    session_principal,
+)
 from codeforge.api.config import API_PREFIX
 from codeforge.api.outage import RETRY_AFTER
 from codeforge.api.schemas import ErrorPublic, Input, Output, UserPublic
@@ -145,23 +152,12 @@ def who_am_i(request: Request, response: Response, ctx: Ctx) -> SessionPublic:
     return _public(ctx, found.principal.id, found.data, cookie)
 
 
-@router.delete(
-    "",
-    status_code=204,
-    responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}},
-)
-def logout(request: Request, ctx: Ctx) -> Response:
-    """End the session (needs X-CSRF-Token). A signed session ends every session of the user."""
+def end_session(ctx: AppContext, store: SessionStore, cookie: str, found: SessionUser) -> None:
+    """Forget the session ``cookie`` (a signed one: every session of its user) and log it."""
     from codeforge.cache.connection import RedisUnavailable
     from codeforge.db.models import User
     from codeforge.db.repositories import log_activity
 
-    cookie = request.cookies.get(COOKIE_NAME)
-    store = _store(request)
-    found = session_principal(ctx, store, cookie) if cookie else None
-    if cookie is None or found is None:
-        raise _unauthorized("no live login session")
-    check_csrf(request, found.data)
     try:
         ended_one = store.delete(cookie, found.principal.id)
     except RedisUnavailable as exc:
@@ -181,6 +177,22 @@ def logout(request: Request, ctx: Ctx) -> Response:
                 target=f"user:{user.name}",
                 details={"all_sessions": not ended_one},
             )
+
+
+@router.delete(
+    "",
+    status_code=204,
+    responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}},
+)
+def logout(request: Request, ctx: Ctx) -> Response:
+    """End the session (needs X-CSRF-Token). A signed session ends every session of the user."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    store = _store(request)
+    found = session_principal(ctx, store, cookie) if cookie else None
+    if cookie is None or found is None:
+        raise _unauthorized("no live login session")
+    check_csrf(request, found.data)
+    end_session(ctx, store, cookie, found)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response

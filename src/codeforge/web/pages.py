@@ -1,0 +1,139 @@
+"""Sign in, sign out, and the catalog (``/``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Final
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from codeforge.api.config import PLAIN_TEXT
+from codeforge.app import catalog
+from codeforge.cache.sessions import COOKIE_NAME
+from codeforge.web.session import (
+    LOGIN_CSRF_COOKIE,
+    check_form,
+    ctx_of,
+    find_viewer,
+    login_token_matches,
+    new_login_token,
+    page,
+    viewer,
+)
+
+router = APIRouter()
+
+MAX_QUERY: Final = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Card:
+    name: str
+    description: str
+    tags: list[str]
+    version: str
+    uses: int
+
+
+def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+    token = new_login_token()
+    response = page("login.html", status, user=None, error=error, login_token=token)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=1800,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=ctx_of(request).config.session_cookie_secure,
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    """The sign-in form (a signed-in user goes to the catalog)."""
+    if find_viewer(request) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _login_page(request)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """Sign in with a name and password: the API's own login, so the same cookie and checks."""
+    from pydantic import ValidationError as InputError
+
+    from codeforge.api.routes.session import LoginRequest
+    from codeforge.api.routes.session import login as api_login
+
+    form = await request.form()
+    if not login_token_matches(request, form.get("csrf_token")):
+        return _login_page(request, "the sign-in form expired: try again", 403)
+    name, password = form.get("name"), form.get("password")
+    try:
+        body = LoginRequest(
+            name=name if isinstance(name, str) else None,
+            password=password if isinstance(password, str) else None,
+        )
+    except InputError:
+        return _login_page(request, "give your name and password", 422)
+    done = RedirectResponse("/", status_code=303)
+    try:
+        await run_in_threadpool(api_login, body, request, done, ctx_of(request))
+    except HTTPException as exc:
+        return _login_page(request, str(exc.detail), exc.status_code)
+    done.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return done
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Sign out (the form carries the CSRF token); back to the sign-in page."""
+    from codeforge.api.auth import SessionUser
+    from codeforge.api.routes.session import end_session
+
+    form = await request.form()
+    who = await run_in_threadpool(viewer, request)
+    check_form(form, who)
+    await run_in_threadpool(
+        end_session,
+        ctx_of(request),
+        request.app.state.sessions,
+        who.cookie,
+        SessionUser(who.principal, who.session),
+    )
+    done = RedirectResponse("/login", status_code=303)
+    done.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    return done
+
+
+def _matches(entry: catalog.Entry, words: list[str], tag: str | None) -> bool:
+    if tag and tag not in entry.tags:
+        return False
+    text = " ".join([entry.name, entry.description, *entry.tags]).lower()
+    return all(word in text for word in words)
+
+
+@router.get("/", response_class=HTMLResponse)
+def catalog_page(
+    request: Request,
+    q: Annotated[str, Query(max_length=MAX_QUERY, pattern=PLAIN_TEXT)] = "",
+    tag: Annotated[str, Query(max_length=MAX_QUERY, pattern=PLAIN_TEXT)] = "",
+) -> Response:
+    """Every blueprint the user may generate from, searched and filtered on the server."""
+    who = viewer(request)
+    ctx = ctx_of(request)
+    entries = catalog.list_entries(ctx)
+    uses = catalog.usage_counts(ctx)
+    words = q.lower().split()
+    cards = [
+        Card(e.name, e.description, list(e.tags), e.version, uses.get(e.name, 0))
+        for e in entries
+        if _matches(e, words, tag or None)
+    ]
+    tags = sorted({t for e in entries for t in e.tags})
+    return page(
+        "catalog.html", user=who.principal, csrf=who.csrf, cards=cards, q=q, tag=tag, tags=tags
+    )
