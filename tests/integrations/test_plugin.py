@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from codeforge.app.credentials import Account, check_credential
+from codeforge.core.credentials import Account, check_credential
 from codeforge.errors import CredentialError, PluginError
 from codeforge.integrations.credentials import LocalStoreFactory
 from codeforge.plugins import hookimpl

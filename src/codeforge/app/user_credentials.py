@@ -18,8 +18,8 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from codeforge.app.context import AppContext
-from codeforge.app.credentials import CredentialInfo, check_token
 from codeforge.cache.sessions import server_secret
+from codeforge.core.credentials import CredentialInfo, check_token
 from codeforge.db.credentials import all_credentials, find_credential, put_credential
 from codeforge.db.credentials import list_credentials as _list
 from codeforge.db.models import Credential, utcnow

@@ -9,7 +9,9 @@ from typing import Final
 
 import click
 
-from codeforge.app.credentials import (
+from codeforge.cli.common import settings_from
+from codeforge.cli.plugins import plugins_from
+from codeforge.core.credentials import (
     DEFAULT_NAME,
     CredentialInfo,
     CredentialStore,
@@ -20,8 +22,6 @@ from codeforge.app.credentials import (
     forge_named,
     normalise_host,
 )
-from codeforge.cli.common import settings_from
-from codeforge.cli.plugins import plugins_from
 from codeforge.errors import NotFoundError
 
 STORE_ENV: Final = "CODEFORGE_CREDENTIAL_STORE"

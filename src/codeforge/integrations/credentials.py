@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from codeforge.app.credentials import (
+from codeforge.core.credentials import (
     CredentialInfo,
     sort_infos,
 )

@@ -16,7 +16,7 @@ import importlib
 from types import ModuleType
 from typing import Final
 
-from codeforge.app.credentials import Account, base_url
+from codeforge.core.credentials import Account, base_url
 from codeforge.errors import CredentialError, NetworkError
 
 TIMEOUT: Final = 15

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
-    from codeforge.app.credentials import CredentialStoreFactory, Forge
+    from codeforge.core.credentials import CredentialStoreFactory, Forge
 
 
 @hookimpl

@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # type-only: the hooks name adapter types without importing a
     import click
     from fastapi import APIRouter
 
-    from codeforge.app.credentials import CredentialStoreFactory, Forge
     from codeforge.cache.artifacts import ArtifactStoreFactory
+    from codeforge.core.credentials import CredentialStoreFactory, Forge
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
@@ -132,7 +132,7 @@ def codeforge_after_publish(event: PublishEvent) -> None:
 
 @hookspec
 def codeforge_forges() -> Sequence[Forge]:
-    """Code forges (GitHub, GitLab, Gitea, ...): objects following ``codeforge.app.credentials.Forge``.
+    """Code forges (GitHub, GitLab, Gitea, ...): objects following ``codeforge.core.credentials.Forge``.
 
     Each has a unique ``name`` (the PROVIDER of ``codeforge credentials``), a
     ``default_host``, the ``token_env`` variable honoured in CI, and ``whoami``.
@@ -153,7 +153,7 @@ def codeforge_deploy_targets() -> Sequence[object]:
 def codeforge_credential_stores() -> Sequence[CredentialStoreFactory]:
     """Stores for integration credentials (encrypted at rest), each with a unique ``name``.
 
-    Objects following ``codeforge.app.credentials.CredentialStoreFactory``; the CLI
+    Objects following ``codeforge.core.credentials.CredentialStoreFactory``; the CLI
     opens the one that ``CODEFORGE_CREDENTIAL_STORE`` names (default ``local``).
     """
 

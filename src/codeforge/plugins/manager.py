@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     import click
     from fastapi import APIRouter
 
-    from codeforge.app.credentials import CredentialStoreFactory, Forge
     from codeforge.cache.artifacts import ArtifactStoreFactory
     from codeforge.core.collaborators import Extensions
+    from codeforge.core.credentials import CredentialStoreFactory, Forge
     from codeforge.core.dialect import Dialect
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor

@@ -17,7 +17,7 @@ from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import CredentialCreate, CredentialPublic, ErrorPublic
 from codeforge.app import activity, user_credentials
 from codeforge.app.context import AppContext
-from codeforge.app.credentials import (
+from codeforge.core.credentials import (
     DEFAULT_NAME,
     CredentialInfo,
     check_name,

@@ -4,7 +4,9 @@ A *credential* is a token for one forge account, keyed by (provider, host, name)
 Stores keep it encrypted at rest (the built-in one: ``codeforge.integrations.credentials``);
 forges (``codeforge.integrations.forges``) answer "who am I" for a token. Both come
 from plugins (``codeforge_credential_stores``, ``codeforge_forges``), the built-in
-ones registered as default plugins, so this module imports neither.
+ones registered as default plugins, so this module imports neither. It sits in
+``core`` so that the implementations (``integrations``) import the protocols they
+implement without importing ``app``, the composition root that wires them in.
 
 The token itself never leaves :func:`resolve_token` in a message: errors name the
 provider, host and credential name only.
