@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from s3_support import new_seaweedfs, weed_binary
 
-from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
+from codeforge.cache.artifacts import LocalArtifactStore
+from codeforge.core.artifacts import ArtifactStore
 from codeforge.integrations.s3 import S3ArtifactStore
 
 

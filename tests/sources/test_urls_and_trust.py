@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codeforge.errors import CodeForgeError, SecurityError, UsageError
-from codeforge.integrations.git import redact
+from codeforge.redaction import redact
 from codeforge.sources import is_trusted, normalise_source
 from codeforge.sources.urls import check_ref, looks_like_git_url, parse_git_source
 from codeforge.sources.versions import pick_default, sort_versions

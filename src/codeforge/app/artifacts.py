@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from codeforge.cache.artifacts import ArtifactStore, LocalArtifactStore
+from codeforge.cache.artifacts import LocalArtifactStore
+from codeforge.core.artifacts import ArtifactStore
 from codeforge.errors import UsageError
 from codeforge.plugins.manager import Plugins
 from codeforge.settings import Settings

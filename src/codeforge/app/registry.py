@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from codeforge.app.config import ApiConfig
 from codeforge.app.context import AppContext
-from codeforge.cache.artifacts import artifact_id_for
+from codeforge.core.artifacts import artifact_id_for
 from codeforge.errors import (
     BlueprintError,
     CodeForgeError,

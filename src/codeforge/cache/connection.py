@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codeforge.errors import CodeForgeError
+from codeforge.redaction import redact
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -42,8 +43,6 @@ _failed_at: dict[str, float] = {}
 
 
 def redacted(url: str) -> str:
-    from codeforge.integrations.git import redact
-
     return redact(url)
 
 

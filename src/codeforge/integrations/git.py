@@ -38,27 +38,12 @@ from pathlib import Path
 from codeforge.errors import GitError as GitError
 from codeforge.errors import GitMissing as GitMissing
 from codeforge.errors import ResourceLimitError
+from codeforge.redaction import redact
 
 GIT_TIMEOUT = 120.0
 DEFAULT_PROTOCOLS = ("https", "ssh", "file")
 _KNOWN_PROTOCOLS = frozenset({"https", "http", "ssh", "file", "git"})
-_CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]+)@")
-_SSH_SCHEMES = frozenset({"ssh://", "git+ssh://", "ssh+git://"})
 _POLL_SECONDS = 0.1
-
-
-def _redact_match(match: re.Match[str]) -> str:
-    scheme, info = match.group("scheme"), match.group("info")
-    if scheme.lower() in _SSH_SCHEMES:
-        # An ssh login name is not a secret (and is needed to read the URL); a password is.
-        user, sep, _ = info.partition(":")
-        return f"{scheme}{user}:***@" if sep else match.group(0)
-    return f"{scheme}***@"
-
-
-def redact(text: str) -> str:
-    """Hide ``user:password@`` (and any ``token@``) in every URL inside ``text``."""
-    return _CREDENTIALS_RE.sub(_redact_match, text)
 
 
 def git_available() -> bool:

@@ -32,12 +32,12 @@ from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, cast
 from urllib.parse import urlsplit
 
-from codeforge.cache.artifacts import ArtifactStore, artifact_id_for, check_id
+from codeforge.core.artifacts import ArtifactStore, artifact_id_for, check_id
 from codeforge.errors import NotFoundError, StoreError, UsageError
 from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
-    from codeforge.cache.artifacts import ArtifactStoreFactory
+    from codeforge.core.artifacts import ArtifactStoreFactory
 
 URL_VAR: Final = "CODEFORGE_ARTIFACTS_URL"
 ENDPOINT_VARS: Final = ("CODEFORGE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")

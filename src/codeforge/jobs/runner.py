@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from codeforge.app.context import AppContext
-from codeforge.cache.artifacts import ArtifactStore
+from codeforge.core.artifacts import ArtifactStore
 from codeforge.errors import CodeForgeError, StoreError
 from codeforge.jobs import store, sweep
 from codeforge.jobs.config import JobConfig

@@ -13,8 +13,8 @@ import logging
 import time
 
 from codeforge.app.context import AppContext, build_context
-from codeforge.cache.artifacts import ArtifactStore
 from codeforge.cache.jobs import InProcessQueue, JobQueue, RedisJobQueue, worker_name
+from codeforge.core.artifacts import ArtifactStore
 from codeforge.jobs.config import JobConfig, job_config
 from codeforge.jobs.runner import Runner, Sweeper
 

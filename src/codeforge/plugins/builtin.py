@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
-    from codeforge.cache.artifacts import ArtifactStore, ArtifactStoreFactory
+    from codeforge.core.artifacts import ArtifactStore, ArtifactStoreFactory
     from codeforge.core.postprocess import Formatter
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # type-only: the hooks name adapter types without importing a
     import click
     from fastapi import APIRouter
 
-    from codeforge.cache.artifacts import ArtifactStoreFactory
+    from codeforge.core.artifacts import ArtifactStoreFactory
     from codeforge.core.credentials import CredentialStoreFactory, Forge
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.postprocess import Formatter, PostProcessor

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import click
     from fastapi import APIRouter
 
-    from codeforge.cache.artifacts import ArtifactStoreFactory
+    from codeforge.core.artifacts import ArtifactStoreFactory
     from codeforge.core.collaborators import Extensions
     from codeforge.core.credentials import CredentialStoreFactory, Forge
     from codeforge.core.dialect import Dialect
