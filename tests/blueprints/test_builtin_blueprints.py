@@ -9,6 +9,7 @@ own configuration. Running the generated projects' own tests is the slow matrix
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -22,8 +23,8 @@ from .helpers import ANSWERS_FILE, BUILTINS, codeforge, files, generate, init, t
 COMMON = ["package_name", "description", "author_name", "author_email", "license", "python_version"]
 VARIABLES = {
     "web-fastapi": [*COMMON, "database", "use_docker", "ci"],
-    "cli-click": [*COMMON, "command_name"],
-    "lib-python": COMMON,
+    "cli-click": [*COMMON, "ci", "command_name"],
+    "lib-python": [*COMMON, "ci"],
 }
 COMPONENTS = {"web-fastapi": {"router", "model"}, "cli-click": {"command"}, "lib-python": set()}
 LICENSE_TITLES = {
@@ -60,32 +61,45 @@ def expected_web(pkg: str, *, database: str, use_docker: bool, ci: str, license:
         out |= {f"src/{pkg}/config.py", f"src/{pkg}/db.py", f"src/{pkg}/models/base.py"}
     if use_docker:
         out |= {"Dockerfile", ".dockerignore", "compose.yaml"}
-    if ci == "github":
-        out.add(".github/workflows/ci.yml")
-    elif ci == "gitlab":
-        out.add(".gitlab-ci.yml")
-    return out
+    return out | _ci_files(ci)
 
 
-def expected_cli(pkg: str, *, license: str) -> set[str]:
-    return _common(pkg, license) | {
-        f"src/{pkg}/__main__.py",
-        f"src/{pkg}/cli.py",
-        f"src/{pkg}/py.typed",
-        f"src/{pkg}/commands/__init__.py",
-        f"src/{pkg}/commands/hello.py",
-        "tests/test_cli.py",
-    }
+def _ci_files(ci: str) -> set[str]:
+    return {
+        "github": {".github/workflows/ci.yml"},
+        "gitlab": {".gitlab-ci.yml"},
+        "jenkins": {"Jenkinsfile"},
+        "none": set(),
+    }[ci]
 
 
-def expected_lib(pkg: str, *, license: str) -> set[str]:
-    return _common(pkg, license) | {
-        f"src/{pkg}/greetings.py",
-        f"src/{pkg}/py.typed",
-        "tests/test_greetings.py",
-        "mkdocs.yml",
-        "docs/index.md",
-    }
+def expected_cli(pkg: str, *, license: str, ci: str = "github") -> set[str]:
+    return (
+        _common(pkg, license)
+        | _ci_files(ci)
+        | {
+            f"src/{pkg}/__main__.py",
+            f"src/{pkg}/cli.py",
+            f"src/{pkg}/py.typed",
+            f"src/{pkg}/commands/__init__.py",
+            f"src/{pkg}/commands/hello.py",
+            "tests/test_cli.py",
+        }
+    )
+
+
+def expected_lib(pkg: str, *, license: str, ci: str = "github") -> set[str]:
+    return (
+        _common(pkg, license)
+        | _ci_files(ci)
+        | {
+            f"src/{pkg}/greetings.py",
+            f"src/{pkg}/py.typed",
+            "tests/test_greetings.py",
+            "mkdocs.yml",
+            "docs/index.md",
+        }
+    )
 
 
 WEB_DEFAULTS = {"database": "sqlite", "use_docker": True, "ci": "github", "license": "MIT"}
@@ -101,7 +115,8 @@ def check_parses(project: Path) -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert text == "" or text.endswith("\n"), f"{path} does not end with a newline"
-        assert "{{" not in text and "{%" not in text, f"unrendered Jinja in {path}"
+        jinja = re.sub(r"\$\{\{.*?\}\}", "", text)  # GitHub Actions expressions are ${{ ... }}
+        assert "{{" not in jinja and "{%" not in jinja, f"unrendered Jinja in {path}"
         if path.suffix == ".py":
             compile(text, str(path), "exec")
         elif path.suffix == ".toml":
@@ -225,14 +240,34 @@ def test_web_fastapi_docker(tmp_path: Path, use_docker: bool) -> None:
         assert "HEALTHCHECK" in dockerfile
         assert "USER 10001:10001" in dockerfile
         assert "FROM python:3.11-slim-bookworm" in dockerfile
-        assert "docker build" in (project / ".github/workflows/ci.yml").read_text()
+    workflow = (project / ".github/workflows/ci.yml").read_text()
+    assert ("docker/build-push-action@" in workflow) is use_docker
 
 
-@pytest.mark.parametrize("ci", ["github", "gitlab", "none"])
-def test_web_fastapi_ci(tmp_path: Path, ci: str) -> None:
-    project = init("web-fastapi", "svc", tmp_path, {"ci": ci})
-    assert files(project) == expected_web("svc", **{**WEB_DEFAULTS, "ci": ci})
+@pytest.mark.parametrize("ci", ["gitlab", "jenkins"])
+@pytest.mark.parametrize("use_docker", [True, False])
+def test_web_fastapi_docker_build_in_ci(tmp_path: Path, ci: str, use_docker: bool) -> None:
+    data = {"ci": ci, "use_docker": str(use_docker).lower()}
+    project = init("web-fastapi", "svc", tmp_path, data)
+    text = (project / _ci_files(ci).pop()).read_text()
+    assert ("docker build --tag " in text) is use_docker
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab", "jenkins", "none"])
+@pytest.mark.parametrize("blueprint", BUILTINS)
+def test_ci_choices(tmp_path: Path, blueprint: str, ci: str) -> None:
+    project = init(blueprint, "svc", tmp_path, {"ci": ci})
+    expected = {
+        "web-fastapi": lambda: expected_web("svc", **{**WEB_DEFAULTS, "ci": ci}),
+        "cli-click": lambda: expected_cli("svc", license="MIT", ci=ci),
+        "lib-python": lambda: expected_lib("svc", license="MIT", ci=ci),
+    }[blueprint]()
+    assert files(project) == expected
     check_parses(project)
+    for name in _ci_files(ci):  # each runs the project's own lint and tests
+        text = (project / name).read_text()
+        assert "ruff check ." in text and "ruff format --check ." in text and "pytest" in text
+        assert ("mypy" in text) is (blueprint != "web-fastapi")
     if ci == "gitlab":
         pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
         assert "pytest" in pipeline["test"]["script"]
@@ -271,8 +306,10 @@ def test_python_version(tmp_path: Path, blueprint: str, python_version: str) -> 
         assert "Programming Language :: Python :: 3.11" not in classifiers
     if blueprint == "web-fastapi":
         assert f"python:{python_version}-slim" in (project / "Dockerfile").read_text()
-        ci = (project / ".github/workflows/ci.yml").read_text()
-        assert f'python-version: "{python_version}"' in ci
+    # the workflow's matrix: the minimum Python and every newer supported one
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    versions = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+    assert versions == [v for v in ("3.11", "3.12", "3.13") if v >= python_version]
     check_ruff(project)
 
 
