@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from ci_support import skip_unless_ci
-from cli_support import CODEFORGE
+from cli_support import CODEFORGE, invoke
 from process_support import die_with_parent
 
 from .conftest import make_user
-from .support import PASSWORD, blueprint_zip
+from .support import PASSWORD, blueprint_zip, tree_files, write_blueprint, zip_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,6 +36,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
+ANSWERS = {
+    "package": "shop_app",
+    "port": "9000",
+    "ratio": "0.25",
+    "use_db": "true",
+    "license": "Apache-2.0",
+    "features": "cli,docs",
+    "data_dir": "data",
+    "db_url": "sqlite:///app.db",
+    "db_password": "s3cret-pw",
+}
 READY = re.compile(r"codeforge serve: ready on (http://127\.0\.0\.1:\d+)")
 
 
@@ -126,11 +137,40 @@ def _sign_in(page: Any, server: str) -> None:
     page.wait_for_url(f"{server}/")
 
 
-def test_sign_in_search_and_open_a_blueprint(server: str, browser: Any) -> None:
-    context = browser.new_context()
+def _init_files(tmp_path: Path) -> dict[str, bytes]:
+    """What ``codeforge init`` writes for the demo blueprint with ANSWERS."""
+    folder = write_blueprint(tmp_path / "bp")
+    args = ["init", "shop", "-t", str(folder), "-o", str(tmp_path / "cli"), "--defaults"]
+    args.append("--no-git")
+    for key, value in ANSWERS.items():
+        args += ["--data", f"{key}={value}"]
+    code, out, _ = invoke(*args)
+    assert code == 0, out
+    return tree_files(tmp_path / "cli" / "shop")
+
+
+def _same_project(zipped: dict[str, bytes], written: dict[str, bytes]) -> None:
+    assert sorted(zipped) == sorted(written)
+    for path, content in written.items():
+        if not path.endswith(".codeforge-answers.yml"):  # it records the source's address
+            assert zipped[path] == content, path
+
+
+def _fill_the_rest(page: Any) -> None:
+    page.fill("#f-port", "9000")
+    page.fill("#f-ratio", "0.25")
+    page.select_option("#f-license", "Apache-2.0")
+    page.check("input[name='v.features'][value='docs']")
+    page.fill("#f-db_password", "s3cret-pw")
+
+
+def test_sign_in_search_fill_preview_download(server: str, browser: Any, tmp_path: Path) -> None:
+    context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if "/fields" in r.url else None)
     page.goto(f"{server}/login")
     shot(page, "01-login")
     _sign_in(page, server)
@@ -143,7 +183,53 @@ def test_sign_in_search_and_open_a_blueprint(server: str, browser: Any) -> None:
     page.click("text=web-demo")
     page.wait_for_url(f"{server}/blueprints/web-demo")
     assert page.locator("#f-db_url").count() == 0
-    assert page.input_value("#f-package") == "my_project"
+    assert page.input_value("#f-package") == "my_project"  # computed from the project name
     assert page.locator("script").count() == 1  # hostile description and tags stay text
     shot(page, "04-blueprint")
+    page.fill("#f-project", "shop")
+    page.check("#f-use_db")  # htmx asks the server: the `when` fields appear
+    page.wait_for_selector("#f-db_url")
+    assert page.get_attribute("#f-db_password", "type") == "password"
+    page.fill("#f-package", "Bad-Name")
+    page.locator("#f-package").dispatch_event("change")
+    page.wait_for_selector("#e-package")
+    assert page.text_content("#e-package") == "must be a valid Python identifier"
+    shot(page, "05-invalid")
+    page.fill("#f-package", "shop_app")
+    page.locator("#f-package").dispatch_event("change")
+    page.wait_for_selector("#e-package", state="detached")
+    _fill_the_rest(page)
+    page.click("text=Preview")
+    page.wait_for_selector("#preview")
+    page.click("summary:has-text('README.md')")
+    assert "password set: True" in (page.text_content("#preview") or "")
+    assert "s3cret-pw" not in page.content()  # never shown again
+    shot(page, "06-preview")
+    page.fill("#f-db_password", "s3cret-pw")
+    with page.expect_download() as info:
+        page.click("#download")
+    data = Path(info.value.path()).read_bytes()
+    _same_project(zip_files(data), _init_files(tmp_path))
+    # A field's change racing a click: htmx aborts the older request (hx-sync), and says so.
+    assert [e for e in errors if not e.startswith(("htmx:sendAbort", "htmx:afterRequest"))] == []
+    assert statuses and set(statuses) == {200}, statuses
+    context.close()
+
+
+def test_javascript_off_browse_fill_download(server: str, browser: Any, tmp_path: Path) -> None:
+    context = browser.new_context(java_script_enabled=False, accept_downloads=True)
+    page = context.new_page()
+    _sign_in(page, server)
+    page.click("text=web-demo")
+    page.fill("#f-project", "shop")
+    page.check("#f-use_db")
+    page.fill("#f-package", "shop_app")
+    page.click("text=Check answers")  # without htmx the server shows the `when` fields on submit
+    page.wait_for_selector("#f-db_password")
+    shot(page, "07-no-js-check")
+    _fill_the_rest(page)
+    with page.expect_download() as info:
+        page.click("#download")
+    data = Path(info.value.path()).read_bytes()
+    _same_project(zip_files(data), _init_files(tmp_path))
     context.close()
