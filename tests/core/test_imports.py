@@ -42,6 +42,15 @@ def test_cli_help_imports_no_web_database_or_llm_client() -> None:
         assert name not in modules, f"`codeforge --help` imported {name}"
 
 
+def test_the_init_engine_loads_no_process_or_component_machinery() -> None:
+    # Every `codeforge init` pays for what building its engine imports: starting
+    # processes (git, tasks, formatters) and adding components load on first use.
+    modules = loaded_after("from codeforge.app.local import local_engine\nlocal_engine()")
+    assert "codeforge.core.engine" in modules
+    for name in ("subprocess", "codeforge.core.components", "codeforge.core.update"):
+        assert name not in modules, f"building the init engine imported {name}"
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
 def test_python_dash_m_codeforge(argv: list[str]) -> None:
     code = (

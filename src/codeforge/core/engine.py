@@ -28,7 +28,6 @@ from codeforge.core.collaborators import (
     Reporter,
     SilentReporter,
 )
-from codeforge.core.components import ComponentRequest, ComponentResult, generate_component
 from codeforge.core.dialect import Dialect
 from codeforge.core.generation import GenerationRequest, generate, timed
 from codeforge.core.native import base_context, config_defaults
@@ -43,6 +42,7 @@ from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.schema import Blueprint
 
 if TYPE_CHECKING:
+    from codeforge.core.components import ComponentResult
     from codeforge.core.update import CheckResult, UpdateResult
 
 __all__ = [
@@ -57,6 +57,15 @@ __all__ = [
 ]
 
 PROJECT_NAME_MAX = 100
+
+
+def __getattr__(name: str) -> Any:
+    """``ComponentResult``, imported on first use (``init`` never loads core.components)."""
+    if name == "ComponentResult":
+        from codeforge.core.components import ComponentResult
+
+        return ComponentResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass
@@ -277,6 +286,9 @@ class SDLCEngine:
         dry_run: bool = False,
     ) -> ComponentResult:
         """Add component ``kind`` (e.g. ``router orders``) to the generated project at ``project``."""
+        # Imported here: `init` never pays for the component machinery.
+        from codeforge.core.components import ComponentRequest, generate_component
+
         request = ComponentRequest(
             project, kind, tuple(args), dict(data or {}), prompter, force, dry_run
         )

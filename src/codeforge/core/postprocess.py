@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +48,8 @@ class CommandFormatter:
         targets = [f for f in plan.files if not f.binary and f.path.endswith(self.suffixes)]
         if not targets:
             return
+        import subprocess  # here, not at the top: most runs start no process
+
         with tempfile.TemporaryDirectory(prefix="codeforge-fmt-") as scratch:
             for f in plan.files:  # config files (pyproject.toml) shape the formatter's output
                 if f.binary:
@@ -161,6 +162,8 @@ def run_command(
     Returns the exit status and the end of its output. A missing command or the
     timeout is a :class:`TaskError`; other OS errors are left to the caller.
     """
+    import subprocess  # here, not at the top: most runs start no process
+
     try:
         proc = subprocess.run(
             argv,

@@ -27,18 +27,20 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # The errors live in the core (it catches them without importing this module).
 from codeforge.errors import GitError as GitError
 from codeforge.errors import GitMissing as GitMissing
 from codeforge.errors import ResourceLimitError
 from codeforge.redaction import redact
+
+if TYPE_CHECKING:
+    import subprocess
 
 GIT_TIMEOUT = 120.0
 DEFAULT_PROTOCOLS = ("https", "ssh", "file")
@@ -132,6 +134,8 @@ def run_git(
     if operands:
         command += ["--", *operands]
     name = next((a for a in args if not a.startswith("-") and "=" not in a), args[0])
+    import subprocess  # here, not at the top: `init --no-git` never starts a process
+
     try:
         proc = subprocess.Popen(
             command,
@@ -163,6 +167,8 @@ def _communicate(
     watch: Path | None,
 ) -> tuple[str, str]:
     """Wait for git's output; kill it past ``timeout`` or once ``watch`` outgrows ``max_bytes``."""
+    import subprocess
+
     started = time.monotonic()
     pending_input = stdin
     while True:
@@ -188,6 +194,9 @@ def _communicate(
 
 def _kill(proc: subprocess.Popen[str]) -> None:
     """Stop git and every helper it started (its own process group)."""
+    import signal
+    import subprocess
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -353,6 +362,8 @@ def subprocess_bytes(
     exe = shutil.which("git")
     if exe is None:
         raise GitMissing("git is not installed")
+    import subprocess
+
     try:
         proc = subprocess.run(
             [exe, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args],
