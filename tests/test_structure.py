@@ -18,10 +18,7 @@ MAX_FUNCTION_LINES = 60
 # Still over a limit when the rule came in (issue 10), each capped at its size then:
 # it may shrink, not grow. Split one and drop its line.
 ALLOWED_LONG_MODULES: dict[str, int] = {}
-ALLOWED_LONG_FUNCTIONS: dict[str, int] = {
-    "codeforge/cli/ai.py describe_for_init": 63,
-    "codeforge/cli/worker.py _work": 61,
-}
+ALLOWED_LONG_FUNCTIONS: dict[str, int] = {}
 
 
 def modules() -> Iterator[Path]:

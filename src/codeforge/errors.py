@@ -122,6 +122,22 @@ class GitMissing(GitError):
     """git is not installed."""
 
 
+class RedisUnavailable(CodeForgeError):
+    """Redis is configured but cannot be reached (the breaker is open or a call failed)."""
+
+    kind = "redis"
+    exit_code = 9
+    http_status = 503
+
+
+class QueueUnavailable(CodeForgeError):
+    """The job queue (Redis) cannot take the job now."""
+
+    kind = "queue_unavailable"
+    http_status = 503
+    exit_code = 9
+
+
 class PluginError(CodeForgeError):
     """An installed plugin failed to load or raised from a hook."""
 

@@ -15,7 +15,7 @@ from cache.redis_support import delete_prefix, redis_test_url, require_redis
 from cli_support import console
 from fastapi.testclient import TestClient
 
-from codeforge.cache.sessions import COOKIE_NAME
+from codeforge.api.config import COOKIE_NAME
 
 from .conftest import Api, Caller, make_caller
 

@@ -20,8 +20,8 @@ from cli_support import console
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from codeforge.api.config import COOKIE_NAME
 from codeforge.cache.sessions import (
-    COOKIE_NAME,
     SessionStore,
     hash_password,
     server_secret,

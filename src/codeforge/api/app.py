@@ -18,6 +18,7 @@ from codeforge.api.logs import configure_logging
 from codeforge.api.middleware import RequestMiddleware
 from codeforge.api.outage import watch_database, watch_redis
 from codeforge.api.schemas import ErrorPublic
+from codeforge.app.authentication import session_store
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.context import AppContext, build_context
 from codeforge.db.engine import engine_for
@@ -91,7 +92,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     app.include_router(session_routes.router, responses=COMMON_RESPONSES)
     for router in ctx.plugins.api_routers():
         app.include_router(router, responses=COMMON_RESPONSES)
-    app.state.sessions = session_routes.build_store(ctx.settings, ctx.config)
+    app.state.sessions = session_store(ctx.settings, ctx.config)
 
 
 def _add_middleware(app: FastAPI, ctx: AppContext) -> None:

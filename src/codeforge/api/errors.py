@@ -18,9 +18,7 @@ from starlette.exceptions import HTTPException
 from codeforge.api.logs import get_logger
 from codeforge.api.outage import RETRY_AFTER, is_database_outage, outage
 from codeforge.app.metrics import Metrics
-from codeforge.cache.connection import RedisUnavailable
-from codeforge.cache.jobs import QueueUnavailable
-from codeforge.errors import CodeForgeError, StoreError
+from codeforge.errors import CodeForgeError, QueueUnavailable, RedisUnavailable, StoreError
 
 # Errors that mean "a dependency is out of reach": 503 with Retry-After.
 _OUTAGES = (RedisUnavailable, QueueUnavailable, StoreError)

@@ -14,11 +14,10 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from codeforge.api.config import API_PREFIX
+from codeforge.api.config import API_PREFIX, COOKIE_NAME
 from codeforge.api.errors import error_body
 from codeforge.app.config import ApiConfig
 from codeforge.cache.ratelimit import RateLimiter, Verdict
-from codeforge.cache.sessions import COOKIE_NAME
 from codeforge.settings import Settings
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from codeforge.errors import CodeForgeError
+from codeforge.errors import RedisUnavailable
 from codeforge.redaction import redact
 
 if TYPE_CHECKING:
@@ -26,14 +26,6 @@ if TYPE_CHECKING:
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
 RETRIES = 1
-
-
-class RedisUnavailable(CodeForgeError):
-    """Redis is configured but cannot be reached (the breaker is open or a call failed)."""
-
-    kind = "redis"
-    exit_code = 9
-    http_status = 503
 
 
 _lock = threading.Lock()

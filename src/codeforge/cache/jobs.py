@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from codeforge.errors import CodeForgeError
+from codeforge.errors import QueueUnavailable, RedisUnavailable
 
 log = logging.getLogger("codeforge.jobs")
 
@@ -37,14 +37,6 @@ RQ_ENTRY: Final = "codeforge.jobs.runtime.run_rq_job"
 # job at the timeout itself; RQ's alarm only interrupts work that ignores it).
 RQ_TIMEOUT_GRACE: Final = 10
 RQ_FAILURE_TTL: Final = 24 * 3600
-
-
-class QueueUnavailable(CodeForgeError):
-    """The job queue (Redis) cannot take the job now."""
-
-    kind = "queue_unavailable"
-    http_status = 503
-    exit_code = 9
 
 
 class JobQueue(Protocol):
@@ -74,7 +66,7 @@ class RedisJobQueue:
         return f"redis {redacted(self.url)}"
 
     def enqueue(self, job_id: str, queue: str, timeout: int) -> None:
-        from codeforge.cache.connection import RedisUnavailable, call
+        from codeforge.cache.connection import call
 
         def put(client: Any) -> None:
             rq_queue(client, queue).enqueue_call(

@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(slots=True)
 class CachedKey:
-    principal: object  # codeforge.api.auth.Principal (kept generic: no import cycle)
+    principal: object  # codeforge.app.authentication.Principal (kept generic: no import cycle)
     user_id: int
     key_id: int
     key_expires_at: datetime | None

@@ -26,8 +26,8 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from codeforge.cache.connection import RedisUnavailable, call, get_redis
-from codeforge.errors import UsageError
+from codeforge.cache.connection import call, get_redis
+from codeforge.errors import RedisUnavailable, UsageError
 
 GROUPS: Final = ("generate", "read", "write", "auth", "ai")
 DEFAULT_LIMITS: Final = {

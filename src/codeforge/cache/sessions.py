@@ -35,13 +35,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from codeforge.cache.connection import RedisUnavailable, call
-from codeforge.errors import UsageError
+from codeforge.cache.connection import call
+from codeforge.errors import RedisUnavailable, UsageError
 
 SECRET_FILE: Final = "secret_key"  # noqa: S105 - a file name
 MIN_SECRET: Final = 32
-COOKIE_NAME: Final = "codeforge_session"
-CSRF_HEADER: Final = "X-CSRF-Token"
 DEFAULT_TTL: Final = 8 * 3600
 MAX_COOKIE: Final = 4096
 

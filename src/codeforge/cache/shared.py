@@ -33,7 +33,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from codeforge.cache.connection import RedisUnavailable, call
+from codeforge.cache.connection import call
+from codeforge.errors import RedisUnavailable
 
 KEY_PREFIX: Final = "codeforge:"
 DEFAULT_TTL: Final = 7 * 24 * 3600  # a week; every read refreshes it

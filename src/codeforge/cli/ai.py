@@ -16,6 +16,7 @@ import click
 from codeforge.errors import CodeForgeError, Declined, NotFoundError, UsageError
 
 if TYPE_CHECKING:
+    from codeforge.ai.bridge import ProjectDescription
     from codeforge.ai.catalog import CatalogEntry
     from codeforge.core.engine import SDLCEngine
 
@@ -260,6 +261,28 @@ def serve(model_name: str | None, host: str, port: int, api_key_env: str | None)
     )
 
 
+def _show_described(found: ProjectDescription, data: dict[str, Any], *, quiet: bool) -> None:
+    """The model's choice on stderr: the blueprint, then each answer and where it came from."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(stderr=True, quiet=quiet)
+    console.print(
+        f"[bold]blueprint:[/] {escape(found.blueprint.name)} {escape(found.blueprint.version)}"
+        f" [dim]({found.result.seconds:.1f} s)[/]",
+        highlight=False,
+    )
+    table = Table("variable", "answer", "from")
+    for key, value in found.answers.items():
+        table.add_row(key, escape(json.dumps(value)), "model")
+    for key, value in data.items():
+        table.add_row(key, escape(str(value)), "--data")
+    console.print(table if found.answers or data else "no answers from the model: defaults apply")
+    for key, why in found.dropped.items():
+        console.print(f"[yellow]dropped[/] {escape(key)}: {escape(why)} (the default applies)")
+
+
 def describe_for_init(
     engine: SDLCEngine,
     description: str,
@@ -286,10 +309,6 @@ def describe_for_init(
     from codeforge.core.engine import check_project_name
 
     check_project_name(name)
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
     from codeforge.ai.bridge import describe_project
     from codeforge.ai.provider import open_provider
     from codeforge.ai.recommend import Recommender
@@ -305,20 +324,7 @@ def describe_for_init(
             explicit=data,
             name=name,
         )
-    console = Console(stderr=True, quiet=quiet and not confirm)
-    console.print(
-        f"[bold]blueprint:[/] {escape(found.blueprint.name)} {escape(found.blueprint.version)}"
-        f" [dim]({found.result.seconds:.1f} s)[/]",
-        highlight=False,
-    )
-    table = Table("variable", "answer", "from")
-    for key, value in found.answers.items():
-        table.add_row(key, escape(json.dumps(value)), "model")
-    for key, value in data.items():
-        table.add_row(key, escape(str(value)), "--data")
-    console.print(table if found.answers or data else "no answers from the model: defaults apply")
-    for key, why in found.dropped.items():
-        console.print(f"[yellow]dropped[/] {escape(key)}: {escape(why)} (the default applies)")
+    _show_described(found, data, quiet=quiet and not confirm)
     if confirm and not click.confirm("Generate with these answers?", default=True):
         raise Declined("not generated: the answers were declined; nothing was written")
     ref = template if template is not None else found.blueprint.name

@@ -156,23 +156,12 @@ def _exit(_signum: int, _frame: Any) -> None:
     raise SystemExit(0)
 
 
-def _work(url: str, names: list[str], name: str, burst: bool, level: str) -> bool:
-    """Run one RQ worker until it stops; True when it was asked to stop (or burst ended).
-
-    With ``burst``, Redis being unreachable is an error (exit 9): there is nothing to
-    wait for. Without it, the caller builds a new worker once Redis answers again.
-    """
-    from redis import Redis, RedisError
-    from rq.serializers import JSONSerializer
+def _worker_class() -> Any:
+    """RQ's in-process worker (no fork per job: warm caches and connection pools),
+    remembering a stop request (SIGTERM, Ctrl-C) so the outer loop ends too."""
     from rq.worker import SimpleWorker
 
-    from codeforge.cache.connection import RedisUnavailable, redacted
-    from codeforge.cache.jobs import rq_queue
-
     class Worker(SimpleWorker):
-        """RQ's in-process worker (no fork per job: warm caches and connection pools),
-        remembering a stop request (SIGTERM, Ctrl-C) so the outer loop ends too."""
-
         stop_asked = False
 
         def request_stop(self, signum: Any, frame: Any) -> None:
@@ -190,12 +179,28 @@ def _work(url: str, names: list[str], name: str, burst: bool, level: str) -> boo
                 sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler
             )
 
+    return Worker
+
+
+def _work(url: str, names: list[str], name: str, burst: bool, level: str) -> bool:
+    """Run one RQ worker until it stops; True when it was asked to stop (or burst ended).
+
+    With ``burst``, Redis being unreachable is an error (exit 9): there is nothing to
+    wait for. Without it, the caller builds a new worker once Redis answers again.
+    """
+    from redis import Redis, RedisError
+    from rq.serializers import JSONSerializer
+
+    from codeforge.cache.connection import redacted
+    from codeforge.cache.jobs import rq_queue
+    from codeforge.errors import RedisUnavailable
+
     log = logging.getLogger("codeforge.jobs")
     # A client of its own: RQ raises its socket timeout above the blocking dequeue's.
     connection = Redis.from_url(url, socket_connect_timeout=2.0, health_check_interval=30)
-    rq_worker: Worker | None = None
+    rq_worker: Any = None
     try:
-        rq_worker = Worker(
+        rq_worker = _worker_class()(
             [rq_queue(connection, n) for n in names],
             name=name,
             connection=connection,
@@ -213,7 +218,7 @@ def _work(url: str, names: list[str], name: str, burst: bool, level: str) -> boo
                 "waits for Redis and carries on",
             ) from exc
         log.warning("worker %s: Redis unavailable (%s); retrying", name, type(exc).__name__)
-        return rq_worker is not None and rq_worker.stop_asked
+        return rq_worker is not None and bool(rq_worker.stop_asked)
     finally:
         connection.close()
-    return rq_worker.stop_asked or burst
+    return bool(rq_worker.stop_asked) or burst

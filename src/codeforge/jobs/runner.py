@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from codeforge.app.context import AppContext
 from codeforge.core.artifacts import ArtifactStore
-from codeforge.errors import CodeForgeError, StoreError
+from codeforge.errors import CodeForgeError, GitError, RedisUnavailable, StoreError
 from codeforge.jobs import store, sweep
 from codeforge.jobs.config import JobConfig
 from codeforge.jobs.kinds import Owner, kinds_of
@@ -70,11 +70,7 @@ def is_transient(exc: BaseException) -> bool:
     """True for failures that may well not happen again: connections, git networking."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from codeforge.integrations.git import GitError
-
-    if isinstance(exc, TransientJobError | StoreError):
-        return True
-    if type(exc).__name__ == "RedisUnavailable":
+    if isinstance(exc, TransientJobError | StoreError | RedisUnavailable):
         return True
     if isinstance(exc, OperationalError):
         return True

@@ -9,9 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from codeforge.api.config import PLAIN_TEXT
+from codeforge.api.config import COOKIE_NAME, PLAIN_TEXT
 from codeforge.app import catalog
-from codeforge.cache.sessions import COOKIE_NAME
 from codeforge.web.session import (
     LOGIN_CSRF_COOKIE,
     check_form,
@@ -91,7 +90,6 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """Sign out (the form carries the CSRF token); back to the sign-in page."""
-    from codeforge.api.auth import SessionUser
     from codeforge.api.routes.session import end_session
 
     form = await request.form()
@@ -102,7 +100,7 @@ async def logout(request: Request) -> Response:
         ctx_of(request),
         request.app.state.sessions,
         who.cookie,
-        SessionUser(who.principal, who.session),
+        who.principal.id,
     )
     done = RedirectResponse("/login", status_code=303)
     done.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")

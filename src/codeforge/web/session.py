@@ -1,7 +1,7 @@
 """Who is looking at a page: the API's login session, its CSRF token, and the templates.
 
 Pages take the same session cookie the API does and check it with the same
-function (:func:`codeforge.api.auth.session_principal`); a form proves it came
+function (:func:`codeforge.app.authentication.session_user`); a form proves it came
 from our page with the session's CSRF token in a hidden field instead of a
 header. Before sign-in there is no session, so the sign-in form carries its own
 token, doubled in a short-lived cookie.
@@ -19,9 +19,11 @@ from typing import Any, Final
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from codeforge.api.auth import Principal, csrf_matches, session_principal
+from codeforge.api.auth import csrf_matches
+from codeforge.api.config import COOKIE_NAME
+from codeforge.app.authentication import Principal, session_user
 from codeforge.app.context import AppContext
-from codeforge.cache.sessions import COOKIE_NAME, SessionData
+from codeforge.cache.sessions import SessionData
 
 LOGIN_CSRF_COOKIE: Final = "codeforge_login_csrf"
 
@@ -54,7 +56,7 @@ def find_viewer(request: Request) -> Viewer | None:
     store = getattr(request.app.state, "sessions", None)
     if not cookie or store is None:
         return None
-    found = session_principal(ctx_of(request), store, cookie)
+    found = session_user(ctx_of(request), store, cookie)
     if found is None:
         return None
     request.scope.setdefault("state", {})["user"] = found.principal.name
@@ -72,7 +74,7 @@ def viewer(request: Request) -> Viewer:
 def check_form(form: Mapping[str, Any], who: Viewer) -> None:
     """A posted form must carry the session's CSRF token."""
     sent = form.get("csrf_token")
-    if not isinstance(sent, str) or not csrf_matches(sent, who.session):
+    if not isinstance(sent, str) or not csrf_matches(sent, who.session.csrf):
         raise HTTPException(403, "the form's CSRF token is missing or wrong: reload the page")
 
 

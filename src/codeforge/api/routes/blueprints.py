@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from codeforge.api.auth import Ctx, CurrentUser, Maintainer, Principal
+from codeforge.api.auth import Ctx, CurrentUser, Maintainer
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import (
     NAME_PATTERN,
@@ -19,6 +19,7 @@ from codeforge.api.schemas import (
     ErrorPublic,
 )
 from codeforge.app import catalog, register
+from codeforge.app.authentication import Principal
 from codeforge.core.schema_export import blueprint_schema, variables_schema
 
 router = APIRouter(prefix=f"{API_PREFIX}/blueprints", tags=["blueprints"])

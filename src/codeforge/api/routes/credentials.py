@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from codeforge.api.auth import Ctx, CurrentUser, Principal
+from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import CredentialCreate, CredentialPublic, ErrorPublic
 from codeforge.app import activity, user_credentials
+from codeforge.app.authentication import Principal
 from codeforge.app.context import AppContext
 from codeforge.core.credentials import (
     DEFAULT_NAME,

@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from codeforge.api.auth import Ctx, CurrentUser, Principal
+from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.schemas import (
     NAME_PATTERN,
@@ -27,6 +27,7 @@ from codeforge.api.schemas import (
     JobPublic,
     PluginJobCreate,
 )
+from codeforge.app.authentication import Principal
 from codeforge.db.models import JOB_STATUSES, Job
 from codeforge.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.jobs.runtime import JobRuntime
@@ -122,7 +123,7 @@ def _submit(
         from codeforge.cache.connection import is_down, redacted
 
         if is_down(config.redis_url):
-            from codeforge.cache.jobs import QueueUnavailable
+            from codeforge.errors import QueueUnavailable
 
             raise QueueUnavailable(
                 f"the job queue is unavailable (Redis at {redacted(config.redis_url)} "

@@ -9,27 +9,27 @@ Login failures all get one message, and count against the ``auth`` rate limit.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import Field
 
-from codeforge.api.auth import (
-    Ctx,
-    SessionUser,
-    _unauthorized,
-    authenticate,
-    check_csrf,
-    session_principal,
-)
-from codeforge.api.config import API_PREFIX
+from codeforge.api.auth import Ctx, _unauthorized, check_csrf
+from codeforge.api.config import API_PREFIX, COOKIE_NAME
 from codeforge.api.outage import RETRY_AFTER
 from codeforge.api.schemas import ErrorPublic, Input, Output, UserPublic
+from codeforge.app import accounts
+from codeforge.app.authentication import (
+    SessionUser,
+    authenticate,
+    close_session,
+    open_session,
+    password_user,
+    session_user,
+)
 from codeforge.app.config import ApiConfig
 from codeforge.app.context import AppContext
-from codeforge.cache.sessions import COOKIE_NAME, SessionData, SessionStore, session_store
-from codeforge.errors import ValidationError
-from codeforge.settings import Settings
+from codeforge.errors import RedisUnavailable, ValidationError
 
 router = APIRouter(prefix=f"{API_PREFIX}/session", tags=["session"])
 
@@ -49,29 +49,23 @@ class SessionPublic(Output):
     storage: Literal["redis", "signed"]
 
 
-def build_store(settings: Settings, config: ApiConfig) -> SessionStore:
-    return session_store(
-        settings.data_dir,
-        settings.redis_url,
-        ttl=config.session_ttl,
-        prefix=config.redis_prefix,
-    )
+def _found(request: Request, ctx: AppContext) -> tuple[str, SessionUser] | None:
+    """The session cookie and its live session, else None."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    found = session_user(ctx, request.app.state.sessions, cookie) if cookie else None
+    if cookie is None or found is None:
+        return None
+    return cookie, found
 
 
-def _store(request: Request) -> SessionStore:
-    store: SessionStore = request.app.state.sessions
-    return store
-
-
-def _public(ctx: AppContext, user_id: int, data: SessionData, cookie: str) -> SessionPublic:
-    from codeforge.db.repositories import get_user
-
-    with ctx.read() as session:
-        user = UserPublic.model_validate(get_user(session, user_id))
+def _public(
+    ctx: AppContext, user_id: int, csrf: str, expires_at: float, cookie: str
+) -> SessionPublic:
+    user = UserPublic.model_validate(accounts.get_user(ctx, user_id))
     return SessionPublic(
         user=user,
-        csrf_token=data.csrf,
-        expires_at=datetime.fromtimestamp(data.expires_at, UTC),
+        csrf_token=csrf,
+        expires_at=datetime.fromtimestamp(expires_at, UTC),
         storage="redis" if cookie.startswith("r1.") else "signed",
     )
 
@@ -83,10 +77,6 @@ def _public(ctx: AppContext, user_id: int, data: SessionData, cookie: str) -> Se
 )
 def login(body: LoginRequest, request: Request, response: Response, ctx: Ctx) -> SessionPublic:
     """Open a session with ``name`` + ``password``, or with ``api_key``; sets the cookie."""
-    from codeforge.cache.sessions import verify_password
-    from codeforge.db.models import User
-    from codeforge.db.repositories import get_user_by_name, log_activity
-
     by_key = body.api_key is not None
     with_password = body.name is not None and body.password is not None
     if (
@@ -105,28 +95,16 @@ def login(body: LoginRequest, request: Request, response: Response, ctx: Ctx) ->
         user_id, key_id = principal.id, principal.key_id
     else:
         assert body.name is not None and body.password is not None
-        with ctx.read() as session:
-            found = get_user_by_name(session, body.name)
-            stored = found.password_hash if found is not None else None
-            user_id = found.id if found is not None else 0
-            disabled = found is None or found.disabled
-        # Always one scrypt, so a missing user takes as long as a wrong password.
-        if not verify_password(body.password, stored) or disabled:
+        found = password_user(ctx, body.name, body.password)
+        if found is None:
             raise _unauthorized(LOGIN_FAILED)
-    store = _store(request)
-    with ctx.factory.begin() as session:
-        user = session.get(User, user_id)
-        if user is None or user.disabled:
-            raise _unauthorized(LOGIN_FAILED)
-        cookie, data = store.create(user.id, user.session_epoch, key_id)
-        log_activity(
-            session,
-            "session.login",
-            actor=user.name,
-            user_id=user.id,
-            target=f"user:{user.name}",
-            details={"method": "api_key" if by_key else "password"},
-        )
+        user_id = found
+    opened = open_session(
+        ctx, request.app.state.sessions, user_id, key_id, "api_key" if by_key else "password"
+    )
+    if opened is None:
+        raise _unauthorized(LOGIN_FAILED)
+    cookie, data = opened
     config: ApiConfig = ctx.config
     response.set_cookie(
         COOKIE_NAME,
@@ -138,45 +116,29 @@ def login(body: LoginRequest, request: Request, response: Response, ctx: Ctx) ->
         secure=config.session_cookie_secure,
     )
     response.headers["Cache-Control"] = "no-store"
-    return _public(ctx, user_id, data, cookie)
+    return _public(ctx, user_id, data.csrf, data.expires_at, cookie)
 
 
 @router.get("", response_model=SessionPublic, responses={401: {"model": ErrorPublic}})
 def who_am_i(request: Request, response: Response, ctx: Ctx) -> SessionPublic:
     """The session's user and CSRF token (the cookie is required)."""
-    cookie = request.cookies.get(COOKIE_NAME)
-    found = session_principal(ctx, _store(request), cookie) if cookie else None
-    if cookie is None or found is None:
+    live = _found(request, ctx)
+    if live is None:
         raise _unauthorized("no live login session; log in with POST /api/v1/session")
+    cookie, found = live
     response.headers["Cache-Control"] = "no-store"
-    return _public(ctx, found.principal.id, found.data, cookie)
+    return _public(ctx, found.principal.id, found.data.csrf, found.data.expires_at, cookie)
 
 
-def end_session(ctx: AppContext, store: SessionStore, cookie: str, found: SessionUser) -> None:
-    """Forget the session ``cookie`` (a signed one: every session of its user) and log it."""
-    from codeforge.cache.connection import RedisUnavailable
-    from codeforge.db.models import User
-    from codeforge.db.repositories import log_activity
-
+def end_session(ctx: AppContext, store: Any, cookie: str, user_id: int) -> None:
+    """Forget the session ``cookie`` (a signed one: every session of its user) and log it;
+    503 while Redis is down."""
     try:
-        ended_one = store.delete(cookie, found.principal.id)
+        close_session(ctx, store, cookie, user_id)
     except RedisUnavailable as exc:
         raise HTTPException(
             503, f"cannot log out now: {exc.message}", headers={"Retry-After": str(RETRY_AFTER)}
         ) from exc
-    with ctx.factory.begin() as session:
-        user = session.get(User, found.principal.id)
-        if user is not None:
-            if not ended_one:  # a signed cookie cannot be forgotten alone: end them all
-                user.session_epoch += 1
-            log_activity(
-                session,
-                "session.logout",
-                actor=user.name,
-                user_id=user.id,
-                target=f"user:{user.name}",
-                details={"all_sessions": not ended_one},
-            )
 
 
 @router.delete(
@@ -186,13 +148,12 @@ def end_session(ctx: AppContext, store: SessionStore, cookie: str, found: Sessio
 )
 def logout(request: Request, ctx: Ctx) -> Response:
     """End the session (needs X-CSRF-Token). A signed session ends every session of the user."""
-    cookie = request.cookies.get(COOKIE_NAME)
-    store = _store(request)
-    found = session_principal(ctx, store, cookie) if cookie else None
-    if cookie is None or found is None:
+    live = _found(request, ctx)
+    if live is None:
         raise _unauthorized("no live login session")
-    check_csrf(request, found.data)
-    end_session(ctx, store, cookie, found)
+    cookie, found = live
+    check_csrf(request, found.data.csrf)
+    end_session(ctx, request.app.state.sessions, cookie, found.principal.id)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
-from codeforge.api.auth import Admin, Ctx, CurrentUser, Principal
+from codeforge.api.auth import Admin, Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
 from codeforge.app import accounts
+from codeforge.app.authentication import Principal
 from codeforge.app.context import AppContext
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
