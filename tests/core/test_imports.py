@@ -38,7 +38,16 @@ def test_cli_help_imports_no_web_database_or_llm_client() -> None:
     )
     modules = loaded_after(code)
     assert "click" in modules  # the check can see what was imported
-    for name in ("fastapi", "sqlalchemy", "openai", "redis", "alembic", "uvicorn", "boto3", "codeforge.web"):
+    for name in (
+        "fastapi",
+        "sqlalchemy",
+        "openai",
+        "redis",
+        "alembic",
+        "uvicorn",
+        "boto3",
+        "codeforge.web",
+    ):
         assert name not in modules, f"`codeforge --help` imported {name}"
 
 
