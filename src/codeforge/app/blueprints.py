@@ -15,6 +15,7 @@ from pathlib import Path
 from types import CodeType
 
 from codeforge.app.context import AppContext
+from codeforge.app.local import shared_code
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.source import ResolvedSource
 from codeforge.errors import UsageError
@@ -107,13 +108,15 @@ class PooledEnvironments:
         """A warm environment for ``root`` (native) or a new one (with ``setup``)."""
         settings = self.ctx.settings
         if setup is not None:
-            cache = CompiledCache.for_blueprint(settings.cache_dir, cache_key)
+            cache = CompiledCache.for_blueprint(settings.cache_dir, cache_key, shared=shared_code())
             env = CodeForgeEnvironment(root, settings.limits, cache)
             setup(env)
             return env
 
         def make() -> CodeForgeEnvironment:
-            cache = WarmCompiledCache.for_blueprint(settings.cache_dir, cache_key)
+            cache = WarmCompiledCache.for_blueprint(
+                settings.cache_dir, cache_key, shared=shared_code()
+            )
             return CodeForgeEnvironment(root, settings.limits, cache)
 
         env = self.ctx.borrow_environment(root, make)

@@ -7,12 +7,23 @@ this module imports, on every run.
 
 from __future__ import annotations
 
-from codeforge.core.collaborators import Recorder, Reporter
+from codeforge.core.collaborators import FreshEnvironments, Recorder, Reporter
 from codeforge.core.engine import SDLCEngine
 from codeforge.integrations.git import GitVcs
 from codeforge.plugins.manager import Plugins, build_plugins
 from codeforge.settings import Settings, load_settings
 from codeforge.sources.resolver import SourceResolver
+from codeforge.templates.bytecode import SharedBytes
+
+
+def shared_code() -> SharedBytes | None:
+    """The process's shared compiled-code layer: Redis when configured, else None.
+
+    Imported on the first render, not with this module (see the module docstring).
+    """
+    from codeforge.cache.shared import default_shared
+
+    return default_shared("cc")
 
 
 def local_engine(
@@ -32,6 +43,7 @@ def local_engine(
         resolver=SourceResolver(settings),
         dialects=plugins.dialects(),
         vcs=GitVcs(),
+        environments=FreshEnvironments(settings, shared_code),
         reporter=reporter,
         recorder=recorder,
         extensions=plugins.extensions(),

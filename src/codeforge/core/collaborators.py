@@ -19,6 +19,7 @@ from codeforge.core.postprocess import BUILTIN_FORMATTERS, Formatter, PostProces
 from codeforge.core.source import BlueprintResolver
 from codeforge.core.vcs import Vcs
 from codeforge.settings import Settings
+from codeforge.templates.bytecode import SharedBytes
 from codeforge.templates.environment import CodeForgeEnvironment, CompiledCache
 from codeforge.templates.schema import Blueprint
 
@@ -71,16 +72,24 @@ class EnvironmentPool(Protocol):
 
 
 class FreshEnvironments:
-    """A new environment for every run, its compiled code cached under ``settings.cache_dir``."""
+    """A new environment for every run, its compiled code cached under ``settings.cache_dir``.
 
-    def __init__(self, settings: Settings) -> None:
+    ``shared_code``, when given, is asked for the fleet's shared compiled-code layer
+    on every run (the composition root passes Redis when it is configured).
+    """
+
+    def __init__(
+        self, settings: Settings, shared_code: Callable[[], SharedBytes | None] | None = None
+    ) -> None:
         self.settings = settings
+        self.shared_code = shared_code
 
     def open(
         self, root: Path, cache_key: str, setup: EnvSetup | None = None
     ) -> CodeForgeEnvironment:
         """A new environment (see :class:`EnvironmentPool`)."""
-        cache = CompiledCache.for_blueprint(self.settings.cache_dir, cache_key)
+        shared = self.shared_code() if self.shared_code is not None else None
+        cache = CompiledCache.for_blueprint(self.settings.cache_dir, cache_key, shared=shared)
         env = CodeForgeEnvironment(root, self.settings.limits, cache)
         if setup is not None:
             setup(env)

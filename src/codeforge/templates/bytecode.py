@@ -9,8 +9,9 @@ Behind that interface it keeps what CodeForge needs:
 * one pack file per blueprint, read entry by entry (memory stays flat however
   large the blueprint), new entries spooled to a scratch file and merged by
   :meth:`CompiledCache.save`;
-* the fleet's shared layer (Redis, HMAC-signed entries; ``codeforge.cache.shared``)
-  under the pack: a local miss asks it and new compilations are published;
+* the fleet's shared layer under the pack (a :class:`SharedBytes`; the composition
+  root hands in Redis with HMAC-signed entries, ``codeforge.cache.shared``): a
+  local miss asks it and new compilations are published;
 * buckets keyed by content (template name, file name and source), not by name
   as Jinja's default key is, so one pack serves every version of a file and an
   edited template can never load stale code.
@@ -29,7 +30,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import CodeType
-from typing import IO, Literal, Protocol
+from typing import IO, Protocol
 
 import jinja2
 from jinja2.bccache import Bucket
@@ -42,7 +43,11 @@ CODEGEN = "metered-1"
 
 
 class SharedBytes(Protocol):
-    """The shared layer under the local cache (``codeforge.cache.shared.SharedCache``)."""
+    """The shared layer under the local cache: bytes by key, shared by a fleet.
+
+    This package imports no implementation: the composition root (``codeforge.app``)
+    passes the Redis-backed one (``codeforge.cache.shared.SharedCache``) or None.
+    """
 
     def worth(self, count: int) -> bool: ...
 
@@ -55,13 +60,6 @@ class SharedKeyed(Protocol):
     """What the cache asks of an environment: the shared-cache key of a content key."""
 
     def shared_key(self, key: str) -> str: ...
-
-
-def default_shared_code() -> SharedBytes | None:
-    """The process's shared compiled-code layer: Redis when configured, else None."""
-    from codeforge.cache.shared import default_shared
-
-    return default_shared("cc")
 
 
 def versions_signature() -> str:
@@ -109,12 +107,12 @@ class CompiledCache(jinja2.BytecodeCache):
         cache_dir: Path,
         key: str,
         *,
-        shared: SharedBytes | Literal["default"] | None = "default",
+        shared: SharedBytes | None = None,
     ) -> CompiledCache:
-        """The pack for one blueprint; ``shared`` defaults to the configured Redis layer."""
+        """The pack for one blueprint, over the ``shared`` layer (None: the pack alone)."""
         name = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
         cache = cls(cache_dir / "compiled" / f"{versions_signature()}-{name}.pack")
-        cache.shared = default_shared_code() if shared == "default" else shared
+        cache.shared = shared
         return cache
 
     # -- jinja2.BytecodeCache --------------------------------------------------------------
