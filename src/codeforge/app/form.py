@@ -1,6 +1,8 @@
 """A blueprint's questions as a form: what each field shows, and the answers a form sends.
 
-The web page builds its form from this. Visibility (``when``), choices (static or
+The web page builds its form from this: each field's type, help and pattern are
+those of the variable's JSON Schema (:func:`codeforge.core.schema_export.variable_schema`,
+what the API serves). Visibility (``when``), choices (static or
 computed), computed defaults and every error come from the same code the engine
 answers with (:mod:`codeforge.core.answers`), so a field shows the message the CLI
 and the API give. The form only collects text: the answers it sends go through the
@@ -17,6 +19,7 @@ from codeforge.app import catalog
 from codeforge.app.context import AppContext
 from codeforge.core.answers import Evaluator, choice_pairs, convert, validate
 from codeforge.core.engine import check_project_name
+from codeforge.core.schema_export import variable_schema
 from codeforge.errors import CodeForgeError, ValidationError
 from codeforge.templates.schema import MISSING, Blueprint, Variable
 
@@ -36,7 +39,7 @@ class Field:
     text: str  # the value to show (never a secret's)
     selected: tuple[str, ...]  # choice/multichoice: the chosen values, as text
     choices: tuple[tuple[str, str], ...]  # (label, value as text)
-    pattern: str | None  # a regex validator, for the browser's own check
+    pattern: str | None  # the schema's anchored regex (Python syntax, checked on the server)
     error: str | None
 
 
@@ -70,13 +73,6 @@ def _default(var: Variable, evaluator: Evaluator, context: Mapping[str, Any]) ->
     return default
 
 
-def _pattern(var: Variable) -> str | None:
-    for check in var.validators:
-        if check.kind == "regex":
-            return str(check.value)
-    return None
-
-
 def _field(
     var: Variable,
     evaluator: Evaluator,
@@ -105,16 +101,17 @@ def _field(
         context[var.name] = value
     shown_value: Any = raw if error is not None else value
     selected = shown_value if isinstance(shown_value, list) else [shown_value]
+    schema = variable_schema(var)  # what GET /api/v1/blueprints/{name} says of the field
     field = Field(
         name=var.name,
-        type=var.type,
-        help=var.help,
+        type=schema["x-type"],
+        help=schema.get("description", ""),
         shown=shown,
         required=var.required and var.default is MISSING,
         text="" if var.secret or isinstance(shown_value, list) else _text(shown_value),
         selected=tuple(_text(v) for v in selected if v is not MISSING),
         choices=tuple((label, _text(choice)) for label, choice in pairs),
-        pattern=_pattern(var),
+        pattern=schema.get("pattern"),
         error=error,
     )
     return field, raw
