@@ -173,3 +173,20 @@ def test_download_is_the_api_zip_and_what_init_writes(site: Site, tmp_path: Path
         if path.endswith(".codeforge-answers.yml"):
             continue  # records the source: a local folder there, the registered archive here
         assert zipped[path] == content, path
+
+
+def test_unknown_blueprint_and_forged_forms(site: Site) -> None:
+    client = site.new_client()
+    csrf = sign_in(client)
+    missing = client.get("/blueprints/no-such-thing")
+    assert missing.status_code == 404
+    assert "no blueprint named no-such-thing" in missing.text
+    for action in ("check", "preview", "download", "fields"):
+        forged = client.post(
+            f"/blueprints/web-demo/{action}", data={**DEMO_FORM, "csrf_token": "x"}
+        )
+        assert forged.status_code == 403, action
+        assert client.post(f"/blueprints/web-demo/{action}", data=DEMO_FORM).status_code == 403
+    fields = client.post("/blueprints/web-demo/fields", data={**DEMO_FORM, "csrf_token": csrf})
+    assert fields.status_code == 200
+    assert fields.text.startswith('<div id="fields"') and "<html" not in fields.text
