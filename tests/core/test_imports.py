@@ -56,7 +56,12 @@ def test_the_init_engine_loads_no_process_or_component_machinery() -> None:
     # processes (git, tasks, formatters) and adding components load on first use.
     modules = loaded_after("from codeforge.app.local import local_engine\nlocal_engine()")
     assert "codeforge.core.engine" in modules
-    for name in ("subprocess", "codeforge.core.components", "codeforge.core.update"):
+    for name in (
+        "subprocess",
+        "codeforge.core.components",
+        "codeforge.core.update",
+        "codeforge.sources.plugins",
+    ):
         assert name not in modules, f"building the init engine imported {name}"
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from codeforge.core.source import ResolvedSource
 from codeforge.settings import Settings
 from codeforge.sources import available_versions, builtin_names, builtin_root, resolve_source
-from codeforge.sources.plugins import plugin_folders
 
 
 class SourceResolver:
@@ -43,6 +42,8 @@ class SourceResolver:
 
     def plugin_folders(self, warn: Callable[[str], None]) -> list[tuple[str, Path]]:
         """Installed ``codeforge.blueprints`` entry points (broken ones are warned about)."""
+        from codeforge.sources.plugins import plugin_folders  # `init -t FOLDER` never needs it
+
         return plugin_folders(warn)
 
     def versions(self, source: str) -> list[tuple[str, str]]:
