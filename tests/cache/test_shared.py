@@ -247,3 +247,38 @@ def test_redis_stopped_mid_run_then_back(
 
     keys = redis.Redis.from_url(own_redis.url).keys("codeforge:cc:*")
     assert len(keys) == 3  # sharing resumed without restarting anything
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("with_redis", [True, False])
+def test_the_server_pool_is_handed_the_shared_layer_by_the_composition_root(
+    tmp_path: Path,
+    redis_url: str,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    with_redis: bool,
+) -> None:
+    from postgres_support import reset_engines
+
+    from codeforge.app.blueprints import PooledEnvironments
+    from codeforge.app.context import build_context
+
+    if with_redis:
+        monkeypatch.setenv("CODEFORGE_REDIS_URL", redis_url)
+    else:
+        monkeypatch.delenv("CODEFORGE_REDIS_URL", raising=False)
+    settings = dataclasses.replace(
+        load_settings(overrides={"database_url": f"sqlite:///{tmp_path / 'app.db'}"}),
+        cache_dir=tmp_path / "cache",
+    )
+    try:
+        pool = PooledEnvironments(build_context(settings))
+        template = _blueprint(tmp_path / "bp") / "template"
+        for setup in (None, lambda env: None):  # a warm native environment, a fresh one
+            env = pool.open(template, "key", setup)
+            assert env.code_cache is not None
+            shared = env.code_cache.shared
+            assert isinstance(shared, SharedCache) if with_redis else shared is None
+            pool.close(env)
+    finally:
+        reset_engines()
