@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# The errors live in the core (it catches them without importing this module).
+# The errors live in the kernel (codeforge.errors): callers catch them without importing this module.
 from codeforge.errors import GitError as GitError
 from codeforge.errors import GitMissing as GitMissing
 from codeforge.errors import ResourceLimitError
