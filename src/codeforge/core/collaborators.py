@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from codeforge.core.lifecycle import SILENT, Lifecycle
 from codeforge.core.outputs import Recorder as Recorder
+from codeforge.core.pipelines import CIProvider, builtin_ci_providers
 from codeforge.core.postprocess import BUILTIN_FORMATTERS, Formatter, PostProcessor
 from codeforge.core.source import BlueprintResolver
 from codeforge.core.vcs import Vcs
@@ -120,6 +121,8 @@ class Extensions:
     jinja_filters: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
     jinja_tests: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
     jinja_globals: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    # CI providers by name, for blueprints' `pipeline` (built in: github, gitlab, jenkins).
+    ci_providers: Mapping[str, CIProvider] = dataclasses.field(default_factory=builtin_ci_providers)
 
     def offer_jinja(self, env: CodeForgeEnvironment) -> None:
         """Add the plugins' Jinja filters, tests and globals to a trusted blueprint's sandbox."""

@@ -23,6 +23,7 @@ from codeforge.core.dialect import DialectRun, Rendered, dialect_of
 from codeforge.core.lifecycle import GenerateEvent, RenderEvent
 from codeforge.core.native import next_steps
 from codeforge.core.outputs import DirectoryOutput, DryRunOutput
+from codeforge.core.pipelines import add_pipeline
 from codeforge.core.plan import PlanBuilder, PlannedFile, RenderPlan
 from codeforge.core.postprocess import apply_formatters, apply_post_processors
 from codeforge.core.records import GenerationRecord
@@ -151,6 +152,7 @@ def render(parts: Collaborators, run: DialectRun, answers: Mapping[str, Any]) ->
     extensions.lifecycle.before_render(event)
     run.env.reset_budget()
     rendered = dialect.render(run, answers)
+    add_pipeline(run, rendered, extensions.ci_providers)
     save_compiled(run.env)
     plan = rendered.plan
     if bp.formatters:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
     from codeforge.core.artifacts import ArtifactStore, ArtifactStoreFactory
+    from codeforge.core.pipelines import CIProvider
     from codeforge.core.postprocess import Formatter
 
 
@@ -41,3 +42,11 @@ def _local_store(url: str, env: Mapping[str, str]) -> ArtifactStore:
 def codeforge_artifact_stores() -> Mapping[str, ArtifactStoreFactory]:
     """The ``file`` scheme: artifacts in a local (or mounted) folder."""
     return {"file": _local_store}
+
+
+@hookimpl
+def codeforge_ci_providers() -> Sequence[CIProvider]:
+    """The built-in CI providers: ``github``, ``gitlab`` and ``jenkins``."""
+    from codeforge.core.pipelines import builtin_ci_providers
+
+    return list(builtin_ci_providers().values())

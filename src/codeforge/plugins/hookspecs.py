@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # type-only: the hooks name adapter types without importing a
     from codeforge.core.artifacts import ArtifactStoreFactory
     from codeforge.core.credentials import CredentialStoreFactory, Forge
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
+    from codeforge.core.pipelines import CIProvider
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
 
@@ -140,8 +141,13 @@ def codeforge_forges() -> Sequence[Forge]:
 
 
 @hookspec
-def codeforge_ci_providers() -> Sequence[object]:
-    """CI providers whose pipeline files a project can get (spec only)."""
+def codeforge_ci_providers() -> Sequence[CIProvider]:
+    """CI providers a blueprint's ``pipeline.provider`` can name, each with a unique ``name``.
+
+    Objects following ``codeforge.core.pipelines.CIProvider``: a ``name`` and a
+    ``template_dir`` rendered into the project with the blueprint's context plus
+    ``pipeline``. Built in: ``github``, ``gitlab``, ``jenkins``.
+    """
 
 
 @hookspec

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from codeforge.core.credentials import CredentialStoreFactory, Forge
     from codeforge.core.dialect import Dialect
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
+    from codeforge.core.pipelines import CIProvider
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.jobs.kinds import Kind
 
@@ -260,6 +261,7 @@ class Plugins:
                 self.jinja_filters(),
                 self.jinja_tests(),
                 self.jinja_globals(),
+                self.ci_providers(),
             )
         return self._extensions
 
@@ -278,6 +280,10 @@ class Plugins:
     def credential_stores(self) -> dict[str, CredentialStoreFactory]:
         """Credential stores by name (the built-in ``local`` one from the default plugin)."""
         return self._by_name("codeforge_credential_stores", "credential store")
+
+    def ci_providers(self) -> dict[str, CIProvider]:
+        """CI providers by name (built-in: ``github``, ``gitlab``, ``jenkins``)."""
+        return self._by_name("codeforge_ci_providers", "CI provider")
 
     def forges(self) -> dict[str, Forge]:
         """Forges by name (built-in: ``github``, ``gitlab``)."""

@@ -106,6 +106,28 @@ class Migration:
     after: tuple[Task, ...] = ()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PipelineStep:
+    name: str
+    run: tuple[str, ...]  # shell commands, Jinja
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pipeline:
+    """What the project's CI runs; the CI provider that ``provider`` names writes the file.
+
+    Providers come from the ``codeforge_ci_providers`` hook (built in: github,
+    gitlab, jenkins). Every text is Jinja over the answers; a ``provider`` that
+    renders empty or ``none`` gives no CI file.
+    """
+
+    provider: str
+    install: str = ""  # pip arguments installing the project and its tools
+    steps: tuple[PipelineStep, ...] = ()
+    python: str = ""  # the lowest Python version to test on
+    docker: str = ""  # true: also build the image from the project's Dockerfile
+
+
 @dataclasses.dataclass(frozen=True)
 class CompatOptions:
     """What a foreign format (cookiecutter, copier) adds to the model; see sources/compat.
@@ -156,6 +178,7 @@ class Blueprint:
     # Other dialects' definition files beside this one (a dual-format template): the
     # answers file then records which dialect was used, so update and check use it too.
     other_definitions: tuple[str, ...] = ()
+    pipeline: Pipeline | None = None  # the `pipeline` key: CI files from a CI provider
 
     @property
     def template_root(self) -> Path:

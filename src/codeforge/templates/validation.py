@@ -26,6 +26,8 @@ from codeforge.templates.schema import (
     Insertion,
     Loop,
     Migration,
+    Pipeline,
+    PipelineStep,
     Task,
     Validator,
     Variable,
@@ -337,6 +339,43 @@ def _migrations(c: _Checker, value: Any, keys: KeyPath) -> tuple[Migration, ...]
     return tuple(result)
 
 
+def _formatters(c: _Checker, value: Any) -> tuple[str, ...]:
+    formatters = c.str_list(value, ("formatters",))
+    for i, fmt in enumerate(formatters):
+        if fmt not in FORMATTERS:
+            raise c.fail(
+                ("formatters", i), f"unknown formatter {fmt!r} (known: {', '.join(FORMATTERS)})"
+            )
+    return formatters
+
+
+_PIPELINE_KEYS = ("provider", "install", "steps", "python", "docker")
+
+
+def _pipeline(c: _Checker, value: Any, keys: KeyPath) -> Pipeline | None:
+    if value is None:
+        return None
+    spec = c.mapping(value, keys, _PIPELINE_KEYS)
+    if "provider" not in spec:
+        raise c.fail(keys, "missing `provider` (the CI provider's name, e.g. '{{ ci }}')")
+    steps = tuple(
+        PipelineStep(
+            name=c.str_(item["name"], (*skeys, "name")),
+            run=c.str_list(item["run"], (*skeys, "run")),
+        )
+        for item, skeys in c.entries(
+            spec.get("steps", []), (*keys, "steps"), ("name", "run"), ("name", "run")
+        )
+    )
+    return Pipeline(
+        provider=c.str_(spec["provider"], (*keys, "provider")),
+        install=c.str_(spec.get("install", ""), (*keys, "install")),
+        steps=steps,
+        python=c.str_(spec.get("python", ""), (*keys, "python")),
+        docker=c.str_(spec.get("docker", ""), (*keys, "docker")),
+    )
+
+
 _TOP_KEYS = (
     "name",
     "version",
@@ -352,6 +391,7 @@ _TOP_KEYS = (
     "gitignore",
     "migrations",
     "next_steps",
+    "pipeline",
 )
 
 
@@ -388,12 +428,7 @@ def build_blueprint(
                 version_check(min_version)
             except BlueprintError as exc:
                 raise c.fail(("min_codeforge_version",), exc.message) from exc
-    formatters = c.str_list(data.get("formatters", []), ("formatters",))
-    for i, fmt in enumerate(formatters):
-        if fmt not in FORMATTERS:
-            raise c.fail(
-                ("formatters", i), f"unknown formatter {fmt!r} (known: {', '.join(FORMATTERS)})"
-            )
+    formatters = _formatters(c, data.get("formatters", []))
     variables = _variables(c, data.get("variables"), ("variables",))
     gitignore = data.get("gitignore")
     return Blueprint(
@@ -414,4 +449,5 @@ def build_blueprint(
         content_hash=content_hash,
         migrations=_migrations(c, data.get("migrations"), ("migrations",)),
         next_steps=c.str_(data.get("next_steps", ""), ("next_steps",)),
+        pipeline=_pipeline(c, data.get("pipeline"), ("pipeline",)),
     )

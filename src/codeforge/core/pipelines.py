@@ -1,0 +1,115 @@
+"""CI files from CI providers: a blueprint's ``pipeline`` says what runs, a provider writes the file.
+
+A provider (``codeforge_ci_providers`` hook; built in: github, gitlab, jenkins) is a
+``name`` and a ``template_dir``: a folder rendered like a blueprint's template into
+the project root, with the project's context plus ``pipeline`` (the blueprint's
+``pipeline`` key, rendered): ``install`` (pip arguments), ``steps`` (each a
+``name`` and its ``run`` commands), ``python_versions`` (``python`` and every newer
+supported version) and ``docker`` (a bool).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from codeforge.core.answers import FALSE_WORDS, Evaluator
+from codeforge.core.dialect import DialectRun, Rendered
+from codeforge.core.plan import PlanBuilder
+from codeforge.errors import BlueprintError
+
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13")  # what the built-in providers test on
+NO_CI = ("", "none")
+
+
+class CIProvider(Protocol):
+    """A CI system a project can get its pipeline file for."""
+
+    @property
+    def name(self) -> str:
+        """What ``pipeline.provider`` renders to for this provider (e.g. ``github``)."""
+
+    @property
+    def template_dir(self) -> Path:
+        """The folder rendered into the project root (e.g. ``.github/workflows/ci.yml``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderProvider:
+    """A CI provider whose files are one template folder."""
+
+    name: str
+    template_dir: Path
+
+
+def builtin_ci_providers() -> dict[str, CIProvider]:
+    """github (Actions workflow), gitlab (``.gitlab-ci.yml``), jenkins (declarative Jenkinsfile)."""
+    import codeforge.templates
+
+    root = Path(codeforge.templates.__file__).resolve().parent / "ci"
+    return {name: FolderProvider(name, root / name) for name in ("github", "gitlab", "jenkins")}
+
+
+def _versions(lowest: str) -> list[str]:
+    if not lowest:
+        return []
+    newer = [v for v in PYTHON_VERSIONS if tuple(map(int, v.split("."))) > _key(lowest)]
+    return [lowest, *newer]
+
+
+def _key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return ()
+
+
+def add_pipeline(
+    run: DialectRun, rendered: Rendered, providers: Mapping[str, CIProvider]
+) -> str | None:
+    """Render the blueprint's CI provider into ``rendered.plan``; the provider's name, or None."""
+    spec = run.blueprint.pipeline
+    if spec is None:
+        return None
+    evaluator = Evaluator(run.env)
+    context = rendered.context
+
+    def text(value: str, key: str) -> str:
+        return evaluator.render(value, context, f"pipeline.{key}").strip()
+
+    name = text(spec.provider, "provider")
+    if name.lower() in NO_CI:
+        return None
+    provider = providers.get(name)
+    if provider is None:
+        known = ", ".join(sorted(providers)) or "none"
+        raise BlueprintError(
+            f"pipeline.provider: no CI provider {name!r} is installed (known: {known})",
+            where=str(run.blueprint.definition_file),
+            hint="install the plugin that adds it, or choose another",
+        )
+    pipeline: dict[str, Any] = {
+        "provider": name,
+        "install": text(spec.install, "install"),
+        "steps": [
+            {"name": step.name, "run": [text(c, f"steps.{step.name}") for c in step.run]}
+            for step in spec.steps
+        ],
+        "python_versions": _versions(text(spec.python, "python")),
+        "docker": text(spec.docker, "docker").lower() not in FALSE_WORDS | {"none"},
+    }
+    plan = PlanBuilder(run.env, run.settings.limits).build(
+        str(provider.template_dir), {**context, "pipeline": pipeline}
+    )
+    taken = rendered.plan.by_path()
+    for planned in plan.files:
+        if planned.path in taken:
+            raise BlueprintError(
+                f"CI provider {name!r} writes {planned.path}, which the blueprint's template"
+                " also has",
+                where=str(run.blueprint.definition_file),
+            )
+        rendered.plan.add(planned)
+    return name
