@@ -7,6 +7,8 @@ this module imports, on every run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from codeforge.core.collaborators import FreshEnvironments, Recorder, Reporter
 from codeforge.core.engine import SDLCEngine
 from codeforge.integrations.git import GitVcs
@@ -14,6 +16,9 @@ from codeforge.plugins.manager import Plugins, build_plugins
 from codeforge.settings import Settings, load_settings
 from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.bytecode import SharedBytes
+
+if TYPE_CHECKING:
+    from codeforge.templates.schema import Blueprint
 
 
 def shared_code() -> SharedBytes | None:
@@ -48,3 +53,13 @@ def local_engine(
         recorder=recorder,
         extensions=plugins.extensions(),
     )
+
+
+def usable_blueprints(
+    settings: Settings, *, reporter: Reporter | None = None
+) -> list[tuple[Blueprint, str]]:
+    """The blueprints ``init -t NAME`` can use, each with the NAME that asks for it."""
+    from codeforge.sources import source_label
+
+    blueprints = local_engine(settings, reporter=reporter).load_blueprints()
+    return [(bp, source_label(bp.root)) for bp in blueprints]

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from codeforge.app.context import AppContext
     from codeforge.app.generate import Rendered
+    from codeforge.db.store import ProjectStore
 
 
 def local_recorder(settings: Settings) -> Callable[[GenerationRecord], None]:
@@ -39,6 +40,13 @@ def local_recorder(settings: Settings) -> Callable[[GenerationRecord], None]:
             journal.append(settings.data_dir, rec, store_url=settings.store_url)
 
     return record
+
+
+def project_store(settings: Settings) -> ProjectStore:
+    """The configured database (SQLite in the data folder by default), journal ingested on read."""
+    from codeforge.db.store import ProjectStore
+
+    return ProjectStore.for_data_dir(settings.data_dir, settings.database_url)
 
 
 def server_record(

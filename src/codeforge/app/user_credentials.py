@@ -109,3 +109,13 @@ def rotate(session: Session, settings: Settings, env: Mapping[str, str]) -> int:
         row.secret, row.key_id = current.seal(clear, context), current.key_id
         count += 1
     return count
+
+
+def rotate_server(settings: Settings, env: Mapping[str, str]) -> int:
+    """``rotate`` on the configured database (its schema made current first)."""
+    from codeforge.db.engine import session_factory
+    from codeforge.db.migrate import ensure_schema
+
+    ensure_schema(settings.store_url)
+    with session_factory(settings.store_url).begin() as session:
+        return rotate(session, settings, env)

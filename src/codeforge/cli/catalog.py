@@ -57,22 +57,19 @@ def list_() -> None:
 @click.pass_context
 def list_templates(ctx: click.Context, as_json: bool) -> None:
     """The blueprints you can use with `init -t NAME`."""
-    from codeforge.app.local import local_engine
+    from codeforge.app.local import usable_blueprints
     from codeforge.cli.common import CliReporter
-    from codeforge.sources import source_label
 
-    blueprints = local_engine(settings_from(ctx), reporter=CliReporter()).load_blueprints()
+    blueprints = usable_blueprints(settings_from(ctx), reporter=CliReporter())
     if as_json:
-        echo_json([{**blueprint_info(bp), "use": source_label(bp.root)} for bp in blueprints])
+        echo_json([{**blueprint_info(bp), "use": use} for bp, use in blueprints])
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table("name", "version", "description", "tags", "use with -t", title="Blueprints")
-    for bp in blueprints:
-        table.add_row(
-            bp.name, bp.version, bp.description, ", ".join(bp.tags), source_label(bp.root)
-        )
+    for bp, use in blueprints:
+        table.add_row(bp.name, bp.version, bp.description, ", ".join(bp.tags), use)
     Console().print(table)
 
 

@@ -179,11 +179,6 @@ def rotate_key(ctx: click.Context, server: bool) -> None:
 
 
 def _rotate_server(ctx: click.Context) -> int:
-    from codeforge.app.user_credentials import rotate
-    from codeforge.db.engine import session_factory
-    from codeforge.db.migrate import ensure_schema
+    from codeforge.app.user_credentials import rotate_server
 
-    settings = settings_from(ctx)
-    ensure_schema(settings.store_url)
-    with session_factory(settings.store_url).begin() as session:
-        return rotate(session, settings, os.environ)
+    return rotate_server(settings_from(ctx), os.environ)

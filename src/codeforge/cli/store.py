@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from codeforge.cli.common import echo_json, settings_from
 from codeforge.settings import Settings
-
-if TYPE_CHECKING:
-    from codeforge.db.store import ProjectStore
-
-
-def open_store(settings: Settings) -> ProjectStore:
-    """The configured database (SQLite in the data folder by default), journal ingested on read."""
-    from codeforge.db.store import ProjectStore
-
-    return ProjectStore.for_data_dir(settings.data_dir, settings.database_url)
 
 
 @click.group()
@@ -30,7 +19,9 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Create or migrate the database schema to the latest revision."""
-    store = open_store(settings_from(ctx))
+    from codeforge.app.record import project_store
+
+    store = project_store(settings_from(ctx))
     revision = store.ensure()
     ingested = store.ingest_journal()
     click.echo(
@@ -49,7 +40,9 @@ def projects() -> None:
 @click.pass_context
 def add(ctx: click.Context, path: Path) -> None:
     """Register the project at PATH from its .codeforge-answers.yml."""
-    project = open_store(settings_from(ctx)).add_from_answers_file(path)
+    from codeforge.app.record import project_store
+
+    project = project_store(settings_from(ctx)).add_from_answers_file(path)
     click.echo(
         f"Recorded {project['name']} ({project['blueprint_name']} {project['blueprint_version']}) at {project['path']}."
     )
@@ -65,7 +58,9 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 
 def show_projects(settings: Settings, as_json: bool) -> None:
     """Print the recorded projects (the journal ingested first), as a table or JSON."""
-    projects = open_store(settings).list_projects()
+    from codeforge.app.record import project_store
+
+    projects = project_store(settings).list_projects()
     if as_json:
         echo_json(projects)
         return
@@ -92,7 +87,9 @@ def remove(ctx: click.Context, ref: str) -> None:
 
     Only the record goes: the project's files are not touched.
     """
-    removed = open_store(settings_from(ctx)).remove(ref)
+    from codeforge.app.record import project_store
+
+    removed = project_store(settings_from(ctx)).remove(ref)
     click.echo(
         f"Removed the record of {removed['name']} (id {removed['id']}) at {removed['path']}."
     )
@@ -105,9 +102,10 @@ def prune(ctx: click.Context, yes: bool) -> None:
     """Forget the recorded projects whose folder no longer exists (asks first)."""
     import sys
 
+    from codeforge.app.record import project_store
     from codeforge.errors import Declined, UsageError
 
-    store = open_store(settings_from(ctx))
+    store = project_store(settings_from(ctx))
     gone = store.missing_folders()
     if not gone:
         click.echo("No recorded project has lost its folder.")
