@@ -25,14 +25,19 @@ docs.gitlab.com/ee/api/personal_access_tokens.html#get-single-personal-access-to
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 GITHUB_DOCS = "https://docs.github.com/rest"
@@ -157,18 +162,41 @@ ROUTES: list[tuple[str, str, Handler]] = [
 
 
 class ForgeContract:
-    """The server's state: tokens it knows, requests it saw, routes it answers."""
+    """The server's state: tokens it knows, requests it saw, routes it answers.
 
-    def __init__(self) -> None:
+    ``repos`` (``"github:owner/name"`` -> FakeRepo) live as bare repositories under
+    ``git_root``, served by the real ``git http-backend`` at ``/owner/name.git``;
+    ``orgs`` maps a GitHub organization or GitLab group to its members' logins;
+    ``inject`` holds replies given, in order, to the next API requests (5xx, 429).
+    """
+
+    def __init__(self, git_root: Path) -> None:
+        from .forge_repos_contract import REPO_ROUTES, FakeRepo
+
         self.tokens: dict[str, Account] = {}
         self.requests: list[Recorded] = []
-        self.routes = [(m, re.compile(p + r"/?"), h) for m, p, h in ROUTES]
+        self.routes = [(m, re.compile(p + r"/?"), h) for m, p, h in [*ROUTES, *REPO_ROUTES]]
         self.rate_remaining = 5000
         self.url = ""
+        self.git_root = git_root
+        self.repos: dict[str, FakeRepo] = {}
+        self.orgs: dict[str, set[str]] = {}
+        self.inject: list[Reply] = []
+        self.failures: list[tuple[str, str, Reply]] = []  # (method, path prefix, reply), used once
+
+    def mutating(self) -> list[Recorded]:
+        """The API requests that change something (not GET), git pushes included."""
+        return [r for r in self.requests if r.method != "GET" and "git-upload-pack" not in r.path]
 
     def answer(self, request: Recorded) -> Reply:
         self.requests.append(request)
         path = request.path.split("?", 1)[0]
+        if self.inject:
+            return self.inject.pop(0)
+        for index, (method, prefix, failure) in enumerate(self.failures):
+            if request.method == method and path.startswith(prefix):
+                del self.failures[index]
+                return failure
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if match and method == request.method:
@@ -195,6 +223,17 @@ class ForgeContract:
         return Reply(reply.status, reply.body, {**limits, **reply.headers})
 
 
+def _basic_token(request: Recorded) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        _user, _, token = base64.b64decode(value).decode().partition(":")
+    except ValueError:
+        return None
+    return token or None
+
+
 class _Handler(BaseHTTPRequestHandler):
     contract: ForgeContract
 
@@ -206,6 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
             {k.lower(): v for k, v in self.headers.items()},
             self.rfile.read(length) if length else b"",
         )
+        if not self.path.startswith("/api/"):
+            self._git(request)
+            return
         reply = self.contract.answer(request)
         data = json.dumps(reply.body).encode()
         self.send_response(reply.status)
@@ -218,6 +260,61 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
+    def _git(self, request: Recorded) -> None:
+        """Smart HTTP through the real ``git http-backend``; Basic auth with a known token."""
+        self.contract.requests.append(request)
+        path, _, query = self.path.partition("?")
+        token = _basic_token(request)
+        if token is None or token not in self.contract.tokens:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="forge"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "GIT_PROJECT_ROOT": str(self.contract.git_root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(request.body)),
+            "REMOTE_USER": self.contract.tokens[token].login,
+            "REMOTE_ADDR": "127.0.0.1",
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        for header, name in (
+            ("Git-Protocol", "GIT_PROTOCOL"),
+            ("Content-Encoding", "HTTP_CONTENT_ENCODING"),
+        ):
+            if self.headers.get(header):
+                env[name] = self.headers[header]
+        proc = subprocess.run(
+            ["git", "http-backend"],
+            input=request.body,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        head, sep, content = proc.stdout.partition(b"\r\n\r\n")
+        if not sep:
+            head, _, content = proc.stdout.partition(b"\n\n")
+        status, headers = 200, []
+        for line in head.decode("latin-1").splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif key:
+                headers.append((key, value.strip()))
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are recorded, not printed
 
@@ -225,7 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def running_contract() -> Iterator[ForgeContract]:
     """A contract server on 127.0.0.1 for the duration of the block."""
-    contract = ForgeContract()
+    git_root = Path(tempfile.mkdtemp(prefix="forge-git-"))
+    contract = ForgeContract(git_root)
     handler = type("Handler", (_Handler,), {"contract": contract})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     contract.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -237,3 +335,6 @@ def running_contract() -> Iterator[ForgeContract]:
         server.shutdown()
         server.server_close()
         thread.join()
+        import shutil
+
+        shutil.rmtree(git_root, ignore_errors=True)

@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "diff": ("codeforge.cli.update", "diff", "Show what an update would change."),
     "worker": ("codeforge.cli.worker", "worker", "Run a job worker on the Redis queue."),
     "plugins": ("codeforge.cli.plugins", "plugins", "List installed plugins and their hooks."),
+    "publish": (
+        "codeforge.cli.publish",
+        "publish",
+        "Publish a project to GitHub or GitLab (create, push, configure).",
+    ),
     "credentials": (
         "codeforge.cli.credentials",
         "credentials",

@@ -67,7 +67,7 @@ def show_projects(settings: Settings, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "blueprint", "version", "path", "created", title="Projects")
+    table = Table("name", "blueprint", "version", "path", "created", "remote", title="Projects")
     for p in projects:
         table.add_row(
             str(p["name"]),
@@ -75,6 +75,7 @@ def show_projects(settings: Settings, as_json: bool) -> None:
             str(p["blueprint_version"]),
             str(p["path"]),
             str(p.get("created_at", ""))[:19],
+            str(p.get("remote_url") or ""),
         )
     Console().print(table)
 

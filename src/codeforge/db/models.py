@@ -177,6 +177,10 @@ class Project(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set by `codeforge publish`: the forge, the repository's web URL, when.
+    provider: Mapped[str | None] = mapped_column(String(50), default=None)
+    remote_url: Mapped[str | None] = mapped_column(Text, default=None)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
 
     def __repr__(self) -> str:
         return f"Project(id={self.id!r}, name={self.name!r}, path={self.path!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,6 +38,9 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "owner_id": project.owner_id,
         "created_at": project.created_at.isoformat() if project.created_at else None,
         "updated_at": project.updated_at.isoformat() if project.updated_at else None,
+        "provider": project.provider,
+        "remote_url": project.remote_url,
+        "published_at": project.published_at.isoformat() if project.published_at else None,
     }
 
 
@@ -140,6 +144,31 @@ class ProjectStore:
         with self.transaction("listing projects") as session:
             projects = repositories.list_projects(session, owner_id=None)
             return [project_to_dict(project) for project in projects]
+
+    def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
+        """Note where the project at ``path`` was published, and log a ``publish`` Activity.
+
+        False when no project is recorded at ``path`` (the Activity row is written anyway).
+        """
+        if self.data_dir is not None:
+            self.ingest_journal()
+        with self.transaction("recording a publish") as session:
+            project = repositories.find_project_by_path(session, str(path), None)
+            if project is not None:
+                project.provider, project.remote_url, project.published_at = (
+                    provider,
+                    remote_url,
+                    at,
+                )
+            repositories.log_activity(
+                session,
+                "publish",
+                project_id=project.id if project is not None else None,
+                target=remote_url,
+                details={"provider": provider, "path": str(path)},
+                at=at,
+            )
+            return project is not None
 
     def find(self, ref: str) -> dict[str, Any]:
         """The local project with id ``ref`` (all digits) or recorded at path ``ref``."""

@@ -24,6 +24,7 @@ def codeforge_credential_stores() -> Sequence[CredentialStoreFactory]:
 @hookimpl
 def codeforge_forges() -> Sequence[Forge]:
     """The built-in forges: GitHub and GitLab."""
-    from codeforge.integrations.forges import GitHubForge, GitLabForge
+    from codeforge.integrations.forge_gitlab import PublishingGitLab
+    from codeforge.integrations.forge_repos import PublishingGitHub
 
-    return [GitHubForge(), GitLabForge()]
+    return [PublishingGitHub(), PublishingGitLab()]

@@ -1,0 +1,186 @@
+"""Repository operations on GitHub (PyGithub) and GitLab (python-gitlab) for ``publish``.
+
+Both clients are the ones ``credentials test`` already uses: maintained, typed
+enough for mypy, and covering every endpoint publishing needs (repositories,
+topics, branch protection, Actions secrets sealed with PyNaCl, CI/CD variables).
+Their own retry loops are off: :mod:`codeforge.integrations.retry` retries 429
+and 5xx within a bound, honouring ``Retry-After`` and the rate-limit reset.
+
+Errors name the provider and host, never the token.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from codeforge.app.publish import RemoteRepo, Visibility
+from codeforge.errors import (
+    CodeForgeError,
+    ConflictError,
+    NetworkError,
+    NotFoundError,
+    UsageError,
+    ValidationError,
+)
+from codeforge.integrations.forges import (
+    TIMEOUT,
+    GitHubForge,
+    _client,
+    github_api,
+    refused,
+    unreachable,
+)
+from codeforge.integrations.retry import RETRIED, RetryPolicy, Transient, with_retries
+
+T = TypeVar("T")
+
+
+def basic_header(user: str, token: str) -> str:
+    """``Authorization: Basic base64(user:token)``, the form git sends over https."""
+    pair = base64.b64encode(f"{user}:{token}".encode()).decode("ascii")
+    return f"Authorization: Basic {pair}"
+
+
+def _refusal(provider: str, host: str, status: int, message: str, scopes: str) -> CodeForgeError:
+    if status in (401, 403):
+        error = refused(provider, host, status, message)
+        if status == 403 and scopes:
+            error.hint = f"the token needs the scope {scopes}"
+            error.message += f"; needed scope: {scopes}"
+        return error
+    if status == 404:
+        return NotFoundError(f"{provider} at {host}: {message or 'Not Found'}")
+    if status in (400, 409, 422):
+        if "already" in message.lower() or "taken" in message.lower():
+            return ConflictError(f"{provider} at {host} refused: {message}")
+        return ValidationError(f"{provider} at {host} refused: {message}")
+    return NetworkError(
+        f"{provider} at {host} answered {status} {message}".rstrip(), hint="try again later"
+    )
+
+
+class GitHubRepos:
+    """:class:`codeforge.app.publish.ForgeRepos` on GitHub REST v3."""
+
+    provider = "github"
+
+    def __init__(self, host: str, token: str, login: str, policy: RetryPolicy) -> None:
+        self._github = _client("github")
+        self._requests = _client("requests")
+        self._host, self._login, self._policy = host, login, policy
+        self._header = basic_header("x-access-token", token)
+        self._client = self._github.Github(
+            auth=self._github.Auth.Token(token),
+            base_url=github_api(host),
+            timeout=TIMEOUT,
+            retry=None,
+            seconds_between_requests=None,
+        )
+
+    @property
+    def login(self) -> str:
+        return self._login
+
+    def _classify(self, exc: BaseException) -> Transient | None:
+        if isinstance(exc, self._github.GithubException) and (
+            exc.status in RETRIED
+            or (exc.status == 403 and (exc.headers or {}).get("x-ratelimit-remaining") == "0")
+        ):
+            return Transient(exc.status, exc.headers or {}, exc)
+        return None
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return with_retries(call, self._classify, self._policy)
+        except self._github.GithubException as exc:
+            data = exc.data if isinstance(exc.data, dict) else {}
+            message = str(data.get("message", ""))
+            details = [
+                str(e.get("message", "")) for e in data.get("errors", []) if isinstance(e, dict)
+            ]
+            if details:
+                message = f"{message} ({'; '.join(d for d in details if d)})"
+            scopes = str((exc.headers or {}).get("x-accepted-oauth-scopes", ""))
+            raise _refusal(self.provider, self._host, exc.status, message, scopes) from None
+        except self._requests.RequestException as exc:
+            raise unreachable(self.provider, self._host, exc) from None
+
+    def _repo(self, raw: Any) -> RemoteRepo:
+        return RemoteRepo(
+            str(raw.owner.login), str(raw.name), str(raw.clone_url), str(raw.html_url)
+        )
+
+    def find(self, owner: str, name: str) -> RemoteRepo | None:
+        try:
+            return self._call(lambda: self._repo(self._client.get_repo(f"{owner}/{name}")))
+        except NotFoundError:
+            return None
+
+    def check_owner(self, owner: str) -> None:
+        if owner.lower() == self._login.lower():
+            return
+        try:
+            self._call(lambda: self._client.get_organization(owner).login)
+        except NotFoundError:
+            raise NotFoundError(
+                f"github at {self._host} has no organization {owner!r} the token can see",
+                where="--owner",
+            ) from None
+
+    def create(self, owner: str, name: str, visibility: Visibility, description: str) -> RemoteRepo:
+        private = visibility != "public"
+        if owner.lower() == self._login.lower():
+            if visibility == "internal":
+                raise UsageError(
+                    "internal repositories exist only in organizations", where="--internal"
+                )
+            return self._call(
+                lambda: self._repo(
+                    self._client.get_user().create_repo(
+                        name, description=description, private=private
+                    )
+                )
+            )
+        org = self._call(lambda: self._client.get_organization(owner))
+        return self._call(
+            lambda: self._repo(
+                org.create_repo(
+                    name, description=description, private=private, visibility=visibility
+                )
+            )
+        )
+
+    def _remote(self, repo: RemoteRepo) -> Any:
+        return self._client.get_repo(f"{repo.owner}/{repo.name}", lazy=True)
+
+    def configure(
+        self, repo: RemoteRepo, branch: str, description: str | None, topics: Sequence[str]
+    ) -> None:
+        remote = self._remote(repo)
+        if description is None:
+            self._call(lambda: remote.edit(default_branch=branch))
+        else:
+            self._call(lambda: remote.edit(default_branch=branch, description=description))
+        if topics:
+            self._call(lambda: remote.replace_topics(list(topics)))
+
+    def protect(self, repo: RemoteRepo, branch: str) -> None:
+        remote = self._remote(repo)
+        self._call(lambda: remote.get_branch(branch).edit_protection(allow_force_pushes=False))
+
+    def set_secret(self, repo: RemoteRepo, name: str, value: str) -> None:
+        """An Actions secret, sealed (libsodium sealed box, PyNaCl) with the repository's key."""
+        remote = self._remote(repo)
+        self._call(lambda: remote.create_secret(name, value, secret_type="actions"))  # noqa: S106
+
+    def push_header(self) -> str:
+        return self._header
+
+
+class PublishingGitHub(GitHubForge):
+    """GitHub as a forge that can also publish (``repos``)."""
+
+    def repos(self, host: str, token: str, login: str) -> GitHubRepos:
+        return GitHubRepos(host, token, login, RetryPolicy())
