@@ -300,3 +300,23 @@ def test_gitlab_variables_are_masked_and_protected(accounts: ForgeContract, tmp_
         repo.variables["API_KEY"]["masked"] is True
         and repo.variables["API_KEY"]["protected"] is True
     )
+
+
+def test_the_record_shows_the_remote(accounts: ForgeContract, tmp_path: Path) -> None:
+    from sources.git_support import BlueprintRepo
+
+    blueprint = BlueprintRepo(tmp_path / "bp")
+    blueprint.commit("one", "v1.0.0")
+    made = console(
+        "init", "shop", "-t", str(blueprint.path), "--defaults", "-o", str(tmp_path / "out")
+    )
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / "out" / "shop"
+    done = publish(accounts, "github", path, "--owner", "acme")
+    assert done.returncode == 0, done.stderr
+    [row] = json.loads(console("list", "projects", "--json").stdout)
+    assert (row["provider"], row["remote_url"]) == ("github", f"{accounts.url}/acme/shop")
+    assert row["published_at"] is not None
+    table = console("list", "projects", env={"COLUMNS": "300"}).stdout
+    assert f"{accounts.url}/acme/shop" in table
+    no_token_leaks(accounts, path, done.stdout, done.stderr, json.dumps(row))
