@@ -55,9 +55,9 @@ def run_publish(
     """Resolve the forge and the token, then run the publish use case."""
     from datetime import UTC, datetime
 
-    from codeforge.core.credentials import check_credential, normalise_host
     from codeforge.app.publish import Publisher, PublishRequest
     from codeforge.cli.credentials import _forge, _store
+    from codeforge.core.credentials import check_credential, normalise_host
     from codeforge.integrations.gitpush import HttpsPusher
 
     forge = _forge(ctx, provider)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from codeforge.core.credentials import base_url
 from codeforge.app.publish import RemoteRepo, Visibility
+from codeforge.core.credentials import base_url
 from codeforge.errors import ConflictError, NotFoundError
 from codeforge.integrations.forge_repos import _refusal, basic_header
 from codeforge.integrations.forges import TIMEOUT, GitLabForge, _client, unreachable
