@@ -87,9 +87,9 @@ def run_publish(
 
 
 def _recorder(ctx: click.Context) -> Any:
-    from codeforge.cli.store import open_store
+    from codeforge.app.record import project_store
 
-    return open_store(settings_from(ctx))
+    return project_store(settings_from(ctx))
 
 
 def show(result: PublishResult, as_json: bool) -> None:
