@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from codeforge.app.publish import RemoteRepo, Visibility
 from codeforge.core.credentials import base_url
+from codeforge.core.publishing import RemoteRepo, Visibility
 from codeforge.errors import ConflictError, NotFoundError
 from codeforge.integrations.forge_repos import _refusal, basic_header
 from codeforge.integrations.forges import TIMEOUT, GitLabForge, _client, unreachable
@@ -24,7 +24,7 @@ _NO_SLEEP: dict[str, Any] = {"obey_rate_limit": False}
 
 
 class GitLabRepos:
-    """:class:`codeforge.app.publish.ForgeRepos` on GitLab REST v4."""
+    """:class:`codeforge.core.publishing.ForgeRepos` on GitLab REST v4."""
 
     provider = "gitlab"
 

@@ -15,7 +15,7 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from codeforge.app.publish import RemoteRepo, Visibility
+from codeforge.core.publishing import RemoteRepo, Visibility
 from codeforge.errors import (
     CodeForgeError,
     ConflictError,
@@ -62,7 +62,7 @@ def _refusal(provider: str, host: str, status: int, message: str, scopes: str) -
 
 
 class GitHubRepos:
-    """:class:`codeforge.app.publish.ForgeRepos` on GitHub REST v3."""
+    """:class:`codeforge.core.publishing.ForgeRepos` on GitHub REST v3."""
 
     provider = "github"
 

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from codeforge.app.publish import LocalState
+from codeforge.core.publishing import LocalState, is_loopback
 from codeforge.errors import ConflictError, GitError
 from codeforge.integrations.git import run_git
-from codeforge.sources.urls import is_loopback
 
 PUSH_TIMEOUT = 300.0
 
@@ -37,7 +36,7 @@ def _header_env(url: str, header: str) -> dict[str, str]:
 
 
 class HttpsPusher:
-    """:class:`codeforge.app.publish.GitPusher` over https with a URL-scoped header."""
+    """:class:`codeforge.core.publishing.GitPusher` over https with a URL-scoped header."""
 
     def local(self, path: Path) -> LocalState:
         """The current branch and commit; ConflictError (exit 4) unless a clean git repository."""

@@ -41,6 +41,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from codeforge.core.publishing import is_loopback
 from codeforge.errors import NotFoundError, SecurityError, UsageError
 from codeforge.sources.normal import SHORTCUTS as SHORTCUTS
 from codeforge.sources.normal import normalise_source
@@ -113,15 +114,6 @@ def valid_host(host: str) -> bool:
         return True
     except ValueError:
         return _HOST_RE.match(host) is not None
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _clean_path(path: str, where: str) -> str:
