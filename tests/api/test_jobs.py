@@ -237,8 +237,8 @@ def test_secret_answers_are_refused_before_a_job_stores_them(api: Api) -> None:
 
 
 def test_result_before_finishing_is_409(api: Api) -> None:
+    from codeforge.app import jobstore as store
     from codeforge.db.engine import session_factory
-    from codeforge.jobs import store
 
     job, created = store.submit(
         session_factory(api.url),
@@ -260,9 +260,9 @@ def test_a_restarted_server_picks_up_queued_and_abandoned_jobs(api_db_url: str) 
     from fastapi.testclient import TestClient
 
     from codeforge.api.app import create_app
+    from codeforge.app import jobstore as store
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
-    from codeforge.jobs import store
     from codeforge.settings import load_settings
 
     from .conftest import make_caller
@@ -303,9 +303,9 @@ def test_a_restarted_server_picks_up_queued_and_abandoned_jobs(api_db_url: str) 
 def test_an_expired_result_is_410(api: Api) -> None:
     from sqlalchemy import update
 
+    from codeforge.app import sweep
     from codeforge.db.engine import session_factory
     from codeforge.db.models import Job, utcnow
-    from codeforge.jobs import sweep
 
     job = submit(api, api.alice, GENERATE).json()
     wait_done(api, api.alice, job["id"])

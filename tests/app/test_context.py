@@ -57,9 +57,9 @@ def test_the_built_in_kinds_come_from_the_default_plugin(db_url: str) -> None:
 
 
 def test_a_plugin_job_kind_runs_through_the_runner(db_url: str, tmp_path: Path) -> None:
+    from codeforge.app import jobstore as store
     from codeforge.cache.artifacts import LocalArtifactStore
     from codeforge.db.repositories import create_user
-    from codeforge.jobs import store
     from codeforge.jobs.config import JobConfig
     from codeforge.jobs.runner import Runner
 

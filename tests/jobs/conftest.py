@@ -80,7 +80,7 @@ def env(db_url: str, tmp_path: Path) -> Env:
 
 
 def submit(env: Env, kind: str, payload: dict[str, Any], **kw: Any) -> str:
-    from codeforge.jobs import store
+    from codeforge.app import jobstore as store
 
     job, created = store.submit(
         env.ctx.factory,

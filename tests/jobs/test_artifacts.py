@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from codeforge.cache.artifacts import LocalArtifactStore, iter_file
+from codeforge.api.download import iter_file
+from codeforge.cache.artifacts import LocalArtifactStore
 from codeforge.errors import NotFoundError, StoreError, ValidationError
 
 

@@ -36,8 +36,8 @@ def procs() -> Iterator[list[Proc]]:
 
 
 def status_counts(url: str) -> dict[str, int]:
+    from codeforge.app.jobstore import count_by_status
     from codeforge.db.engine import session_factory
-    from codeforge.jobs.store import count_by_status
 
     with session_factory(url)() as session:
         return count_by_status(session)
@@ -126,11 +126,11 @@ def test_a_worker_killed_mid_job_is_retried_by_another(
 ) -> None:
     from sqlalchemy import func, select
 
+    from codeforge.app import jobstore as store
     from codeforge.cache.jobs import RedisJobQueue
     from codeforge.db.engine import session_factory
     from codeforge.db.migrate import ensure_schema
     from codeforge.db.models import Activity, Job, Project
-    from codeforge.jobs import store
 
     ensure_schema(pg_url)
     alice = make_caller(pg_url, "alice", "member")

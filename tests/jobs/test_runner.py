@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+from codeforge.app import jobstore as store
 from codeforge.cache.artifacts import LocalArtifactStore
-from codeforge.jobs import store
 from codeforge.jobs.runner import Runner, Sweeper
 
 from .conftest import Env, job_row, submit

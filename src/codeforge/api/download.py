@@ -1,11 +1,11 @@
-"""Zip downloads over HTTP: the body in chunks and a safe ``Content-Disposition``."""
+"""Downloads over HTTP: the body in chunks and a safe ``Content-Disposition``."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import Final
+from typing import BinaryIO, Final
 from urllib.parse import quote
 
 CHUNK: Final = 64 * 1024
@@ -16,6 +16,13 @@ def chunks(data: bytes) -> Iterator[bytes]:
     view = memoryview(data)
     for start in range(0, len(data), CHUNK):
         yield bytes(view[start : start + CHUNK])
+
+
+def iter_file(stream: BinaryIO) -> Iterator[bytes]:
+    """Read ``stream`` (an artifact) in chunks and close it at the end."""
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
 
 
 def content_disposition(name: str, suffix: str = ".zip") -> str:

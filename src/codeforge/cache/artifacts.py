@@ -19,12 +19,10 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO
 
 from codeforge.core.artifacts import artifact_id_for, check_id
 from codeforge.errors import NotFoundError, StoreError
-
-CHUNK: Final = 64 * 1024
 
 
 class LocalArtifactStore:
@@ -120,10 +118,3 @@ class LocalArtifactStore:
             except FileNotFoundError:
                 continue
         return count, total
-
-
-def iter_file(stream: BinaryIO) -> Iterator[bytes]:
-    """Read ``stream`` in chunks and close it at the end."""
-    with stream:
-        while chunk := stream.read(CHUNK):
-            yield chunk

@@ -1,9 +1,10 @@
 """The job queue: RQ on Redis when ``CODEFORGE_REDIS_URL`` is set, a thread pool otherwise.
 
 Either way a queue message is only a job id; the ``jobs`` table holds the rest
-(``codeforge.jobs.store``). RQ jobs are serialised with RQ's ``JSONSerializer``
+(``codeforge.app.jobstore``). Both queues implement ``codeforge.app.queue.JobQueue``.
+RQ jobs are serialised with RQ's ``JSONSerializer``
 (``["codeforge.jobs.runtime.run_rq_job", null, [], {"job_id": "..."}]``): nothing
-is ever pickled into Redis.
+is ever pickled into Redis. ``run_rq_worker`` is the loop of ``codeforge worker``.
 
 Redis down: putting a job on the queue raises ``QueueUnavailable`` (HTTP 503 with
 a clear message); the API then withdraws the job it had just stored, so no job is
@@ -20,13 +21,11 @@ running when the process died is retried once its lease runs out.
 from __future__ import annotations
 
 import logging
-import os
 import queue as queue_module
-import socket
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from codeforge.errors import QueueUnavailable, RedisUnavailable
 
@@ -37,13 +36,6 @@ RQ_ENTRY: Final = "codeforge.jobs.runtime.run_rq_job"
 # job at the timeout itself; RQ's alarm only interrupts work that ignores it).
 RQ_TIMEOUT_GRACE: Final = 10
 RQ_FAILURE_TTL: Final = 24 * 3600
-
-
-class JobQueue(Protocol):
-    def enqueue(self, job_id: str, queue: str, timeout: int) -> None:
-        """Put ``job_id`` on ``queue``; QueueUnavailable when that is impossible now."""
-
-    def describe(self) -> str: ...
 
 
 def rq_queue(connection: Any, name: str) -> Any:
@@ -132,5 +124,66 @@ class InProcessQueue:
             thread.join(timeout=timeout)
 
 
-def worker_name(prefix: str = "codeforge") -> str:
-    return f"{prefix}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+def _worker_class() -> Any:
+    """RQ's in-process worker (no fork per job: warm caches and connection pools),
+    remembering a stop request (SIGTERM, Ctrl-C) so the outer loop ends too."""
+    from rq.worker import SimpleWorker
+
+    class Worker(SimpleWorker):
+        stop_asked = False
+
+        def request_stop(self, signum: Any, frame: Any) -> None:
+            self.stop_asked = True
+            super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+        def subscribe(self) -> None:
+            # RQ's own, but the listener thread wakes every second instead of every 60 s.
+            # On the way out RQ unsubscribes and calls the thread's stop(), which in this
+            # redis-py waits for the thread: one sitting in get_message(timeout=60) after
+            # the unsubscribe held a polite stop (SIGTERM) for up to a minute.
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+                sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler
+            )
+
+    return Worker
+
+
+def run_rq_worker(url: str, names: list[str], name: str, *, burst: bool, level: str) -> bool:
+    """Run one RQ worker until it stops; True when it was asked to stop (or burst ended).
+
+    With ``burst``, Redis being unreachable is an error (exit 9): there is nothing to
+    wait for. Without it, the caller builds a new worker once Redis answers again.
+    """
+    from redis import Redis, RedisError
+    from rq.serializers import JSONSerializer
+
+    from codeforge.cache.connection import redacted
+
+    # A client of its own: RQ raises its socket timeout above the blocking dequeue's.
+    connection = Redis.from_url(url, socket_connect_timeout=2.0, health_check_interval=30)
+    rq_worker: Any = None
+    try:
+        rq_worker = _worker_class()(
+            [rq_queue(connection, n) for n in names],
+            name=name,
+            connection=connection,
+            serializer=JSONSerializer,
+            worker_ttl=60,
+            job_monitoring_interval=5,
+        )
+        rq_worker.max_connection_wait_time = 2.0
+        rq_worker.work(burst=burst, logging_level=level.upper())
+    except (RedisError, OSError) as exc:
+        if burst:
+            raise RedisUnavailable(
+                f"Redis at {redacted(url)} is unreachable: {type(exc).__name__}",
+                hint="start Redis or fix CODEFORGE_REDIS_URL; without --burst the worker "
+                "waits for Redis and carries on",
+            ) from exc
+        log.warning("worker %s: Redis unavailable (%s); retrying", name, type(exc).__name__)
+        return rq_worker is not None and bool(rq_worker.stop_asked)
+    finally:
+        connection.close()
+    return bool(rq_worker.stop_asked) or burst

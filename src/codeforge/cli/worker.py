@@ -94,7 +94,7 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
     """
 
     from codeforge.app.context import build_context
-    from codeforge.cache.jobs import worker_name
+    from codeforge.app.queue import worker_name
     from codeforge.errors import UsageError
     from codeforge.jobs.config import job_config
     from codeforge.settings import load_settings
@@ -116,10 +116,10 @@ def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: s
     import signal
     import time
 
-    from codeforge.cache.connection import redacted
-    from codeforge.cache.jobs import RedisJobQueue
+    from codeforge.app.queue import redis_queue, run_worker
     from codeforge.jobs.runner import Runner, Sweeper
     from codeforge.jobs.runtime import set_worker_runner
+    from codeforge.redaction import redact
 
     # Until RQ installs its own handlers, a stop request ends the command cleanly too.
     signal.signal(signal.SIGTERM, _exit)
@@ -127,17 +127,17 @@ def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: s
     artifacts = ctx.artifacts.results
     set_worker_runner(Runner(ctx, jobs, artifacts, name))
     log = logging.getLogger("codeforge.jobs")
-    where = {"worker": name, "queues": names, "redis": redacted(jobs.redis_url)}
+    where = {"worker": name, "queues": names, "redis": redact(jobs.redis_url)}
     log.info("worker started", extra=where)
     sweeper = None
     if not burst:
-        sweeper = Sweeper(ctx, jobs, artifacts, RedisJobQueue(jobs.redis_url).enqueue, names)
+        sweeper = Sweeper(ctx, jobs, artifacts, redis_queue(jobs.redis_url).enqueue, names)
         sweeper.start()
     try:
         round_ = 0
         while True:
             label = name if round_ == 0 else f"{name}.{round_}"
-            if _work(jobs.redis_url, names, label, burst, level) or burst:
+            if run_worker(jobs.redis_url, names, label, burst=burst, level=level) or burst:
                 return
             round_ += 1
             # Redis went away: build a new worker once it answers again. A stop request
@@ -154,71 +154,3 @@ def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: s
 
 def _exit(_signum: int, _frame: Any) -> None:
     raise SystemExit(0)
-
-
-def _worker_class() -> Any:
-    """RQ's in-process worker (no fork per job: warm caches and connection pools),
-    remembering a stop request (SIGTERM, Ctrl-C) so the outer loop ends too."""
-    from rq.worker import SimpleWorker
-
-    class Worker(SimpleWorker):
-        stop_asked = False
-
-        def request_stop(self, signum: Any, frame: Any) -> None:
-            self.stop_asked = True
-            super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
-
-        def subscribe(self) -> None:
-            # RQ's own, but the listener thread wakes every second instead of every 60 s.
-            # On the way out RQ unsubscribes and calls the thread's stop(), which in this
-            # redis-py waits for the thread: one sitting in get_message(timeout=60) after
-            # the unsubscribe held a polite stop (SIGTERM) for up to a minute.
-            self.pubsub = self.connection.pubsub()
-            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-            self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
-                sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler
-            )
-
-    return Worker
-
-
-def _work(url: str, names: list[str], name: str, burst: bool, level: str) -> bool:
-    """Run one RQ worker until it stops; True when it was asked to stop (or burst ended).
-
-    With ``burst``, Redis being unreachable is an error (exit 9): there is nothing to
-    wait for. Without it, the caller builds a new worker once Redis answers again.
-    """
-    from redis import Redis, RedisError
-    from rq.serializers import JSONSerializer
-
-    from codeforge.cache.connection import redacted
-    from codeforge.cache.jobs import rq_queue
-    from codeforge.errors import RedisUnavailable
-
-    log = logging.getLogger("codeforge.jobs")
-    # A client of its own: RQ raises its socket timeout above the blocking dequeue's.
-    connection = Redis.from_url(url, socket_connect_timeout=2.0, health_check_interval=30)
-    rq_worker: Any = None
-    try:
-        rq_worker = _worker_class()(
-            [rq_queue(connection, n) for n in names],
-            name=name,
-            connection=connection,
-            serializer=JSONSerializer,
-            worker_ttl=60,
-            job_monitoring_interval=5,
-        )
-        rq_worker.max_connection_wait_time = 2.0
-        rq_worker.work(burst=burst, logging_level=level.upper())
-    except (RedisError, OSError) as exc:
-        if burst:
-            raise RedisUnavailable(
-                f"Redis at {redacted(url)} is unreachable: {type(exc).__name__}",
-                hint="start Redis or fix CODEFORGE_REDIS_URL; without --burst the worker "
-                "waits for Redis and carries on",
-            ) from exc
-        log.warning("worker %s: Redis unavailable (%s); retrying", name, type(exc).__name__)
-        return rq_worker is not None and bool(rq_worker.stop_asked)
-    finally:
-        connection.close()
-    return bool(rq_worker.stop_asked) or burst

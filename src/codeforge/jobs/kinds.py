@@ -4,7 +4,7 @@ A kind has two halves. ``check`` runs in the API request, before the job exists:
 validates what it can cheaply (roles, names, no secret answers stored) and raises
 the same errors as the synchronous endpoints. ``run`` runs in a worker: it does the
 work and returns a ``Work`` whose ``record`` writes the job's rows in the same
-transaction that marks it finished (see ``codeforge.jobs.store.finish``), so a
+transaction that marks it finished (see ``codeforge.app.jobstore.finish``), so a
 retried job never records twice.
 
 Both are thin adapters over the use cases the synchronous endpoints call

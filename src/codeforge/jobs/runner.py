@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from codeforge.app import jobstore, sweep
 from codeforge.app.context import AppContext
 from codeforge.core.artifacts import ArtifactStore
 from codeforge.errors import CodeForgeError, GitError, RedisUnavailable, StoreError
-from codeforge.jobs import store, sweep
 from codeforge.jobs.config import JobConfig
 from codeforge.jobs.kinds import Owner, kinds_of
 
@@ -104,7 +104,7 @@ def describe(exc: BaseException) -> str:
 class Attempt:
     """One running attempt: the kind's view (``JobRun``) plus its lease keeper."""
 
-    def __init__(self, runner: Runner, claimed: store.Claimed, owner: Owner) -> None:
+    def __init__(self, runner: Runner, claimed: jobstore.Claimed, owner: Owner) -> None:
         self.runner = runner
         self.claimed = claimed
         self.id = claimed.id
@@ -141,7 +141,7 @@ class Attempt:
         if now - self._last_write < 0.5:
             return  # a fast job does not write every step
         self._last_write = now
-        if not store.renew(
+        if not jobstore.renew(
             self.runner.factory, self.claimed, self.runner.config.lease, percent, stage
         ):
             self.lost.set()
@@ -157,7 +157,7 @@ class Attempt:
                 self.runner.fail(self.claimed, self.runner.timeout_message(self.claimed), "timeout")
                 return
             try:
-                if not store.renew(self.runner.factory, self.claimed, self.runner.config.lease):
+                if not jobstore.renew(self.runner.factory, self.claimed, self.runner.config.lease):
                     self.lost.set()
                     return
             except Exception as exc:  # a database blip: try again on the next tick
@@ -175,12 +175,12 @@ class Runner:
     def factory(self) -> Any:
         return self.ctx.factory
 
-    def timeout_message(self, claimed: store.Claimed) -> str:
+    def timeout_message(self, claimed: jobstore.Claimed) -> str:
         return f"the {claimed.kind} job did not finish within its {claimed.timeout} s timeout"
 
-    def fail(self, claimed: store.Claimed, message: str, kind: str) -> bool:
+    def fail(self, claimed: jobstore.Claimed, message: str, kind: str) -> bool:
         try:
-            return store.fail(self.factory, claimed, message, kind, self.config.result_ttl)
+            return jobstore.fail(self.factory, claimed, message, kind, self.config.result_ttl)
         except Exception as exc:  # the lease then runs out and the sweeper retries it
             log.warning("job %s: cannot record the failure: %s", claimed.id, type(exc).__name__)
             return False
@@ -188,7 +188,7 @@ class Runner:
     def run(self, job_id: str) -> str:
         """Run one attempt of ``job_id``; returns what happened (finished, failed, retry,
         skipped when it is not ours to run, lost when it was taken from us)."""
-        claimed = store.claim(self.factory, job_id, self.worker, self.config.lease)
+        claimed = jobstore.claim(self.factory, job_id, self.worker, self.config.lease)
         if claimed is None:
             return "skipped"
         if claimed.owner is None:
@@ -208,7 +208,7 @@ class Runner:
                 artifact_id = self.artifacts.put(claimed.id, work.artifact, work.suffix)
                 size = len(work.artifact)
             attempt.check()
-            done = store.finish(
+            done = jobstore.finish(
                 self.factory,
                 claimed,
                 result=work.result,
@@ -228,7 +228,7 @@ class Runner:
         except BaseException:
             # Shutting down mid-job: hand the job back at once instead of waiting for
             # the lease to run out.
-            store.retry_later(self.factory, claimed, "the worker was stopped", "abandoned", 0)
+            jobstore.retry_later(self.factory, claimed, "the worker was stopped", "abandoned", 0)
             raise
         finally:
             attempt.stop()
@@ -248,7 +248,7 @@ class Runner:
                     "job %s: transient failure, retry in %.1f s: %s", claimed.id, delay, message
                 )
                 try:
-                    store.retry_later(self.factory, claimed, message, "transient", delay)
+                    jobstore.retry_later(self.factory, claimed, message, "transient", delay)
                 except Exception:  # the lease runs out and the sweeper retries it
                     log.warning("job %s: cannot schedule the retry", claimed.id)
                 return "retry"

@@ -1,7 +1,7 @@
 """Wiring jobs into a process: the API's runtime (queue, runner, sweeper) and RQ's entry point.
 
 ``build_runtime`` gives an API process RQ when Redis is configured, else a thread
-pool in the process (``codeforge.cache.jobs``). ``run_rq_job`` is what RQ workers
+pool in the process (``codeforge.app.queue``). ``run_rq_job`` is what RQ workers
 call for each message; ``codeforge worker`` sets the runner it uses, a plain
 ``rq worker`` process builds one from the environment.
 """
@@ -13,7 +13,7 @@ import logging
 import time
 
 from codeforge.app.context import AppContext, build_context
-from codeforge.cache.jobs import InProcessQueue, JobQueue, RedisJobQueue, worker_name
+from codeforge.app.queue import JobQueue, LocalQueue, redis_queue, thread_pool, worker_name
 from codeforge.core.artifacts import ArtifactStore
 from codeforge.jobs.config import JobConfig, job_config
 from codeforge.jobs.runner import Runner, Sweeper
@@ -35,7 +35,7 @@ class JobRuntime:
     def stop(self) -> None:
         if self.sweeper is not None:
             self.sweeper.stop()
-        if isinstance(self.queue, InProcessQueue):
+        if isinstance(self.queue, LocalQueue):
             self.queue.stop()
 
 
@@ -47,8 +47,8 @@ def build_runtime(
     artifacts = ctx.artifacts.results
     runner = Runner(ctx, config, artifacts, name or worker_name("api"))
     if config.redis_url:
-        return JobRuntime(ctx, config, artifacts, RedisJobQueue(config.redis_url), runner)
-    pool = InProcessQueue(runner.run, config.threads)
+        return JobRuntime(ctx, config, artifacts, redis_queue(config.redis_url), runner)
+    pool = thread_pool(runner.run, config.threads)
     sweeper = Sweeper(ctx, config, artifacts, pool.enqueue, [config.queue])
     runtime = JobRuntime(ctx, config, artifacts, pool, runner, sweeper)
     if start:

@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
@@ -28,9 +28,12 @@ from codeforge.api.schemas import (
     PluginJobCreate,
 )
 from codeforge.app.authentication import Principal
-from codeforge.db.models import JOB_STATUSES, Job
+from codeforge.app.jobstore import STATUSES as JOB_STATUSES
 from codeforge.errors import CodeForgeError, ConflictError, NotFoundError, ValidationError
 from codeforge.jobs.runtime import JobRuntime
+
+if TYPE_CHECKING:
+    from codeforge.db.models import Job
 
 _NAME_RE: Final = re.compile(NAME_PATTERN)
 _runtime_lock = threading.Lock()
@@ -96,7 +99,7 @@ def _check_template(template: str) -> None:
 def _submit(
     request: Request, ctx: Ctx, user: Principal, body: Any, header_key: str | None
 ) -> tuple[Job, bool]:
-    from codeforge.jobs import store
+    from codeforge.app import queue
     from codeforge.jobs.kinds import ROLE_RANK, Owner, get_kind
 
     runtime = runtime_of(request.app)
@@ -119,37 +122,17 @@ def _submit(
         _check_template(payload["template"])
     kind.check(ctx, Owner(user.id, user.name, user.role), payload)
     config = runtime.config
-    if config.redis_url:
-        from codeforge.cache.connection import is_down, redacted
-
-        if is_down(config.redis_url):
-            from codeforge.errors import QueueUnavailable
-
-            raise QueueUnavailable(
-                f"the job queue is unavailable (Redis at {redacted(config.redis_url)} "
-                "is not answering); the job was not queued",
-                where="queue",
-                hint="retry in a few seconds",
-            )
-    timeout = config.timeout_for(kind.name)
-    job, created = store.submit(
-        ctx.factory,
+    submission = queue.Submission(
         owner_id=user.id,
         kind=kind.name,
         payload=payload,
         queue=config.queue,
         max_attempts=config.max_attempts,
-        timeout=timeout,
+        timeout=config.timeout_for(kind.name),
         requeue_after=config.requeue_after,
         idempotency_key=key,
     )
-    if created:
-        try:
-            runtime.queue.enqueue(job.id, job.queue, timeout)
-        except CodeForgeError:
-            store.withdraw(ctx.factory, job.id)
-            raise
-    return job, created
+    return queue.submit(ctx, runtime.queue, config.redis_url, submission)
 
 
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -192,29 +175,20 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[JobPublic]:
     """Your jobs, newest first; admins see everyone's (``?status=failed``: the failed jobs)."""
-    from codeforge.jobs import store
+    from codeforge.app.queue import list_jobs as list_rows
 
     if status is not None and status not in JOB_STATUSES:
         raise ValidationError(
             f"unknown status {status!r} (one of {', '.join(JOB_STATUSES)})", where="status"
         )
-    with ctx.read() as session:
-        rows = store.list_jobs(
-            session,
-            None if user.is_admin else user.id,
-            status=status,
-            kind=kind,
-            limit=limit,
-            offset=offset,
-        )
-        return [public(r) for r in rows]
+    rows = list_rows(ctx, user, status=status, kind=kind, limit=limit, offset=offset)
+    return [public(r) for r in rows]
 
 
 def _get(ctx: Ctx, user: Principal, job_id: str) -> Job:
-    from codeforge.jobs import store
+    from codeforge.app.queue import get_job as get_row
 
-    with ctx.read() as session:
-        return store.get_owned(session, job_id, None if user.is_admin else user.id)
+    return get_row(ctx, user, job_id)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses={404: {"model": ErrorPublic}})
@@ -248,8 +222,7 @@ def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam
 
     With an S3 artifact store the answer is a 307 to a short-lived presigned URL;
     ownership and expiry are checked here first."""
-    from codeforge.api.download import content_disposition
-    from codeforge.cache.artifacts import iter_file
+    from codeforge.api.download import content_disposition, iter_file
 
     job = _get(ctx, user, job_id)
     if job.status == "failed":

@@ -9,7 +9,7 @@ workers (or a worker and the sweeper) can never both act on one job:
 * **renew / progress**: only while this worker still holds that attempt;
 * **finish**: in one transaction with the job's own records (Project, Activity,
   Blueprint rows), so either both commit or neither does: a job completes once;
-* **sweep** (``codeforge.jobs.sweep``): a ``started`` job whose lease ran out (its
+* **sweep** (``codeforge.app.sweep``): a ``started`` job whose lease ran out (its
   worker died) goes back to ``queued`` (or ``failed`` after ``max_attempts``); a
   ``queued`` job whose ``lease_until`` passed is (re-)put on the queue.
 
@@ -32,10 +32,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from codeforge.db.models import Job, User, utcnow
+from codeforge.db.models import JOB_STATUSES, Job, User, utcnow
 from codeforge.errors import ConflictError, NotFoundError
 
 MAX_ERROR_LENGTH: Final = 2000
+# The states a job moves through (what ``GET /jobs?status=`` accepts).
+STATUSES: Final = JOB_STATUSES
 
 
 @dataclasses.dataclass(frozen=True)

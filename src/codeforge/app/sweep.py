@@ -1,6 +1,6 @@
 """The sweeper's side of the ``jobs`` table: abandoned leases, due jobs, expired results.
 
-Like every transition in ``codeforge.jobs.store``, each is a compare-and-set
+Like every transition in ``codeforge.app.jobstore``, each is a compare-and-set
 ``UPDATE ... WHERE`` on the state the sweeper saw, so several sweepers (one per
 executor process) can run at once without acting twice on one job.
 """
