@@ -21,7 +21,6 @@ from codeforge.api.schemas import ErrorPublic
 from codeforge.app.authentication import session_store
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.context import AppContext, build_context
-from codeforge.db.engine import engine_for
 from codeforge.plugins.manager import Plugins
 from codeforge.settings import Settings, load_settings
 
@@ -65,7 +64,7 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app, ctx.metrics)
-    watch_database(engine_for(config.database_url), config.database_url)
+    watch_database(config.database_url)
     watch_redis()
     _include_routers(app, ctx)
     _add_middleware(app, ctx)

@@ -16,8 +16,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from codeforge.api.logs import get_logger
-from codeforge.api.outage import RETRY_AFTER, is_database_outage, outage
+from codeforge.api.outage import RETRY_AFTER, outage
 from codeforge.app.metrics import Metrics
+from codeforge.app.outages import database_failure, is_database_outage
 from codeforge.errors import CodeForgeError, QueueUnavailable, RedisUnavailable, StoreError
 
 # Errors that mean "a dependency is out of reach": 503 with Retry-After.
@@ -71,11 +72,9 @@ class _Handlers:
     async def database_error(self, request: Request, exc: Exception) -> JSONResponse:
         if not is_database_outage(exc):
             raise exc  # a wrong statement is a bug: the 500 handler below
-        from codeforge.db.engine import store_error
-
         url = request.app.state.ctx.config.database_url
         # The driver's first line (redacted) goes to the log, not to the caller.
-        outage("database", url).failed(store_error("reaching the database", url, exc).message)
+        outage("database", url).failed(database_failure(url, exc))
         self.metrics.errors.labels("store").inc()
         return JSONResponse(
             error_body(

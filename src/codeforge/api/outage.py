@@ -4,23 +4,18 @@ While a dependency a route needs is unreachable, the route answers 503 with the
 usual JSON error body and ``Retry-After`` (never 500 and a traceback per request).
 Each server process logs one ``error`` line when it first meets the outage and
 one ``info`` line, with how long it lasted and how many requests it refused, when
-the dependency answers again. For the database, "answers again" is the first
-statement that completes (an engine event); for Redis, the first command that
-succeeds after a failure (``codeforge.cache.connection``).
+the dependency answers again (when that is, and which errors are outages, is
+``codeforge.app.outages``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
-from typing import Any, Final
-
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from typing import Final
 
 from codeforge.api.logs import get_logger
+from codeforge.app import outages
 
 RETRY_AFTER: Final = 5  # seconds: about one pool reconnect, or two Redis breaker pauses
 
@@ -73,66 +68,22 @@ _outages: dict[tuple[str, str], Outage] = {}
 
 def outage(what: str, url: str) -> Outage:
     """The process's outage state for ``what`` (``database`` or ``redis``) at ``url``."""
-    from codeforge.db.engine import redact_url
-
     key = (what, url)
     with _lock:
         found = _outages.get(key)
         if found is None:
-            found = _outages[key] = Outage(what, redact_url(url))
+            found = _outages[key] = Outage(what, outages.redacted_url(url))
         return found
 
 
-# SQLite raises OperationalError for wrong statements too ("no such table"): only
-# these say the database file cannot be used right now.
-_SQLITE_OUTAGES: Final = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
-
-
-def is_database_outage(exc: BaseException) -> bool:
-    """True when ``exc`` says the database cannot be reached (not that a statement is wrong)."""
-    if isinstance(exc, PoolTimeout):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated or isinstance(exc, InterfaceError):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    if type(exc.orig).__module__ == "sqlite3":
-        text = str(exc.orig).lower()
-        return any(marker in text for marker in _SQLITE_OUTAGES)
-    return True
-
-
-def watch_database(engine: Engine, url: str) -> None:
+def watch_database(url: str) -> None:
     """End the database outage at the first statement, begun after it, that completes."""
-    _engine_outages[engine] = outage("database", url)
-    if not event.contains(engine, "after_cursor_execute", _executed):
-        event.listen(engine, "before_cursor_execute", _executing)
-        event.listen(engine, "after_cursor_execute", _executed)
-
-
-_ASKED_AT: Final = "codeforge_asked_at"
-
-
-def _executing(conn: Any, *_args: Any) -> None:
-    conn.info[_ASKED_AT] = time.monotonic()  # one thread per connection at a time
-
-
-def _executed(conn: Any, *_args: Any) -> None:
-    state = _engine_outages.get(conn.engine)
-    if state is not None:
-        state.recovered(conn.info.pop(_ASKED_AT, None))
-
-
-_engine_outages: weakref.WeakKeyDictionary[Engine, Outage] = weakref.WeakKeyDictionary()
+    outages.watch_database(url, outage("database", url).recovered)
 
 
 def watch_redis() -> None:
     """End a Redis outage at the first command that succeeds after a failure."""
-    from codeforge.cache.connection import watch_recovery
-
-    watch_recovery(_redis_recovered)
+    outages.watch_redis(_redis_recovered)
 
 
 def _redis_recovered(url: str) -> None:
