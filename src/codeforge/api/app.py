@@ -95,7 +95,8 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
 
 
 def _add_middleware(app: FastAPI, ctx: AppContext) -> None:
-    from codeforge.api.ratelimit import RateLimitMiddleware, build_limiter
+    from codeforge.api.ratelimit import RateLimitMiddleware
+    from codeforge.app.limits import build_limiter
 
     # Inside RequestMiddleware: a 429 still gets a request id, a log line and metrics.
     app.add_middleware(RateLimitMiddleware, limiter=build_limiter(ctx.settings, ctx.config))

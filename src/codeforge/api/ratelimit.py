@@ -3,22 +3,23 @@
 Each request is counted against its route group (see :func:`route_group`) once for
 the credential it carries (the SHA-256 of its API key or session cookie: one
 bucket per key, no database needed) and once for the client address. Health and
-metrics endpoints are never limited. The counting is in
-``codeforge.cache.ratelimit`` (Redis when configured, in-process otherwise).
+metrics endpoints are never limited. The limiter comes from
+``codeforge.app.limits`` (Redis when configured, in-process otherwise).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codeforge.api.config import API_PREFIX, COOKIE_NAME
 from codeforge.api.errors import error_body
-from codeforge.app.config import ApiConfig
-from codeforge.cache.ratelimit import RateLimiter, Verdict
-from codeforge.settings import Settings
+
+if TYPE_CHECKING:
+    from codeforge.cache.ratelimit import RateLimiter, Verdict
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 # The web page (codeforge.web) signs in and renders through the same limits as the API.
@@ -117,18 +118,3 @@ async def _too_many(send: Send, verdict: Verdict) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def build_limiter(settings: Settings, config: ApiConfig) -> RateLimiter:
-    """The limiter for an app: the configured limits, Redis when configured."""
-    from codeforge.cache.ratelimit import parse_limits
-
-    per_key = parse_limits(config.rate_limits, where="CODEFORGE_RATE_LIMITS")
-    per_address = (
-        parse_limits(config.rate_limits_address, where="CODEFORGE_RATE_LIMITS_ADDRESS")
-        if config.rate_limits_address.strip()
-        else per_key
-    )
-    return RateLimiter(
-        per_key, per_address, redis_url=settings.redis_url, prefix=config.redis_prefix
-    )
