@@ -124,6 +124,13 @@ def save_state(git_dir: Path, state: Mapping[str, Any]) -> None:
     temporary.replace(target)
 
 
+def https_pusher() -> GitPusher:
+    """The pusher of the hardened git wrapper: https, the token in a URL-scoped header."""
+    from codeforge.integrations.gitpush import HttpsPusher
+
+    return HttpsPusher()
+
+
 def _key(request: PublishRequest, owner: str, name: str) -> str:
     return f"{request.provider}|{request.host}|{owner}|{name}".lower()
 

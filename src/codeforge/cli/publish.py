@@ -55,10 +55,9 @@ def run_publish(
     """Resolve the forge and the token, then run the publish use case."""
     from datetime import UTC, datetime
 
-    from codeforge.app.publish import Publisher, PublishRequest
+    from codeforge.app.publish import Publisher, PublishRequest, https_pusher
     from codeforge.cli.credentials import _forge, _store
     from codeforge.core.credentials import check_credential, normalise_host
-    from codeforge.integrations.gitpush import HttpsPusher
 
     forge = _forge(ctx, provider)
     if not hasattr(forge, "repos"):
@@ -82,7 +81,7 @@ def run_publish(
         dry_run=dry_run,
         secrets=dict(secrets or {}),
     )
-    publisher = Publisher(repos, HttpsPusher(), recorder, lambda: datetime.now(UTC))
+    publisher = Publisher(repos, https_pusher(), recorder, lambda: datetime.now(UTC))
     return publisher.publish(request)
 
 

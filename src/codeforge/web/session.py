@@ -14,7 +14,7 @@ import functools
 import hmac
 import secrets
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -23,7 +23,9 @@ from codeforge.api.auth import csrf_matches
 from codeforge.api.config import COOKIE_NAME
 from codeforge.app.authentication import Principal, session_user
 from codeforge.app.context import AppContext
-from codeforge.cache.sessions import SessionData
+
+if TYPE_CHECKING:
+    from codeforge.cache.sessions import SessionData
 
 LOGIN_CSRF_COOKIE: Final = "codeforge_login_csrf"
 
