@@ -11,14 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from codeforge.api.logs import get_logger
 from codeforge.api.outage import RETRY_AFTER, outage
 from codeforge.app.metrics import Metrics
-from codeforge.app.outages import database_failure, is_database_outage
+from codeforge.app.outages import DATABASE_ERRORS, database_failure, is_database_outage
 from codeforge.errors import CodeForgeError, QueueUnavailable, RedisUnavailable, StoreError
 
 # Errors that mean "a dependency is out of reach": 503 with Retry-After.
@@ -127,8 +125,8 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     """Register the one translation of every error into an HTTP response."""
     handlers = _Handlers(metrics)
     app.add_exception_handler(CodeForgeError, handlers.codeforge_error)  # type: ignore[arg-type]
-    app.add_exception_handler(DBAPIError, handlers.database_error)
-    app.add_exception_handler(PoolTimeout, handlers.database_error)
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, handlers.database_error)
     app.add_exception_handler(RequestValidationError, handlers.request_invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, handlers.http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, handlers.internal_error)

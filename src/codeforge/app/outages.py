@@ -5,11 +5,14 @@ one line per outage, ``codeforge.api.outage``); this module knows the
 dependencies. For the database, "answers again" is the first statement, begun
 after the outage was met, that completes (an engine event); for Redis, the first
 command that succeeds after a failure (``codeforge.cache.connection``). Names and
-messages are redacted: no password reaches a log line.
+messages are redacted: no password reaches a log line. ``is_transient`` says which
+failures a job retries (a dependency out of reach, git networking).
 """
 
 from __future__ import annotations
 
+import errno
+import re
 import time
 import weakref
 from collections.abc import Callable
@@ -19,9 +22,17 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from codeforge.app.context import AppContext
+from codeforge.errors import GitError, RedisUnavailable, StoreError
+
 # SQLite raises OperationalError for wrong statements too ("no such table"): only
 # these say the database file cannot be used right now.
 _SQLITE_OUTAGES: Final = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
+
+
+# What the database layer raises when a statement fails (an outage or a wrong statement):
+# the API turns the outages among them into 503s.
+DATABASE_ERRORS: Final[tuple[type[Exception], ...]] = (DBAPIError, PoolTimeout)
 
 
 def is_database_outage(exc: BaseException) -> bool:
@@ -38,6 +49,58 @@ def is_database_outage(exc: BaseException) -> bool:
         text = str(exc.orig).lower()
         return any(marker in text for marker in _SQLITE_OUTAGES)
     return True
+
+
+def database_answers(ctx: AppContext) -> bool:
+    """True when the database answers a ``SELECT 1`` now."""
+    from sqlalchemy import text
+
+    try:
+        with ctx.read() as session:
+            session.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+_NETWORK_GIT: Final = re.compile(
+    r"could not resolve|unable to access|connection|timed out|timeout|early eof|"
+    r"reset by peer|network|temporarily|HTTP 5\d\d|returned error: 5\d\d",
+    re.IGNORECASE,
+)
+_NETWORK_ERRNOS: Final = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.EPIPE,
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that may well not happen again: the database, Redis or the
+    network out of reach, git networking (a job that met one is retried)."""
+    if isinstance(exc, StoreError | RedisUnavailable):
+        return True
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, GitError):
+        return bool(_NETWORK_GIT.search(str(exc)))
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    try:
+        from redis import RedisError
+
+        return isinstance(exc, RedisError)
+    except ImportError:  # pragma: no cover - redis is optional
+        return False
 
 
 def redacted_url(url: str) -> str:

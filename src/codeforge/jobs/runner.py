@@ -16,38 +16,20 @@ transaction). Errors are sorted once:
 from __future__ import annotations
 
 import dataclasses
-import errno
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
-from codeforge.app import jobstore, sweep
+from codeforge.app import jobstore, outages, sweep
 from codeforge.app.context import AppContext
 from codeforge.core.artifacts import ArtifactStore
-from codeforge.errors import CodeForgeError, GitError, RedisUnavailable, StoreError
+from codeforge.errors import CodeForgeError, StoreError
 from codeforge.jobs.config import JobConfig
 from codeforge.jobs.kinds import Owner, kinds_of
 
 log = logging.getLogger("codeforge.jobs")
-
-_NETWORK_GIT: Final = re.compile(
-    r"could not resolve|unable to access|connection|timed out|timeout|early eof|"
-    r"reset by peer|network|temporarily|HTTP 5\d\d|returned error: 5\d\d",
-    re.IGNORECASE,
-)
-_NETWORK_ERRNOS: Final = frozenset(
-    {
-        errno.ECONNREFUSED,
-        errno.ECONNRESET,
-        errno.ETIMEDOUT,
-        errno.EHOSTUNREACH,
-        errno.ENETUNREACH,
-        errno.EPIPE,
-    }
-)
 
 
 class TransientJobError(CodeForgeError):
@@ -67,27 +49,9 @@ class LeaseLost(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures that may well not happen again: connections, git networking."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    if isinstance(exc, TransientJobError | StoreError | RedisUnavailable):
-        return True
-    if isinstance(exc, OperationalError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, GitError):
-        return bool(_NETWORK_GIT.search(str(exc)))
-    if isinstance(exc, ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
-        return True
-    try:
-        from redis import RedisError
-
-        return isinstance(exc, RedisError)
-    except ImportError:  # pragma: no cover - redis is optional
-        return False
+    """True for failures that may well not happen again: a kind's own transient error,
+    or a dependency out of reach (``codeforge.app.outages.is_transient``)."""
+    return isinstance(exc, TransientJobError) or outages.is_transient(exc)
 
 
 def _is_rq_timeout(exc: BaseException) -> bool:

@@ -19,12 +19,9 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(ctx: Ctx) -> Response:
-    from sqlalchemy import text
+    from codeforge.app.outages import database_answers
 
-    try:
-        with ctx.read() as session:
-            session.execute(text("SELECT 1"))
-    except Exception:
+    if not database_answers(ctx):
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
 
