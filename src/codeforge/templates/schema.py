@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from codeforge.templates.workflow import Workflow
+
 VARIABLE_TYPES = ("str", "int", "float", "bool", "choice", "multichoice", "list", "dict", "secret")
 FORMATTERS = ("ruff-format", "ruff-fix")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -179,6 +181,7 @@ class Blueprint:
     # answers file then records which dialect was used, so update and check use it too.
     other_definitions: tuple[str, ...] = ()
     pipeline: Pipeline | None = None  # the `pipeline` key: CI files from a CI provider
+    workflow: Workflow | None = None  # the `workflow` key: verify, build, publish, deploy
 
     @property
     def template_root(self) -> Path:

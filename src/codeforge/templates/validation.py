@@ -32,6 +32,7 @@ from codeforge.templates.schema import (
     Validator,
     Variable,
 )
+from codeforge.templates.workflow import parse_workflow
 
 # -- validation -------------------------------------------------------------------------
 
@@ -392,6 +393,7 @@ _TOP_KEYS = (
     "migrations",
     "next_steps",
     "pipeline",
+    "workflow",
 )
 
 
@@ -450,4 +452,5 @@ def build_blueprint(
         migrations=_migrations(c, data.get("migrations"), ("migrations",)),
         next_steps=c.str_(data.get("next_steps", ""), ("next_steps",)),
         pipeline=_pipeline(c, data.get("pipeline"), ("pipeline",)),
+        workflow=parse_workflow(c, data.get("workflow"), ("workflow",)),
     )
