@@ -22,6 +22,7 @@ TABLES = {
     "projects",
     "activity",
     "jobs",
+    "workflows",
     "alembic_version",
 }
 

@@ -67,7 +67,8 @@ def show_projects(settings: Settings, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "blueprint", "version", "path", "created", "remote", title="Projects")
+    columns = ("name", "blueprint", "version", "path", "created", "remote", "last stage")
+    table = Table(*columns, title="Projects")
     for p in projects:
         table.add_row(
             str(p["name"]),
@@ -76,6 +77,7 @@ def show_projects(settings: Settings, as_json: bool) -> None:
             str(p["path"]),
             str(p.get("created_at", ""))[:19],
             str(p.get("remote_url") or ""),
+            str(p.get("workflow") or ""),
         )
     Console().print(table)
 

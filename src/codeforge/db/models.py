@@ -269,6 +269,7 @@ __all__ = [
     "Project",
     "UTCDateTime",
     "User",
+    "Workflow",
     "json_type",
     "utcnow",
 ]
@@ -298,3 +299,26 @@ class Credential(Base):
 
     def __repr__(self) -> str:  # never the secret
         return f"Credential(id={self.id!r}, user_id={self.user_id!r}, provider={self.provider!r})"
+
+
+class Workflow(Base):
+    """A project's SDLC workflow: the last result of each stage (``codeforge workflow run``).
+
+    ``stages`` maps a stage name to its last result (status, inputs key, start,
+    duration, outputs); ``last_stage`` and ``last_status`` are the newest of them,
+    for listings. Each result is also an ``workflow`` Activity row (the history).
+    """
+
+    __tablename__ = "workflows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), unique=True
+    )
+    last_stage: Mapped[str] = mapped_column(String(20))
+    last_status: Mapped[str] = mapped_column(String(20))
+    stages: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Workflow(project_id={self.project_id!r}, last_stage={self.last_stage!r})"

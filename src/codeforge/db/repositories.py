@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from codeforge.db.models import (
     BlueprintArchive,
     Project,
     User,
+    Workflow,
     utcnow,
 )
 from codeforge.errors import ConflictError, NotFoundError, ValidationError
@@ -160,8 +161,38 @@ def remove_project(
         target=f"project:{project.id}",
         details={"project_id": project.id, "name": project.name, "path": project.path},
     )
+    # Not left to ON DELETE CASCADE: SQLite enforces foreign keys only when asked to.
+    session.execute(delete(Workflow).where(Workflow.project_id == project.id))
     session.delete(project)
     session.flush()
+
+
+def save_stage_result(
+    session: Session, project: Project, result: dict[str, Any], at: datetime
+) -> Workflow:
+    """Keep ``result`` as the last of its stage for ``project`` and log a ``workflow`` row."""
+    row = session.scalars(select(Workflow).where(Workflow.project_id == project.id)).first()
+    if row is None:
+        row = Workflow(project_id=project.id, stages={})
+        session.add(row)
+    stage = str(result["stage"])
+    # A new dict: SQLAlchemy sees a changed JSON column only when it is reassigned.
+    row.stages = {**(row.stages or {}), stage: result}
+    row.last_stage, row.last_status, row.updated_at = stage, str(result["status"]), at
+    log_activity(session, "workflow", project_id=project.id, target=stage, details=result, at=at)
+    return row
+
+
+def last_stages(session: Session, project_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(last stage, its status) of each of these projects that ran a workflow."""
+    if not project_ids:
+        return {}
+    rows = session.execute(
+        select(Workflow.project_id, Workflow.last_stage, Workflow.last_status).where(
+            Workflow.project_id.in_(project_ids)
+        )
+    )
+    return {pid: (stage, status) for pid, stage, status in rows}
 
 
 # --- users and API keys ---------------------------------------------------------------

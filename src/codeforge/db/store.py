@@ -25,8 +25,8 @@ from codeforge.errors import NotFoundError, StoreError, ValidationError
 _WRITE_ATTEMPTS: Final = 3
 
 
-def project_to_dict(project: Project) -> dict[str, Any]:
-    """A project as plain JSON-ready data."""
+def project_to_dict(project: Project, workflow: str | None = None) -> dict[str, Any]:
+    """A project as plain JSON-ready data; ``workflow`` is its last stage (``build: succeeded``)."""
     return {
         "id": project.id,
         "name": project.name,
@@ -41,6 +41,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "provider": project.provider,
         "remote_url": project.remote_url,
         "published_at": project.published_at.isoformat() if project.published_at else None,
+        "workflow": workflow,
     }
 
 
@@ -143,7 +144,30 @@ class ProjectStore:
             self.ingest_journal()
         with self.transaction("listing projects") as session:
             projects = repositories.list_projects(session, owner_id=None)
-            return [project_to_dict(project) for project in projects]
+            stages = repositories.last_stages(session, [p.id for p in projects])
+            return [
+                {**project_to_dict(p), "workflow": _stage_text(stages.get(p.id))} for p in projects
+            ]
+
+    def record_workflow(self, path: Path, result: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """Keep a workflow stage's ``result`` for the project at ``path`` (recorded first
+        from its answers file when it is not yet), and log it as an Activity row."""
+        if self.data_dir is not None:
+            self.ingest_journal()
+        root = Path(path).expanduser().resolve()
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self.transaction("recording a workflow stage") as session:
+                    project = repositories.find_project_by_path(session, str(root), None)
+                    if project is None:
+                        record = record_from_answers(root, read_answers_file(root))
+                        project = repositories.record_generation(session, record)
+                    repositories.save_stage_result(session, project, result, at)
+                    return project_to_dict(project)
+            except IntegrityError as exc:
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise store_error("recording a workflow stage", self._url, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
         """Note where the project at ``path`` was published, and log a ``publish`` Activity.
@@ -216,6 +240,11 @@ class ProjectStore:
         """Record an existing project from its ``.codeforge-answers.yml``."""
         root = Path(project_path).expanduser().resolve()
         return self.record(record_from_answers(root, read_answers_file(root)))
+
+
+def _stage_text(last: tuple[str, str] | None) -> str | None:
+    """How listings show a project's last workflow stage: ``build: succeeded``."""
+    return None if last is None else f"{last[0]}: {last[1]}"
 
 
 def record_from_answers(root: Path, answers_file: AnswersFile) -> GenerationRecord:
