@@ -298,22 +298,22 @@ def test_workflow_timings_are_recorded_per_stage(
 def test_failing_stage_is_timed_and_stops_the_run(
     engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
 ) -> None:
-    from codeforge.core.engine import WorkflowState
+    from codeforge.core.engine import StagesState
 
     ran: list[str] = []
 
-    def ok(state: WorkflowState) -> None:
+    def ok(state: StagesState) -> None:
         ran.append("ok")
 
-    def fails(state: WorkflowState) -> None:
+    def fails(state: StagesState) -> None:
         raise OSError(13, "Permission denied", "/some/file")
 
-    def never(state: WorkflowState) -> None:
+    def never(state: StagesState) -> None:
         ran.append("never")
 
-    state = WorkflowState(template="t", name="n", data={})
+    state = StagesState(template="t", name="n", data={})
     with pytest.raises(CodeForgeError) as info:
-        engine.manage_workflow([("first", ok), ("second", fails), ("third", never)], state)
+        engine.run_stages([("first", ok), ("second", fails), ("third", never)], state)
     assert ran == ["ok"]
     assert info.value.message == "second: Permission denied"
     assert info.value.where == "/some/file"

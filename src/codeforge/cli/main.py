@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "publish",
         "Publish a project to GitHub or GitLab (create, push, configure).",
     ),
+    "workflow": (
+        "codeforge.cli.workflow",
+        "workflow",
+        "Run a project's verify, build, publish and deploy stages.",
+    ),
     "credentials": (
         "codeforge.cli.credentials",
         "credentials",

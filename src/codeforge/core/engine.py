@@ -43,6 +43,7 @@ from codeforge.templates.schema import Blueprint
 
 if TYPE_CHECKING:
     from codeforge.core.components import ComponentResult
+    from codeforge.core.sdlc import WorkflowAction, WorkflowRequest, WorkflowRun, WorkflowStore
     from codeforge.core.update import CheckResult, UpdateResult
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
     "Reporter",
     "SDLCEngine",
     "SilentReporter",
-    "WorkflowState",
+    "StagesState",
     "check_project_name",
 ]
 
@@ -69,8 +70,8 @@ def __getattr__(name: str) -> Any:
 
 
 @dataclasses.dataclass
-class WorkflowState:
-    """A workflow run by :meth:`SDLCEngine.manage_workflow`: what it is about, its timings."""
+class StagesState:
+    """A run of :meth:`SDLCEngine.run_stages`: what it is about, its timings."""
 
     template: str
     name: str
@@ -78,7 +79,7 @@ class WorkflowState:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
-Stage = tuple[str, Callable[[WorkflowState], None]]
+Stage = tuple[str, Callable[[StagesState], None]]
 
 
 @dataclasses.dataclass
@@ -189,15 +190,29 @@ class SDLCEngine:
 
     # -- workflows and operations ----------------------------------------------------
 
-    def manage_workflow(self, stages: Sequence[Stage], state: WorkflowState) -> WorkflowState:
+    def run_stages(self, stages: Sequence[Stage], state: StagesState) -> StagesState:
         """Run ``stages`` in order, timing each; an error stops the run and names the stage.
 
-        The project's SDLC workflow (verify, build, publish, deploy) grows here;
-        generating files is :mod:`codeforge.core.generation`'s stages.
+        Generating files is :mod:`codeforge.core.generation`'s stages; the project's
+        lifecycle after that is :meth:`manage_workflow`.
         """
         for name, stage in stages:
             timed(state.timings, name, functools.partial(stage, state))
         return state
+
+    def manage_workflow(
+        self,
+        request: WorkflowRequest,
+        *,
+        actions: Mapping[str, WorkflowAction],
+        store: WorkflowStore | None = None,
+    ) -> WorkflowRun:
+        """Run the project's SDLC workflow: the verify, build, publish and deploy stages
+        its blueprint declares (see core/sdlc.py), skipping those whose inputs are unchanged.
+        """
+        from codeforge.core.sdlc import run_workflow  # init never pays for the workflow
+
+        return run_workflow(self.parts, request, actions, store)
 
     def create_project(
         self,

@@ -1,4 +1,5 @@
-"""The built-in integrations (the ``local`` credential store, GitHub, GitLab) as a default plugin."""
+"""The built-in integrations (the ``local`` credential store, GitHub, GitLab, the package
+workflow actions) as a default plugin."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
     from codeforge.core.credentials import CredentialStoreFactory, Forge
+    from codeforge.core.sdlc import WorkflowAction
 
 
 @hookimpl
@@ -28,3 +30,11 @@ def codeforge_forges() -> Sequence[Forge]:
     from codeforge.integrations.forge_repos import PublishingGitHub
 
     return [PublishingGitHub(), PublishingGitLab()]
+
+
+@hookimpl
+def codeforge_workflow_actions() -> Sequence[WorkflowAction]:
+    """The built-in workflow actions: ``package.build`` and ``package.upload``."""
+    from codeforge.integrations.packaging import PackageBuild, PackageUpload
+
+    return [PackageBuild(), PackageUpload()]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # type-only: the hooks name adapter types without importing a
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.pipelines import CIProvider
     from codeforge.core.postprocess import Formatter, PostProcessor
+    from codeforge.core.sdlc import WorkflowAction
     from codeforge.jobs.kinds import Kind
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -147,6 +148,16 @@ def codeforge_ci_providers() -> Sequence[CIProvider]:
     Objects following ``codeforge.core.pipelines.CIProvider``: a ``name`` and a
     ``template_dir`` rendered into the project with the blueprint's context plus
     ``pipeline``. Built in: ``github``, ``gitlab``, ``jenkins``.
+    """
+
+
+@hookspec
+def codeforge_workflow_actions() -> Sequence[WorkflowAction]:
+    """Actions a blueprint's ``workflow`` steps name under ``action``, each with a unique ``name``.
+
+    Objects following ``codeforge.core.sdlc.WorkflowAction``: a ``name`` (dotted,
+    like ``package.build``) and ``run(context)`` returning the step's outputs. Built
+    in: ``package.build`` and ``package.upload``.
     """
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.pipelines import CIProvider
     from codeforge.core.postprocess import Formatter, PostProcessor
+    from codeforge.core.sdlc import WorkflowAction
     from codeforge.jobs.kinds import Kind
 
 GROUP = "codeforge.plugins"
@@ -288,6 +289,10 @@ class Plugins:
     def forges(self) -> dict[str, Forge]:
         """Forges by name (built-in: ``github``, ``gitlab``)."""
         return self._by_name("codeforge_forges", "forge")
+
+    def workflow_actions(self) -> dict[str, WorkflowAction]:
+        """Workflow actions by name (built-in: ``package.build``, ``package.upload``)."""
+        return self._by_name("codeforge_workflow_actions", "workflow action")
 
     def _by_name(self, hook_name: str, what: str) -> dict[str, Any]:
         """Objects with a ``name`` from every plugin; two plugins giving one name is an error."""

@@ -1,0 +1,194 @@
+"""The workflow use case: run a project's SDLC stages with the installed actions, and record them.
+
+Each stage's last result is kept twice: in a small JSON file per project in the
+data folder, and in the database, as the project's ``workflows`` row and one
+``workflow`` Activity row per result (what ``list projects`` and the history
+show). The file also keeps the last rendered plan: a rerun whose answers file,
+blueprint definition and options are unchanged checks the tree against it and,
+when every stage is up to date, skips them all without loading the blueprint or
+opening the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codeforge.core.answersfile import ANSWERS_FILE
+from codeforge.core.sdlc_model import (
+    SKIPPED,
+    PlannedStage,
+    StageResult,
+    WorkflowPlan,
+    WorkflowRequest,
+    WorkflowRun,
+    cached_plan,
+    inputs_key,
+    skip_message,
+)
+from codeforge.core.treehash import tree_hash
+from codeforge.errors import StoreError
+from codeforge.settings import Settings, get_dotted
+
+if TYPE_CHECKING:  # the engine's modules load only when a stage has to run
+    from codeforge.core.collaborators import Reporter
+    from codeforge.plugins.manager import Plugins
+
+STATE_FOLDER = "workflow"
+# (action, input) <- (environment variable, key of the [workflow] config table)
+ACTION_DEFAULTS = {
+    ("package.upload", "repository_url"): ("CODEFORGE_PACKAGE_INDEX", "package_index"),
+    ("package.build", "isolation"): ("CODEFORGE_BUILD_ISOLATION", "build_isolation"),
+}
+
+
+def workflow_options(settings: Settings, environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Action inputs from the environment, else the ``[workflow]`` config table, by action."""
+    options: dict[str, dict[str, str]] = {}
+    for (action, name), (env_name, key) in ACTION_DEFAULTS.items():
+        value: object = environ.get(env_name)
+        if not value:
+            try:
+                value = get_dotted(settings.raw, f"workflow.{key}")
+            except KeyError:
+                continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        options.setdefault(action, {})[name] = text
+    return options
+
+
+class LocalWorkflowStore:
+    """Stage results in the data folder (read on every run) and the database (the record)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def _state_file(self, project: Path) -> Path:
+        key = hashlib.sha256(str(project.resolve()).encode()).hexdigest()[:32]
+        return self._settings.data_dir / STATE_FOLDER / f"{key}.json"
+
+    def _state(self, project: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_file(project).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, project: Path, state: dict[str, Any]) -> None:
+        path = self._state_file(project)
+        state["path"] = str(project.resolve())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = path.with_suffix(f".{os.getpid()}.tmp")
+            scratch.write_text(json.dumps(state, indent=1), encoding="utf-8")
+            os.replace(scratch, path)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot keep the workflow state: {exc.strerror}", where=str(path)
+            ) from exc
+
+    def last_results(self, project: Path) -> dict[str, StageResult]:
+        """The last result of each stage, from the state file (none when it is unreadable)."""
+        try:
+            stages = self._state(project).get("stages", {})
+            return {name: StageResult.from_dict(item) for name, item in stages.items()}
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return {}
+
+    def plan_cache(self, project: Path) -> dict[str, Any] | None:
+        """The plan the last run rendered, if any."""
+        cache = self._state(project).get("plan")
+        return cache if isinstance(cache, dict) else None
+
+    def remember_plan(self, project: Path, cache: Mapping[str, Any]) -> None:
+        """Keep the rendered plan for the next run's quick check."""
+        state = self._state(project)
+        state["plan"] = dict(cache)
+        self._write(project, state)
+
+    def record(self, project: Path, result: StageResult) -> None:
+        """Write the state file atomically, then the database row and its Activity."""
+        from codeforge.app.record import project_store
+
+        state = self._state(project)
+        state["stages"] = {**state.get("stages", {}), result.stage: result.to_dict()}
+        self._write(project, state)
+        project_store(self._settings).record_workflow(project, result.to_dict(), datetime.now(UTC))
+
+
+def _quick_plan(
+    settings: Settings, request: WorkflowRequest, store: LocalWorkflowStore
+) -> WorkflowPlan | None:
+    """The plan from the last run's cache with today's tree, when the cache still holds."""
+    project = request.project.resolve()
+    hit = cached_plan(
+        request, store.plan_cache(project), project / ANSWERS_FILE, settings.trusted_sources
+    )
+    if hit is None:
+        return None
+    blueprint, stages, cache = hit
+    tree, last = tree_hash(project), store.last_results(project)
+    answers = cache["answers"]
+    planned = tuple(
+        PlannedStage(name, steps, inputs_key(tree, answers, steps), last.get(name))
+        for name, steps in stages.items()
+    )
+    return WorkflowPlan(
+        project, blueprint, bool(cache["trusted"]), answers, planned, str(cache["definition"])
+    )
+
+
+def run_workflow(
+    settings: Settings,
+    plugins: Callable[[], Plugins],
+    request: WorkflowRequest,
+    reporter: Reporter | None = None,
+) -> WorkflowRun:
+    """Run the project's workflow through ``SDLCEngine.manage_workflow`` with the plugins' actions.
+
+    When the cached plan shows every stage up to date (and no ``force``), the run
+    is all skips and neither the plugins (``plugins`` is called only when needed)
+    nor the engine are loaded.
+    """
+    store = LocalWorkflowStore(settings)
+    quick = None if request.force else _quick_plan(settings, request, store)
+    if quick is not None and all(p.up_to_date for p in quick.stages):
+        run = WorkflowRun(quick, dry_run=request.dry_run)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for planned in quick.stages:
+            if reporter is not None:
+                reporter.info(skip_message(planned))
+            run.results.append(StageResult(planned.stage, SKIPPED, planned.inputs_key, now, 0.0))
+        return run
+    from codeforge.app.local import local_engine
+
+    loaded = plugins()
+    engine = local_engine(settings, reporter=reporter, plugins=loaded)
+    return engine.manage_workflow(request, actions=loaded.workflow_actions(), store=store)
+
+
+def workflow_status(
+    settings: Settings, plugins: Callable[[], Plugins], request: WorkflowRequest
+) -> list[dict[str, object]]:
+    """Each declared stage: its last result and whether its inputs changed since."""
+    store = LocalWorkflowStore(settings)
+    plan = _quick_plan(settings, request, store)
+    if plan is None:
+        from codeforge.app.local import local_engine
+        from codeforge.core.sdlc import plan_workflow
+
+        plan = plan_workflow(local_engine(settings, plugins=plugins()).parts, request, store)
+    return [
+        {
+            "stage": p.stage,
+            "steps": [s.label for s in p.steps],
+            "up_to_date": p.up_to_date,
+            "last": p.last.to_dict() if p.last is not None else None,
+        }
+        for p in plan.stages
+    ]
