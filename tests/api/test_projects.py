@@ -214,3 +214,50 @@ def test_content_disposition_is_safe() -> None:
     ascii_part = header.split(";")[1]
     assert '"' not in ascii_part.split("=", 1)[1].strip('"')
     assert "filename*=UTF-8''%C3%A9vil%22%0D%0ASet-Cookie%3A%20x.zip" in header
+
+
+def test_a_projects_workflow_state_is_shown_to_its_owner(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import Project
+    from codeforge.db.repositories import save_stage_result
+
+    pid = _generated(api, api.alice, "flow")
+    empty = api.as_(api.alice, "GET", f"{V1}/projects/{pid}/workflow")
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {
+        "project_id": pid,
+        "last_stage": None,
+        "last_status": None,
+        "updated_at": None,
+        "stages": [],
+    }
+    at = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    with session_factory(api.url).begin() as session:
+        project = session.get(Project, pid)
+        assert project is not None
+        for stage, status in (("build", "succeeded"), ("verify", "succeeded"), ("build", "failed")):
+            result = {
+                "stage": stage,
+                "status": status,
+                "inputs_key": "k",
+                "started_at": at.isoformat(),
+                "duration": 2.0,
+                "outputs": {"version": "0.1.0"} if status == "succeeded" else {},
+                "step": "" if status == "succeeded" else "Wheel and sdist",
+                "tail": [] if status == "succeeded" else ["boom"],
+            }
+            save_stage_result(session, project, result, at)
+    shown = api.as_(api.alice, "GET", f"{V1}/projects/{pid}/workflow").json()
+    assert (shown["last_stage"], shown["last_status"]) == ("build", "failed")
+    assert [(s["stage"], s["status"]) for s in shown["stages"]] == [
+        ("verify", "succeeded"),
+        ("build", "failed"),
+    ]
+    assert shown["stages"][1]["tail"] == ["boom"]
+    assert api.as_(api.bob, "GET", f"{V1}/projects/{pid}/workflow").status_code == 404
+    assert api.as_(api.root, "GET", f"{V1}/projects/{pid}/workflow").status_code == 200
+    # Each result is also an Activity row of the project (recorded by the CLI: no actor).
+    rows = api.as_(api.root, "GET", f"{V1}/activity", params={"action": "workflow"}).json()
+    assert sorted(r["target"] for r in rows["items"]) == ["build", "build", "verify"]

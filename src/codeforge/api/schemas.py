@@ -117,6 +117,25 @@ class ProjectPublic(Output):
     updated_at: datetime
 
 
+class StageResultPublic(Output):
+    stage: str
+    status: str
+    inputs_key: str
+    started_at: str
+    duration: float
+    outputs: dict[str, str]
+    step: str
+    tail: list[str]
+
+
+class WorkflowPublic(Output):
+    project_id: int
+    last_stage: str | None
+    last_status: str | None
+    updated_at: datetime | None
+    stages: list[StageResultPublic]  # in workflow order: verify, build, publish, deploy
+
+
 # -- activity -------------------------------------------------------------------------
 
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from codeforge.cli.common import CliReporter, echo_json, settings_from
+from codeforge.templates.workflow import STAGES
 
 if TYPE_CHECKING:
     from codeforge.core.sdlc_model import WorkflowRequest, WorkflowRun
     from codeforge.plugins.manager import Plugins
 
-STAGE_NAMES = ("verify", "build", "publish", "deploy")  # codeforge.templates.workflow.STAGES
 _PROJECT = click.option(
     "-C",
     "project",
@@ -47,9 +47,9 @@ def workflow() -> None:
 
 
 @workflow.command("run")
-@click.argument("stages", nargs=-1, type=click.Choice(STAGE_NAMES), metavar="[STAGE]...")
+@click.argument("stages", nargs=-1, type=click.Choice(STAGES), metavar="[STAGE]...")
 @_PROJECT
-@click.option("--from", "start", type=click.Choice(STAGE_NAMES), help="Start at this stage.")
+@click.option("--from", "start", type=click.Choice(STAGES), help="Start at this stage.")
 @click.option("--dry-run", is_flag=True, help="Show what would run or be skipped; run nothing.")
 @click.option("--force", is_flag=True, help="Run stages whose inputs are unchanged too.")
 @click.option("--trust", is_flag=True, help="Run the blueprint's commands (a source you trust).")

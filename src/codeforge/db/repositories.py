@@ -171,7 +171,7 @@ def save_stage_result(
     session: Session, project: Project, result: dict[str, Any], at: datetime
 ) -> Workflow:
     """Keep ``result`` as the last of its stage for ``project`` and log a ``workflow`` row."""
-    row = session.scalars(select(Workflow).where(Workflow.project_id == project.id)).first()
+    row = workflow_of(session, project.id)
     if row is None:
         row = Workflow(project_id=project.id, stages={})
         session.add(row)
@@ -181,6 +181,11 @@ def save_stage_result(
     row.last_stage, row.last_status, row.updated_at = stage, str(result["status"]), at
     log_activity(session, "workflow", project_id=project.id, target=stage, details=result, at=at)
     return row
+
+
+def workflow_of(session: Session, project_id: int) -> Workflow | None:
+    """The workflow record of a project (None until a stage ran)."""
+    return session.scalars(select(Workflow).where(Workflow.project_id == project_id)).first()
 
 
 def last_stages(session: Session, project_ids: list[int]) -> dict[int, tuple[str, str]]:

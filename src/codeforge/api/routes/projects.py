@@ -16,6 +16,7 @@ from codeforge.api.schemas import (
     GenerateRequest,
     PreviewPublic,
     ProjectPublic,
+    WorkflowPublic,
 )
 from codeforge.app import catalog, generate, preview, projects, record
 from codeforge.errors import ValidationError
@@ -109,6 +110,18 @@ def get_project(
 ) -> ProjectPublic:
     """One of your projects; someone else's answers 404."""
     return ProjectPublic.model_validate(projects.get_project(ctx, user, project_id))
+
+
+@router.get(
+    "/projects/{project_id}/workflow",
+    response_model=WorkflowPublic,
+    responses={404: {"model": ErrorPublic}},
+)
+def get_workflow(
+    ctx: Ctx, user: CurrentUser, project_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> WorkflowPublic:
+    """The workflow state of one of your projects: each stage's last result (``codeforge workflow``)."""
+    return WorkflowPublic.model_validate(projects.get_workflow(ctx, user, project_id))
 
 
 @router.delete("/projects/{project_id}", status_code=204, responses={404: {"model": ErrorPublic}})
