@@ -206,3 +206,23 @@ def test_generation_stages_keep_their_own_runner(engine: SDLCEngine) -> None:
     state = StagesState(template="t", name="n", data={})
     engine.run_stages([("one", lambda s: None)], state)
     assert set(state.timings) == {"one"}
+
+
+def test_caller_defaults_fill_action_inputs_the_step_leaves_empty(
+    engine: SDLCEngine, project: Callable[..., Path]
+) -> None:
+    path = project(
+        {
+            "build": [{"action": "test.echo", "with": {"where": "{{ '' }}"}}],
+            "publish": [{"action": "test.echo", "with": {"where": "{{ flavour }}"}}],
+        }
+    )
+    store = MemoryStore()
+    defaults = {"test.echo": {"where": "from-settings", "extra": "x"}}
+    assert run(engine, store, path, options=defaults) == ["build:succeeded", "publish:succeeded"]
+    assert store.results["build"].outputs == {"where": "from-settings", "extra": "x"}
+    assert store.results["publish"].outputs == {"where": "plain", "extra": "x"}
+    # Another target is another input: the stages run again.
+    other = {"test.echo": {"where": "elsewhere"}}
+    assert run(engine, store, path, options=other) == ["build:succeeded", "publish:succeeded"]
+    assert run(engine, store, path, options=other) == ["build:skipped", "publish:skipped"]
