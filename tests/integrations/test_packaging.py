@@ -188,3 +188,27 @@ def test_a_library_is_verified_built_uploaded_and_installable(tmp_path: Path, in
     assert state[2]["last"]["outputs"] == {"package": "shelf_kit", "version": "0.1.0", "url": index}
     listed = json.loads(console("list", "projects", "--json", env=env).stdout)
     assert [p["workflow"] for p in listed] == ["publish: succeeded"]
+
+
+@pytest.mark.parametrize(
+    ("template", "stages", "outputs"),
+    [
+        ("cli-click", ["verify", "build"], "package=fresh_one version=0.1.0"),
+        ("web-fastapi", ["verify"], ""),
+    ],
+)
+def test_the_other_built_ins_pass_their_own_workflow(
+    tmp_path: Path, template: str, stages: list[str], outputs: str
+) -> None:
+    env = cli_env(tmp_path, CODEFORGE_BUILD_ISOLATION="0")
+    made = console(
+        "init", "-t", template, "fresh-one", "--defaults", "--no-git", "-q", env=env, cwd=tmp_path
+    )
+    assert made.returncode == 0, made.stderr
+    done = console(
+        "workflow", "run", *stages, "-C", str(tmp_path / "fresh-one"), env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [[stage, "succeeded"] for stage in stages]
+    assert outputs in lines[-1]

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from codeforge.core.answersfile import ANSWERS_FILE, read_answers_file
+from codeforge.core.answers import Evaluator
+from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
 from codeforge.core.blueprints import LoadedBlueprint, load_blueprint
 from codeforge.core.collaborators import Collaborators
 from codeforge.core.sdlc_model import (
@@ -104,7 +105,9 @@ def select_stages(declared: Sequence[str], asked: Sequence[str], start: str | No
     return chosen
 
 
-def _loaded(parts: Collaborators, project: Path, trust: bool) -> tuple[LoadedBlueprint, Any]:
+def _loaded(
+    parts: Collaborators, project: Path, trust: bool
+) -> tuple[LoadedBlueprint, AnswersFile]:
     af = read_answers_file(project)
     loaded = load_blueprint(
         parts, af.source, trust=trust, vcs_ref=af.commit or af.ref, dialect=af.dialect
@@ -124,12 +127,10 @@ class _Renderer:
     ) -> None:
         self._parts, self._loaded, self._context = parts, loaded, context
         self._defaults = defaults
-        self._evaluator: Any = None
+        self._evaluator: Evaluator | None = None
 
-    def _eval(self) -> Any:
+    def _eval(self) -> Evaluator:
         if self._evaluator is None:
-            from codeforge.core.answers import Evaluator
-
             root = self._loaded.blueprint.template_root
             self._evaluator = Evaluator(self._parts.environments.open(root, str(root)))
         return self._evaluator
@@ -137,10 +138,10 @@ class _Renderer:
     def text(self, value: str, origin: str) -> str:
         if "{{" not in value and "{%" not in value:
             return value
-        return str(self._eval().render(value, self._context, origin))
+        return self._eval().render(value, self._context, origin)
 
     def truth(self, expr: str, origin: str) -> bool:
-        return bool(self._eval().truth(expr, self._context, origin))
+        return self._eval().truth(expr, self._context, origin)
 
     def _inputs(self, step: WorkflowStep, origin: str) -> dict[str, Scalar]:
         """The step's ``with``, rendered, over the caller's defaults for its action."""
