@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,8 @@ import yaml
 from codeforge.app.workflow import run_workflow, workflow_options, workflow_status
 from codeforge.core.engine import SDLCEngine
 from codeforge.core.sdlc_model import WorkflowRequest
+from codeforge.errors import CodeForgeError
+from codeforge.plugins import hookimpl
 from codeforge.plugins.manager import Plugins, build_plugins
 from codeforge.settings import load_settings
 
@@ -97,3 +100,51 @@ def test_options_come_from_the_environment_then_the_config(
     assert workflow_options(settings, env)["package.upload"] == {
         "repository_url": "http://127.0.0.1:2/"
     }
+
+
+class Uploads:
+    """An action that prints its target URL, then fails or succeeds as told."""
+
+    name = "test.upload"
+
+    def run(self, context: Any) -> dict[str, str]:
+        code = "import sys; print('to', sys.argv[1]); sys.exit(int(sys.argv[2]))"
+        url = str(context.inputs["repository_url"])
+        context.run([sys.executable, "-c", code, url, str(context.inputs["exit"])])
+        return {"url": url}
+
+
+class UploadPlugin:
+    @hookimpl
+    def codeforge_workflow_actions(self) -> list[Uploads]:
+        return [Uploads()]
+
+
+def test_credentials_in_a_target_url_are_never_kept(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path, codeforge_dirs: dict[str, Path]
+) -> None:
+    step = {"action": "test.upload", "with": {"exit": "{{ code }}"}}
+    bp = blueprint({"variables": {"code": {"default": "1"}}, "workflow": {"publish": [step]}})
+    project = engine.create_project(str(bp), "p", output_dir=out, git=False).destination
+    secret = "http://uploader:tok3n-s3cret@127.0.0.1:9/"
+    options = {"test.upload": {"repository_url": secret}}
+    request = WorkflowRequest(project, options=options)
+
+    def plugins() -> Plugins:
+        return build_plugins({}, extra=[("uploads", UploadPlugin())])
+
+    with pytest.raises(CodeForgeError) as info:
+        run_workflow(load_settings(), plugins, request)
+    assert "tok3n" not in str(info.value) and "tok3n" not in "".join(info.value.tail)  # type: ignore[attr-defined]
+    answers = project / ".codeforge-answers.yml"
+    text = answers.read_text()
+    answers.write_text(re.sub(r"(?m)^(\s*code:\s*)\S+$", r"\g<1>'0'", text))
+    assert answers.read_text() != text
+    done = run_workflow(load_settings(), plugins, request)
+    assert [r.status for r in done.results] == ["succeeded"]
+    again = run_workflow(load_settings(), plugins, request)
+    assert [r.status for r in again.results] == ["skipped"]
+    kept = "".join(
+        p.read_text(errors="replace") for p in codeforge_dirs["data"].rglob("*") if p.is_file()
+    )
+    assert "127.0.0.1:9" in kept and "tok3n" not in kept  # the state file and the SQLite database

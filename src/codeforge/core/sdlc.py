@@ -43,6 +43,7 @@ from codeforge.core.sdlc_model import (
 from codeforge.core.steps import StepFailed, run_step
 from codeforge.core.treehash import tree_hash
 from codeforge.errors import CodeForgeError, NotFoundError, SecurityError, UsageError
+from codeforge.redaction import redact
 from codeforge.templates.workflow import BUILTIN_ACTIONS, STAGES, Scalar, WorkflowStep
 
 __all__ = [
@@ -248,7 +249,8 @@ def _run_stage(
         context = ActionContext(
             plan.project, planned.stage, step.inputs, plan.answers, step.label, step.timeout, info
         )
-        outputs.update(actions[step.action].run(context))
+        # Outputs are recorded: a credential in a URL never is.
+        outputs.update({k: redact(str(v)) for k, v in actions[step.action].run(context).items()})
     return outputs
 
 

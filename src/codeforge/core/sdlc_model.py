@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from codeforge import __version__
+from codeforge.redaction import redact
 from codeforge.templates.workflow import Scalar
 
 SUCCEEDED, FAILED, INTERRUPTED, SKIPPED = "succeeded", "failed", "interrupted", "skipped"
@@ -150,7 +151,9 @@ def inputs_key(tree: str, answers: Any, steps: Sequence[RenderedStep]) -> str:
     """What a stage's result depends on: the tree, the answers and its rendered steps
     (whose action inputs hold the target)."""
     data = {"tree": tree, "answers": answers, "steps": [dataclasses.asdict(s) for s in steps]}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    # Credentials in a URL (an index's user:token@) are not part of the target.
+    text = redact(json.dumps(data, sort_keys=True, default=str))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _file_sha(path: Path) -> str:
@@ -182,7 +185,11 @@ def plan_cache(plan: WorkflowPlan, fingerprint: str) -> dict[str, Any]:
         "blueprint": plan.blueprint,
         "trusted": plan.trusted,
         "answers": dict(plan.answers),
-        "stages": {p.stage: [dataclasses.asdict(s) for s in p.steps] for p in plan.stages},
+        # Never a credential in the data folder: URLs in inputs are kept redacted.
+        "stages": {
+            p.stage: json.loads(redact(json.dumps([dataclasses.asdict(s) for s in p.steps])))
+            for p in plan.stages
+        },
     }
 
 

@@ -33,7 +33,7 @@ class StepFailed(TaskError):
 
 def _collect(stream: IO[str], tail: collections.deque[str]) -> None:
     for line in stream:
-        tail.append(line.rstrip("\n"))
+        tail.append(redact(line.rstrip("\n")))  # kept in records: no credential in a URL
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
