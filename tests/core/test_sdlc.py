@@ -45,6 +45,15 @@ class Echo:
         return {k: str(v) for k, v in context.inputs.items()}
 
 
+class Broken:
+    """An action with a bug."""
+
+    name = "test.broken"
+
+    def run(self, context: ActionContext) -> Mapping[str, str]:
+        raise RuntimeError("oops")
+
+
 def log_step(log: Path, word: str) -> dict[str, Any]:
     return {"run": [sys.executable, "-c", APPEND, str(log), word]}
 
@@ -65,7 +74,9 @@ def project(
 
 def run(engine: SDLCEngine, store: MemoryStore, path: Path, **options: Any) -> list[str]:
     request = WorkflowRequest(path, trust=options.pop("trust", True), **options)
-    done = engine.manage_workflow(request, actions={"test.echo": Echo()}, store=store)
+    done = engine.manage_workflow(
+        request, actions={"test.echo": Echo(), "test.broken": Broken()}, store=store
+    )
     return [f"{r.stage}:{r.status}" for r in done.results]
 
 
@@ -226,3 +237,14 @@ def test_caller_defaults_fill_action_inputs_the_step_leaves_empty(
     other = {"test.echo": {"where": "elsewhere"}}
     assert run(engine, store, path, options=other) == ["build:succeeded", "publish:succeeded"]
     assert run(engine, store, path, options=other) == ["build:skipped", "publish:skipped"]
+
+
+def test_an_action_that_breaks_fails_its_stage(
+    engine: SDLCEngine, project: Callable[..., Path]
+) -> None:
+    path = project({"build": [{"name": "Bad", "action": "test.broken"}]})
+    store = MemoryStore()
+    with pytest.raises(StepFailed) as info:
+        run(engine, store, path)
+    assert info.value.message == "build: Bad: action test.broken failed: RuntimeError: oops"
+    assert (store.results["build"].status, store.results["build"].step) == ("failed", "Bad")

@@ -249,8 +249,16 @@ def _run_stage(
         context = ActionContext(
             plan.project, planned.stage, step.inputs, plan.answers, step.label, step.timeout, info
         )
+        try:
+            made = actions[step.action].run(context)
+        except (CodeForgeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an action's own bug still fails the stage, named
+            raise StepFailed(
+                f"{origin}: action {step.action} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         # Outputs are recorded: a credential in a URL never is.
-        outputs.update({k: redact(str(v)) for k, v in actions[step.action].run(context).items()})
+        outputs.update({k: redact(str(v)) for k, v in made.items()})
     return outputs
 
 
