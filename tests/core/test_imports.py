@@ -65,6 +65,31 @@ def test_the_init_engine_loads_no_process_or_component_machinery() -> None:
         assert name not in modules, f"building the init engine imported {name}"
 
 
+def test_init_imports_no_publish_module_unless_asked(tmp_path: Path) -> None:
+    # `init --publish` loads the forge clients; a plain `init` must not pay for them.
+    code = (
+        "from codeforge.cli.main import run\n"
+        "try:\n"
+        f"    run(['init', 'demo', '-t', 'lib-python', '--defaults', '-o', {str(tmp_path)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+    )
+    modules = loaded_after(code)
+    assert (tmp_path / "demo").is_dir() and "codeforge.cli.init" in modules
+    for name in (
+        "codeforge.app.publish",
+        "codeforge.cli.credentials",
+        "codeforge.integrations.forges",
+        "codeforge.integrations.forge_repos",
+        "codeforge.integrations.forge_gitlab",
+        "codeforge.integrations.gitpush",
+        "github",
+        "gitlab",
+        "nacl",
+    ):
+        assert name not in modules, f"`codeforge init` imported {name}"
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
 def test_python_dash_m_codeforge(argv: list[str]) -> None:
     code = (

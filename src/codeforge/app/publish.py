@@ -77,6 +77,32 @@ class PublishResult:
         return dataclasses.asdict(self)
 
 
+def request_from(
+    path: Path,
+    provider: str,
+    host: str,
+    options: Mapping[str, Any],
+    dry_run: bool = False,
+    secrets: Mapping[str, str] | None = None,
+) -> PublishRequest:
+    """The request from the options ``publish``, ``init --publish`` and the API share
+    (``owner``, ``repo``, ``visibility``, ``description``, ``topics``,
+    ``protect_default_branch``)."""
+    return PublishRequest(
+        path=path,
+        provider=provider,
+        host=host,
+        owner=options.get("owner"),
+        repo=options.get("repo"),
+        visibility=options.get("visibility") or "private",
+        description=options.get("description"),
+        topics=tuple(options.get("topics") or ()),
+        protect=bool(options.get("protect_default_branch")),
+        dry_run=dry_run,
+        secrets=dict(secrets or {}),
+    )
+
+
 def check_request(request: PublishRequest) -> None:
     """Usage errors for a repository name, topics or secret names the forges would refuse."""
     if request.repo is not None and (

@@ -15,9 +15,19 @@ from codeforge.cli.common import (
     prompter_for,
     settings_from,
 )
+from codeforge.cli.init_publish import (
+    PREFIX,
+    prepare_publish,
+    publish_created,
+    publish_options_of,
+    would_publish,
+)
+from codeforge.cli.publish import publish_options, show
 from codeforge.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
+    from codeforge.app.publish import PublishResult
+    from codeforge.cli.publish import Target
     from codeforge.core.engine import CreateResult, SDLCEngine
 
 
@@ -75,9 +85,18 @@ if TYPE_CHECKING:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option(
+    "--publish",
+    "publish_provider",
+    default=None,
+    metavar="github|gitlab",
+    help="Then publish the project (as `codeforge publish --to`); the options below apply.",
+)
+@publish_options(PREFIX)
 @click.pass_context
 def init(
     ctx: click.Context,
+    /,
     name: str,
     template: str | None,
     vcs_ref: str | None,
@@ -94,11 +113,17 @@ def init(
     description: str | None,
     as_json: bool,
     quiet: bool,
+    publish_provider: str | None,
+    **publish: Any,
 ) -> None:
-    """Create project NAME from a blueprint, in OUTPUT_DIR/NAME."""
+    """Create project NAME from a blueprint, in OUTPUT_DIR/NAME (--publish: then publish it)."""
     from codeforge.app.local import local_engine
     from codeforge.app.record import local_recorder
 
+    options = publish_options_of(publish, publish_provider, no_git=no_git)
+    target = None
+    if publish_provider is not None:
+        target = prepare_publish(ctx, publish_provider, options, name, dry_run=dry_run)
     settings = settings_from(ctx)
     data = parse_data(data_pairs, data_file)
     reporter = CliReporter(quiet=quiet or as_json)
@@ -120,9 +145,38 @@ def init(
         refresh=refresh,
         dialect=dialect,
     )
-    _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
+    if target is None:
+        _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
+    else:
+        _present_and_publish(
+            ctx, result, target, options, dry_run=dry_run, as_json=as_json, quiet=quiet
+        )
     if result.record_error is not None:
         _not_recorded(ctx, result.destination, result.record_error)
+
+
+def _present_and_publish(
+    ctx: click.Context,
+    result: CreateResult,
+    target: Target,
+    options: dict[str, Any],
+    *,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Show the new project, publish it (unless a dry run), show that: JSON shows both at once."""
+    published = None
+    if not dry_run:
+        if not as_json:
+            _present(result, dry_run=False, as_json=False, quiet=quiet)
+        published = publish_created(ctx, target, result.destination, options)
+        if not as_json and not quiet:
+            show(published, as_json=False)
+    if as_json or dry_run:
+        _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet, published=published)
+    if dry_run and not as_json:
+        click.echo(would_publish(target, options, result.destination.name))
 
 
 def _pick_template(
@@ -157,7 +211,14 @@ def _pick_template(
     return template, data
 
 
-def _present(result: CreateResult, *, dry_run: bool, as_json: bool, quiet: bool) -> None:
+def _present(
+    result: CreateResult,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+    published: PublishResult | None = None,
+) -> None:
     if as_json:
         echo_json(
             {
@@ -174,6 +235,7 @@ def _present(result: CreateResult, *, dry_run: bool, as_json: bool, quiet: bool)
                 "commit": result.commit,
                 "recorded": result.record_error is None,
                 "next_steps": result.next_steps or None,
+                **({"publish": published.to_dict()} if published is not None else {}),
             }
         )
     elif dry_run:

@@ -5,6 +5,7 @@ The forge clients are imported only when a publish runs (``--help`` stays fast).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,46 +17,54 @@ from codeforge.cli.common import echo_json, settings_from
 from codeforge.errors import UsageError
 
 if TYPE_CHECKING:
-    from codeforge.app.publish import PublishResult
+    from codeforge.app.publish import PublishRequest, PublishResult
+    from codeforge.core.publishing import ForgeRepos
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_OPTIONS: list[Callable[[Any], Any]] = [
-    click.option("--host", help="The forge's host or URL (default: github.com, gitlab.com)."),
-    click.option("--owner", help="User, organization or group (default: the token's user)."),
-    click.option("--repo", help="Repository name (default: the project folder's name)."),
-    click.option(
-        "--private", "visibility", flag_value="private", default=True, help="Private (default)."
+# (flags, dest, keyword arguments) of the options ``publish`` and ``init --publish`` share.
+_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
+    (("--host",), "host", {"help": "The forge's host or URL (default: github.com, gitlab.com)."}),
+    (("--owner",), "owner", {"help": "User, organization or group (default: the token's user)."}),
+    (("--repo",), "repo", {"help": "Repository name (default: the project folder's name)."}),
+    (("--private",), "visibility", {"flag_value": "private", "help": "Private (default)."}),
+    (("--internal",), "visibility", {"flag_value": "internal", "help": "Internal (org/group)."}),
+    (("--public",), "visibility", {"flag_value": "public", "help": "Public."}),
+    (("--description",), "description", {"help": "The repository's description."}),
+    (("--topic",), "topics", {"multiple": True, "help": "A topic (repeatable)."}),
+    (
+        ("--protect-default-branch",),
+        "protect_default_branch",
+        {"is_flag": True, "help": "Protect the default branch."},
     ),
-    click.option("--internal", "visibility", flag_value="internal", help="Internal (org/group)."),
-    click.option("--public", "visibility", flag_value="public", help="Public."),
-    click.option("--description", help="The repository's description."),
-    click.option("--topic", "topics", multiple=True, help="A topic (repeatable)."),
-    click.option("--protect-default-branch", is_flag=True, help="Protect the default branch."),
-    click.option("--credential", default=None, help="Which stored credential (default: default)."),
+    (("--credential",), "credential", {"help": "Which stored credential (default: default)."}),
 ]
+# The keys of the options mapping ``prepare`` and ``publish_to`` read.
+OPTION_KEYS: tuple[str, ...] = tuple(dict.fromkeys(dest for _, dest, _ in _OPTIONS))
 
 
-def publish_options(func: F) -> F:
-    """The options ``publish`` and ``init --publish`` share."""
-    for option in reversed(_OPTIONS):
-        func = option(func)
-    return func
+def publish_options(prefix: str = "") -> Callable[[F], F]:
+    """The options ``publish`` and ``init --publish`` share; ``prefix`` goes before each dest."""
+
+    def decorate(func: F) -> F:
+        for flags, dest, kwargs in reversed(_OPTIONS):
+            func = click.option(*flags, prefix + dest, **kwargs)(func)
+        return func
+
+    return decorate
 
 
-def run_publish(
-    ctx: click.Context,
-    path: Path,
-    provider: str,
-    options: Mapping[str, Any],
-    *,
-    dry_run: bool,
-    secrets: Mapping[str, str] | None = None,
-) -> PublishResult:
-    """Resolve the forge and the token, then run the publish use case."""
-    from datetime import UTC, datetime
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A forge, host and checked token, ready to publish to (the token stays in ``repos``)."""
 
-    from codeforge.app.publish import Publisher, PublishRequest, https_pusher
+    provider: str
+    host: str
+    repos: ForgeRepos
+
+
+def prepare(ctx: click.Context, provider: str, options: Mapping[str, Any]) -> Target:
+    """Resolve the forge and the token and ask the forge whose it is (bad tokens fail here)."""
     from codeforge.cli.credentials import _forge, _store
     from codeforge.core.credentials import check_credential, normalise_host
 
@@ -66,22 +75,17 @@ def run_publish(
     account, resolved = check_credential(
         _store(ctx), forge, host, options.get("credential"), os.environ
     )
-    repos = forge.repos(host, resolved.token, account.login)
-    recorder = None if dry_run else _recorder(ctx)
-    request = PublishRequest(
-        path=path,
-        provider=forge.name,
-        host=host,
-        owner=options.get("owner"),
-        repo=options.get("repo"),
-        visibility=options.get("visibility") or "private",
-        description=options.get("description"),
-        topics=tuple(options.get("topics") or ()),
-        protect=bool(options.get("protect_default_branch")),
-        dry_run=dry_run,
-        secrets=dict(secrets or {}),
-    )
-    publisher = Publisher(repos, https_pusher(), recorder, lambda: datetime.now(UTC))
+    return Target(forge.name, host, forge.repos(host, resolved.token, account.login))
+
+
+def publish_to(ctx: click.Context, target: Target, request: PublishRequest) -> PublishResult:
+    """Run the publish use case against a prepared target."""
+    from datetime import UTC, datetime
+
+    from codeforge.app.publish import Publisher, https_pusher
+
+    recorder = None if request.dry_run else _recorder(ctx)
+    publisher = Publisher(target.repos, https_pusher(), recorder, lambda: datetime.now(UTC))
     return publisher.publish(request)
 
 
@@ -108,7 +112,7 @@ def show(result: PublishResult, as_json: bool) -> None:
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--to", "provider", required=True, metavar="github|gitlab", help="The forge.")
-@publish_options
+@publish_options()
 @click.option("--dry-run", is_flag=True, help="Check and show the plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -131,7 +135,11 @@ def publish(
     blueprint declares. Running it again pushes new commits.
     """
     secrets = blueprint_secrets(ctx, path) if not dry_run else {}
-    show(run_publish(ctx, path, provider, options, dry_run=dry_run, secrets=secrets), as_json)
+    from codeforge.app.publish import request_from
+
+    target = prepare(ctx, provider, options)
+    request = request_from(path, target.provider, target.host, options, dry_run, secrets)
+    show(publish_to(ctx, target, request), as_json)
 
 
 def blueprint_secrets(ctx: click.Context, path: Path) -> dict[str, str]:
