@@ -11,17 +11,19 @@ supported version) and ``docker`` (a bool).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from codeforge.core.answers import FALSE_WORDS, Evaluator
+from codeforge.core.answers import FALSE_WORDS, TRUE_WORDS, Evaluator
 from codeforge.core.dialect import DialectRun, Rendered
 from codeforge.core.plan import PlanBuilder
 from codeforge.errors import BlueprintError
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")  # what the built-in providers test on
 NO_CI = ("", "none")
+_PYTHON_RE = re.compile(r"^3\.\d{1,2}$")
 
 
 class CIProvider(Protocol):
@@ -66,6 +68,20 @@ def _key(version: str) -> tuple[int, ...]:
         return ()
 
 
+def _check_rendered(run: DialectRun, python: str, docker: str) -> None:
+    """What ``python`` and ``docker`` rendered to must mean something to a provider."""
+    where = str(run.blueprint.definition_file)
+    if python and not _PYTHON_RE.match(python):
+        raise BlueprintError(
+            f"pipeline.python: renders to {python!r}, not a Python version such as 3.12",
+            where=where,
+        )
+    if docker not in TRUE_WORDS | FALSE_WORDS | {"none"}:
+        raise BlueprintError(
+            f"pipeline.docker: renders to {docker!r}, not true or false", where=where
+        )
+
+
 def add_pipeline(
     run: DialectRun, rendered: Rendered, providers: Mapping[str, CIProvider]
 ) -> str | None:
@@ -90,6 +106,8 @@ def add_pipeline(
             where=str(run.blueprint.definition_file),
             hint="install the plugin that adds it, or choose another",
         )
+    python, docker = text(spec.python, "python"), text(spec.docker, "docker").lower()
+    _check_rendered(run, python, docker)
     pipeline: dict[str, Any] = {
         "provider": name,
         "install": text(spec.install, "install"),
@@ -97,8 +115,8 @@ def add_pipeline(
             {"name": step.name, "run": [text(c, f"steps.{step.name}") for c in step.run]}
             for step in spec.steps
         ],
-        "python_versions": _versions(text(spec.python, "python")),
-        "docker": text(spec.docker, "docker").lower() not in FALSE_WORDS | {"none"},
+        "python_versions": _versions(python),
+        "docker": docker not in FALSE_WORDS | {"none"},
     }
     plan = PlanBuilder(run.env, run.settings.limits).build(
         str(provider.template_dir), {**context, "pipeline": pipeline}

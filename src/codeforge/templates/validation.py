@@ -42,10 +42,10 @@ class _Checker:
         self.file = file
         self.locate = locate
 
-    def fail(self, keys: KeyPath, message: str) -> BlueprintError:
+    def fail(self, keys: KeyPath, message: str, hint: str | None = None) -> BlueprintError:
         dotted = ".".join(str(k) for k in keys)
         text = f"{dotted}: {message}" if dotted else message
-        return BlueprintError(text, where=where(self.file, self.locate(keys)))
+        return BlueprintError(text, where=where(self.file, self.locate(keys)), hint=hint)
 
     def mapping(self, value: Any, keys: KeyPath, allowed: tuple[str, ...]) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -359,22 +359,35 @@ def _pipeline(c: _Checker, value: Any, keys: KeyPath) -> Pipeline | None:
     spec = c.mapping(value, keys, _PIPELINE_KEYS)
     if "provider" not in spec:
         raise c.fail(keys, "missing `provider` (the CI provider's name, e.g. '{{ ci }}')")
-    steps = tuple(
-        PipelineStep(
-            name=c.str_(item["name"], (*skeys, "name")),
-            run=c.str_list(item["run"], (*skeys, "run")),
-        )
-        for item, skeys in c.entries(
-            spec.get("steps", []), (*keys, "steps"), ("name", "run"), ("name", "run")
-        )
-    )
+    python = spec.get("python", "")
+    if isinstance(python, int | float) and not isinstance(python, bool):
+        # YAML reads 3.10 as the number 3.1: only a string keeps the version.
+        raise c.fail((*keys, "python"), f"expected a string, got the number {python!r}",
+                     hint=f'quote the version: python: "{python}"')  # fmt: skip
+    docker = spec.get("docker", "")
     return Pipeline(
         provider=c.str_(spec["provider"], (*keys, "provider")),
         install=c.str_(spec.get("install", ""), (*keys, "install")),
-        steps=steps,
-        python=c.str_(spec.get("python", ""), (*keys, "python")),
-        docker=c.str_(spec.get("docker", ""), (*keys, "docker")),
+        steps=_steps(c, spec.get("steps", []), (*keys, "steps")),
+        python=c.str_(python, (*keys, "python")),
+        # `docker: true` as YAML writes it, or Jinja such as "{{ use_docker }}".
+        docker=str(docker).lower()
+        if isinstance(docker, bool)
+        else c.str_(docker, (*keys, "docker")),
     )
+
+
+def _steps(c: _Checker, value: Any, keys: KeyPath) -> tuple[PipelineStep, ...]:
+    steps: list[PipelineStep] = []
+    for item, skeys in c.entries(value, keys, ("name", "run"), ("name", "run")):
+        name = c.str_(item["name"], (*skeys, "name"))
+        if not name.strip() or name in (s.name for s in steps):
+            raise c.fail((*skeys, "name"), f"step name {name!r} is empty or used twice")
+        run = c.str_list(item["run"], (*skeys, "run"))
+        if not run:
+            raise c.fail((*skeys, "run"), "a step needs at least one command")
+        steps.append(PipelineStep(name=name, run=run))
+    return tuple(steps)
 
 
 _TOP_KEYS = (
