@@ -218,15 +218,20 @@ def check_credential(
     """Ask the forge who the token belongs to; CredentialError when a needed scope is missing."""
     host = normalise_host(host or forge.default_host)
     resolved = resolve_token(store, forge, host, name, env)
-    account = forge.whoami(host, resolved.token)
+    return check_account(forge, host, resolved.token, resolved.origin), resolved
+
+
+def check_account(forge: Forge, host: str, token: str, origin: str) -> Account:
+    """Who ``token`` belongs to; CredentialError when a needed scope is missing."""
+    account = forge.whoami(host, token)
     if account.missing:
         raise CredentialError(
-            f"the {forge.name} token for {host} ({resolved.origin}) lacks the scope "
+            f"the {forge.name} token for {host} ({origin}) lacks the scope "
             f"{', '.join(account.missing)} that CodeForge needs",
             hint=f"it has: {', '.join(account.scopes or ()) or 'no scopes'}; "
             f"make a token with {', '.join(account.needed)}",
         )
-    return account, resolved
+    return account
 
 
 def sort_infos(infos: Sequence[CredentialInfo]) -> list[CredentialInfo]:

@@ -98,3 +98,14 @@ class PublishRecorder(Protocol):
 
     def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
         """Record it; False when no project is recorded at ``path`` (only Activity then)."""
+
+
+class PublishingForge(Protocol):
+    """A forge plugin that can publish: its repository operations for one token."""
+
+    @property
+    def name(self) -> str:
+        """The provider's name (``github``, ``gitlab``)."""
+
+    def repos(self, host: str, token: str, login: str) -> ForgeRepos:
+        """The repository operations on ``host`` as the account ``login`` of ``token``."""

@@ -214,9 +214,18 @@ def config_value(key: str, cwd: Path) -> str | None:
 
 
 def init_and_commit(
-    path: Path, message: str, *, author_name: str | None, author_email: str | None
+    path: Path,
+    message: str,
+    *,
+    author_name: str | None,
+    author_email: str | None,
+    date: str | None = None,
 ) -> str:
-    """``git init`` (no template hooks) + add everything + first commit; returns the commit id."""
+    """``git init`` (no template hooks) + add everything + first commit; returns the commit id.
+
+    With ``date`` (ISO 8601) the commit is dated then: the same tree, identity and
+    date give the same commit id (a retried publish job pushes the same commit).
+    """
     run_git(["init", "--quiet", "--template=", "--initial-branch=main"], path)
     run_git(["add", "--all"], path)
     name = author_name or config_value("user.name", path) or "CodeForge"
@@ -227,6 +236,8 @@ def init_and_commit(
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
+    if date is not None:
+        identity["GIT_AUTHOR_DATE"] = identity["GIT_COMMITTER_DATE"] = date
     run_git(
         ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], path, env=identity
     )
