@@ -50,10 +50,10 @@ class SamplePlugin:
 
 def test_the_built_in_kinds_come_from_the_default_plugin(db_url: str) -> None:
     ctx = build_context(load_settings(overrides={"database_url": db_url}))
-    assert {"generate", "register"} <= set(kinds_of(ctx))
+    assert {"generate", "publish", "register"} <= set(kinds_of(ctx))
     with pytest.raises(ValidationError, match="unknown job kind 'nope'") as caught:
         get_kind(ctx, "nope")
-    assert caught.value.hint is not None and "generate, register" in caught.value.hint
+    assert caught.value.hint is not None and "generate, publish, register" in caught.value.hint
 
 
 def test_a_plugin_job_kind_runs_through_the_runner(db_url: str, tmp_path: Path) -> None:

@@ -88,6 +88,32 @@ class GenerateRequest(Input):
     version: Annotated[str | None, Field(max_length=100)] = None
 
 
+class PublishOptions(Input):
+    """Where and how to publish: ``codeforge publish``'s options. Your own credential is used."""
+
+    to: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$", description="github | gitlab")]
+    host: Annotated[
+        str | None, Field(max_length=300, description="The forge's host (default: its public one)")
+    ] = None
+    owner: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    repo: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    visibility: Literal["private", "internal", "public"] = "private"
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    topics: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)] = Field(
+        default_factory=list
+    )
+    protect_default_branch: bool = False
+    credential: Annotated[
+        str, Field(max_length=64, description="Which of your stored credentials (its name)")
+    ] = "default"
+
+
+class GenerateAndPublish(GenerateRequest):
+    publish: PublishOptions | None = Field(
+        None, description="Also publish the project (as a job: see the X-Publish-Job header)"
+    )
+
+
 class PreviewFile(BaseModel):
     path: str
     size: int
@@ -115,6 +141,9 @@ class ProjectPublic(Output):
     owner_id: int | None
     created_at: datetime
     updated_at: datetime
+    provider: str | None = None
+    remote_url: str | None = None
+    published_at: datetime | None = None
 
 
 class StageResultPublic(Output):
@@ -218,6 +247,7 @@ class GenerateJobCreate(Input):
     answers: dict[str, Any] = Field(default_factory=dict)
     version: Annotated[str | None, Field(max_length=100)] = None
     ref: Annotated[str | None, Field(max_length=200, description="git URLs only")] = None
+    publish: PublishOptions | None = Field(None, description="Also publish it, in the same job")
     idempotency_key: IdempotencyKey = None
 
 
@@ -225,6 +255,13 @@ class RegisterJobCreate(Input):
     kind: Literal["register"]
     git_url: Annotated[str, Field(min_length=1, max_length=2000)]
     ref: Annotated[str | None, Field(max_length=200)] = None
+    idempotency_key: IdempotencyKey = None
+
+
+class PublishJobCreate(Input):
+    kind: Literal["publish"]
+    project_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    publish: PublishOptions
     idempotency_key: IdempotencyKey = None
 
 
@@ -239,7 +276,7 @@ class PluginJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
-_BUILTIN_JOB_KINDS = frozenset({"generate", "register"})
+_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish"})
 
 
 def _job_body_tag(value: Any) -> str:
@@ -250,6 +287,7 @@ def _job_body_tag(value: Any) -> str:
 JobCreate = Annotated[
     Annotated[GenerateJobCreate, Tag("generate")]
     | Annotated[RegisterJobCreate, Tag("register")]
+    | Annotated[PublishJobCreate, Tag("publish")]
     | Annotated[PluginJobCreate, Tag("plugin")],
     Discriminator(_job_body_tag),
 ]

@@ -79,9 +79,11 @@ def record_in(session: Session, record: GenerationRecord) -> int:
     return record_generation(session, record).id
 
 
-def record(ctx: AppContext, rendered: Rendered, name: str, actor: str) -> int:
+def record(
+    ctx: AppContext, rendered: Rendered, name: str, actor: str, *, record_id: str | None = None
+) -> int:
     """Store the generation in one transaction of its own; returns the project id."""
     with ctx.factory.begin() as session:
-        project_id = record_in(session, server_record(rendered, name, actor))
+        project_id = record_in(session, server_record(rendered, name, actor, record_id=record_id))
     ctx.metrics.generations.labels(rendered.loaded.blueprint.name, "zip").inc()
     return project_id

@@ -1,4 +1,4 @@
-"""The kinds of job and what each one does: ``generate`` and ``register`` for now.
+"""The kinds of job and what each one does: ``generate``, ``register`` and ``publish``.
 
 A kind has two halves. ``check`` runs in the API request, before the job exists: it
 validates what it can cheaply (roles, names, no secret answers stored) and raises
@@ -21,10 +21,11 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy.orm import Session
 
-from codeforge.app import catalog, generate, record, register
+from codeforge.app import catalog, generate, record, register, server_publish
 from codeforge.app.context import AppContext
 from codeforge.app.registry import check_git_url, fetch_git
 from codeforge.errors import SecurityError, ValidationError
+from codeforge.jobs import publish
 
 GIT_TEMPLATE_PREFIX: Final = "https://"
 
@@ -85,6 +86,8 @@ class GenerateKind:
     def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
         template = str(payload["template"])
         answers = payload.get("answers") or {}
+        if payload.get("publish") is not None:
+            publish.check_options(ctx, owner, publish.options_of(payload))
         if template.startswith(GIT_TEMPLATE_PREFIX):
             check_git_url(template)  # SSRF rules at once: no job for a refused URL
             return
@@ -119,13 +122,22 @@ class GenerateKind:
         if secret & set(answers):
             kept = {**payload, "answers": {k: v for k, v in answers.items() if k not in secret}}
         owner_name, job_id = job.owner.name, job.id
+        published = None
+        if payload.get("publish") is not None:
+            message = f"Initial commit from {bp.name} {bp.version}"
+            created = publish.job_created(ctx, job_id)
+            options = publish.options_of(payload)
+            published = publish.publish_now(job, made.data, options, message, created)
 
         def record_rows(session: Session) -> dict[str, Any]:
             # The job's id is the record's: recording it twice is impossible.
             rec = record.server_record(
                 made.rendered, name, owner_name, record_id=job_id, details={"job_id": job_id}
             )
-            return {"project_id": record.record_in(session, rec)}
+            project_id = record.record_in(session, rec)
+            if published is not None:
+                publish.record_publish(session, project_id, published, job)
+            return {"project_id": project_id}
 
         return Work(
             result={
@@ -135,6 +147,7 @@ class GenerateKind:
                 "source": loaded.source.source,
                 "file_count": len(made.rendered.plan.files),
                 "size": len(made.data),
+                **({"publish": published.to_dict()} if published is not None else {}),
             },
             artifact=made.data,
             suffix="zip",
@@ -176,6 +189,34 @@ class RegisterKind:
             return {"blueprint": row.to_json()}
 
         return Work(result={}, record=record_rows, after=lambda: catalog.invalidate(ctx))
+
+
+class PublishKind:
+    """Publish one of the caller's projects to GitHub or GitLab (the tree from the artifact store)."""
+
+    name = "publish"
+    role = "member"
+
+    def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
+        publish.check_options(ctx, owner, publish.options_of(payload))
+        with ctx.read() as session:
+            server_publish.owned_tree(ctx, session, owner.id, int(payload["project_id"]))
+
+    def run(self, job: JobRun) -> Work:
+        ctx, owner = job.ctx, job.owner
+        project_id = int(job.payload["project_id"])
+        job.progress(10, "reading the generated tree")
+        with ctx.read() as session:
+            project = server_publish.owned_tree(ctx, session, owner.id, project_id)
+            data = server_publish.read_tree(ctx, project)
+            message = f"Initial commit from {project.blueprint_name} {project.blueprint_version}"
+            date = publish.utc(project.created_at)
+        result = publish.publish_now(job, data, publish.options_of(job.payload), message, date)
+        job.progress(90, "recording")
+        return Work(
+            result={"project_id": project_id, "publish": result.to_dict()},
+            record=lambda session: publish.record_publish(session, project_id, result, job),
+        )
 
 
 # Kinds added in this process besides the plugins' (tests and embedding programs).

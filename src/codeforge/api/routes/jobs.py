@@ -83,6 +83,8 @@ def _payload(body: Any) -> dict[str, Any]:
     if isinstance(body, PluginJobCreate):  # a plugin's kind: its payload as sent
         return dict(body.payload)
     data: dict[str, Any] = body.model_dump(exclude={"kind", "idempotency_key"})
+    if "publish" in data and data["publish"] is None:
+        del data["publish"]  # a generate job's payload stays as it was without publish
     return data
 
 
@@ -96,7 +98,7 @@ def _check_template(template: str) -> None:
         )
 
 
-def _submit(
+def submit(
     request: Request, ctx: Ctx, user: Principal, body: Any, header_key: str | None
 ) -> tuple[Job, bool]:
     from codeforge.app import queue
@@ -155,8 +157,8 @@ def submit_job(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
     ] = None,
 ) -> JobPublic:
-    """Queue a job (``generate`` or ``register``); follow it at ``GET /jobs/{id}``."""
-    job, created = _submit(request, ctx, user, body, idempotency_key)
+    """Queue a job (``generate``, ``register`` or ``publish``); follow it at ``GET /jobs/{id}``."""
+    job, created = submit(request, ctx, user, body, idempotency_key)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"

@@ -1,24 +1,34 @@
-"""``/projects``: generate (zip), preview, starter.zip, and the caller's projects (list, get, remove)."""
+"""``/projects``: generate (zip, optionally published), preview, starter.zip, publish, and the
+caller's projects (list, get, remove)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.download import chunks, content_disposition
+from codeforge.api.routes.jobs import SUBMIT_RESPONSES, public, submit
 from codeforge.api.schemas import (
     NAME_PATTERN,
     ErrorPublic,
+    GenerateAndPublish,
     GenerateRequest,
+    JobPublic,
     PreviewPublic,
     ProjectPublic,
     WorkflowPublic,
+    PublishJobCreate,
+    PublishOptions,
 )
-from codeforge.app import catalog, generate, preview, projects, record
+from codeforge.app import catalog, generate, preview, projects, record, server_publish
+from codeforge.app.authentication import Principal
+from codeforge.db.models import Job
 from codeforge.errors import ValidationError
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
@@ -39,10 +49,14 @@ def _zip_response(
     name: str,
     answers: dict[str, object],
     version: str | None,
+    keep: Callable[[int, str, bytes], dict[str, str]] | None = None,
 ) -> StreamingResponse:
+    """The zip of the project; ``keep(project_id, record_id, zip)`` adds headers (publish)."""
     engine, ref = catalog.resolve(ctx, template, version)
     made = generate.generate_zip(ctx, engine, ref, name, answers)
-    project_id = record.record(ctx, made.rendered, name, user.name)
+    record_id = uuid.uuid4().hex
+    project_id = record.record(ctx, made.rendered, name, user.name, record_id=record_id)
+    extra = keep(project_id, record_id, made.data) if keep is not None else {}
     return StreamingResponse(
         chunks(made.data),
         media_type="application/zip",
@@ -50,14 +64,75 @@ def _zip_response(
             "Content-Disposition": content_disposition(name),
             "Content-Length": str(len(made.data)),
             "X-Project-Id": str(project_id),
+            **extra,
         },
     )
 
 
 @router.post("/projects/generate", response_class=StreamingResponse, responses=ZIP_RESPONSE)
-def generate_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> StreamingResponse:
-    """Render ``template`` with ``answers`` and stream the project as a zip (NAME/...)."""
-    return _zip_response(ctx, user, body.template, body.name, body.answers, body.version)
+def generate_project(
+    request: Request, body: GenerateAndPublish, ctx: Ctx, user: CurrentUser
+) -> StreamingResponse:
+    """Render ``template`` with ``answers`` and stream the project as a zip (NAME/...).
+
+    With ``publish`` the project is also published, as a ``publish`` job using your
+    own stored credential: the ``X-Publish-Job`` header names it (follow it at
+    ``GET /jobs/{id}``). The credential and the options are checked first.
+    """
+    keep = None
+    if body.publish is not None:
+        options = body.publish
+        with ctx.read() as session:
+            server_publish.check(ctx, session, user.id, options.model_dump())
+
+        def keep(project_id: int, record_id: str, data: bytes) -> dict[str, str]:
+            ctx.artifacts.results.put(record_id, data, "zip")
+            job = publish_job(request, ctx, user, project_id, options, None)[0]
+            return {"X-Publish-Job": job.id}
+
+    return _zip_response(ctx, user, body.template, body.name, body.answers, body.version, keep)
+
+
+def publish_job(
+    request: Request,
+    ctx: Ctx,
+    user: Principal,
+    project_id: int,
+    options: PublishOptions,
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    """Submit the ``publish`` job of ``project_id`` (the caller's own)."""
+    body = PublishJobCreate(kind="publish", project_id=project_id, publish=options)
+    return submit(request, ctx, user, body, idempotency_key)
+
+
+@router.post(
+    "/projects/{project_id}/publish",
+    status_code=202,
+    response_model=JobPublic,
+    responses=SUBMIT_RESPONSES,
+)
+def publish_project(
+    request: Request,
+    body: PublishOptions,
+    ctx: Ctx,
+    user: CurrentUser,
+    response: Response,
+    project_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> JobPublic:
+    """Publish one of your projects to GitHub or GitLab, as a job, with your own credential.
+
+    The tree is the one generated on this server (kept in the artifact store);
+    someone else's project answers 404, and so does a credential you do not have.
+    """
+    job, created = publish_job(request, ctx, user, project_id, body, idempotency_key)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
+    return public(job)
 
 
 @router.post(
