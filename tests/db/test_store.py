@@ -346,3 +346,31 @@ def test_records_stay_in_the_database_they_were_made_for(
         assert _listed(tmp_path, pg_url) == ["p7", "pg1"]
         assert journal.read_pending(data) == []
         assert _listed(tmp_path) == ["lite1", "lite2", "lite3"]
+
+
+def test_a_journalled_publish_is_applied_once_to_the_project_at_its_path(
+    db_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from codeforge.core.records import publish_record
+
+    at = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    journal.append(tmp_path, make_record(1), store_url=db_url)
+    published = publish_record("/work/p1", "github", "https://github.com/acme/p1", at)
+    stray = publish_record("/work/none", "gitlab", "https://gitlab.com/acme/none", at)
+    for record in (published, stray, published):  # the same line twice: applied once
+        journal.append(tmp_path, record, store_url=db_url)
+    store = ProjectStore(db_url, data_dir=tmp_path)
+
+    [project] = store.list_projects()
+
+    assert (project["provider"], project["remote_url"]) == ("github", "https://github.com/acme/p1")
+    assert project["published_at"].startswith("2026-12-05T09:00:00")
+    with session_factory(db_url).begin() as session:
+        rows = session.scalars(select(Activity).where(Activity.action == "publish")).all()
+        assert sorted((r.target, r.project_id is not None) for r in rows) == [
+            ("https://github.com/acme/p1", True),
+            ("https://gitlab.com/acme/none", False),
+        ]
+    assert counts(db_url) == (1, 3) and journal.read_pending(tmp_path) == []

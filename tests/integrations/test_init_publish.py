@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,11 @@ def test_init_publish_creates_and_publishes(
     assert (repo.description, repo.topics, repo.protected) == ("A shop", ["demo"], {"main"})
     copy = clone(accounts, tmp_path, "acme", "shop", provider)
     assert git(copy, "rev-parse", "HEAD") == git(path, "rev-parse", "HEAD")
+    # Both records wait in the journal: neither init nor publish opened the database.
+    data_dir = Path(os.environ["CODEFORGE_DATA_DIR"])
+    assert not (data_dir / "codeforge.db").exists()
+    pending = [json.loads(line) for line in (data_dir / "journal.jsonl").read_text().splitlines()]
+    assert [line["action"] for line in pending] == ["init", "publish"]
     [row] = json.loads(console("list", "projects", "--json").stdout)
     assert (row["provider"], row["remote_url"]) == (provider, f"{accounts.url}/acme/shop")
     no_token_leaks(accounts, path, done.stdout, done.stderr, json.dumps(row))
@@ -140,3 +148,30 @@ def test_publish_options_that_cannot_apply_are_refused(
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_init_publish_imports_no_database_or_keyring(
+    accounts: ForgeContract, tmp_path: Path
+) -> None:
+    # Both records go to the journal (no SQLAlchemy), and a token from the environment
+    # (CI) needs no credential store (no keyring backend lookup).
+    argv = ["init", "shop", "-t", str(blueprint(tmp_path)), "--defaults", "-o",
+            str(tmp_path / "out"), "--publish", "github", "--host", accounts.url]  # fmt: skip
+    script = (
+        "import json, sys\n"
+        "from codeforge.cli.main import run\n"
+        "try:\n"
+        f"    run({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "GITHUB_TOKEN": GH}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "codeforge.app.publish" in modules and len(accounts.repos) == 1
+    for name in ("sqlalchemy", "keyring", "codeforge.db.store"):
+        assert name not in modules, f"init --publish imported {name}"

@@ -10,12 +10,15 @@ Imports stay light: the CLI records every ``init`` through this module.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codeforge.core.generation import new_record
-from codeforge.core.records import GenerationRecord
+from codeforge.core.records import GenerationRecord, publish_record
 from codeforge.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
     from codeforge.app.context import AppContext
     from codeforge.app.generate import Rendered
+    from codeforge.core.publishing import PublishRecorder
     from codeforge.db.store import ProjectStore
 
 
@@ -40,6 +44,30 @@ def local_recorder(settings: Settings) -> Callable[[GenerationRecord], None]:
             journal.append(settings.data_dir, rec, store_url=settings.store_url)
 
     return record
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalPublishes:
+    """The CLI's publish recorder on the embedded default: a journal line, no SQLAlchemy.
+
+    The store applies it when it next reads the journal (``codeforge list projects``).
+    """
+
+    settings: Settings
+
+    def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
+        from codeforge.core import journal
+
+        record = publish_record(str(path), provider, remote_url, at)
+        journal.append(self.settings.data_dir, record, store_url=self.settings.store_url)
+        return True
+
+
+def local_publish_recorder(settings: Settings) -> PublishRecorder:
+    """Where the CLI records a publish: the journal (embedded default), else the database."""
+    if settings.database_url:
+        return project_store(settings)
+    return JournalPublishes(settings)
 
 
 def project_store(settings: Settings) -> ProjectStore:

@@ -18,7 +18,7 @@ from codeforge.errors import UsageError
 
 if TYPE_CHECKING:
     from codeforge.app.publish import PublishRequest, PublishResult
-    from codeforge.core.publishing import ForgeRepos
+    from codeforge.core.publishing import ForgeRepos, PublishRecorder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,15 +66,14 @@ class Target:
 def prepare(ctx: click.Context, provider: str, options: Mapping[str, Any]) -> Target:
     """Resolve the forge and the token and ask the forge whose it is (bad tokens fail here)."""
     from codeforge.cli.credentials import _forge, _store
-    from codeforge.core.credentials import check_credential, normalise_host
+    from codeforge.core.credentials import OpenOnUse, check_credential, normalise_host
 
     forge = _forge(ctx, provider)
     if not hasattr(forge, "repos"):
         raise UsageError(f"the forge {provider!r} cannot publish", where="--to")
     host = normalise_host(options.get("host") or forge.default_host)
-    account, resolved = check_credential(
-        _store(ctx), forge, host, options.get("credential"), os.environ
-    )
+    store = OpenOnUse(lambda: _store(ctx))  # GITHUB_TOKEN / GITLAB_TOKEN need no store
+    account, resolved = check_credential(store, forge, host, options.get("credential"), os.environ)
     return Target(forge.name, host, forge.repos(host, resolved.token, account.login))
 
 
@@ -89,10 +88,10 @@ def publish_to(ctx: click.Context, target: Target, request: PublishRequest) -> P
     return publisher.publish(request)
 
 
-def _recorder(ctx: click.Context) -> Any:
-    from codeforge.app.record import project_store
+def _recorder(ctx: click.Context) -> PublishRecorder:
+    from codeforge.app.record import local_publish_recorder
 
-    return project_store(settings_from(ctx))
+    return local_publish_recorder(settings_from(ctx))
 
 
 def show(result: PublishResult, as_json: bool) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, Protocol
 from urllib.parse import urlsplit
@@ -77,6 +77,35 @@ class CredentialStore(Protocol):
 
     def rotate_key(self) -> int:
         """Re-encrypt every token under a new key; returns how many."""
+
+
+class OpenOnUse:
+    """A store opened on its first use: a token from the environment (CI) never pays for
+    opening one (a keyring backend is looked up then)."""
+
+    def __init__(self, opener: Callable[[], CredentialStore]) -> None:
+        self._opener = opener
+        self._store: CredentialStore | None = None
+
+    def _open(self) -> CredentialStore:
+        if self._store is None:
+            self._store = self._opener()
+        return self._store
+
+    def list(self) -> list[CredentialInfo]:
+        return self._open().list()
+
+    def get(self, provider: str, host: str, name: str) -> str | None:
+        return self._open().get(provider, host, name)
+
+    def put(self, provider: str, host: str, name: str, token: str) -> CredentialInfo:
+        return self._open().put(provider, host, name, token)
+
+    def remove(self, provider: str, host: str, name: str) -> bool:
+        return self._open().remove(provider, host, name)
+
+    def rotate_key(self) -> int:
+        return self._open().rotate_key()
 
 
 class CredentialStoreFactory(Protocol):

@@ -97,7 +97,11 @@ class PublishRecorder(Protocol):
     """Where a publish is recorded (the Project row and an Activity row)."""
 
     def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
-        """Record it; False when no project is recorded at ``path`` (only Activity then)."""
+        """Record it; False when no project is recorded at ``path`` (only Activity then).
+
+        A recorder that defers the write (the CLI's journal) answers True: the
+        store applies it to the project at ``path`` when it next reads the journal.
+        """
 
 
 class PublishingForge(Protocol):

@@ -82,3 +82,26 @@ def new_record(
         record_id=record_id or os.urandom(16).hex(),
         details=dict(details or {}),
     )
+
+
+PUBLISH = "publish"
+
+
+def publish_record(path: str, provider: str, remote_url: str, at: datetime) -> GenerationRecord:
+    """The record of a publish of the local project at ``path`` (action ``publish``).
+
+    It carries no blueprint: the store applies it to the project recorded at
+    ``path``, if any (``provider``, ``remote_url``, ``published_at``), and logs it.
+    """
+    return GenerationRecord(
+        project_name=path.rstrip("/").rsplit("/", 1)[-1],
+        path=path,
+        blueprint_name="",
+        blueprint_version="",
+        blueprint_source="",
+        answers={},
+        action=PUBLISH,
+        created_at=at,
+        record_id=os.urandom(16).hex(),
+        details={"provider": provider, "remote_url": remote_url},
+    )

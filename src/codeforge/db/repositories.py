@@ -117,6 +117,31 @@ def record_generation(session: Session, record: GenerationRecord) -> Project:
     return project
 
 
+def record_publish(session: Session, record: GenerationRecord) -> Project | None:
+    """Note a ``publish`` record on the local project at its path and log it (idempotent on
+    ``record_id``); the project, or None when none is recorded there (logged all the same)."""
+    if record.record_id:
+        seen = activity_for_record(session, record.record_id)
+        if seen is not None:
+            return session.get(Project, seen.project_id) if seen.project_id else None
+    provider, remote_url = str(record.details["provider"]), str(record.details["remote_url"])
+    project = find_project_by_path(session, record.path, None)
+    if project is not None:
+        project.provider, project.remote_url = provider, remote_url
+        project.published_at = record.created_at
+    row = log_activity(
+        session,
+        "publish",
+        project_id=project.id if project is not None else None,
+        target=remote_url,
+        details={"provider": provider, "path": record.path},
+        at=record.created_at,
+    )
+    row.record_id = record.record_id or None
+    session.flush()
+    return project
+
+
 def _detached_project(record: GenerationRecord) -> Project:
     return Project(
         name=record.project_name,

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from codeforge.core import journal
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
-from codeforge.core.records import BlueprintIdentity, GenerationRecord, new_record
+from codeforge.core.records import (
+    PUBLISH,
+    BlueprintIdentity,
+    GenerationRecord,
+    new_record,
+    publish_record,
+)
 from codeforge.db import repositories
 from codeforge.db.engine import default_database_url, redact_url, session_factory, store_error
 from codeforge.db.migrate import ensure_schema
@@ -96,6 +102,9 @@ class ProjectStore:
                     seen = bool(record.record_id) and (
                         repositories.activity_for_record(session, record.record_id) is not None
                     )
+                    if record.action == PUBLISH:
+                        published = repositories.record_publish(session, record)
+                        return (project_to_dict(published) if published else {}), not seen
                     project = repositories.record_generation(session, record)
                     return project_to_dict(project), not seen
             except IntegrityError as exc:
@@ -176,23 +185,9 @@ class ProjectStore:
         """
         if self.data_dir is not None:
             self.ingest_journal()
+        record = publish_record(str(path), provider, remote_url, at)
         with self.transaction("recording a publish") as session:
-            project = repositories.find_project_by_path(session, str(path), None)
-            if project is not None:
-                project.provider, project.remote_url, project.published_at = (
-                    provider,
-                    remote_url,
-                    at,
-                )
-            repositories.log_activity(
-                session,
-                "publish",
-                project_id=project.id if project is not None else None,
-                target=remote_url,
-                details={"provider": provider, "path": str(path)},
-                at=at,
-            )
-            return project is not None
+            return repositories.record_publish(session, record) is not None
 
     def find(self, ref: str) -> dict[str, Any]:
         """The local project with id ``ref`` (all digits) or recorded at path ``ref``."""
