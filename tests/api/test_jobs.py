@@ -348,10 +348,12 @@ def test_job_settings_from_the_environment() -> None:
         {
             "CODEFORGE_JOB_RESULT_TTL": "60",
             "CODEFORGE_JOB_TIMEOUT_REGISTER": "30",
+            "CODEFORGE_JOB_TIMEOUT_PUBLISH": "45",
             "CODEFORGE_JOB_BACKOFF_SECONDS": "1.5",
         },
     )
     assert config.result_ttl == 60
     assert config.timeout_for("register") == 30
+    assert config.timeout_for("publish") == 45
     assert config.timeout_for("generate") == 120
     assert [config.backoff_for(n) for n in (1, 2, 3, 10)] == [1.5, 3.0, 6.0, 60.0]

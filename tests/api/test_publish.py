@@ -246,3 +246,25 @@ def test_a_project_whose_tree_expired_is_409(api: Api, forge: ForgeContract) -> 
     response = api.as_(api.alice, "POST", f"{V1}/projects/{pid}/publish", json=options(forge))
     assert response.status_code == 409, response.text
     assert "no longer stored" in response.json()["message"]
+
+
+def test_a_refused_token_fails_the_job_with_a_clear_message_and_no_token(
+    api: Api, forge: ForgeContract
+) -> None:
+    bad = "ghp_" + "Refused" * 6
+    body = {"token": bad, "host": forge.url}
+    assert api.as_(api.alice, "PUT", f"{V1}/credentials/github", json=body).status_code == 200
+    pid, _ = generated(api, api.alice)
+    response = api.as_(api.alice, "POST", f"{V1}/projects/{pid}/publish", json=options(forge))
+    assert response.status_code == 202, response.text
+    done = wait_done(api, api.alice, response.json()["id"])
+    assert done["status"] == "failed" and done["attempts"] == 1, done
+    assert f"github at {forge.url} refused the token (401" in done["error"]
+    assert forge.mutating() == [] and forge.repos == {}
+    project = api.as_(api.alice, "GET", f"{V1}/projects/{pid}").json()
+    assert project["remote_url"] is None
+    for text in (json.dumps(done), api.logs.getvalue()):
+        assert bad not in text
+    with session_factory(api.url)() as session:
+        [job] = session.scalars(select(Job).where(Job.kind == "publish")).all()
+        assert bad not in json.dumps([job.payload, job.result, job.error], default=str)
