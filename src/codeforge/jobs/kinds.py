@@ -114,7 +114,6 @@ class GenerateKind:
             engine, ref = catalog.resolve(ctx, template, version)
         job.progress(40, "rendering")
         made = generate.generate_zip(ctx, engine, ref, name, answers)
-        job.progress(80, "storing the result")
         loaded = made.rendered.loaded
         bp = loaded.blueprint
         secret = _secret_names(bp.variables)
@@ -128,6 +127,7 @@ class GenerateKind:
             created = publish.job_created(ctx, job_id)
             options = publish.options_of(payload)
             published = publish.publish_now(job, made.data, options, message, created)
+        job.progress(80, "storing the result")
 
         def record_rows(session: Session) -> dict[str, Any]:
             # The job's id is the record's: recording it twice is impossible.
