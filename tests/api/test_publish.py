@@ -268,3 +268,30 @@ def test_a_refused_token_fails_the_job_with_a_clear_message_and_no_token(
     with session_factory(api.url)() as session:
         [job] = session.scalars(select(Job).where(Job.kind == "publish")).all()
         assert bad not in json.dumps([job.payload, job.result, job.error], default=str)
+
+
+def test_generate_with_publish_still_answers_the_zip_when_the_job_cannot_be_queued(
+    api: Api, forge: ForgeContract, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from codeforge.api.routes import projects
+    from codeforge.errors import QueueUnavailable
+
+    store_token(api, api.alice, forge)
+    real = projects.publish_job
+
+    def queue_down(*args: Any, **kwargs: Any) -> Any:
+        raise QueueUnavailable("the job queue is unavailable (Redis is not answering)")
+
+    monkeypatch.setattr(projects, "publish_job", queue_down)
+    body = {**GENERATE, "publish": options(forge)}
+    response = api.as_(api.alice, "POST", f"{V1}/projects/generate", json=body)
+    assert response.status_code == 200, response.text
+    assert "x-publish-job" not in response.headers
+    assert response.headers["x-publish-error"].startswith("the job queue is unavailable")
+    pid = int(response.headers["x-project-id"])
+    assert response.headers["x-publish-retry"] == f"POST {V1}/projects/{pid}/publish"
+    monkeypatch.setattr(projects, "publish_job", real)
+    again = api.as_(api.alice, "POST", f"{V1}/projects/{pid}/publish", json=options(forge))
+    assert again.status_code == 202, again.text
+    assert wait_done(api, api.alice, again.json()["id"])["status"] == "finished"
+    assert remote_files(forge, tmp_path, "octocat", "demo") == zip_files(response.content)

@@ -29,7 +29,7 @@ from codeforge.api.schemas import (
 from codeforge.app import catalog, generate, preview, projects, record, server_publish
 from codeforge.app.authentication import Principal
 from codeforge.db.models import Job
-from codeforge.errors import ValidationError
+from codeforge.errors import CodeForgeError, ValidationError
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
 
@@ -77,7 +77,9 @@ def generate_project(
 
     With ``publish`` the project is also published, as a ``publish`` job using your
     own stored credential: the ``X-Publish-Job`` header names it (follow it at
-    ``GET /jobs/{id}``). The credential and the options are checked first.
+    ``GET /jobs/{id}``). The credential and the options are checked first; if the
+    job cannot be queued, the zip still comes, with ``X-Publish-Error`` and
+    ``X-Publish-Retry`` (the request that publishes it later).
     """
     keep = None
     if body.publish is not None:
@@ -86,8 +88,14 @@ def generate_project(
             server_publish.check(ctx, session, user.id, options.model_dump())
 
         def keep(project_id: int, record_id: str, data: bytes) -> dict[str, str]:
-            ctx.artifacts.results.put(record_id, data, "zip")
-            job = publish_job(request, ctx, user, project_id, options, None)[0]
+            try:
+                ctx.artifacts.results.put(record_id, data, "zip")
+                job = publish_job(request, ctx, user, project_id, options, None)[0]
+            except CodeForgeError as exc:
+                # The project is made and recorded: answer it, and say how to publish it.
+                message = exc.message.encode("ascii", "replace").decode()
+                retry = f"{API_PREFIX}/projects/{project_id}/publish"
+                return {"X-Publish-Error": message, "X-Publish-Retry": f"POST {retry}"}
             return {"X-Publish-Job": job.id}
 
     return _zip_response(ctx, user, body.template, body.name, body.answers, body.version, keep)
