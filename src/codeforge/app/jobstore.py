@@ -25,7 +25,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import delete, func, select, update
@@ -378,6 +378,12 @@ def fail(
     if scrub is not None:
         values["payload"] = scrub
     return _update_held(factory, claimed, values)
+
+
+def created_at(session: Session, job_id: str) -> datetime | None:
+    """When job ``job_id`` was submitted, or None when there is no such job."""
+    row = session.get(Job, job_id)
+    return row.created_at if row is not None else None
 
 
 def is_expired(job: Job) -> bool:

@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from codeforge.app import server_publish
+from codeforge.app import jobstore, server_publish
 from codeforge.app.context import AppContext
 from codeforge.app.publish import PublishResult
-from codeforge.db.models import Job
 
 if TYPE_CHECKING:
     from codeforge.jobs.kinds import JobRun, Owner
@@ -44,8 +43,8 @@ def utc(moment: datetime) -> datetime:
 def job_created(ctx: AppContext, job_id: str) -> datetime:
     """When the job was submitted: the same on every attempt."""
     with ctx.read() as session:
-        row = session.get(Job, job_id)
-        return utc(row.created_at) if row is not None else datetime.now(UTC)
+        created = jobstore.created_at(session, job_id)
+        return utc(created) if created is not None else datetime.now(UTC)
 
 
 def publish_now(

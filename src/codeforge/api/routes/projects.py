@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -22,14 +22,16 @@ from codeforge.api.schemas import (
     JobPublic,
     PreviewPublic,
     ProjectPublic,
-    WorkflowPublic,
     PublishJobCreate,
     PublishOptions,
+    WorkflowPublic,
 )
 from codeforge.app import catalog, generate, preview, projects, record, server_publish
 from codeforge.app.authentication import Principal
-from codeforge.db.models import Job
 from codeforge.errors import CodeForgeError, ValidationError
+
+if TYPE_CHECKING:
+    from codeforge.db.models import Job
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
 
