@@ -24,7 +24,8 @@ TOKENS = {"github": GH, "gitlab": GL}
 def project(tmp_path: Path, name: str = "demo") -> Path:
     root = tmp_path / name
     root.mkdir()
-    (root / "README.md").write_text("# demo\n", encoding="utf-8")
+    # each its own README: two projects made in the same second never share a commit
+    (root / "README.md").write_text(f"# {name}\n", encoding="utf-8")
     git(root, "init", "--quiet", "--initial-branch=main", "--template=")
     git(root, "add", "--all")
     git(root, "commit", "--quiet", "-m", "first")
