@@ -5,7 +5,8 @@ document it: the same paths, JSON shapes, status codes, error bodies and
 rate-limit headers. It records every request (method, path, headers, body), so
 tests can assert what was sent, e.g. that no token is ever in a URL.
 
-Endpoints (extend :data:`ForgeContract.routes` for publish):
+Endpoints (repositories: ``forge_repos_contract``; pull and merge requests:
+``forge_pulls_contract``):
 
 GitHub (Enterprise Server layout, under ``/api/v3``), token in
 ``Authorization: token T`` or ``Bearer T``:
@@ -171,11 +172,14 @@ class ForgeContract:
     """
 
     def __init__(self, git_root: Path) -> None:
+        from .forge_pulls_contract import PULL_ROUTES
         from .forge_repos_contract import REPO_ROUTES, FakeRepo
 
         self.tokens: dict[str, Account] = {}
         self.requests: list[Recorded] = []
-        self.routes = [(m, re.compile(p + r"/?"), h) for m, p, h in [*ROUTES, *REPO_ROUTES]]
+        self.routes = [
+            (m, re.compile(p + r"/?"), h) for m, p, h in [*ROUTES, *REPO_ROUTES, *PULL_ROUTES]
+        ]
         self.rate_remaining = 5000
         self.url = ""
         self.git_root = git_root

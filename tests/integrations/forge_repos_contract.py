@@ -60,6 +60,7 @@ class FakeRepo:
     secrets: dict[str, str] = dataclasses.field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     key: PrivateKey = dataclasses.field(default_factory=PrivateKey.generate)
+    pulls: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # PRs / MRs
 
     def set_head(self, branch: str) -> None:
         self.default_branch = branch

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_support import console
 from nacl.public import SealedBox
-from sources.git_support import git
+from sources.git_support import BlueprintRepo, git
 
 from .forge_contract import Account, ForgeContract, Reply
 
@@ -303,16 +303,19 @@ def test_gitlab_variables_are_masked_and_protected(accounts: ForgeContract, tmp_
     )
 
 
-def test_the_record_shows_the_remote(accounts: ForgeContract, tmp_path: Path) -> None:
-    from sources.git_support import BlueprintRepo
-
+def made_from_blueprint(tmp_path: Path, name: str = "shop") -> tuple[BlueprintRepo, Path]:
+    """Blueprint ``tiny`` 1.0.0 in a git repository, and project ``name`` made from it."""
     blueprint = BlueprintRepo(tmp_path / "bp")
     blueprint.commit("one", "v1.0.0")
     made = console(
-        "init", "shop", "-t", str(blueprint.path), "--defaults", "-o", str(tmp_path / "out")
+        "init", name, "-t", str(blueprint.path), "--defaults", "-o", str(tmp_path / "out")
     )
     assert made.returncode == 0, made.stderr
-    path = tmp_path / "out" / "shop"
+    return blueprint, tmp_path / "out" / name
+
+
+def test_the_record_shows_the_remote(accounts: ForgeContract, tmp_path: Path) -> None:
+    _, path = made_from_blueprint(tmp_path)
     done = publish(accounts, "github", path, "--owner", "acme")
     assert done.returncode == 0, done.stderr
     [row] = json.loads(console("list", "projects", "--json").stdout)

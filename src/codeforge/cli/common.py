@@ -167,3 +167,11 @@ def prompter_for(defaults: bool) -> ClickPrompter | NoTerminalPrompter | None:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def echo_conflicts(paths: Sequence[str], advice: str) -> None:
+    """``conflicts: A, B — ADVICE`` on stderr."""
+    click.echo(
+        click.style("conflicts: ", fg="red", bold=True) + ", ".join(paths) + f" — {advice}",
+        err=True,
+    )

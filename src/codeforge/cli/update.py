@@ -19,6 +19,7 @@ import click
 from codeforge.cli.common import (
     ClickPrompter,
     CliReporter,
+    echo_conflicts,
     echo_json,
     parse_data,
     settings_from,
@@ -66,9 +67,9 @@ def _merge_options(func: Any) -> Any:
         click.option(
             "--conflict",
             type=click.Choice(["inline", "rej"]),
-            default="inline",
-            show_default=True,
-            help="Conflicts as markers in the file, or the blueprint's change in FILE.rej.",
+            default=None,
+            help="Conflicts as markers in the file, or the blueprint's change in FILE.rej "
+            "(default: inline; rej with --pr).",
         ),
         click.option("--trust", is_flag=True, help="Allow the blueprint's migrations to run."),
         click.option("--skip-migrations", is_flag=True, help="Update without running migrations."),
@@ -89,6 +90,7 @@ def _request(options: dict[str, Any], *, dry_run: bool, force: bool) -> UpdateOp
     """The merge options from the command line (prompts only on an interactive stdin)."""
     interactive = not options.pop("defaults") and sys.stdin.isatty()
     data = parse_data(options.pop("data_pairs"), options.pop("data_file"))
+    options["conflict"] = options.get("conflict") or "inline"
     return UpdateOptions(
         data=data,
         prompter=ClickPrompter() if interactive else None,
@@ -114,17 +116,41 @@ _COLORS = {
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--force", is_flag=True, help="Update even if the git working tree is dirty.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and conflicts.")
+@click.option(
+    "--pr",
+    is_flag=True,
+    help="Make the update on the branch codeforge/update-<blueprint>-<version>, push it and "
+    "open (or update) a pull request on the forge the project was published to.",
+)
 @click.pass_context
 def update(
-    ctx: click.Context, /, path: Path, dry_run: bool, force: bool, quiet: bool, **options: Any
+    ctx: click.Context,
+    /,
+    path: Path,
+    dry_run: bool,
+    force: bool,
+    quiet: bool,
+    pr: bool,
+    **options: Any,
 ) -> None:
     """Bring the project at PATH (default: here) up to a newer blueprint version.
 
-    Exits 102 when the update was written but left conflicts to resolve.
+    Exits 102 when the update was written but left conflicts to resolve. With
+    --pr the project's checkout is left as it is: the update goes to a branch
+    and a pull request (GitHub) or merge request (GitLab).
     """
     from codeforge.app import update as lifecycle
 
     as_json = options.pop("as_json")
+    if pr:
+        from codeforge.cli.pulls import update_with_pull
+
+        options["conflict"] = options.get("conflict") or "rej"
+        request = _request(options, dry_run=dry_run, force=force)
+        made = update_with_pull(ctx, path, request, quiet=quiet, as_json=as_json)
+        if made.conflicts:
+            ctx.exit(UPDATE_CONFLICTS_EXIT)
+        return
     engine = _engine(ctx, quiet=quiet or as_json, record=not dry_run)
     result = lifecycle.update(engine, path, _request(options, dry_run=dry_run, force=force))
     if as_json:
@@ -133,12 +159,7 @@ def update(
         if not quiet:
             _print_changes(result, dry_run)
         if result.conflicts:
-            click.echo(
-                click.style("conflicts: ", fg="red", bold=True)
-                + ", ".join(result.conflicts)
-                + " — resolve them, then commit.",
-                err=True,
-            )
+            echo_conflicts(result.conflicts, "resolve them, then commit.")
     if result.record_error is not None:
         click.echo(
             click.style("warning: ", fg="yellow")

@@ -113,3 +113,62 @@ class PublishingForge(Protocol):
 
     def repos(self, host: str, token: str, login: str) -> ForgeRepos:
         """The repository operations on ``host`` as the account ``login`` of ``token``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PullRequest:
+    """A pull request (GitHub) or merge request (GitLab), as CodeForge needs it."""
+
+    number: int  # GitHub's number, GitLab's iid
+    web_url: str
+    head: str
+    base: str
+    title: str
+    body: str
+
+
+class ForgePulls(Protocol):
+    """Pull (merge) request operations on one forge, for one token."""
+
+    def find_pull(self, repo: RemoteRepo, head: str, base: str) -> PullRequest | None:
+        """The open pull request from branch ``head`` into ``base``, or None."""
+
+    def open_pull(
+        self, repo: RemoteRepo, head: str, base: str, title: str, body: str
+    ) -> PullRequest:
+        """Open a pull request from ``head`` into ``base``."""
+
+    def edit_pull(self, repo: RemoteRepo, pull: PullRequest, title: str, body: str) -> PullRequest:
+        """Replace the title and body of ``pull``."""
+
+
+class UpdateBranches(Protocol):
+    """The git side of ``update --pr``: a scratch checkout and a branch made from it."""
+
+    def checkout(self, path: Path, commit: str, into: Path) -> None:
+        """A scratch worktree of ``path``'s repository at ``commit`` (detached) in ``into``."""
+
+    def discard(self, path: Path, into: Path) -> None:
+        """Remove the scratch worktree ``into`` (and its administrative files)."""
+
+    def fetch(self, path: Path, url: str, header: str, branch: str) -> str | None:
+        """Fetch ``branch`` from ``url`` into the local object store; its commit, or None."""
+
+    def commit_tree(self, worktree: Path, parents: Sequence[str], message: str) -> tuple[str, str]:
+        """Stage everything in ``worktree``; ``(tree, commit)``, committing only when the
+        tree differs from the first parent's (else the commit is that parent)."""
+
+    def set_branch(self, path: Path, branch: str, commit: str) -> None:
+        """Point the local branch ``branch`` at ``commit``."""
+
+    def is_ancestor(self, path: Path, commit: str, of: str) -> bool:
+        """Whether ``commit`` is ``of`` or one of its ancestors."""
+
+
+class ActivityRecorder(Protocol):
+    """Where a forge operation on a recorded project is logged (an Activity row)."""
+
+    def record_activity(
+        self, path: Path, action: str, target: str, details: dict[str, object], at: datetime
+    ) -> bool:
+        """Log ``action`` for the project at ``path``; False when no project is recorded there."""

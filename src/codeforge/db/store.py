@@ -189,6 +189,25 @@ class ProjectStore:
         with self.transaction("recording a publish") as session:
             return repositories.record_publish(session, record) is not None
 
+    def record_activity(
+        self, path: Path, action: str, target: str, details: dict[str, object], at: datetime
+    ) -> bool:
+        """Log ``action`` (e.g. ``update-pr``) for the project at ``path``; False when none is
+        recorded there (the Activity row is written anyway)."""
+        if self.data_dir is not None:
+            self.ingest_journal()
+        with self.transaction(f"recording {action}") as session:
+            project = repositories.find_project_by_path(session, str(path), None)
+            repositories.log_activity(
+                session,
+                action,
+                project_id=project.id if project is not None else None,
+                target=target,
+                details={"path": str(path), **details},
+                at=at,
+            )
+            return project is not None
+
     def find(self, ref: str) -> dict[str, Any]:
         """The local project with id ``ref`` (all digits) or recorded at path ``ref``."""
         with self.transaction("finding a project") as session:

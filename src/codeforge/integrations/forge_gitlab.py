@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from codeforge.core.credentials import base_url
-from codeforge.core.publishing import RemoteRepo, Visibility
+from codeforge.core.publishing import PullRequest, RemoteRepo, Visibility
 from codeforge.errors import ConflictError, NotFoundError
 from codeforge.integrations.forge_repos import _refusal, basic_header
 from codeforge.integrations.forges import TIMEOUT, GitLabForge, _client, unreachable
@@ -142,6 +142,42 @@ class GitLabRepos:
 
     def push_header(self) -> str:
         return self._header
+
+    @staticmethod
+    def _merge_request(raw: Any) -> PullRequest:
+        data: dict[str, Any] = raw if isinstance(raw, dict) else raw.attributes
+        return PullRequest(
+            int(data["iid"]), str(data["web_url"]), str(data["source_branch"]),
+            str(data["target_branch"]), str(data.get("title") or ""),
+            str(data.get("description") or ""),
+        )  # fmt: skip
+
+    def find_pull(self, repo: RemoteRepo, head: str, base: str) -> PullRequest | None:
+        """``GET /projects/:id/merge_requests?state=opened&source_branch=H&target_branch=B``."""
+        project = self._project(repo)
+        found = self._call(
+            lambda: project.mergerequests.list(
+                state="opened", source_branch=head, target_branch=base, get_all=False,
+                **_NO_SLEEP,
+            )
+        )  # fmt: skip
+        return self._merge_request(found[0]) if found else None
+
+    def open_pull(
+        self, repo: RemoteRepo, head: str, base: str, title: str, body: str
+    ) -> PullRequest:
+        """``POST /projects/:id/merge_requests``."""
+        data = {"source_branch": head, "target_branch": base, "title": title, "description": body}
+        project = self._project(repo)
+        created = self._call(lambda: project.mergerequests.create(data, **_NO_SLEEP))
+        return self._merge_request(created)
+
+    def edit_pull(self, repo: RemoteRepo, pull: PullRequest, title: str, body: str) -> PullRequest:
+        """``PUT /projects/:id/merge_requests/:iid``."""
+        project = self._project(repo)
+        data = {"title": title, "description": body}
+        edited = self._call(lambda: project.mergerequests.update(pull.number, data, **_NO_SLEEP))
+        return self._merge_request(edited)
 
 
 class PublishingGitLab(GitLabForge):

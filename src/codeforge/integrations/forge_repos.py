@@ -15,7 +15,7 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from codeforge.core.publishing import RemoteRepo, Visibility
+from codeforge.core.publishing import PullRequest, RemoteRepo, Visibility
 from codeforge.errors import (
     CodeForgeError,
     ConflictError,
@@ -177,6 +177,43 @@ class GitHubRepos:
 
     def push_header(self) -> str:
         return self._header
+
+    @staticmethod
+    def _pull(raw: Any) -> PullRequest:
+        return PullRequest(
+            int(raw.number), str(raw.html_url), str(raw.head.ref), str(raw.base.ref),
+            str(raw.title or ""), str(raw.body or ""),
+        )  # fmt: skip
+
+    def find_pull(self, repo: RemoteRepo, head: str, base: str) -> PullRequest | None:
+        """``GET /repos/{owner}/{repo}/pulls?state=open&head=OWNER:BRANCH&base=BASE``."""
+        remote = self._remote(repo)
+
+        def first() -> PullRequest | None:
+            found = remote.get_pulls(state="open", head=f"{repo.owner}:{head}", base=base)
+            return next((self._pull(raw) for raw in found), None)
+
+        return self._call(first)
+
+    def open_pull(
+        self, repo: RemoteRepo, head: str, base: str, title: str, body: str
+    ) -> PullRequest:
+        """``POST /repos/{owner}/{repo}/pulls``."""
+        remote = self._remote(repo)
+        return self._call(
+            lambda: self._pull(remote.create_pull(base=base, head=head, title=title, body=body))
+        )
+
+    def edit_pull(self, repo: RemoteRepo, pull: PullRequest, title: str, body: str) -> PullRequest:
+        """``PATCH /repos/{owner}/{repo}/pulls/{number}``."""
+        remote = self._remote(repo)
+
+        def edit() -> PullRequest:
+            raw = remote.get_pull(pull.number)
+            raw.edit(title=title, body=body)
+            return self._pull(raw)
+
+        return self._call(edit)
 
 
 class PublishingGitHub(GitHubForge):

@@ -1,0 +1,93 @@
+"""Open a forge client for a (provider, host) with the caller's own token.
+
+Shared by ``update --pr`` and ``fleet update``: the token is resolved and checked
+(``who am I``, the scopes) once per provider and host, then each call gets a
+fresh client, so concurrent updates never share one HTTP session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codeforge.core.credentials import (
+    CredentialStore,
+    Forge,
+    check_credential,
+    forge_named,
+    normalise_host,
+)
+from codeforge.errors import UsageError
+
+if TYPE_CHECKING:
+    from codeforge.app.update_pr import PullForge, UpdatePull
+    from codeforge.core.collaborators import Reporter
+    from codeforge.core.update import UpdateOptions, UpdateResult
+    from codeforge.settings import Settings
+
+
+class ForgeOpener:
+    """``opener(provider, host)``: a forge client that can push and open pull requests."""
+
+    def __init__(
+        self,
+        forges: Iterable[Forge],
+        store: CredentialStore,
+        environ: Mapping[str, str],
+        credential: str | None = None,
+    ) -> None:
+        self._forges = list(forges)
+        self._store, self._environ, self._credential = store, environ, credential
+        self._tokens: dict[tuple[str, str], tuple[Any, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, provider: str, host: str) -> PullForge:
+        host = normalise_host(host)
+        with self._lock:  # one `who am I` per forge, even with concurrent callers
+            known = self._tokens.get((provider, host))
+            if known is None:
+                forge = forge_named(self._forges, provider)
+                if not hasattr(forge, "repos"):
+                    raise UsageError(f"the forge {provider!r} cannot open pull requests")
+                account, resolved = check_credential(
+                    self._store, forge, host, self._credential, self._environ
+                )
+                known = (forge, resolved.token, account.login)
+                self._tokens[(provider, host)] = known
+        forge, token, login = known
+        repos: PullForge = forge.repos(host, token, login)
+        return repos
+
+
+def local_update_pull(settings: Settings, opener: ForgeOpener, reporter: Reporter) -> UpdatePull:
+    """The ``update --pr`` use case wired for a local caller (CLI, ``fleet update``).
+
+    Each thread gets its own engine (the update runs in a scratch worktree, so it is
+    not recorded as an update of the project; ``update-pr`` Activity rows are).
+    """
+    from datetime import UTC, datetime
+
+    from codeforge.app.record import project_store
+    from codeforge.app.update import lifecycle_engine, update
+    from codeforge.app.update_pr import UpdatePull
+    from codeforge.integrations.gitbranch import GitUpdateBranches
+    from codeforge.integrations.gitpush import HttpsPusher
+
+    engines = threading.local()
+
+    def run(path: Path, options: UpdateOptions) -> UpdateResult:
+        engine = getattr(engines, "engine", None)
+        if engine is None:
+            engine = engines.engine = lifecycle_engine(settings, reporter, record=False)
+        return update(engine, path, options)
+
+    return UpdatePull(
+        run,
+        HttpsPusher(),
+        GitUpdateBranches(),
+        opener,
+        project_store(settings),
+        lambda: datetime.now(UTC),
+    )
