@@ -8,7 +8,7 @@ fresh client, so concurrent updates never share one HTTP session.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +19,13 @@ from codeforge.core.credentials import (
     forge_named,
     normalise_host,
 )
-from codeforge.errors import UsageError
+from codeforge.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
+    from codeforge.app.fleet import FleetEntry, FleetOutcome
     from codeforge.app.update_pr import PullForge, UpdatePull
     from codeforge.core.collaborators import Reporter
-    from codeforge.core.update import UpdateOptions, UpdateResult
+    from codeforge.core.update import CheckResult, UpdateOptions, UpdateResult
     from codeforge.settings import Settings
 
 
@@ -91,3 +92,60 @@ def local_update_pull(settings: Settings, opener: ForgeOpener, reporter: Reporte
         project_store(settings),
         lambda: datetime.now(UTC),
     )
+
+
+def fleet_runner(
+    settings: Settings, reporter: Reporter, opener: ForgeOpener | None
+) -> Callable[[FleetEntry], FleetOutcome]:
+    """One project's ``fleet update``: ``update --pr`` with ``opener``, else an update in place.
+
+    Without --pr the update is recorded like ``codeforge update``; conflicts go in
+    ``.rej`` files with --pr (the pull request names them), as markers otherwise.
+    """
+    from codeforge.app.fleet import FleetOutcome
+    from codeforge.app.update import lifecycle_engine, update
+    from codeforge.core.update import UpdateOptions
+
+    if opener is not None:
+        case = local_update_pull(settings, opener, reporter)
+        statuses = {"opened": "pr-opened", "updated": "pr-updated", "unchanged": "pr-unchanged"}
+
+        def with_pull(entry: FleetEntry) -> FleetOutcome:
+            made = case.run(Path(entry.path), UpdateOptions(conflict="rej"))
+            return FleetOutcome(
+                entry.id, entry.name, entry.path, statuses.get(made.action, "up-to-date"),  # type: ignore[arg-type]
+                made.from_version, made.to_version, made.pull.web_url if made.pull else None,
+                made.conflicts,
+            )  # fmt: skip
+
+        return with_pull
+    engines = threading.local()
+
+    def in_place(entry: FleetEntry) -> FleetOutcome:
+        engine = getattr(engines, "engine", None)
+        if engine is None:
+            engine = engines.engine = lifecycle_engine(settings, reporter, record=True)
+        made = update(engine, Path(entry.path), UpdateOptions())
+        return FleetOutcome(
+            entry.id, entry.name, entry.path, "conflicts" if made.conflicts else "updated",
+            made.from_version, made.to_version, None, tuple(made.conflicts),
+        )  # fmt: skip
+
+    return in_place
+
+
+def fleet_checker(settings: Settings, reporter: Reporter) -> Callable[[Path], CheckResult]:
+    """``check`` of one project folder, with one engine per thread (for ``fleet status``)."""
+    from codeforge.app.update import check, lifecycle_engine
+
+    engines = threading.local()
+
+    def run(path: Path) -> CheckResult:
+        engine = getattr(engines, "engine", None)
+        if engine is None:
+            engine = engines.engine = lifecycle_engine(settings, reporter, record=False)
+        if not path.is_dir():
+            raise NotFoundError("the project folder is gone", where=str(path))
+        return check(engine, path)
+
+    return run

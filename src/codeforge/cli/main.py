@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "workflow",
         "Run a project's verify, build, publish and deploy stages.",
     ),
+    "fleet": (
+        "codeforge.cli.fleet",
+        "fleet",
+        "Every recorded project against its blueprint: status, update (in place or as PRs).",
+    ),
     "credentials": (
         "codeforge.cli.credentials",
         "credentials",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -207,6 +207,21 @@ class ProjectStore:
                 at=at,
             )
             return project is not None
+
+    def last_updates(self, actions: Sequence[str] = ("update", "update-pr")) -> dict[int, Any]:
+        """``{project id: {"at", "action", "target", "details"}}``: each local project's newest
+        Activity row with one of ``actions``."""
+        with self.transaction("reading the activity") as session:
+            rows = repositories.last_activities(session, actions)
+            return {
+                project_id: {
+                    "at": row.at.isoformat(),
+                    "action": row.action,
+                    "target": row.target,
+                    "details": dict(row.details or {}),
+                }
+                for project_id, row in rows.items()
+            }
 
     def find(self, ref: str) -> dict[str, Any]:
         """The local project with id ``ref`` (all digits) or recorded at path ``ref``."""
