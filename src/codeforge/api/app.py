@@ -77,6 +77,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
         ai,
         blueprints,
         credentials,
+        fleet,
         health,
         jobs,
         keys,
@@ -85,7 +86,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     )
     from codeforge.api.routes import session as session_routes
 
-    for module in (blueprints, projects, activity, users, keys, credentials, ai, jobs):
+    for module in (blueprints, projects, activity, users, keys, credentials, ai, jobs, fleet):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)
     app.include_router(session_routes.router, responses=COMMON_RESPONSES)
