@@ -1,0 +1,129 @@
+"""The fleet use cases and the pull request text, with collaborators made in the test."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codeforge.app import fleet
+from codeforge.app.publish import save_state
+from codeforge.app.update_pr import body_of, branch_name, published_target, title_of
+from codeforge.core.merge import Change
+from codeforge.core.update import CheckResult, UpdateResult
+from codeforge.errors import ConflictError, NotFoundError, UsageError
+
+
+def row(index: int, blueprint: str = "tiny", version: str = "1.0.0") -> dict[str, Any]:
+    return {
+        "id": index, "name": f"p{index}", "path": f"/nowhere/p{index}",
+        "blueprint_name": blueprint, "blueprint_version": version,
+        "remote_url": None, "updated_at": "2026-01-01T00:00:00",
+    }  # fmt: skip
+
+
+def checker(latest: dict[str, str]) -> Any:
+    def check(path: Path) -> CheckResult:
+        if path.name not in latest:
+            raise NotFoundError("the project folder is gone", where=str(path))
+        return CheckResult(path, "tiny", "src", "1.0.0", latest[path.name])
+
+    return check
+
+
+def test_status_reports_each_project_and_a_broken_one_with_its_error() -> None:
+    rows = [row(1), row(2), row(3), row(4, blueprint="other")]
+    last = {2: {"at": "2026-06-01T00:00:00"}}
+    entries = fleet.status(rows, checker({"p1": "2.0.0", "p2": "1.0.0"}), last, concurrency=2)
+    assert [(e.id, e.latest, e.lagging) for e in entries] == [
+        (1, "2.0.0", True), (2, "1.0.0", False), (3, None, False), (4, None, False)
+    ]  # fmt: skip
+    assert entries[2].error == "the project folder is gone (/nowhere/p3)"
+    assert (entries[0].last_update, entries[1].last_update) == (
+        "2026-01-01T00:00:00",
+        "2026-06-01T00:00:00",
+    )
+    only = fleet.status(rows, checker({}), {}, blueprint="other")
+    assert [e.id for e in only] == [4]
+
+
+def test_one_failure_never_stops_the_others() -> None:
+    rows = [row(i) for i in range(1, 7)]
+    latest = {f"p{i}": "2.0.0" for i in (1, 2, 3, 4)} | {"p5": "1.0.0"}
+    entries = fleet.status(rows, checker(latest), {})
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def run_one(entry: fleet.FleetEntry) -> fleet.FleetOutcome:
+        with lock:
+            ran.append(entry.id)
+        if entry.id == 1:
+            raise ValueError("boom")
+        if entry.id == 2:
+            raise ConflictError("the project has uncommitted changes", where=entry.path)
+        return fleet.FleetOutcome(entry.id, entry.name, entry.path, "pr-opened", "1.0.0", "2.0.0")
+
+    outcomes = fleet.update(entries, run_one, concurrency=3)
+    assert sorted(ran) == [1, 2, 3, 4]  # not the up-to-date one, not the broken one
+    assert [(o.id, o.status, o.exit_code) for o in outcomes] == [
+        (1, "failed", 1), (2, "failed", 4), (3, "pr-opened", 0), (4, "pr-opened", 0),
+        (5, "up-to-date", 0), (6, "failed", 1),
+    ]  # fmt: skip
+    assert outcomes[0].error == "ValueError: boom"
+    assert outcomes[1].error == "the project has uncommitted changes (/nowhere/p2)"
+    assert fleet.counts(outcomes) == {"failed": 3, "pr-opened": 2, "up-to-date": 1}
+
+
+@pytest.mark.parametrize("concurrency", [0, 33, -1])
+def test_concurrency_is_bounded(concurrency: int) -> None:
+    with pytest.raises(UsageError, match="--concurrency must be between 1 and 32"):
+        fleet.update([], lambda e: None, concurrency=concurrency)  # type: ignore[arg-type,return-value]
+
+
+def result(changes: list[Change]) -> UpdateResult:
+    return UpdateResult(Path("/p"), "tiny", "1.0.0", "2.0.0", changes, [], {}, [], [], False, None)
+
+
+def test_the_body_lists_versions_changes_and_conflicts() -> None:
+    made = result(
+        [
+            Change("CHANGES.md", "add", b"x", None, None),
+            Change("README.md.rej", "conflict", b"x", None, None),
+            Change("app.py", "conflict", b"x", None, b"y"),
+        ]
+    )
+    body = body_of(made)
+    assert title_of(made) == "Update tiny from 1.0.0 to 2.0.0"
+    assert "- From version: `1.0.0`" in body and "- To version: `2.0.0`" in body
+    assert "### Changed files (3)" in body and "- `CHANGES.md` (add)" in body
+    assert "### Conflicts (2)" in body
+    assert (
+        "- `README.md`: your version is kept; the blueprint's change is in `README.md.rej`" in body
+    )
+    assert "- `app.py`: conflict markers in the file; resolve them." in body
+    assert "No conflicts." in body_of(result([Change("a", "add", b"", None, None)]))
+
+
+@pytest.mark.parametrize(
+    ("blueprint", "version", "branch"),
+    [
+        ("tiny", "2.0.0", "codeforge/update-tiny-2.0.0"),
+        ("web api", "1.0.0-rc.1", "codeforge/update-web-api-1.0.0-rc.1"),
+        ("x..y", "1~2^3:4", "codeforge/update-x.y-1-2-3-4"),
+        ("a", "1.lock", "codeforge/update-a-1"),
+    ],
+)
+def test_branch_names_are_valid_refs(blueprint: str, version: str, branch: str) -> None:
+    assert branch_name(blueprint, version) == branch
+
+
+def test_the_target_is_what_publish_recorded(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="not published"):
+        published_target(tmp_path)
+    save_state(tmp_path, {"key": "github|github.com|acme|shop", "created": True})
+    target = published_target(tmp_path)
+    assert (target.provider, target.host, target.owner, target.name) == (
+        "github", "github.com", "acme", "shop"
+    )  # fmt: skip
