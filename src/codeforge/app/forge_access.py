@@ -59,6 +59,8 @@ class ForgeOpener:
                 self._tokens[(provider, host)] = known
         forge, token, login = known
         repos: PullForge = forge.repos(host, token, login)
+        if not all(hasattr(repos, name) for name in ("find_pull", "open_pull", "edit_pull")):
+            raise UsageError(f"the forge {provider!r} cannot open pull requests")
         return repos
 
 

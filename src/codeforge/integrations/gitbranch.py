@@ -12,15 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from codeforge.integrations.git import config_value, run_git
+from codeforge.errors import GitError
+from codeforge.integrations.git import run_git
 from codeforge.integrations.gitpush import PUSH_TIMEOUT, _header_env, _protocols
+from codeforge.redaction import redact
 
 _SCRATCH_REF = "refs/codeforge/update-fetch"
 
 
 def _identity(path: Path) -> dict[str, str]:
-    name = config_value("user.name", path) or "CodeForge"
-    email = config_value("user.email", path) or "codeforge@localhost"
+    """The user's git identity (one ``git config`` call), else CodeForge's."""
+    found = run_git(["config", "--get-regexp", r"^user\.(name|email)$"], path, check=False)
+    values = dict(line.partition(" ")[::2] for line in found.stdout.splitlines())
+    name = values.get("user.name") or "CodeForge"
+    email = values.get("user.email") or "codeforge@localhost"
     return {
         "GIT_AUTHOR_NAME": name,
         "GIT_AUTHOR_EMAIL": email,
@@ -44,17 +49,17 @@ class GitUpdateBranches:
     def fetch(self, path: Path, url: str, header: str, branch: str) -> str | None:
         """The remote ``branch``'s commit, fetched into a private ref; None when there is none."""
         ref = f"refs/heads/{branch}"
-        listed = run_git(
-            ["ls-remote", "--heads"], path, operands=[url, ref],
-            env=_header_env(url, header), protocols=_protocols(url), timeout=60,
-        )  # fmt: skip
-        if not listed.stdout.strip():
-            return None
-        run_git(
+        fetched = run_git(
             ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"], path,
-            operands=[url, f"+{ref}:{_SCRATCH_REF}"],
-            env=_header_env(url, header), protocols=_protocols(url), timeout=PUSH_TIMEOUT,
+            operands=[url, f"+{ref}:{_SCRATCH_REF}"], env=_header_env(url, header),
+            protocols=_protocols(url), timeout=PUSH_TIMEOUT, check=False,
         )  # fmt: skip
+        if fetched.returncode != 0:
+            if "couldn't find remote ref" in fetched.stderr.lower():
+                return None  # one round trip instead of ls-remote + fetch
+            raise GitError(
+                f"git fetch of {branch} failed: {redact(fetched.stderr.strip()[-300:])}", where=url
+            )
         return run_git(["rev-parse", "--verify", _SCRATCH_REF], path).stdout.strip()
 
     def commit_tree(self, worktree: Path, parents: Sequence[str], message: str) -> tuple[str, str]:
