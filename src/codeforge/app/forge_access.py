@@ -7,6 +7,7 @@ fresh client, so concurrent updates never share one HTTP session.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -137,17 +138,40 @@ def fleet_runner(
 
 
 def fleet_checker(settings: Settings, reporter: Reporter) -> Callable[[Path], CheckResult]:
-    """``check`` of one project folder, with one engine per thread (for ``fleet status``)."""
+    """``check`` of one project folder for ``fleet status``, one engine per thread.
+
+    The newest version is asked once per blueprint source (and dialect) in a fleet run:
+    a project whose answers file records its version reuses it, so 50 projects of one
+    git-hosted blueprint cost one fetch, not 50.
+    """
     from codeforge.app.update import check, lifecycle_engine
+    from codeforge.core.answersfile import read_answers_file
+    from codeforge.core.transaction import recover
+    from codeforge.errors import CodeForgeError
 
     engines = threading.local()
+    newest: dict[tuple[str, str | None], CheckResult] = {}
 
     def run(path: Path) -> CheckResult:
+        if not path.is_dir():
+            raise NotFoundError("the project folder is gone", where=str(path))
+        recovered = recover(path)  # as `check` does, before reading the answers
+        try:
+            recorded = read_answers_file(path)
+        except CodeForgeError:
+            recorded = None  # another tool's answers file: the full check reads it
+        key = (recorded.source, recorded.dialect) if recorded is not None else None
+        known = newest.get(key) if key is not None else None
+        if recorded is not None and recorded.blueprint_version and known is not None:
+            return dataclasses.replace(
+                known, project=path, current=recorded.blueprint_version, recovered=recovered
+            )
         engine = getattr(engines, "engine", None)
         if engine is None:
             engine = engines.engine = lifecycle_engine(settings, reporter, record=False)
-        if not path.is_dir():
-            raise NotFoundError("the project folder is gone", where=str(path))
-        return check(engine, path)
+        result = check(engine, path)
+        if key is not None:
+            newest[key] = result
+        return dataclasses.replace(result, recovered=result.recovered or recovered)
 
     return run
