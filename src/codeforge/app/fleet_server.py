@@ -33,7 +33,7 @@ def _lags(version: str, latest: str | None) -> bool:
 def status(ctx: AppContext, actor: Actor, blueprint: str | None = None) -> list[FleetEntry]:
     """Each project with its blueprint, version, the catalog's newest version, remote and
     last update (its newest ``update`` or ``update-pr`` Activity row, else its record)."""
-    from codeforge.db.repositories import last_activities
+    from codeforge.db.activities import last_activities
 
     newest = {entry.name: _newest(entry.versions) for entry in catalog.list_entries(ctx)}
     rows = [

@@ -20,7 +20,7 @@ from codeforge.core.records import (
     new_record,
     publish_record,
 )
-from codeforge.db import repositories
+from codeforge.db import activities, repositories
 from codeforge.db.engine import default_database_url, redact_url, session_factory, store_error
 from codeforge.db.migrate import ensure_schema
 from codeforge.db.models import Project
@@ -212,7 +212,7 @@ class ProjectStore:
         """``{project id: {"at", "action", "target", "details"}}``: each local project's newest
         Activity row with one of ``actions``."""
         with self.transaction("reading the activity") as session:
-            rows = repositories.last_activities(session, actions)
+            rows = activities.last_activities(session, actions)
             return {
                 project_id: {
                     "at": row.at.isoformat(),
