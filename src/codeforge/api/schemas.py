@@ -202,6 +202,15 @@ class UserPublic(Output):
     created_at: datetime
 
 
+class RoleChange(Input):
+    role: Role
+
+
+class PasswordChange(Input):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class KeyCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     user: Annotated[str | None, Field(max_length=200)] = None

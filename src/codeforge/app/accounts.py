@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from codeforge.app.context import AppContext
-from codeforge.errors import ConflictError, NotFoundError
+from codeforge.errors import ConflictError, NotFoundError, UsageError, ValidationError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -30,6 +30,22 @@ class Actor(Protocol):
 
     @property
     def is_admin(self) -> bool: ...
+
+
+def _log_user_change(
+    session: Session, actor: Actor, action: str, row: User, **details: object
+) -> None:
+    """The Activity row of a change ``actor`` made to the user ``row``."""
+    from codeforge.db.repositories import log_activity
+
+    log_activity(
+        session,
+        action,
+        actor=actor.name,
+        user_id=actor.id,
+        target=f"user:{row.name}",
+        details={"user_id": row.id, **details},
+    )
 
 
 def get_user(ctx: AppContext, user_id: int) -> User:
@@ -75,7 +91,6 @@ def set_user_disabled(ctx: AppContext, admin: Actor, user_id: int, disabled: boo
     revocation notice, or when their cache lapses).
     """
     from codeforge.db.repositories import get_user as get_row
-    from codeforge.db.repositories import log_activity
     from codeforge.db.repositories import set_user_disabled as set_row
 
     if disabled and user_id == admin.id:
@@ -83,16 +98,49 @@ def set_user_disabled(ctx: AppContext, admin: Actor, user_id: int, disabled: boo
     with ctx.factory.begin() as session:
         row = get_row(session, user_id)
         if set_row(session, row, disabled):
-            log_activity(
-                session,
-                "user.disable" if disabled else "user.enable",
-                actor=admin.name,
-                user_id=admin.id,
-                target=f"user:{row.name}",
-                details={"user_id": row.id},
-            )
+            _log_user_change(session, admin, "user.disable" if disabled else "user.enable", row)
     ctx.keys.forget_user(user_id)
     return row
+
+
+def set_user_role(ctx: AppContext, admin: Actor, user_id: int, role: str) -> User:
+    """Give a user another role (idempotent); an admin cannot change their own role."""
+    from codeforge.db.models import ROLES
+    from codeforge.db.repositories import get_user as get_row
+
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r} (one of {', '.join(ROLES)})", where="role")
+    if user_id == admin.id:
+        raise ConflictError("you cannot change your own role", hint="ask another admin")
+    with ctx.factory.begin() as session:
+        row = get_row(session, user_id)
+        if row.role != role:
+            _log_user_change(session, admin, "user.role", row, **{"from": row.role, "to": role})
+            row.role = role
+    ctx.keys.forget_user(user_id)
+    return row
+
+
+def change_password(ctx: AppContext, actor: Actor, current: str, new: str) -> None:
+    """Change the actor's own password: ``current`` must match; every login session of
+    theirs ends (the session epoch moves on)."""
+    from codeforge.cache.sessions import check_password_rules, hash_password, verify_password
+    from codeforge.db.repositories import get_user as get_row
+
+    try:
+        check_password_rules(new)
+    except UsageError as exc:
+        raise ValidationError(exc.message, where="new_password") from None
+    with ctx.read() as session:
+        stored = get_row(session, actor.id).password_hash
+    if not verify_password(current, stored):
+        raise ValidationError("the current password is not right", where="current_password")
+    hashed = hash_password(new)
+    with ctx.factory.begin() as session:
+        row = get_row(session, actor.id)
+        row.password_hash = hashed
+        row.session_epoch += 1
+        _log_user_change(session, actor, "user.password", row)
 
 
 def _owner_id(session: Session, actor: Actor, user_name: str | None) -> int:

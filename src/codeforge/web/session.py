@@ -34,6 +34,16 @@ class SignInNeeded(Exception):
     """No live session: the page answers with a redirect to the sign-in page."""
 
 
+class Forbidden(Exception):
+    """The signed-in user lacks the role a page needs: the page answers 403."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where: str | None = None
+        self.hint: str | None = None
+
+
 @dataclasses.dataclass(frozen=True)
 class Viewer:
     """The signed-in user of a page request."""
@@ -73,6 +83,23 @@ def viewer(request: Request) -> Viewer:
     return found
 
 
+def require_role(who: Viewer, role: str) -> None:
+    """The API's role check (``codeforge.api.auth.require``), with its message."""
+    if not who.principal.at_least(role):
+        raise Forbidden(f"this needs the {role} role (you are {who.principal.role})")
+
+
+async def posted(request: Request) -> tuple[Viewer, dict[str, str]]:
+    """The signed-in viewer and the posted form's fields (its CSRF token checked)."""
+    from starlette.concurrency import run_in_threadpool
+
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    who = await run_in_threadpool(viewer, request)
+    check_form(form, who)
+    return who, form
+
+
 def check_form(form: Mapping[str, Any], who: Viewer) -> None:
     """A posted form must carry the session's CSRF token."""
     sent = form.get("csrf_token")
@@ -108,5 +135,9 @@ def _templates() -> Any:
 
 def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
     """Render the template ``name`` (autoescaped) as an HTML response that is never cached."""
+    if "who" in values:  # the header's user and sign-out form
+        who: Viewer = values.pop("who")
+        values.setdefault("user", who.principal)
+        values.setdefault("csrf", who.csrf)
     body = _templates().get_template(name).render(**values)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})

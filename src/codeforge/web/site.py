@@ -21,7 +21,7 @@ from codeforge.api.config import API_PREFIX
 from codeforge.app.config import ApiConfig
 from codeforge.plugins.manager import Plugins
 from codeforge.settings import Settings, load_settings
-from codeforge.web.session import SignInNeeded
+from codeforge.web.session import Forbidden, SignInNeeded, page
 
 STATIC: Final = Path(__file__).parent / "static"
 CSP: Final = (
@@ -63,6 +63,11 @@ def _sign_in(request: Request, _exc: Exception) -> Any:
     return RedirectResponse("/login", status_code=303)
 
 
+def _forbidden(_request: Request, exc: Exception) -> Any:
+    message = exc.message if isinstance(exc, Forbidden) else "forbidden"
+    return page("error.html", 403, user=None, csrf="", error=Forbidden(message))
+
+
 def create_site(
     settings: Settings | None = None,
     config: ApiConfig | None = None,
@@ -71,13 +76,15 @@ def create_site(
     plugins: Plugins | None = None,
 ) -> FastAPI:
     """The API app (see :func:`codeforge.api.app.create_app`) with the web page mounted."""
-    from codeforge.web import blueprint, pages
+    from codeforge.web import account, blueprint, pages
 
     app = create_app(settings, config, log_stream=log_stream, plugins=plugins)
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(blueprint.router, include_in_schema=False)
+    app.include_router(account.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in)
+    app.add_exception_handler(Forbidden, _forbidden)
     app.add_middleware(PageHeaders)
     return app
 

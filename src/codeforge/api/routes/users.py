@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from codeforge.api.auth import Admin, Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
-from codeforge.api.schemas import ErrorPublic, UserCreate, UserPublic
+from codeforge.api.schemas import ErrorPublic, PasswordChange, RoleChange, UserCreate, UserPublic
 from codeforge.app import accounts
 from codeforge.app.authentication import Principal
 from codeforge.app.context import AppContext
@@ -20,6 +20,17 @@ router = APIRouter(prefix=API_PREFIX, tags=["users"])
 def me(ctx: Ctx, user: CurrentUser) -> UserPublic:
     """The user the API key belongs to."""
     return UserPublic.model_validate(accounts.get_user(ctx, user.id))
+
+
+@router.post("/me/password", status_code=204, responses={422: {"model": ErrorPublic}})
+def change_password(
+    body: PasswordChange, request: Request, ctx: Ctx, user: CurrentUser
+) -> Response:
+    """Change your password (the current one is required). Every login session of yours
+    ends, this one included: log in again with the new password."""
+    accounts.change_password(ctx, user, body.current_password, body.new_password)
+    request.app.state.sessions.revoke_user(user.id)  # tidy: the epoch bump ended them
+    return Response(status_code=204)
 
 
 @router.get("/users", response_model=list[UserPublic])
@@ -70,3 +81,9 @@ def enable_user(request: Request, ctx: Ctx, admin: Admin, user_id: UserId) -> Us
     """Enable a disabled user again (their unrevoked, unexpired keys work again; login
     sessions do not: they log in again)."""
     return _set_disabled(request, ctx, admin, user_id, False)
+
+
+@router.post("/users/{user_id}/role", response_model=UserPublic, responses=CHANGE_RESPONSES)
+def change_role(body: RoleChange, ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
+    """Give a user another role (not yourself); it applies to their next request."""
+    return UserPublic.model_validate(accounts.set_user_role(ctx, admin, user_id, body.role))
