@@ -1,0 +1,100 @@
+"""``/projects``, ``/projects/{id}`` and ``/activity``: what the user made, and the audit trail.
+
+The same use cases and visibility as ``GET /api/v1/projects`` and ``GET /api/v1/activity``
+(:mod:`codeforge.app.projects`, :mod:`codeforge.app.activity`): members see their own
+projects and rows, admins everyone's; someone else's project is not found.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from codeforge.api.config import PLAIN_TEXT
+from codeforge.app import activity, projects
+from codeforge.errors import CodeForgeError
+from codeforge.web.session import ctx_of, page, viewer
+
+router = APIRouter()
+
+PAGE_SIZE: Final = 50
+ProjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Text = Annotated[str, Query(max_length=200, pattern=PLAIN_TEXT)]
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def projects_page(request: Request) -> Response:
+    """Your recorded projects (an admin's: everyone's), newest change first."""
+    who = viewer(request)
+    rows = sorted(
+        projects.list_projects(ctx_of(request), who.principal),
+        key=lambda p: (p.updated_at, p.id),
+        reverse=True,
+    )
+    return page("projects.html", who=who, projects=rows)
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+def project_page(request: Request, project_id: ProjectId) -> Response:
+    """One project: its blueprint, remote, answers (secrets are never stored) and activity."""
+    who = viewer(request)
+    ctx = ctx_of(request)
+    try:
+        row = projects.get_project(ctx, who.principal, project_id)
+    except CodeForgeError as exc:
+        return page("error.html", exc.http_status, who=who, error=exc)
+    rows, _more = activity.page(
+        ctx,
+        viewer_id=None if who.principal.is_admin else who.principal.id,
+        project=project_id,
+        limit=PAGE_SIZE,
+    )
+    return page("project.html", who=who, project=row, rows=rows)
+
+
+def _day(text: str, where: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{where}: give a date as YYYY-MM-DD (got {text!r})") from None
+
+
+@router.get("/activity", response_class=HTMLResponse)
+def activity_page(
+    request: Request,
+    actor: Text = "",
+    action: Annotated[str, Query(max_length=50, pattern=PLAIN_TEXT)] = "",
+    project: Annotated[str, Query(max_length=12, pattern=r"^[0-9]*$")] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """The audit trail, newest first, filtered as ``GET /api/v1/activity`` filters it
+    (``until`` is a whole day: rows up to its end)."""
+    who = viewer(request)
+    filters = {"actor": actor, "action": action, "project": project, "since": since}
+    filters["until"] = until
+    try:
+        first, last = _day(since, "since"), _day(until, "until")
+    except ValueError as exc:
+        return page("activity.html", 422, who=who, rows=[], f=filters, error=str(exc), more=None)
+    rows, more = activity.page(
+        ctx_of(request),
+        viewer_id=None if who.principal.is_admin else who.principal.id,
+        actor=actor or None,
+        action=action or None,
+        project=int(project) if project and int(project) > 0 else None,
+        since=datetime.combine(first, time(), UTC) if first else None,
+        until=datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+    kept = {k: v for k, v in filters.items() if v}
+    later = urlencode({**kept, "offset": offset + PAGE_SIZE}) if more else None
+    return page("activity.html", who=who, rows=rows, f=filters, error=None, more=later)
