@@ -233,3 +233,51 @@ def test_javascript_off_browse_fill_download(server: str, browser: Any, tmp_path
     data = Path(info.value.path()).read_bytes()
     _same_project(zip_files(data), _init_files(tmp_path))
     context.close()
+
+
+FIRST_EVENT = """url => new Promise((resolve, reject) => {
+  const source = new EventSource(url);
+  source.addEventListener("job", e => { source.close(); resolve(JSON.parse(e.data)); });
+  source.onerror = () => { source.close(); reject(new Error("no event")); };
+})"""
+
+
+def test_job_live_then_project_activity_and_keys(server: str, browser: Any) -> None:
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, server)
+    page.goto(f"{server}/blueprints/lib-python")
+    page.fill("#f-project", "jobdemo")
+    page.click("#run-job")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{32}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("#job-status:has-text('finished')", timeout=30_000)
+    shot(page, "08-job")
+    event = page.evaluate(FIRST_EVENT, f"/api/v1/jobs/{job_id}/events")
+    assert event["id"] == job_id and event["status"] == "finished"
+    with page.expect_download() as info:
+        page.click("#job-result")
+    assert zip_files(Path(info.value.path()).read_bytes())
+    page.click("#job-project")
+    page.wait_for_url(re.compile(r".*/projects/\d+$"))
+    assert "jobdemo" in (page.text_content("h1") or "")
+    shot(page, "09-project")
+    page.goto(f"{server}/activity?action=generate")
+    assert page.locator("#activity tbody tr").count() >= 1
+    shot(page, "10-activity")
+    page.goto(f"{server}/account")
+    page.focus("#key-name")  # keyboard only: type, Tab to the next field, Enter submits
+    page.keyboard.type("browser key")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#new-key")
+    key = page.input_value("#key-value")
+    assert key.startswith("cf_")
+    shot(page, "11-account")
+    page.goto(f"{server}/account")
+    assert key not in page.content()
+    page.click("button[aria-label='Revoke key browser key']")
+    page.wait_for_selector("text=The key is revoked.")
+    assert errors == []
+    context.close()

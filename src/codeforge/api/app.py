@@ -79,6 +79,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
         credentials,
         fleet,
         health,
+        job_events,
         jobs,
         keys,
         projects,
@@ -86,7 +87,8 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     )
     from codeforge.api.routes import session as session_routes
 
-    for module in (blueprints, projects, activity, users, keys, credentials, ai, jobs, fleet):
+    modules = (blueprints, projects, activity, users, keys, credentials, ai, jobs, job_events, fleet)
+    for module in modules:
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)
     app.include_router(session_routes.router, responses=COMMON_RESPONSES)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.config import PLAIN_TEXT
@@ -129,6 +129,8 @@ def _rendered(
     ctx = ctx_of(request)
     version = _one(form, "version") or None
     try:
+        if action == "job":
+            return _submit_job(request, who, state, project, version)
         if action == "preview":
             shown = preview.preview(ctx, name, project, state.answers, version)
             return _page(request, who, state, project, preview=shown)
@@ -146,6 +148,34 @@ def _rendered(
             "X-Project-Id": str(project_id),
         },
     )
+
+
+def _submit_job(
+    request: Request, who: Viewer, state: FormState, project: str, version: str | None
+) -> Response:
+    """Queue a ``generate`` job through the API's own route; to the job's page."""
+    from codeforge.api.routes.jobs import submit_job
+    from codeforge.api.schemas import GenerateJobCreate
+
+    secrets = {f.name for f in state.fields if f.type == "secret"}
+    # An empty secret is no answer; a given one is refused by the job kind (jobs are stored).
+    answers = {k: v for k, v in state.answers.items() if k not in secrets or v not in ("", [])}
+    body = GenerateJobCreate(
+        kind="generate",
+        template=state.blueprint.name,
+        name=project,
+        answers=answers,
+        version=version,
+    )
+    job = submit_job(request, body, ctx_of(request), who.principal, Response())
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.post("/blueprints/{name}/job")
+async def job(request: Request, name: NameParam) -> Response:
+    """Generate as a job (``POST /api/v1/jobs``); the browser follows it on the job's page."""
+    who, form = await _posted(request)
+    return await run_in_threadpool(_rendered, request, who, name, form, "job")
 
 
 @router.post("/blueprints/{name}/check", response_class=HTMLResponse)
