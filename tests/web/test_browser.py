@@ -90,6 +90,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = _wait_ready(proc)
         db = default_database_url(root / "data")
         make_user(db, "alice", "member", PASSWORD)
+        make_user(db, "ada", "admin", PASSWORD)
+        make_user(db, "bob", "member", PASSWORD)
         key = make_user(db, "maya", "maintainer", None)
         response = httpx.post(
             f"{url}/api/v1/blueprints/upload",
@@ -128,10 +130,10 @@ def shot(page: Any, name: str) -> None:
     print(f"screenshot: {path}")
 
 
-def _sign_in(page: Any, server: str) -> None:
+def _sign_in(page: Any, server: str, name: str = "alice") -> None:
     page.goto(f"{server}/")
     assert page.url == f"{server}/login"
-    page.fill("#name", "alice")
+    page.fill("#name", name)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/")
@@ -281,3 +283,34 @@ def test_job_live_then_project_activity_and_keys(server: str, browser: Any) -> N
     page.wait_for_selector("text=The key is revoked.")
     assert errors == []
     context.close()
+
+
+def test_admin_disables_a_user_whose_open_page_signs_out(server: str, browser: Any) -> None:
+    admin_context, user_context = browser.new_context(), browser.new_context()
+    admin, bob = admin_context.new_page(), user_context.new_page()
+    _sign_in(bob, server, "bob")
+    bob.goto(f"{server}/projects")
+    _sign_in(admin, server, "ada")
+    admin.click("nav >> text=Admin")
+    admin.wait_for_url(f"{server}/admin")
+    shot(admin, "12-admin")
+    admin.click("button[aria-label='Disable bob']")
+    admin.wait_for_selector("text=The user is disabled")
+    bob.reload()
+    assert bob.url == f"{server}/login"
+    admin.click("button[aria-label='Enable bob']")
+    admin.wait_for_selector("text=The user is enabled again")
+    bob.goto(f"{server}/admin")  # signed in again, bob is no admin
+    _sign_in_here(bob, "bob")
+    response = bob.goto(f"{server}/admin")
+    assert response is not None and response.status == 403
+    shot(bob, "13-admin-forbidden")
+    admin_context.close()
+    user_context.close()
+
+
+def _sign_in_here(page: Any, name: str) -> None:
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Sign out")

@@ -1,0 +1,105 @@
+"""``/admin`` (admins only): users - create, change role, disable and enable.
+
+Each action calls the API's own admin route (:mod:`codeforge.api.routes.users`), so
+the page checks, changes and logs exactly what ``POST /api/v1/users...`` does; a
+member or maintainer gets 403 with the API's message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError as InputError
+from starlette.concurrency import run_in_threadpool
+
+from codeforge.api.routes import users as api_users
+from codeforge.api.schemas import RoleChange, UserCreate
+from codeforge.app import accounts
+from codeforge.db.models import ROLES
+from codeforge.errors import CodeForgeError
+from codeforge.web.account import input_error
+from codeforge.web.session import Viewer, ctx_of, page, posted, require_role, viewer
+
+router = APIRouter()
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+NOTICES: Final = {
+    "created": "The user is created. They sign in once a password is set for them.",
+    "role": "The role is changed.",
+    "disabled": "The user is disabled: their keys stop working and their sessions have ended.",
+    "enabled": "The user is enabled again (their sessions do not come back).",
+}
+
+
+def _admin_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -> HTMLResponse:
+    values: dict[str, Any] = {"notice": None, "error": None, **extra}
+    rows = accounts.list_users(ctx_of(request))
+    return page("admin.html", status, who=who, users=rows, roles=ROLES, **values)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, done: Annotated[str, Query(max_length=20)] = "") -> Response:
+    """Every user, with their role and state, and the forms to change them."""
+    who = viewer(request)
+    require_role(who, "admin")
+    return _admin_page(request, who, notice=NOTICES.get(done))
+
+
+async def _admin_form(request: Request) -> tuple[Viewer, dict[str, str]]:
+    who, form = await posted(request)
+    require_role(who, "admin")
+    return who, form
+
+
+def _run(request: Request, who: Viewer, change: Any, done: str) -> Response:
+    """Run one admin change; back to the list with a notice, or the list with the error."""
+    try:
+        change()
+    except InputError as exc:
+        return _admin_page(request, who, 422, error=input_error(exc))
+    except CodeForgeError as exc:
+        return _admin_page(request, who, exc.http_status, error=exc.message)
+    return RedirectResponse(f"/admin?done={done}", status_code=303)
+
+
+@router.post("/admin/users")
+async def create_user(request: Request) -> Response:
+    """A new user (``POST /api/v1/users``)."""
+    who, form = await _admin_form(request)
+
+    def change() -> None:
+        body = UserCreate.model_validate(
+            {"name": form.get("name", ""), "role": form.get("role", "member")}
+        )
+        api_users.create_user(body, ctx_of(request), who.principal)
+
+    return await run_in_threadpool(_run, request, who, change, "created")
+
+
+@router.post("/admin/users/{user_id}/role")
+async def change_role(request: Request, user_id: UserId) -> Response:
+    """Another role (``POST /api/v1/users/{id}/role``)."""
+    who, form = await _admin_form(request)
+
+    def change() -> None:
+        body = RoleChange.model_validate({"role": form.get("role", "")})
+        api_users.change_role(body, ctx_of(request), who.principal, user_id)
+
+    return await run_in_threadpool(_run, request, who, change, "role")
+
+
+@router.post("/admin/users/{user_id}/{state}")
+async def set_state(
+    request: Request, user_id: UserId, state: Annotated[str, Path(pattern="^(disable|enable)$")]
+) -> Response:
+    """Disable a user (``POST /api/v1/users/{id}/disable``: keys stop, sessions end) or
+    enable them again (``.../enable``)."""
+    who, _form = await _admin_form(request)
+    route = api_users.disable_user if state == "disable" else api_users.enable_user
+
+    def change() -> None:
+        route(request, ctx_of(request), who.principal, user_id)
+
+    return await run_in_threadpool(_run, request, who, change, f"{state}d")
