@@ -75,6 +75,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     from codeforge.api.routes import (
         activity,
         ai,
+        analytics,
         blueprints,
         credentials,
         fleet,
@@ -87,7 +88,8 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     )
     from codeforge.api.routes import session as session_routes
 
-    modules = (blueprints, projects, activity, users, keys, credentials, ai, jobs, job_events, fleet)
+    modules = [blueprints, projects, activity, analytics, users, keys, credentials, ai, jobs]
+    modules += [job_events, fleet]
     for module in modules:
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)

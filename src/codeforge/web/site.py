@@ -76,7 +76,7 @@ def create_site(
     plugins: Plugins | None = None,
 ) -> FastAPI:
     """The API app (see :func:`codeforge.api.app.create_app`) with the web page mounted."""
-    from codeforge.web import account, admin, blueprint, jobs, pages, records
+    from codeforge.web import account, admin, blueprint, dashboard, jobs, pages, records
 
     app = create_app(settings, config, log_stream=log_stream, plugins=plugins)
     app.include_router(pages.router, include_in_schema=False)
@@ -85,6 +85,7 @@ def create_site(
     app.include_router(records.router, include_in_schema=False)
     app.include_router(jobs.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
+    app.include_router(dashboard.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in)
     app.add_exception_handler(Forbidden, _forbidden)
