@@ -5,6 +5,7 @@ Screenshots of every page land in tests/artifacts/web/ (git-ignored): look at th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -318,3 +319,54 @@ def _sign_in_here(page: Any, name: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("text=Sign out")
+
+
+def _queued_copy(html: str) -> str:
+    """The page of a finished job made to look queued (so job.js runs on it)."""
+    html = re.sub(
+        r'class="badge finished" id="job-status"([^>]*)>finished',
+        r'class="badge queued" id="job-status"\1>queued',
+        html,
+    )
+    html = re.sub(r'<p class="actions">.*?</p>', "", html, flags=re.S)
+    return html.replace("</head>", '<script src="/static/job.js" defer></script></head>')
+
+
+@pytest.mark.parametrize("events", ["sse", "broken"])
+def test_job_page_follows_events_or_polls(server: str, browser: Any, events: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, server)
+    page.goto(f"{server}/blueprints/lib-python")
+    page.fill("#f-project", f"live-{events}")
+    page.click("#run-job")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{32}$"))
+    job_url = page.url
+    page.wait_for_selector("#job-status:has-text('finished')", timeout=30_000)
+    job = httpx.get(
+        job_url.replace("/jobs/", "/api/v1/jobs/"),
+        cookies={c["name"]: c["value"] for c in context.cookies()},
+    ).json()
+    seen: list[str] = []
+
+    def fake_page(route: Any) -> None:
+        real = route.fetch()
+        route.fulfill(response=real, body=_queued_copy(real.text()))
+
+    def fake_events(route: Any) -> None:
+        if events == "broken":
+            route.fulfill(status=500, body="")
+            return
+        started = {**job, "status": "started", "progress": 40, "stage": "rendering"}
+        body = f"retry: 60000\n\nevent: job\ndata: {json.dumps(started)}\n\n"
+        body += f"event: job\ndata: {json.dumps(job)}\n\n"
+        route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body)
+
+    page.route(job_url, fake_page, times=1)
+    page.route(f"{job_url.replace('/jobs/', '/api/v1/jobs/')}/events", fake_events)
+    page.on("framenavigated", lambda frame: seen.append(frame.url))
+    page.goto(job_url)
+    # job.js saw the job end (through the events, or by polling) and reloaded the real page
+    page.wait_for_selector("#job-result", timeout=15_000)
+    assert seen.count(job_url) >= 2, seen
+    context.close()
