@@ -117,3 +117,38 @@ def test_activity_pages_older_rows(site: Site) -> None:
     assert older is not None
     second = client.get("/activity?" + older.group(1).replace("&amp;", "&")).text
     assert second.count("<code>test.row</code>") == 10 and 'id="older"' not in second
+
+
+def test_activity_csv_export_follows_the_filters(site: Site) -> None:
+    import csv
+    import io
+
+    from codeforge.db.engine import session_factory
+    from codeforge.db.repositories import get_user_by_name, log_activity
+
+    _generate(site)
+    with session_factory(site.url).begin() as session:
+        alice = get_user_by_name(session, "alice")
+        assert alice is not None
+        log_activity(session, "x.y", actor="alice", user_id=alice.id, target="=HYPERLINK(1)")
+    client = site.new_client()
+    sign_in(client)
+    page = client.get("/activity", params={"action": "generate"}).text
+    link = re.search(r'href="(/api/v1/activity/csv\?[^"]*)" id="export"', page)
+    assert link is not None, page
+    response = client.get(link.group(1).replace("&amp;", "&"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="activity.csv"' in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0][:5] == ["id", "at", "actor", "user_id", "action"]
+    assert [r[4] for r in rows[1:]] == ["generate"]  # the filter holds
+    everything = client.get("/api/v1/activity/csv").text
+    targets = [r[6] for r in csv.reader(io.StringIO(everything))]
+    assert "'=HYPERLINK(1)" in targets  # no formula reaches a spreadsheet
+    assert "session.login" in everything
+    make_user(site.url, "bob", "member", PASSWORD)
+    bob = site.new_client()
+    sign_in(bob, "bob")
+    assert "generate" not in bob.get("/api/v1/activity/csv").text  # alice's rows stay hers
+    assert site.new_client().get("/api/v1/activity/csv").status_code == 401

@@ -83,7 +83,14 @@ def activity_page(
     try:
         first, last = _day(since, "since"), _day(until, "until")
     except ValueError as exc:
-        return page("activity.html", 422, who=who, rows=[], f=filters, error=str(exc), more=None)
+        values: dict[str, object] = {
+            "rows": [],
+            "f": filters,
+            "error": str(exc),
+            "more": None,
+            "query": "",
+        }
+        return page("activity.html", 422, who=who, **values)
     rows, more = activity.page(
         ctx_of(request),
         viewer_id=None if who.principal.is_admin else who.principal.id,
@@ -97,4 +104,15 @@ def activity_page(
     )
     kept = {k: v for k, v in filters.items() if v}
     later = urlencode({**kept, "offset": offset + PAGE_SIZE}) if more else None
-    return page("activity.html", who=who, rows=rows, f=filters, error=None, more=later)
+    query = urlencode(_api_filters(kept, first, last))
+    return page("activity.html", who=who, rows=rows, f=filters, error=None, more=later, query=query)
+
+
+def _api_filters(kept: dict[str, str], first: date | None, last: date | None) -> dict[str, str]:
+    """The page's filters as ``GET /api/v1/activity`` takes them (times, not days)."""
+    found = {k: v for k, v in kept.items() if k in ("actor", "action", "project")}
+    if first:
+        found["since"] = datetime.combine(first, time(), UTC).isoformat()
+    if last:
+        found["until"] = datetime.combine(last + timedelta(days=1), time(), UTC).isoformat()
+    return found
