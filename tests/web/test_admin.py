@@ -86,3 +86,35 @@ def test_user_names_render_as_text(site: Site) -> None:
     assert made.status_code == 303
     page = admin.get("/admin").text
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_admin_sets_a_password(site: Site) -> None:
+    admin, csrf = _admin(site)
+    page = admin.get("/admin").text
+    alice_id = _user_id(page, "alice")
+    alice = site.new_client()
+    sign_in(alice)
+    short = admin.post(
+        f"/admin/users/{alice_id}/password", data={"csrf_token": csrf, "new_password": "x"}
+    )
+    assert short.status_code == 422 and "shorter than" in short.text
+    done = admin.post(
+        f"/admin/users/{alice_id}/password",
+        data={"csrf_token": csrf, "new_password": "a fresh passphrase"},
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/admin?done=password"
+    assert alice.get("/", follow_redirects=False).status_code == 303  # her session ended
+    sign_in(alice, password="a fresh passphrase")
+    member = site.new_client()
+    csrf_member = sign_in(member, password="a fresh passphrase")
+    refused = member.post(
+        f"/admin/users/{alice_id}/password",
+        data={"csrf_token": csrf_member, "new_password": "y" * 12},
+    )
+    assert refused.status_code == 403
+    api = member.post(
+        f"/api/v1/users/{alice_id}/password",
+        headers={"X-CSRF-Token": csrf_member},
+        json={"new_password": "y" * 12},
+    )
+    assert api.status_code == 403

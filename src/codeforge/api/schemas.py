@@ -211,6 +211,10 @@ class PasswordChange(Input):
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class PasswordReset(Input):
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class KeyCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     user: Annotated[str | None, Field(max_length=200)] = None

@@ -121,26 +121,45 @@ def set_user_role(ctx: AppContext, admin: Actor, user_id: int, role: str) -> Use
     return row
 
 
-def change_password(ctx: AppContext, actor: Actor, current: str, new: str) -> None:
-    """Change the actor's own password: ``current`` must match; every login session of
-    theirs ends (the session epoch moves on)."""
-    from codeforge.cache.sessions import check_password_rules, hash_password, verify_password
-    from codeforge.db.repositories import get_user as get_row
+def _checked_hash(new: str) -> str:
+    """The hash of ``new`` once it passes the password rules (else a ValidationError)."""
+    from codeforge.cache.sessions import check_password_rules, hash_password
 
     try:
         check_password_rules(new)
     except UsageError as exc:
         raise ValidationError(exc.message, where="new_password") from None
+    return hash_password(new)
+
+
+def _store_password(ctx: AppContext, actor: Actor, user_id: int, hashed: str) -> None:
+    """Store ``hashed`` as ``user_id``'s password; every login session of theirs ends."""
+    from codeforge.db.repositories import get_user as get_row
+
+    with ctx.factory.begin() as session:
+        row = get_row(session, user_id)
+        row.password_hash = hashed
+        row.session_epoch += 1
+        _log_user_change(session, actor, "user.password", row)
+
+
+def change_password(ctx: AppContext, actor: Actor, current: str, new: str) -> None:
+    """Change the actor's own password: ``current`` must match; every login session of
+    theirs ends (the session epoch moves on)."""
+    from codeforge.cache.sessions import verify_password
+    from codeforge.db.repositories import get_user as get_row
+
+    hashed = _checked_hash(new)
     with ctx.read() as session:
         stored = get_row(session, actor.id).password_hash
     if not verify_password(current, stored):
         raise ValidationError("the current password is not right", where="current_password")
-    hashed = hash_password(new)
-    with ctx.factory.begin() as session:
-        row = get_row(session, actor.id)
-        row.password_hash = hashed
-        row.session_epoch += 1
-        _log_user_change(session, actor, "user.password", row)
+    _store_password(ctx, actor, actor.id, hashed)
+
+
+def reset_password(ctx: AppContext, admin: Actor, user_id: int, new: str) -> None:
+    """An admin sets ``user_id``'s password (a forgotten one); their sessions end."""
+    _store_password(ctx, admin, user_id, _checked_hash(new))
 
 
 def _owner_id(session: Session, actor: Actor, user_name: str | None) -> int:

@@ -15,7 +15,7 @@ from pydantic import ValidationError as InputError
 from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.routes import users as api_users
-from codeforge.api.schemas import RoleChange, UserCreate
+from codeforge.api.schemas import PasswordReset, RoleChange, UserCreate
 from codeforge.app import accounts
 from codeforge.db.models import ROLES
 from codeforge.errors import CodeForgeError
@@ -28,6 +28,7 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOTICES: Final = {
     "created": "The user is created. They sign in once a password is set for them.",
     "role": "The role is changed.",
+    "password": "The password is set; every session of that user has ended.",
     "disabled": "The user is disabled: their keys stop working and their sessions have ended.",
     "enabled": "The user is enabled again (their sessions do not come back).",
 }
@@ -88,6 +89,18 @@ async def change_role(request: Request, user_id: UserId) -> Response:
         api_users.change_role(body, ctx_of(request), who.principal, user_id)
 
     return await run_in_threadpool(_run, request, who, change, "role")
+
+
+@router.post("/admin/users/{user_id}/password")
+async def reset_password(request: Request, user_id: UserId) -> Response:
+    """Set a user's password (``POST /api/v1/users/{id}/password``)."""
+    who, form = await _admin_form(request)
+
+    def change() -> None:
+        body = PasswordReset.model_validate({"new_password": form.get("new_password", "")})
+        api_users.reset_password(body, request, ctx_of(request), who.principal, user_id)
+
+    return await run_in_threadpool(_run, request, who, change, "password")
 
 
 @router.post("/admin/users/{user_id}/{state}")

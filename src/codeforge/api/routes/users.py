@@ -8,7 +8,14 @@ from fastapi import APIRouter, Path, Request, Response
 
 from codeforge.api.auth import Admin, Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
-from codeforge.api.schemas import ErrorPublic, PasswordChange, RoleChange, UserCreate, UserPublic
+from codeforge.api.schemas import (
+    ErrorPublic,
+    PasswordChange,
+    PasswordReset,
+    RoleChange,
+    UserCreate,
+    UserPublic,
+)
 from codeforge.app import accounts
 from codeforge.app.authentication import Principal
 from codeforge.app.context import AppContext
@@ -87,3 +94,17 @@ def enable_user(request: Request, ctx: Ctx, admin: Admin, user_id: UserId) -> Us
 def change_role(body: RoleChange, ctx: Ctx, admin: Admin, user_id: UserId) -> UserPublic:
     """Give a user another role (not yourself); it applies to their next request."""
     return UserPublic.model_validate(accounts.set_user_role(ctx, admin, user_id, body.role))
+
+
+@router.post(
+    "/users/{user_id}/password",
+    status_code=204,
+    responses={**CHANGE_RESPONSES, 422: {"model": ErrorPublic}},
+)
+def reset_password(
+    body: PasswordReset, request: Request, ctx: Ctx, admin: Admin, user_id: UserId
+) -> Response:
+    """Set a user's password (a forgotten one); every login session of theirs ends."""
+    accounts.reset_password(ctx, admin, user_id, body.new_password)
+    request.app.state.sessions.revoke_user(user_id)  # tidy: the epoch bump ended them
+    return Response(status_code=204)
