@@ -370,3 +370,45 @@ def test_job_page_follows_events_or_polls(server: str, browser: Any, events: str
     page.wait_for_selector("#job-result", timeout=15_000)
     assert seen.count(job_url) >= 2, seen
     context.close()
+
+
+AXE = (
+    Path(__file__).resolve().parents[2] / ".ci" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+)
+AXE_RUN = """() => axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+  .filter(v => v.impact === "serious" || v.impact === "critical")
+  .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", ")))"""
+
+
+def test_no_serious_accessibility_violation_on_any_page(server: str, browser: Any) -> None:
+    if not AXE.exists():
+        skip_unless_ci(f"no axe-core at {AXE} (scripts/test installs it with npm)")
+    context = browser.new_context(bypass_csp=True)  # axe is injected as an inline script
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    paths = ["/login"]
+    found: dict[str, list[str]] = {}
+
+    def check(path: str) -> None:
+        page.goto(f"{server}{path}")
+        page.add_script_tag(path=str(AXE))
+        problems = page.evaluate(AXE_RUN)
+        if problems:
+            found[path] = problems
+
+    check("/login")
+    _sign_in(page, server, "ada")
+    paths = ["/", "/blueprints/web-demo", "/projects", "/jobs", "/activity", "/account"]
+    paths += ["/dashboard", "/admin"]
+    page.goto(f"{server}/jobs")
+    jobs = page.locator("table.rows a[href^='/jobs/']")
+    if jobs.count():
+        paths.append(jobs.first.get_attribute("href") or "")
+    page.goto(f"{server}/projects")
+    projects = page.locator("table.rows a[href^='/projects/']")
+    if projects.count():
+        paths.append(projects.first.get_attribute("href") or "")
+    for path in paths:
+        check(path)
+    assert found == {}, found
+    context.close()
