@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.auth import csrf_matches
 from codeforge.api.config import COOKIE_NAME
@@ -91,8 +92,6 @@ def require_role(who: Viewer, role: str) -> None:
 
 async def posted(request: Request) -> tuple[Viewer, dict[str, str]]:
     """The signed-in viewer and the posted form's fields (its CSRF token checked)."""
-    from starlette.concurrency import run_in_threadpool
-
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     who = await run_in_threadpool(viewer, request)
