@@ -18,7 +18,7 @@ def _admin(site: Site) -> tuple[TestClient, str]:
 
 
 def _user_id(html: str, name: str) -> int:
-    found = re.search(rf'<tr id="user-(\d+)">\s*<td>{re.escape(name)}</td>', html)
+    found = re.search(rf'<tr id="user-(\d+)">\s*<td>{re.escape(name)} <a', html)
     assert found is not None, html
     return int(found.group(1))
 
@@ -118,3 +118,25 @@ def test_admin_sets_a_password(site: Site) -> None:
         json={"new_password": "y" * 12},
     )
     assert api.status_code == 403
+
+
+def test_admin_sees_and_revokes_anyones_keys(site: Site) -> None:
+    admin, csrf = _admin(site)
+    page = admin.get("/admin").text
+    maya = _user_id(page, "maya")
+    keys = admin.get(f"/admin/users/{maya}/keys")
+    assert keys.status_code == 200 and "maya-test" in keys.text
+    assert site.maintainer_key not in keys.text
+    key_id = re.search(r'action="/admin/keys/(\d+)/revoke"', keys.text)
+    assert key_id is not None
+    done = admin.post(f"/admin/keys/{key_id.group(1)}/revoke", data={"csrf_token": csrf})
+    assert done.status_code == 303 and done.headers["location"] == f"/admin/users/{maya}/keys"
+    gone = site.client.get("/api/v1/me", headers={"Authorization": f"Bearer {site.maintainer_key}"})
+    assert gone.status_code == 401
+    assert "revoked" in admin.get(f"/admin/users/{maya}/keys").text
+    assert admin.get("/admin/users/9999/keys").status_code == 404
+    member = site.new_client()
+    member_csrf = sign_in(member)
+    assert member.get(f"/admin/users/{maya}/keys").status_code == 403
+    refused = member.post(f"/admin/keys/{key_id.group(1)}/revoke", data={"csrf_token": member_csrf})
+    assert refused.status_code == 403

@@ -1,4 +1,5 @@
-"""``/admin`` (admins only): users - create, change role, disable and enable.
+"""``/admin`` (admins only): users - create, change role, set a password, disable and
+enable - and each user's API keys, with revoke.
 
 Each action calls the API's own admin route (:mod:`codeforge.api.routes.users`), so
 the page checks, changes and logs exactly what ``POST /api/v1/users...`` does; a
@@ -116,3 +117,34 @@ async def set_state(
         route(request, ctx_of(request), who.principal, user_id)
 
     return await run_in_threadpool(_run, request, who, change, f"{state}d")
+
+
+@router.get("/admin/users/{user_id}/keys", response_class=HTMLResponse)
+def user_keys(request: Request, user_id: UserId) -> Response:
+    """A user's keys (``GET /api/v1/keys?user=NAME``), never the keys themselves."""
+    who = viewer(request)
+    require_role(who, "admin")
+    ctx = ctx_of(request)
+    try:
+        owner = accounts.get_user(ctx, user_id)
+    except CodeForgeError as exc:
+        return page("error.html", exc.http_status, who=who, error=exc)
+    keys = accounts.list_keys(ctx, who.principal, owner.name)
+    return page("admin_keys.html", who=who, owner=owner, keys=keys)
+
+
+@router.post("/admin/keys/{key_id}/revoke")
+async def revoke_key(
+    request: Request, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    """Revoke anyone's key (``DELETE /api/v1/keys/{id}``); back to its owner's keys."""
+    who, _form = await _admin_form(request)
+
+    def run() -> Response:
+        try:
+            row = accounts.revoke_key(ctx_of(request), who.principal, key_id)
+        except CodeForgeError as exc:
+            return page("error.html", exc.http_status, who=who, error=exc)
+        return RedirectResponse(f"/admin/users/{row.user_id}/keys", status_code=303)
+
+    return await run_in_threadpool(run)
