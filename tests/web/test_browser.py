@@ -412,3 +412,42 @@ def test_no_serious_accessibility_violation_on_any_page(server: str, browser: An
         check(path)
     assert found == {}, found
     context.close()
+
+
+def _tab_to(page: Any, selector: str, most: int = 60) -> None:
+    """Press Tab until ``selector`` has the focus (it is reachable by keyboard)."""
+    for _ in range(most):
+        if page.evaluate("s => document.activeElement === document.querySelector(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} never got the focus by Tab")
+
+
+def test_generate_flow_keyboard_only(server: str, browser: Any) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    page.keyboard.type("alice")  # the name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server}/")
+    _tab_to(page, "#q")
+    page.keyboard.type("lib-python")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*\?q=lib-python.*"))
+    _tab_to(page, "a[href='/blueprints/lib-python']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server}/blueprints/lib-python")
+    _tab_to(page, "#f-project")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("keyboard")
+    _tab_to(page, "#run-job")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{32}$"))
+    page.wait_for_selector("#job-status:has-text('finished')", timeout=30_000)
+    _tab_to(page, "#job-project")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/projects/\d+$"))
+    assert "keyboard" in (page.text_content("h1") or "")
+    context.close()
