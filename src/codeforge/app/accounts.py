@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from codeforge.db.models import ApiKey, User
 
 
+def roles() -> tuple[str, ...]:
+    """The roles a user can have, lowest first (what the admin page offers)."""
+    from codeforge.db.models import ROLES
+
+    return tuple(ROLES)
+
+
 class Actor(Protocol):
     """Who is acting: a plain value (the API's ``Principal``)."""
 

@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from codeforge.api.routes import users as api_users
 from codeforge.api.schemas import PasswordReset, RoleChange, UserCreate
 from codeforge.app import accounts
-from codeforge.db.models import ROLES
 from codeforge.errors import CodeForgeError
 from codeforge.web.account import input_error
 from codeforge.web.session import Viewer, ctx_of, page, posted, require_role, viewer
@@ -38,7 +37,7 @@ NOTICES: Final = {
 def _admin_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -> HTMLResponse:
     values: dict[str, Any] = {"notice": None, "error": None, **extra}
     rows = accounts.list_users(ctx_of(request))
-    return page("admin.html", status, who=who, users=rows, roles=ROLES, **values)
+    return page("admin.html", status, who=who, users=rows, roles=accounts.roles(), **values)
 
 
 @router.get("/admin", response_class=HTMLResponse)

@@ -166,6 +166,7 @@ def _submit_job(
         name=project,
         answers=answers,
         version=version,
+        publish=None,
     )
     job = submit_job(request, body, ctx_of(request), who.principal, Response())
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

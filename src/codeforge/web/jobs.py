@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from codeforge.api.config import API_PREFIX
 from codeforge.api.routes.jobs import get_job, list_jobs
-from codeforge.db.models import JOB_STATUSES
+from codeforge.app.jobstore import STATUSES as JOB_STATUSES
 from codeforge.errors import CodeForgeError
 from codeforge.web.session import ctx_of, page, viewer
 
