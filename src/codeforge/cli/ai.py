@@ -13,30 +13,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from codeforge.errors import CodeForgeError, Declined, NotFoundError, UsageError
+from codeforge.errors import CodeForgeError, Declined, UsageError
 
 if TYPE_CHECKING:
     from codeforge.ai.bridge import ProjectDescription
     from codeforge.ai.catalog import CatalogEntry
+    from codeforge.app.ai_catalog import Choice
     from codeforge.core.engine import SDLCEngine
 
 
-def _catalog(paths: tuple[Path, ...]) -> list[CatalogEntry]:
-    """``--catalog`` folders when given (tests), else the engine's blueprints (built-ins)."""
-    if paths:
-        from codeforge.ai.catalog import load_catalog
+def _warn(message: str) -> None:
+    click.echo(click.style("warning: ", fg="yellow") + message, err=True)
 
-        entries = load_catalog(list(paths))
-    else:
-        from codeforge.ai.bridge import engine_catalog
 
-        entries = engine_catalog(_engine())
-    if not entries:
-        where = ", ".join(str(p) for p in paths) if paths else None
-        raise NotFoundError(
-            "no blueprints found", where=where, hint="pass --catalog DIR with blueprint folders"
-        )
-    return entries
+def _choices(engine: SDLCEngine, paths: tuple[Path, ...]) -> list[Choice]:
+    """What the user can generate from: ``--catalog`` folders, built-ins, plugins, registered."""
+    from codeforge.app.ai_catalog import user_catalog
+
+    return user_catalog(engine, paths, warn=_warn)
+
+
+def _entries(choices: list[Choice]) -> list[CatalogEntry]:
+    from codeforge.ai.bridge import entry_from_blueprint
+
+    return [entry_from_blueprint(c.blueprint) for c in choices]
 
 
 def _engine() -> SDLCEngine:
@@ -51,7 +51,8 @@ catalog_option = click.option(
     "catalogs",
     multiple=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder of blueprints (repeatable); default: the built-in ones.",
+    help="Folder of blueprints, YAML or TOML (repeatable): ranked with the built-in, "
+    "plugin and registered ones.",
 )
 model_option = click.option(
     "--local-model", default=None, help="Local model: qwen2.5-coder-0.5b (default), smollm2-135m."
@@ -76,7 +77,8 @@ def recommend(
     from codeforge.ai.recommend import recommend as rank
     from codeforge.ai.settings import cache_dir
 
-    results = rank(description, _catalog(catalogs), top=top, cache=cache_dir(), method=method)  # type: ignore[arg-type]
+    entries = _entries(_choices(_engine(), catalogs))
+    results = rank(description, entries, top=top, cache=cache_dir(), method=method)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return
@@ -104,31 +106,31 @@ def describe(
     Answers pass the engine's validation; a value it refuses is dropped (the
     default applies) and listed under ``dropped`` with the reason.
     """
+    from codeforge.ai.bridge import describe_project
     from codeforge.ai.provider import open_provider
     from codeforge.ai.recommend import Recommender
     from codeforge.ai.settings import cache_dir, load_ai_settings
+    from codeforge.app.ai_catalog import resolver, use_of
 
-    recommender = Recommender(cache_dir())
-    if catalogs:
-        from codeforge.ai.describe import describe as run
-
-        entries = _catalog(catalogs)
-        with open_provider(load_ai_settings(), local_model=local_model) as provider:
-            result = run(description, entries, provider, recommender, blueprint=blueprint)
-        payload: dict[str, Any] = {"blueprint": result.blueprint, "answers": result.answers}
-    else:
-        from codeforge.ai.bridge import describe_project
-
-        engine = _engine()
-        with open_provider(load_ai_settings(), local_model=local_model) as provider:
-            found = describe_project(
-                engine, description, provider, recommender, blueprint=blueprint
-            )
-        payload = {
-            "blueprint": found.blueprint.name,
-            "answers": found.answers,
-            "dropped": found.dropped,
-        }
+    engine = _engine()
+    choices = _choices(engine, catalogs)
+    with open_provider(load_ai_settings(), local_model=local_model) as provider:
+        found = describe_project(
+            engine,
+            description,
+            provider,
+            Recommender(cache_dir()),
+            blueprint=blueprint,
+            catalog=_entries(choices),
+            resolve=resolver(engine, choices),
+        )
+    payload = {
+        "blueprint": found.blueprint.name,
+        "version": found.blueprint.version,
+        "use": use_of(choices, found.blueprint, blueprint),
+        "answers": found.answers,
+        "dropped": found.dropped,
+    }
     click.echo(json.dumps(payload, indent=2))
 
 
@@ -293,6 +295,7 @@ def describe_for_init(
     confirm: bool,
     accept: bool = False,
     quiet: bool = False,
+    catalogs: tuple[Path, ...] = (),
 ) -> tuple[str, dict[str, Any]]:
     """``init --describe``: the blueprint and ``--data`` to generate with, once accepted.
 
@@ -313,7 +316,9 @@ def describe_for_init(
     from codeforge.ai.provider import open_provider
     from codeforge.ai.recommend import Recommender
     from codeforge.ai.settings import cache_dir, load_ai_settings
+    from codeforge.app.ai_catalog import resolver, use_of
 
+    choices = _choices(engine, catalogs)
     with open_provider(load_ai_settings()) as provider:
         found = describe_project(
             engine,
@@ -323,9 +328,10 @@ def describe_for_init(
             blueprint=template,
             explicit=data,
             name=name,
+            catalog=_entries(choices),
+            resolve=resolver(engine, choices),
         )
     _show_described(found, data, quiet=quiet and not confirm)
     if confirm and not click.confirm("Generate with these answers?", default=True):
         raise Declined("not generated: the answers were declined; nothing was written")
-    ref = template if template is not None else found.blueprint.name
-    return ref, {**found.answers, **data}
+    return use_of(choices, found.blueprint, template), {**found.answers, **data}

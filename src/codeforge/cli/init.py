@@ -83,6 +83,13 @@ if TYPE_CHECKING:
     metavar="TEXT",
     help="Describe the project: the AI picks the blueprint (unless -t) and fills answers.",
 )
+@click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="With --describe: a folder of blueprints to choose from too (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option(
@@ -111,6 +118,7 @@ def init(
     no_git: bool,
     trust: bool,
     description: str | None,
+    catalogs: tuple[Path, ...],
     as_json: bool,
     quiet: bool,
     publish_provider: str | None,
@@ -128,8 +136,17 @@ def init(
     data = parse_data(data_pairs, data_file)
     reporter = CliReporter(quiet=quiet or as_json)
     engine = local_engine(settings, reporter=reporter, recorder=local_recorder(settings))
+    if catalogs and description is None:
+        raise UsageError("--catalog chooses among blueprints for --describe; pass --describe TEXT")
     template, data = _pick_template(
-        engine, name, template, data, description, defaults=defaults, quiet=quiet or as_json
+        engine,
+        name,
+        template,
+        data,
+        description,
+        defaults=defaults,
+        quiet=quiet or as_json,
+        catalogs=catalogs,
     )
     result = engine.create_project(
         template,
@@ -188,6 +205,7 @@ def _pick_template(
     *,
     defaults: bool,
     quiet: bool,
+    catalogs: tuple[Path, ...] = (),
 ) -> tuple[str, dict[str, Any]]:
     """``-t TEMPLATE`` as given, or with ``--describe`` what the AI picks (once accepted)."""
     if description is not None:
@@ -203,6 +221,7 @@ def _pick_template(
             confirm=interactive,
             accept=defaults,
             quiet=quiet,
+            catalogs=catalogs,
         )
     if template is None:
         raise UsageError(
