@@ -64,3 +64,39 @@ def test_a_complete_clean_review_passes(tmp_path: Path) -> None:
     proc = _review(tmp_path, env, "--fail-on", "low", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"findings": [], "not_run": {}}
+
+
+INSTALL_AI = Path(__file__).parents[2] / ".ci" / "install-ai"
+STATIC_TOOLS = ("ruff", "bandit")  # what `ai review` runs before the model
+
+
+def test_the_ai_install_brings_every_static_tool_review_runs() -> None:
+    script = INSTALL_AI.read_text()
+    installs, checks = script.split("# Fail early", 1)
+    for tool in STATIC_TOOLS:
+        assert f'"{tool}>=' in installs, f".ci/install-ai does not install {tool}"
+        assert f'"{tool}"' in checks, f".ci/install-ai does not check that {tool} installed"
+
+
+def test_the_static_stage_reports_ruff_findings_from_the_installed_package(
+    tmp_path: Path,
+) -> None:
+    """No ruff on PATH: the ruff package beside this Python (what the AI install brings) runs."""
+    (tmp_path / "shell.py").write_text(
+        "import os\nimport subprocess\n\n\ndef run(cmd):\n"
+        "    return subprocess.call(cmd, shell=True)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEFORGE_")}
+    env["PATH"] = "/usr/bin:/bin"
+    env["CODEFORGE_CONFIG_DIR"] = str(tmp_path / "config")
+    proc = subprocess.run(
+        [str(CODEFORGE), "ai", "review", str(tmp_path / "shell.py"), "--static-only",
+         "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["not_run"] == {}
+    ruff = {(f["rule"], f["line"]) for f in report["findings"] if f["source"] == "ruff"}
+    assert ("F401", 1) in ruff  # `import os` unused: only ruff says so
+    assert ("S602", 6) in ruff  # shell=True on a variable
