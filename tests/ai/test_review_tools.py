@@ -63,7 +63,7 @@ def test_a_complete_clean_review_passes(tmp_path: Path) -> None:
     env = {**os.environ, "CODEFORGE_CONFIG_DIR": str(tmp_path / "config")}
     proc = _review(tmp_path, env, "--fail-on", "low", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"findings": [], "not_run": {}}
+    assert json.loads(proc.stdout) == {"findings": [], "not_run": {}, "notes": []}
 
 
 INSTALL_AI = Path(__file__).parents[2] / ".ci" / "install-ai"

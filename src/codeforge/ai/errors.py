@@ -34,6 +34,18 @@ class AIProviderError(CodeForgeError):
     kind = "ai_provider"
 
 
+class AITimeoutError(AIProviderError):
+    """The model did not answer within the time allowed."""
+
+    kind = "ai_timeout"
+
+
+class AIAnswerError(AIProviderError):
+    """The model answered, but not in the shape asked for (cut off, or off the schema)."""
+
+    kind = "ai_answer"
+
+
 class ModelIntegrityError(SecurityError):
     """A model file does not match its pinned checksum."""
 

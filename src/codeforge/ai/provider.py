@@ -19,7 +19,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlparse
 
-from codeforge.ai.errors import AIProviderError, AIUnavailableError
+from codeforge.ai.errors import (
+    AIAnswerError,
+    AIProviderError,
+    AITimeoutError,
+    AIUnavailableError,
+)
 from codeforge.ai.redact import redact
 from codeforge.ai.settings import AISettings, cache_dir, load_ai_settings
 from codeforge.errors import SecurityError
@@ -105,8 +110,12 @@ class Provider:
         json_schema: Mapping[str, Any] | None = None,
         schema_name: str = "answer",
         on_token: Callable[[str], None] | None = None,
+        timeout: float | None = None,
     ) -> ChatResult:
-        """Send a chat request; stream tokens to ``on_token`` when given."""
+        """Send a chat request; stream tokens to ``on_token`` when given.
+
+        ``timeout`` bounds this call alone, without retries (a review's per-file bound).
+        """
         from openai import APIConnectionError, APIError, APITimeoutError
 
         kwargs: dict[str, Any] = {
@@ -121,9 +130,12 @@ class Provider:
                 "json_schema": {"name": schema_name, "schema": dict(json_schema), "strict": True},
             }
         started = time.monotonic()
+        client = self.client
+        if timeout is not None:
+            client = client.with_options(timeout=timeout, max_retries=0)
         try:
             if on_token is None:
-                response = self.client.chat.completions.create(**kwargs)
+                response = client.chat.completions.create(**kwargs)
                 text = response.choices[0].message.content or ""
                 usage = response.usage
                 return ChatResult(
@@ -132,10 +144,10 @@ class Provider:
                     usage.completion_tokens if usage else 0,
                     time.monotonic() - started,
                 )
-            return self._stream(kwargs, on_token, started)
+            return self._stream(client, kwargs, on_token, started)
         except APITimeoutError as exc:
-            raise AIProviderError(
-                f"the model did not answer within {self.timeout:.0f} s",
+            raise AITimeoutError(
+                f"the model did not answer within {timeout or self.timeout:g} s",
                 hint="raise ai.timeout or use a smaller model",
                 where=self.base_url,
             ) from exc
@@ -147,11 +159,15 @@ class Provider:
             raise AIProviderError(f"the model endpoint failed: {exc}", where=self.base_url) from exc
 
     def _stream(
-        self, kwargs: dict[str, Any], on_token: Callable[[str], None], started: float
+        self,
+        client: OpenAI,
+        kwargs: dict[str, Any],
+        on_token: Callable[[str], None],
+        started: float,
     ) -> ChatResult:
         """The streamed form of :meth:`complete`: each token to ``on_token`` as it comes."""
         pieces: list[str] = []
-        stream = self.client.chat.completions.create(
+        stream = client.chat.completions.create(
             **kwargs, stream=True, stream_options={"include_usage": True}
         )
         prompt_tokens = completion_tokens = 0
@@ -174,22 +190,27 @@ class Provider:
         *,
         max_tokens: int = 512,
         schema_name: str = "answer",
+        timeout: float | None = None,
     ) -> tuple[dict[str, Any], ChatResult]:
         """A JSON object constrained by ``schema`` on the server and validated here."""
         jsonschema = importlib.import_module("jsonschema")
         result = self.complete(
-            messages, max_tokens=max_tokens, json_schema=schema, schema_name=schema_name
+            messages,
+            max_tokens=max_tokens,
+            json_schema=schema,
+            schema_name=schema_name,
+            timeout=timeout,
         )
         try:
             data = json.loads(result.text)
             jsonschema.validate(data, dict(schema))
         except (ValueError, jsonschema.ValidationError) as exc:
-            raise AIProviderError(
+            raise AIAnswerError(
                 f"the model's answer does not match the {schema_name} schema: {exc}",
                 hint="raise max_tokens or use a larger model",
             ) from exc
         if not isinstance(data, dict):
-            raise AIProviderError(f"the model's {schema_name} answer is not an object")
+            raise AIAnswerError(f"the model's {schema_name} answer is not an object")
         return cast(dict[str, Any], data), result
 
     def close(self) -> None:

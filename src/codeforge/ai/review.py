@@ -15,51 +15,30 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-
+from codeforge.ai.findings import FINDINGS_ADAPTER as FINDINGS_ADAPTER
+from codeforge.ai.findings import SEVERITIES as SEVERITIES
+from codeforge.ai.findings import Finding as Finding
+from codeforge.ai.findings import Severity as Severity
+from codeforge.ai.findings import at_or_above as at_or_above
+from codeforge.ai.findings import findings_json_schema as findings_json_schema
+from codeforge.ai.findings import severity_rank as severity_rank
+from codeforge.ai.grounding import Dropped, normalise_cwe, rule_cwe
 from codeforge.ai.redact import is_secret_file
+from codeforge.ai.sarif import SARIF_SCHEMA_URI as SARIF_SCHEMA_URI
+from codeforge.ai.sarif import SARIF_STRUCTURE as SARIF_STRUCTURE
+from codeforge.ai.sarif import to_sarif as to_sarif
+from codeforge.ai.sarif import validate_sarif as validate_sarif
 
 if TYPE_CHECKING:
+    from codeforge.ai.model_review import Options
     from codeforge.ai.provider import Provider
 
-Severity = Literal["low", "medium", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
-SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_FILE_CHARS = 8000
-
-
-class Finding(BaseModel):
-    """One problem in one place."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    file: str
-    line: int = Field(ge=1)
-    severity: Severity
-    message: str = Field(min_length=1)
-    suggestion: str = ""
-    source: str = "model"
-    rule: str = ""
-
-
-FINDINGS_ADAPTER = TypeAdapter(list[Finding])
-
-
-def findings_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a review's JSON output."""
-    return {
-        "type": "object",
-        "properties": {"findings": {"type": "array", "items": Finding.model_json_schema()}},
-        "required": ["findings"],
-        "additionalProperties": False,
-    }
-
-
-def severity_rank(severity: Severity) -> int:
-    return SEVERITIES.index(severity)
+MAX_REVIEW_BYTES = 1024 * 1024  # a bigger "source" file is generated or data: skipped
 
 
 def python_files(paths: Iterable[Path]) -> list[Path]:
@@ -76,6 +55,23 @@ def python_files(paths: Iterable[Path]) -> list[Path]:
             if file.suffix == ".py" and not is_secret_file(file):
                 out.append(file)
     return out
+
+
+def screen(files: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """The files a review reads, and a note for each one skipped (binary or huge)."""
+    kept: list[Path] = []
+    notes: list[str] = []
+    for file in files:
+        size = file.stat().st_size
+        if size > MAX_REVIEW_BYTES:
+            notes.append(f"{file}: skipped: {size} bytes, over the {MAX_REVIEW_BYTES} byte limit")
+            continue
+        with file.open("rb") as fh:
+            if b"\0" in fh.read(8192):
+                notes.append(f"{file}: skipped: a binary file (NUL bytes)")
+                continue
+        kept.append(file)
+    return kept, notes
 
 
 def _ruff_severity(code: str) -> Severity:
@@ -127,9 +123,16 @@ def run_ruff(paths: Sequence[Path]) -> list[Finding]:
             suggestion=str((item.get("fix") or {}).get("message") or ""),
             source="ruff",
             rule=str(item.get("code") or ""),
+            cwe=rule_cwe("ruff", str(item.get("code") or "")),
         )
         for item in items
     ]
+
+
+def _bandit_cwe(result: Mapping[str, Any]) -> str:
+    """bandit's own CWE when it is one of the review's list, else the rule's."""
+    cwe = normalise_cwe((result.get("issue_cwe") or {}).get("id", ""))
+    return cwe or rule_cwe("bandit", str(result.get("test_id") or ""))
 
 
 def run_bandit(paths: Sequence[Path]) -> list[Finding]:
@@ -154,264 +157,102 @@ def run_bandit(paths: Sequence[Path]) -> list[Finding]:
             suggestion=str(r.get("more_info") or ""),
             source="bandit",
             rule=str(r.get("test_id") or ""),
+            cwe=_bandit_cwe(r),
         )
         for r in results
     ]
 
 
-def model_schema(max_items: int = 5) -> dict[str, Any]:
-    """What the model must answer: a list of findings without the file (one file per call)."""
-    return {
-        "type": "object",
-        "properties": {
-            "findings": {
-                "type": "array",
-                "maxItems": max_items,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "line": {"type": "integer", "minimum": 1},
-                        "severity": {"enum": list(SEVERITIES)},
-                        # Bounded so a full answer always fits in the token budget:
-                        # a cut-off answer would not parse.
-                        "message": {"type": "string", "minLength": 1, "maxLength": 160},
-                        "suggestion": {"type": "string", "maxLength": 160},
-                    },
-                    "required": ["line", "severity", "message", "suggestion"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["findings"],
-        "additionalProperties": False,
-    }
-
-
-def model_review(
-    provider: Provider, files: Sequence[Path], *, max_tokens: int = 1000
-) -> list[Finding]:
-    """The model's findings, one constrained call per file."""
-    findings: list[Finding] = []
-    for path in files:
-        source = path.read_text(encoding="utf-8", errors="replace")[:MAX_FILE_CHARS]
-        lines = source.splitlines()
-        numbered = "\n".join(f"{i + 1}: {line}" for i, line in enumerate(lines))
-        data, _ = provider.complete_json(
-            [
-                {
-                    "role": "system",
-                    "content": "You review Python code for bugs and security problems. "
-                    "Report only real problems, with the line number where each is.",
-                },
-                {"role": "user", "content": f"File {path.name}:\n{numbered}"},
-            ],
-            model_schema(),
-            max_tokens=max_tokens,
-            schema_name="review",
-        )
-        for item in data["findings"]:
-            findings.append(
-                Finding(
-                    file=str(path),
-                    line=min(max(1, int(item["line"])), max(1, len(lines))),
-                    severity=item["severity"],
-                    message=item["message"],
-                    suggestion=item.get("suggestion", ""),
-                    source="model",
-                )
-            )
-    return findings
-
-
 def static_review(paths: Sequence[Path]) -> tuple[list[Finding], dict[str, str]]:
-    """ruff's and bandit's findings, and the tools that did not run with the reason."""
+    """ruff's and bandit's findings, and the tools that did not run with the reason.
+
+    A file that is not valid UTF-8 (which both tools refuse to read) is analysed as a
+    private copy with the bad bytes replaced: lines stay where they are, and its
+    findings name the original file.
+    """
+    import os
+    import tempfile
+
     findings: list[Finding] = []
     not_run: dict[str, str] = {}
-    for run in (run_ruff, run_bandit):
-        try:
-            findings += run(paths) if paths else []
-        except ToolNotRun as exc:
-            not_run[exc.tool] = exc.why
-    return findings, not_run
+    with tempfile.TemporaryDirectory(prefix="codeforge-review-") as tmp:
+        copies: dict[str, str] = {}
+        readable: list[Path] = []
+        for number, path in enumerate(paths):
+            raw = path.read_bytes()
+            try:
+                raw.decode("utf-8")
+                readable.append(path)
+            except UnicodeDecodeError:
+                copy = Path(os.path.realpath(tmp)) / str(number) / path.name
+                copy.parent.mkdir()
+                copy.write_text(raw.decode("utf-8", errors="replace"), encoding="utf-8")
+                copies[str(copy)] = str(path)
+                readable.append(copy)
+        for run in (run_ruff, run_bandit):
+            try:
+                findings += run(readable) if readable else []
+            except ToolNotRun as exc:
+                not_run[exc.tool] = exc.why
+    named = [
+        f.model_copy(update={"file": copies[f.file]}) if f.file in copies else f for f in findings
+    ]
+    return named, not_run
+
+
+@dataclass
+class Report:
+    """A review: the findings, the model findings dropped as unverifiable, the static
+    tools that did not run, and notes on files a stage skipped."""
+
+    findings: list[Finding] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    not_run: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **to_json(self.findings, self.dropped),
+            "not_run": self.not_run,
+            "notes": self.notes,
+        }
 
 
 def review_report(
-    paths: Sequence[Path], provider: Provider | None = None, *, static_only: bool = False
-) -> tuple[list[Finding], dict[str, str]]:
+    paths: Sequence[Path],
+    provider: Provider | None = None,
+    *,
+    static_only: bool = False,
+    options: Options | None = None,
+) -> Report:
     """ruff and bandit, then the model (unless ``static_only``), sorted by severity;
     with the static tools that did not run (a review without them is incomplete)."""
-    files = python_files(paths)
-    findings, not_run = static_review(files)
+    from codeforge.ai.model_review import model_review
+
+    files, notes = screen(python_files(paths))
+    report = Report(notes=notes)
+    report.findings, report.not_run = static_review(files)
     if provider is not None and not static_only:
-        findings += model_review(provider, files)
-    findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
-    return findings, not_run
+        stage = model_review(provider, files, report.findings, options)
+        report.findings += stage.findings
+        report.dropped, report.notes = stage.dropped, report.notes + stage.notes
+    report.findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
+    return report
 
 
 def review(
     paths: Sequence[Path], provider: Provider | None = None, *, static_only: bool = False
 ) -> list[Finding]:
     """The findings of :func:`review_report`."""
-    return review_report(paths, provider, static_only=static_only)[0]
+    return review_report(paths, provider, static_only=static_only).findings
 
 
-def at_or_above(findings: Iterable[Finding], threshold: Severity) -> list[Finding]:
-    """The findings at ``threshold`` or worse (for ``--fail-on``)."""
-    floor = severity_rank(threshold)
-    return [f for f in findings if severity_rank(f.severity) >= floor]
-
-
-def to_json(findings: Sequence[Finding]) -> dict[str, Any]:
-    return {"findings": [f.model_dump() for f in findings]}
-
-
-_SARIF_LEVEL = {"low": "note", "medium": "warning", "high": "error", "critical": "error"}
-
-
-def to_sarif(findings: Sequence[Finding], *, root: Path | None = None) -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run."""
-    from codeforge import __version__
-
-    rules: dict[str, dict[str, Any]] = {}
-    results = []
-    for f in findings:
-        rule_id = f"{f.source}/{f.rule}" if f.rule else f.source
-        rules.setdefault(rule_id, {"id": rule_id, "shortDescription": {"text": rule_id}})
-        uri = Path(f.file)
-        if root is not None and uri.is_absolute() and uri.is_relative_to(root.resolve()):
-            uri = uri.relative_to(root.resolve())
-        result: dict[str, Any] = {
-            "ruleId": rule_id,
-            "level": _SARIF_LEVEL[f.severity],
-            "message": {
-                "text": f.message + (f" Suggestion: {f.suggestion}" if f.suggestion else "")
-            },
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": uri.as_posix()},
-                        "region": {"startLine": f.line},
-                    }
-                }
-            ],
-            "properties": {"severity": f.severity, "source": f.source},
-        }
-        results.append(result)
-    return {
-        "$schema": SARIF_SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "codeforge-ai-review",
-                        "version": __version__,
-                        "informationUri": "https://github.com/codeforge/codeforge",
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-
-
-# The parts of the official SARIF 2.1.0 schema that the documents above use:
-# required properties, enums and types as the specification states them.
-SARIF_STRUCTURE: dict[str, Any] = {
-    "type": "object",
-    "required": ["version", "runs"],
-    "properties": {
-        "$schema": {"type": "string", "format": "uri"},
-        "version": {"enum": ["2.1.0"]},
-        "runs": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["tool"],
-                "properties": {
-                    "tool": {
-                        "type": "object",
-                        "required": ["driver"],
-                        "properties": {
-                            "driver": {
-                                "type": "object",
-                                "required": ["name"],
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "version": {"type": "string"},
-                                    "informationUri": {"type": "string", "format": "uri"},
-                                    "rules": {
-                                        "type": "array",
-                                        "uniqueItems": True,
-                                        "items": {
-                                            "type": "object",
-                                            "required": ["id"],
-                                            "properties": {"id": {"type": "string"}},
-                                        },
-                                    },
-                                },
-                            }
-                        },
-                    },
-                    "results": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["message"],
-                            "properties": {
-                                "ruleId": {"type": "string"},
-                                "level": {"enum": ["none", "note", "warning", "error"]},
-                                "message": {
-                                    "type": "object",
-                                    "anyOf": [{"required": ["text"]}, {"required": ["id"]}],
-                                    "properties": {"text": {"type": "string"}},
-                                },
-                                "locations": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "properties": {
-                                            "physicalLocation": {
-                                                "type": "object",
-                                                "anyOf": [
-                                                    {"required": ["address"]},
-                                                    {"required": ["artifactLocation"]},
-                                                ],
-                                                "properties": {
-                                                    "artifactLocation": {
-                                                        "type": "object",
-                                                        "properties": {"uri": {"type": "string"}},
-                                                    },
-                                                    "region": {
-                                                        "type": "object",
-                                                        "properties": {
-                                                            "startLine": {
-                                                                "type": "integer",
-                                                                "minimum": 1,
-                                                            }
-                                                        },
-                                                    },
-                                                },
-                                            }
-                                        },
-                                    },
-                                },
-                                "properties": {"type": "object"},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-
-
-def validate_sarif(document: dict[str, Any]) -> None:
-    """Raise ``jsonschema.ValidationError`` when ``document`` is not structurally SARIF 2.1.0."""
-    jsonschema = importlib.import_module("jsonschema")
-    jsonschema.Draft7Validator(SARIF_STRUCTURE).validate(document)
+def to_json(findings: Sequence[Finding], dropped: Sequence[Dropped] = ()) -> dict[str, Any]:
+    """``{"findings": [...]}``, with ``"dropped"`` when model findings were dropped."""
+    out: dict[str, Any] = {"findings": [f.model_dump() for f in findings]}
+    if dropped:
+        out["dropped"] = [d.to_json() for d in dropped]
+    return out
 
 
 def safe_relative(path: str) -> str | None:
@@ -459,7 +300,10 @@ def review_files(
         paths = [Path(p) for p in written]
         findings = static_review(paths)[0]
         if provider is not None and paths:
-            findings += model_review(provider, paths, max_tokens=max_tokens)
+            from codeforge.ai.model_review import Options, model_review
+
+            stage = model_review(provider, paths, findings, Options(max_tokens=max_tokens))
+            findings += stage.findings
         findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
     named = [
         f.model_copy(update={"file": written.get(os.path.realpath(f.file), f.file)})

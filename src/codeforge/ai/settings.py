@@ -39,6 +39,8 @@ class AISettings(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0, le=2)
+    # The bound on the model's time for one file in `ai review` (no retry within it).
+    review_timeout: float = Field(default=60.0, gt=0)
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:

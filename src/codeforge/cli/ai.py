@@ -189,49 +189,76 @@ def generate(
     help="Exit 1 when a finding is at this severity or worse, or a static tool did not run.",
 )  # fmt: skip
 @click.option("--static-only", is_flag=True, help="ruff and bandit only, no model.")
+@click.option(
+    "--file-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+    help="Bound on the model's time per file (default: ai.review_timeout, 60 s).",
+)  # fmt: skip
 @model_option
 def review(
     paths: tuple[Path, ...], fmt: str, fail_on: str | None, static_only: bool,
-    local_model: str | None,
+    file_timeout: float | None, local_model: str | None,
 ) -> None:  # fmt: skip
-    """Review PATHS (default: .) with ruff, bandit and the model."""
+    """Review PATHS (default: .) with ruff, bandit and the model.
+
+    Model findings must quote their line, name a CWE and the data flow; the rest are
+    dropped (listed under ``dropped``). A model finding no static rule confirms is
+    at most ``medium``; ``confirmed_by`` names the rule that agrees.
+    """
     from codeforge.ai import review as rv
 
     targets = list(paths) or [Path(".")]
     if static_only:
-        findings, not_run = rv.review_report(targets, None, static_only=True)
+        report = rv.review_report(targets, None, static_only=True)
     else:
+        from codeforge.ai.model_review import Options
         from codeforge.ai.provider import open_provider
-        from codeforge.ai.settings import load_ai_settings
+        from codeforge.ai.settings import cache_dir, load_ai_settings
 
-        with open_provider(load_ai_settings(), local_model=local_model) as provider:
-            findings, not_run = rv.review_report(targets, provider)
+        settings = load_ai_settings()
+        options = Options(
+            timeout=file_timeout or settings.review_timeout,
+            cache=cache_dir() / "review",
+            progress=lambda line: click.echo(line, err=True),
+        )
+        with open_provider(settings, local_model=local_model) as provider:
+            report = rv.review_report(targets, provider, options=options)
+    _present_review(report, fmt)
+    for tool, why in report.not_run.items():
+        _warn(f"{tool} did not run ({why})")
+    if fail_on and rv.at_or_above(report.findings, fail_on):  # type: ignore[arg-type]
+        raise click.exceptions.Exit(1)
+    if fail_on and report.not_run:
+        raise CodeForgeError(
+            f"--fail-on {fail_on}: the review is incomplete, {', '.join(report.not_run)} did not run",
+            hint="install them (pip install ruff bandit) so that the review can pass",
+        )
+
+
+def _present_review(report: Any, fmt: str) -> None:
+    from codeforge.ai import review as rv
+
     if fmt == "json":
-        click.echo(json.dumps({**rv.to_json(findings), "not_run": not_run}, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     elif fmt == "sarif":
-        doc = rv.to_sarif(findings, root=Path.cwd())
+        doc = rv.to_sarif(report.findings, root=Path.cwd())
         rv.validate_sarif(doc)
         click.echo(json.dumps(doc, indent=2))
     else:
-        _print_findings(findings)
-    for tool, why in not_run.items():
-        click.echo(click.style("warning: ", fg="yellow") + f"{tool} did not run ({why})", err=True)
-    if fail_on and rv.at_or_above(findings, fail_on):  # type: ignore[arg-type]
-        raise click.exceptions.Exit(1)
-    if fail_on and not_run:
-        raise CodeForgeError(
-            f"--fail-on {fail_on}: the review is incomplete, {', '.join(not_run)} did not run",
-            hint="install them (pip install ruff bandit) so that the review can pass",
-        )
+        _print_findings(report.findings)
+        for d in report.dropped:
+            click.echo(f"dropped model finding {d.file}:{d.line}: {d.reason}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def _print_findings(findings: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("severity", "file:line", "source", "message", "suggestion")
+    table = Table("severity", "file:line", "source", "cwe", "message", "confirmed by")
     for f in findings:
-        table.add_row(f.severity, f"{f.file}:{f.line}", f.source, f.message, f.suggestion)
+        confirmed = f.confirmed_by or ("no (capped at medium)" if f.source == "model" else "")
+        table.add_row(f.severity, f"{f.file}:{f.line}", f.source, f.cwe, f.message, confirmed)
     Console().print(table if findings else "no findings")
 
 
