@@ -32,6 +32,7 @@ from codeforge.ai.sarif import SARIF_SCHEMA_URI as SARIF_SCHEMA_URI
 from codeforge.ai.sarif import SARIF_STRUCTURE as SARIF_STRUCTURE
 from codeforge.ai.sarif import to_sarif as to_sarif
 from codeforge.ai.sarif import validate_sarif as validate_sarif
+from codeforge.ai.taint import taint_findings
 
 if TYPE_CHECKING:
     from codeforge.ai.model_review import Options
@@ -164,7 +165,7 @@ def run_bandit(paths: Sequence[Path]) -> list[Finding]:
 
 
 def static_review(paths: Sequence[Path]) -> tuple[list[Finding], dict[str, str]]:
-    """ruff's and bandit's findings, and the tools that did not run with the reason.
+    """ruff's, bandit's and the taint pass's findings, and the tools that did not run.
 
     A file that is not valid UTF-8 (which both tools refuse to read) is analysed as a
     private copy with the bad bytes replaced: lines stay where they are, and its
@@ -194,6 +195,8 @@ def static_review(paths: Sequence[Path]) -> tuple[list[Finding], dict[str, str]]
                 findings += run(readable) if readable else []
             except ToolNotRun as exc:
                 not_run[exc.tool] = exc.why
+        for path in readable:
+            findings += taint_findings(path)
     named = [
         f.model_copy(update={"file": copies[f.file]}) if f.file in copies else f for f in findings
     ]
