@@ -133,6 +133,8 @@ def test_review_with_the_ai_off_is_static_only(api: Api, ai_off: None) -> None:
     jsonschema.validate({"findings": body["findings"]}, findings_json_schema())
     assert {f["file"] for f in body["findings"]} == {"app/run.py"}
     assert {"F401", "S307"} <= {f["rule"] for f in body["findings"]}
+    # Static findings carry their CWE (the model's are grounded on it).
+    assert {(f["rule"], f["cwe"]) for f in body["findings"]} >= {("S307", "CWE-94")}
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,18 @@ class FindingPublic(BaseModel):
     suggestion: str
     source: str
     rule: str
+    cwe: str = Field(
+        "", description="The CWE id (static rules that map to one, and every model finding)."
+    )
+    quote: str = Field(
+        "", description="A model finding: the code it is about, checked against the file."
+    )
+    flow: str = Field(
+        "", description="The data flow from source to sink (model and taint findings)."
+    )
+    confirmed_by: str = Field(
+        "", description="A model finding: the static rule that agrees; empty: at most medium."
+    )
 
 
 class ReviewResponse(BaseModel):
