@@ -101,7 +101,8 @@ def test_cli_describe_on_the_builtins(
     assert code == 0, err
     data = json.loads(out)
     assert data["blueprint"] == "web-fastapi"
-    assert set(data) == {"blueprint", "answers", "dropped"}
+    assert set(data) == {"blueprint", "version", "use", "answers", "dropped"}
+    assert data["use"] == "web-fastapi"
     engine = local_engine(load_settings())
     bp = next(b for b in engine.load_blueprints() if b.name == "web-fastapi")
     # What comes back passes the engine's validation as it is.

@@ -147,3 +147,12 @@ def test_init_describe_generates_from_a_toml_catalog_blueprint(
     result = json.loads(done.stdout)
     assert result["blueprint"]["name"] == "haskell-web"
     assert (tmp_path / "out" / "hs" / "README.md").read_text() == "# hs\n"
+
+
+def test_the_standalone_loader_reads_toml_too(tmp_path: Path) -> None:
+    from codeforge.ai.catalog import load_catalog
+
+    cat = make_catalog(tmp_path / "cat")
+    entries = load_catalog([cat])
+    assert [e.name for e in entries] == ["haskell-web", "kotlin-android"]
+    assert entries[0].variables[0].name == "port"

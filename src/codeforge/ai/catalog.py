@@ -1,14 +1,15 @@
 """What the AI layer needs to know about a blueprint, and a standalone loader.
 
-The engine's blueprint objects will satisfy :class:`BlueprintInfo` once wired;
-until then :func:`load_catalog` reads ``blueprint.yaml`` files directly
-(PyYAML safe loader, size-capped).
+The commands rank the engine's blueprints (``codeforge.app.ai_catalog``);
+:func:`load_catalog` reads definition files directly (YAML with the safe loader,
+or TOML; size-capped), for tests and benchmarks that need no engine.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 from codeforge.errors import BlueprintError
 
 MAX_DEFINITION_BYTES = 256 * 1024
+DEFINITION_NAMES = ("blueprint.yaml", "blueprint.yml", "blueprint.toml")
 
 
 @dataclass(frozen=True)
@@ -124,13 +126,25 @@ def entry_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) -> 
     )
 
 
+def _definition(folder: Path) -> Path | None:
+    for name in DEFINITION_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def read_blueprint(folder: Path) -> CatalogEntry:
-    """Read ``folder/blueprint.yaml`` with the safe loader."""
-    path = folder / "blueprint.yaml"
+    """Read ``folder/blueprint.yaml`` (safe loader) or ``folder/blueprint.toml``."""
+    path = _definition(folder)
+    if path is None:
+        raise BlueprintError("no blueprint.yaml or blueprint.toml", where=str(folder))
     if path.stat().st_size > MAX_DEFINITION_BYTES:
         raise BlueprintError("definition file too large", where=str(path))
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BlueprintError(f"invalid TOML: {exc}", where=str(path)) from exc
     except yaml.YAMLError as exc:
         raise BlueprintError(f"invalid YAML: {exc}", where=str(path)) from exc
     if not isinstance(data, Mapping):
@@ -142,9 +156,9 @@ def load_catalog(roots: Iterable[Path]) -> list[CatalogEntry]:
     """Every blueprint directly under each root (or the root itself), sorted by name."""
     entries: dict[str, CatalogEntry] = {}
     for root in roots:
-        folders = [root] if (root / "blueprint.yaml").is_file() else sorted(root.iterdir())
+        folders = [root] if _definition(root) else sorted(root.iterdir())
         for folder in folders:
-            if (folder / "blueprint.yaml").is_file():
+            if folder.is_dir() and _definition(folder):
                 entry = read_blueprint(folder)
                 entries.setdefault(entry.name, entry)
     return [entries[k] for k in sorted(entries)]
