@@ -194,3 +194,19 @@ def test_answers_are_cached_by_file_hash_and_model(
     review_report([path], Provider(base_url=url, model="m1"), options=options)
     assert len(requests) == 3
     assert len(list(cache.glob("*.json"))) == 3
+
+
+def test_a_long_file_is_cut_for_the_model_with_a_note(
+    tmp_path: Path, answering_endpoint: tuple[str, list[dict[str, object]]]
+) -> None:
+    url, requests = answering_endpoint
+    path = tmp_path / "long.py"
+    path.write_text(SHELL + "x = 1\n" * 2000)
+    report = review_report([path], Provider(base_url=url, model="m"), options=Options())
+    assert report.notes == [f"{path}: only its first 8000 characters were sent to the model"]
+    [request] = requests
+    messages = request["messages"]
+    assert isinstance(messages, list)
+    sent = messages[1]["content"]
+    assert "1: import subprocess" in sent and "1000: x = 1" in sent
+    assert "2005: x = 1" not in sent  # the file's last line

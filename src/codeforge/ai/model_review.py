@@ -142,7 +142,7 @@ def _cached_answer(
     if entry is not None and entry.is_file():
         try:
             cached = json.loads(entry.read_text(encoding="utf-8"))
-            if isinstance(cached, list):
+            if isinstance(cached, list) and all(isinstance(i, dict) for i in cached):
                 return cached, True
         except ValueError:
             pass  # a damaged entry is asked again and rewritten
@@ -174,6 +174,10 @@ def model_review(
             out.notes.append(f"{path}: not valid UTF-8 at byte {exc.start}: not sent to the model")
             say(f"[{number}/{len(files)}] {path}: skipped by the model (not valid UTF-8)")
             continue
+        if len(raw) > MAX_FILE_CHARS and len(raw.decode("utf-8")) > MAX_FILE_CHARS:
+            out.notes.append(
+                f"{path}: only its first {MAX_FILE_CHARS} characters were sent to the model"
+            )
         mine = [f for f in static if f.file == str(path)]
         try:
             items, cached = _cached_answer(provider, path, raw, mine, options)

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from codeforge.ai.model_review import Options
     from codeforge.ai.provider import Provider
 
-MAX_FILE_CHARS = 8000
 MAX_REVIEW_BYTES = 1024 * 1024  # a bigger "source" file is generated or data: skipped
 
 
