@@ -136,8 +136,6 @@ def init(
     data = parse_data(data_pairs, data_file)
     reporter = CliReporter(quiet=quiet or as_json)
     engine = local_engine(settings, reporter=reporter, recorder=local_recorder(settings))
-    if catalogs and description is None:
-        raise UsageError("--catalog chooses among blueprints for --describe; pass --describe TEXT")
     template, data = _pick_template(
         engine,
         name,
@@ -162,6 +160,20 @@ def init(
         refresh=refresh,
         dialect=dialect,
     )
+    _finish(ctx, result, target, options, dry_run=dry_run, as_json=as_json, quiet=quiet)
+
+
+def _finish(
+    ctx: click.Context,
+    result: CreateResult,
+    target: Target | None,
+    options: dict[str, Any],
+    *,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Show the result (and publish it when asked), then say if it could not be recorded."""
     if target is None:
         _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
     else:
@@ -208,6 +220,8 @@ def _pick_template(
     catalogs: tuple[Path, ...] = (),
 ) -> tuple[str, dict[str, Any]]:
     """``-t TEMPLATE`` as given, or with ``--describe`` what the AI picks (once accepted)."""
+    if catalogs and description is None:
+        raise UsageError("--catalog chooses among blueprints for --describe; pass --describe TEXT")
     if description is not None:
         from codeforge.cli.ai import describe_for_init
 
