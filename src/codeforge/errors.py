@@ -111,6 +111,12 @@ class StoreError(CodeForgeError):
     kind = "store"
 
 
+class ArtifactStoreError(StoreError):
+    """The artifact store (an S3 bucket) could not be reached or refused a call.
+
+    The same ``store`` error to callers; a class of its own so metrics count it apart."""
+
+
 class GitError(CodeForgeError):
     """A git command failed (the hardened wrapper lives in integrations/git.py)."""
 

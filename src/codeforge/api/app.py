@@ -21,6 +21,7 @@ from codeforge.api.schemas import ErrorPublic
 from codeforge.app.authentication import session_store
 from codeforge.app.config import ApiConfig, api_config
 from codeforge.app.context import AppContext, build_context
+from codeforge.app.observe import watch_state
 from codeforge.plugins.manager import Plugins
 from codeforge.settings import Settings, load_settings
 
@@ -43,6 +44,7 @@ def create_app(
     config = config or api_config(settings)
     configure_logging(log_stream, json=config.log_json)
     ctx = build_context(settings, config, plugins=plugins)
+    watch_state(ctx)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -17,7 +17,13 @@ from codeforge.api.logs import get_logger
 from codeforge.api.outage import RETRY_AFTER, outage
 from codeforge.app.metrics import Metrics
 from codeforge.app.outages import DATABASE_ERRORS, database_failure, is_database_outage
-from codeforge.errors import CodeForgeError, QueueUnavailable, RedisUnavailable, StoreError
+from codeforge.errors import (
+    ArtifactStoreError,
+    CodeForgeError,
+    QueueUnavailable,
+    RedisUnavailable,
+    StoreError,
+)
 
 # Errors that mean "a dependency is out of reach": 503 with Retry-After.
 _OUTAGES = (RedisUnavailable, QueueUnavailable, StoreError)
@@ -55,6 +61,8 @@ class _Handlers:
 
     async def codeforge_error(self, request: Request, exc: CodeForgeError) -> JSONResponse:
         self.metrics.errors.labels(exc.kind).inc()
+        if isinstance(exc, ArtifactStoreError):
+            self.metrics.artifact_errors.inc()
         body = exc.to_dict()
         variable = getattr(exc, "variable", None)
         if variable:

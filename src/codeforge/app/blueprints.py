@@ -98,6 +98,7 @@ class PooledEnvironments:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._pooled: dict[int, Path] = {}
+        self._lookups: dict[int, tuple[int, int]] = {}
 
     def open(
         self,
@@ -121,15 +122,27 @@ class PooledEnvironments:
 
         env = self.ctx.borrow_environment(root, make)
         self._pooled[id(env)] = root
+        self._lookups[id(env)] = _lookups(env)
         return env
 
     def close(self, env: CodeForgeEnvironment) -> None:
         """Close its compiled pack (a warm one answers from memory) and give it back."""
+        hits, misses = _lookups(env)
+        # a new environment (not from the pool) has counted nothing before it was lent
+        seen_hits, seen_misses = self._lookups.pop(id(env), (0, 0))
+        self.ctx.metrics.cache.labels("hit").inc(hits - seen_hits)
+        self.ctx.metrics.cache.labels("miss").inc(misses - seen_misses)
         if env.code_cache is not None:
             env.code_cache.close()
         root = self._pooled.pop(id(env), None)
         if root is not None:
             self.ctx.return_environment(root, env)
+
+
+def _lookups(env: CodeForgeEnvironment) -> tuple[int, int]:
+    """The hits and misses its compiled-code cache has counted so far."""
+    cache = env.code_cache
+    return (cache.hits, cache.misses) if cache is not None else (0, 0)
 
 
 def server_engine(ctx: AppContext, registered: Registered | None = None) -> SDLCEngine:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -55,7 +56,18 @@ def render(
 ) -> Rendered:
     """Resolve ``template`` (built-in or registered, never a path) and render it in memory."""
     engine, ref = catalog.resolve(ctx, template, version)
-    return render_resolved(engine, ref, name, answers)
+    return timed_render(ctx, engine, ref, name, answers)
+
+
+def timed_render(
+    ctx: AppContext, engine: SDLCEngine, ref: str, name: str, answers: Mapping[str, Any]
+) -> Rendered:
+    """``render_resolved``, its time counted in the blueprint's render-time histogram."""
+    started = time.perf_counter()
+    rendered = render_resolved(engine, ref, name, answers)
+    elapsed = time.perf_counter() - started
+    ctx.metrics.renders.labels(rendered.loaded.blueprint.name).observe(elapsed)
+    return rendered
 
 
 def resolve_git(
@@ -85,7 +97,7 @@ def generate_zip(
 ) -> Generated:
     """Render ``ref`` and zip it, holding one of the process's render slots."""
     with ctx.render_slots:
-        rendered = render_resolved(engine, ref, name, answers)
+        rendered = timed_render(ctx, engine, ref, name, answers)
         data = zip_bytes(rendered.plan, name)
     announce(engine.parts, name, rendered.loaded, rendered.answers, rendered.plan, None, False)
     return Generated(rendered, data)

@@ -187,3 +187,13 @@ def run_rq_worker(url: str, names: list[str], name: str, *, burst: bool, level: 
     finally:
         connection.close()
     return bool(rq_worker.stop_asked) or burst
+
+
+def count_workers(url: str) -> int:
+    """How many RQ workers are registered on Redis at ``url`` now (a dead worker's entry
+    expires with its heartbeat); ``RedisUnavailable`` when Redis does not answer."""
+    from rq import Worker
+
+    from codeforge.cache.connection import call
+
+    return int(call(url, lambda client: Worker.count(connection=client)))

@@ -82,7 +82,27 @@ def _queue_names(value: str | None, default: str) -> list[str]:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def worker(queues: str | None, burst: bool, name: str | None, log_level: str) -> None:
+@click.option(
+    "--metrics-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    envvar="CODEFORGE_WORKER_METRICS_PORT",
+    help="Serve Prometheus metrics (job time, failures) on this port (default: off).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address for --metrics-port (0.0.0.0 in a container).",
+)
+def worker(
+    queues: str | None,
+    burst: bool,
+    name: str | None,
+    log_level: str,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Run a job worker on the Redis queue (CODEFORGE_REDIS_URL).
 
     Start as many as you like, on as many machines as share the database, the
@@ -108,7 +128,12 @@ def worker(queues: str | None, burst: bool, name: str | None, log_level: str) ->
         )
     names = _queue_names(queues, jobs.queue)
     with _json_logs(log_level):
-        _run(build_context(settings), jobs, names, name or worker_name(), burst, log_level)
+        ctx = build_context(settings)
+        if metrics_port is not None:
+            from codeforge.app.metrics import serve_metrics
+
+            serve_metrics(ctx.metrics, metrics_host, metrics_port)
+        _run(ctx, jobs, names, name or worker_name(), burst, log_level)
 
 
 def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: str) -> None:

@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, cast
 from urllib.parse import urlsplit
 
 from codeforge.core.artifacts import ArtifactStore, artifact_id_for, check_id
-from codeforge.errors import NotFoundError, StoreError, UsageError
+from codeforge.errors import ArtifactStoreError, NotFoundError, UsageError
 from codeforge.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class S3ArtifactStore:
                 f"the result {artifact_id} has expired or was removed", where="artifact"
             )
         reason = code or type(exc).__name__
-        return StoreError(
+        return ArtifactStoreError(
             f"cannot {doing} the artifact store {self.url}: {reason}",
             where="artifact store",
             hint="the bucket is unreachable or refused the request; retry shortly",

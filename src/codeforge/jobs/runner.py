@@ -25,7 +25,7 @@ from typing import Any
 from codeforge.app import jobstore, outages, sweep
 from codeforge.app.context import AppContext
 from codeforge.core.artifacts import ArtifactStore
-from codeforge.errors import CodeForgeError, StoreError
+from codeforge.errors import ArtifactStoreError, CodeForgeError, StoreError
 from codeforge.jobs.config import JobConfig
 from codeforge.jobs.kinds import Owner, kinds_of
 
@@ -143,6 +143,7 @@ class Runner:
         return f"the {claimed.kind} job did not finish within its {claimed.timeout} s timeout"
 
     def fail(self, claimed: jobstore.Claimed, message: str, kind: str) -> bool:
+        self.ctx.metrics.job_failures.labels(claimed.kind, kind).inc()
         try:
             return jobstore.fail(self.factory, claimed, message, kind, self.config.result_ttl)
         except Exception as exc:  # the lease then runs out and the sweeper retries it
@@ -155,6 +156,13 @@ class Runner:
         claimed = jobstore.claim(self.factory, job_id, self.worker, self.config.lease)
         if claimed is None:
             return "skipped"
+        started = time.monotonic()
+        outcome = self._attempt(claimed)
+        elapsed = time.monotonic() - started
+        self.ctx.metrics.jobs.labels(claimed.kind, outcome).observe(elapsed)
+        return outcome
+
+    def _attempt(self, claimed: jobstore.Claimed) -> str:
         if claimed.owner is None:
             self.fail(claimed, "the owner of this job was removed or disabled", "forbidden")
             return "failed"
@@ -201,6 +209,8 @@ class Runner:
         claimed = attempt.claimed
         if isinstance(exc, LeaseLost):
             return "lost"
+        if isinstance(exc, ArtifactStoreError):
+            self.ctx.metrics.artifact_errors.inc()
         if attempt.timed_out.is_set() or isinstance(exc, JobTimedOut) or _is_rq_timeout(exc):
             self.fail(claimed, self.timeout_message(claimed), "timeout")
             return "failed"
@@ -208,6 +218,7 @@ class Runner:
             message = describe(exc)
             if claimed.attempt < claimed.max_attempts:
                 delay = self.config.backoff_for(claimed.attempt)
+                self.ctx.metrics.job_failures.labels(claimed.kind, "transient").inc()
                 log.info(
                     "job %s: transient failure, retry in %.1f s: %s", claimed.id, delay, message
                 )
