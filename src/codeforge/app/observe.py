@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -27,11 +27,39 @@ if TYPE_CHECKING:
     from codeforge.app.context import AppContext
 
 
+# name -> (help, labels) of every gauge read at scrape time
+GAUGES: Final[dict[str, tuple[str, list[str]]]] = {
+    "codeforge_dependency_up": (
+        "1 when the dependency answers now (database: SELECT 1, redis: PING), else 0",
+        ["dependency"],
+    ),
+    "codeforge_db_pool_connections": (
+        "Database connections of this process by state (in_use, idle) and the pool size",
+        ["state"],
+    ),
+    "codeforge_jobs_queued": ("Jobs waiting for a worker, by kind", ["kind"]),
+    "codeforge_job_oldest_queued_seconds": (
+        "Age of the oldest job still waiting for a worker, by kind",
+        ["kind"],
+    ),
+    "codeforge_workers": ("Job workers registered on the Redis queue now", []),
+}
+
+
+def _gauge(name: str) -> GaugeMetricFamily:
+    help_text, labels = GAUGES[name]
+    return GaugeMetricFamily(name, help_text, labels=labels)
+
+
 class StateCollector(Collector):
     """Gauges of the queue, workers, database pool and dependencies of ``ctx``."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families without samples: registering reads no database and no Redis."""
+        return (_gauge(name) for name in GAUGES)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         database_up = database_answers(self.ctx)
@@ -42,11 +70,7 @@ class StateCollector(Collector):
         yield from self._workers()
 
     def _dependencies(self, database_up: bool) -> Iterator[GaugeMetricFamily]:
-        up = GaugeMetricFamily(
-            "codeforge_dependency_up",
-            "1 when the dependency answers now (database: SELECT 1, redis: PING), else 0",
-            labels=["dependency"],
-        )
+        up = _gauge("codeforge_dependency_up")
         up.add_metric(["database"], 1.0 if database_up else 0.0)
         url = self.ctx.settings.redis_url
         if url:
@@ -57,25 +81,15 @@ class StateCollector(Collector):
         pool = self.ctx.factory.kw["bind"].pool
         if not hasattr(pool, "checkedout"):
             return  # SQLite's single-connection pools have nothing to report
-        gauge = GaugeMetricFamily(
-            "codeforge_db_pool_connections",
-            "Database connections of this process by state (in_use, idle) and the pool size",
-            labels=["state"],
-        )
+        gauge = _gauge("codeforge_db_pool_connections")
         gauge.add_metric(["in_use"], float(pool.checkedout()))
         gauge.add_metric(["idle"], float(pool.checkedin()))
         gauge.add_metric(["size"], float(pool.size()))
         yield gauge
 
     def _queue(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily(
-            "codeforge_jobs_queued", "Jobs waiting for a worker, by kind", labels=["kind"]
-        )
-        age = GaugeMetricFamily(
-            "codeforge_job_oldest_queued_seconds",
-            "Age of the oldest job still waiting for a worker, by kind",
-            labels=["kind"],
-        )
+        depth = _gauge("codeforge_jobs_queued")
+        age = _gauge("codeforge_job_oldest_queued_seconds")
         stmt = (
             select(Job.kind, func.count(), func.min(Job.created_at))
             .where(Job.status == "queued")
@@ -97,9 +111,7 @@ class StateCollector(Collector):
             count = count_workers(url)
         except RedisUnavailable:
             return  # codeforge_dependency_up{dependency="redis"} says why
-        gauge = GaugeMetricFamily(
-            "codeforge_workers", "Job workers registered on the Redis queue now"
-        )
+        gauge = _gauge("codeforge_workers")
         gauge.add_metric([], float(count))
         yield gauge
 
