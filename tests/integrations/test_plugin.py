@@ -42,7 +42,11 @@ def test_builtins_are_default_plugins() -> None:
     assert set(plugins.credential_stores()) == {"local"}
     [info] = [i for i in plugins.info() if i.name == "codeforge.integrations.plugin"]
     assert info.builtin
-    assert set(info.hooks) == {"codeforge_forges", "codeforge_credential_stores"}
+    assert set(info.hooks) == {
+        "codeforge_forges",
+        "codeforge_credential_stores",
+        "codeforge_workflow_actions",
+    }
 
 
 def test_a_plugin_forge_is_used_by_the_credential_use_cases(
