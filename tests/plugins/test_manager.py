@@ -198,3 +198,14 @@ def test_artifact_stores_by_scheme_from_default_and_installed_plugins() -> None:
     taker = plugin(codeforge_artifact_stores=lambda: {"file": memory})
     with pytest.raises(PluginError, match="both give codeforge_artifact_stores 'file'"):
         build_plugins({}, extra=[("taker", taker)]).artifact_stores()
+
+
+def test_the_default_plugins_add_no_command() -> None:
+    # `codeforge --help` builds no manager when only the default plugins would load
+    # (codeforge.plugins.discovery): that is right only while none of them adds one.
+    group = click.Group()
+    build_plugins({}).register_commands(group)
+    assert group.commands == {}
+    for name in DEFAULT_PLUGINS:
+        module = __import__(name, fromlist=["_"])
+        assert not hasattr(module, "codeforge_register_commands"), name

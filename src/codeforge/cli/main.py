@@ -64,6 +64,8 @@ _PLUGIN_COMMANDS = "codeforge.plugin-commands"  # ctx.meta key: shared by the wh
 def plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     """The commands installed plugins add (``codeforge_register_commands``), loaded once."""
     found = ctx.meta.get(_PLUGIN_COMMANDS)
+    if found is None and _only_default_plugins():
+        found = ctx.meta[_PLUGIN_COMMANDS] = {}  # the default plugins add no command
     if found is None:
         from codeforge.cli.plugins import plugins_from
 
@@ -72,6 +74,12 @@ def plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
         found = ctx.meta[_PLUGIN_COMMANDS] = dict(group.commands)
     assert isinstance(found, dict)
     return found
+
+
+def _only_default_plugins() -> bool:
+    from codeforge.plugins.discovery import only_default_plugins
+
+    return only_default_plugins(os.environ)
 
 
 class LazyGroup(click.Group):

@@ -14,9 +14,25 @@ loaded at import: the composition root builds the manager with
 
 from __future__ import annotations
 
-import pluggy
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pluggy
+
+    hookimpl: pluggy.HookimplMarker
 
 PROJECT = "codeforge"
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 __all__ = ["PROJECT", "hookimpl"]
+
+
+def __getattr__(name: str) -> object:
+    # pluggy is imported with the first plugin module, not with the package:
+    # `codeforge --help` asks codeforge.plugins.discovery and may need no manager.
+    if name == "hookimpl":
+        import pluggy
+
+        marker = pluggy.HookimplMarker(PROJECT)
+        globals()["hookimpl"] = marker
+        return marker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

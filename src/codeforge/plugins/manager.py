@@ -16,8 +16,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-import re
-import sys
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +24,8 @@ import pluggy
 from codeforge import __version__
 from codeforge.errors import CodeForgeError, PluginError
 from codeforge.plugins import PROJECT, hookspecs
+from codeforge.plugins.discovery import ENV_VAR, GROUP, group_declared, selected_names
+from codeforge.plugins.discovery import normalise as _normalise
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from codeforge.core.sdlc import WorkflowAction
     from codeforge.jobs.kinds import Kind
 
-GROUP = "codeforge.plugins"
-ENV_VAR = "CODEFORGE_PLUGINS"
 # CodeForge's own features, registered through the same hooks as any plugin
 # (module names: imported when a manager is built, never at import).
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -80,54 +78,12 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def selected_names(environ: Mapping[str, str]) -> set[str] | None:
-    """The plugin names ``CODEFORGE_PLUGINS`` narrows loading to (None: load all)."""
-    raw = environ.get(ENV_VAR)
-    if raw is None:
-        return None
-    return {_normalise(part.strip()) for part in raw.split(",") if part.strip()}
-
-
-_GROUP_HEADER = f"[{GROUP}]"
-
-
-def _group_declared() -> bool:
-    """Whether any distribution on ``sys.path`` may declare the plugin group.
-
-    Every CLI run asks for the plugins, and ``importlib.metadata`` parses every
-    installed distribution to answer (tens of milliseconds in a large
-    environment). Reading each ``entry_points.txt`` for the group's header is a
-    few milliseconds; a ``sys.path`` entry that is not a folder (a zip) is not
-    looked into, so it sends the question to ``importlib.metadata``.
-    """
-    for entry in sys.path:
-        folder = entry or "."
-        try:
-            names = os.listdir(folder)
-        except NotADirectoryError:
-            return True
-        except OSError:
-            continue
-        for name in names:
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
-            try:
-                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8") as f:
-                    if _GROUP_HEADER in f.read():
-                        return True
-            except OSError:
-                continue
-    return False
-
-
 def _entry_points(selected: set[str] | None) -> list[metadata.EntryPoint]:
-    if selected is None and not _group_declared():
+    if selected is None and not group_declared():
         return []
-    from importlib import metadata  # only when a plugin may be installed (see _group_declared)
+    from importlib import (
+        metadata,  # only when a plugin may be installed (see discovery.group_declared)
+    )
 
     found = sorted(metadata.entry_points(group=GROUP), key=lambda ep: ep.name)
     if selected is None:
