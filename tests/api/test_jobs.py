@@ -133,6 +133,8 @@ def test_idempotency_key_returns_the_same_job_and_refuses_a_different_body(api: 
         ({**GENERATE, "template": "../etc"}, "template"),
         ({**GENERATE, "template": "file:///etc"}, "template"),
         ({**GENERATE, "ref": "main"}, "ref"),
+        ({"kind": {}, "payload": {}}, "body"),  # an unhashable kind (found by schemathesis)
+        ({"kind": ["generate"], "payload": {}}, "body"),
     ],
 )
 def test_bad_requests_are_422_naming_the_field(api: Api, body: dict[str, Any], where: str) -> None:

@@ -294,7 +294,7 @@ _BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish"})
 
 def _job_body_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in _BUILTIN_JOB_KINDS else "plugin"
+    return kind if isinstance(kind, str) and kind in _BUILTIN_JOB_KINDS else "plugin"
 
 
 JobCreate = Annotated[
