@@ -62,6 +62,28 @@ def workflow_options(settings: Settings, environ: Mapping[str, str]) -> dict[str
     return options
 
 
+DEPLOY_TARGETS = ("docker", "compose", "kubernetes")
+DEFAULT_TARGET, DEFAULT_ENVIRONMENT = "docker", "dev"
+
+
+def deploy_defaults(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The deploy target and environment when the caller names none: CODEFORGE_DEPLOY_TARGET
+    and CODEFORGE_DEPLOY_ENV, else the ``[deploy]`` config table's ``target`` and ``env``."""
+    found = []
+    for env_name, key, default in (
+        ("CODEFORGE_DEPLOY_TARGET", "target", DEFAULT_TARGET),
+        ("CODEFORGE_DEPLOY_ENV", "env", DEFAULT_ENVIRONMENT),
+    ):
+        value: object = environ.get(env_name)
+        if not value:
+            try:
+                value = get_dotted(settings.raw, f"deploy.{key}")
+            except KeyError:
+                value = default
+        found.append(str(value))
+    return found[0], found[1]
+
+
 class LocalWorkflowStore:
     """Stage results in the data folder (read on every run) and the database (the record)."""
 
@@ -135,7 +157,12 @@ def _quick_plan(
     tree, last = tree_hash(project), store.last_results(project)
     answers = cache["answers"]
     planned = tuple(
-        PlannedStage(name, steps, inputs_key(tree, answers, steps), last.get(name))
+        PlannedStage(
+            name,
+            steps,
+            inputs_key(tree, answers, steps, request.deploy() if name == "deploy" else None),
+            last.get(name),
+        )
         for name, steps in stages.items()
     )
     return WorkflowPlan(

@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "publish",
         "Publish a project to GitHub or GitLab (create, push, configure).",
     ),
+    "deploy": (
+        "codeforge.cli.deploy",
+        "deploy",
+        "Verify, build, publish and deploy a project (Docker, Compose, Kubernetes).",
+    ),
     "workflow": (
         "codeforge.cli.workflow",
         "workflow",

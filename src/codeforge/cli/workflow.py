@@ -32,10 +32,18 @@ def _plugins(ctx: click.Context) -> Plugins:
 
 
 def _request(ctx: click.Context, project: Path, **options: Any) -> WorkflowRequest:
-    from codeforge.app.workflow import workflow_options
+    """The request, with the action defaults and the deploy target and environment filled in."""
+    from codeforge.app.workflow import deploy_defaults, workflow_options
     from codeforge.core.sdlc_model import WorkflowRequest
 
     settings = settings_from(ctx)
+    target, environment = deploy_defaults(settings, os.environ)
+    options.setdefault("target", target)
+    options.setdefault("environment", environment)
+    if not options["target"]:
+        options["target"] = target
+    if not options["environment"]:
+        options["environment"] = environment
     return WorkflowRequest(
         project=project, options=workflow_options(settings, os.environ), **options
     )
@@ -72,12 +80,17 @@ def run(
     since its last success is skipped unless --force. A failed step stops the run
     with its last output lines (exit 11); Ctrl-C stops it (exit 130).
     """
-    from codeforge.app.workflow import run_workflow
-    from codeforge.errors import CodeForgeError
-
     request = _request(
         ctx, project, stages=stages, start=start, dry_run=dry_run, force=force, trust=trust
     )
+    execute(ctx, request, quiet=quiet)
+
+
+def execute(ctx: click.Context, request: WorkflowRequest, *, quiet: bool) -> None:
+    """Run the request, print each stage's result; a failed step shows its last lines."""
+    from codeforge.app.workflow import run_workflow
+    from codeforge.errors import CodeForgeError
+
     try:
         done = run_workflow(
             settings_from(ctx), lambda: _plugins(ctx), request, CliReporter(quiet=quiet)

@@ -71,6 +71,11 @@ class ActionContext:
     step: str  # the step's label, for messages
     timeout: float
     info: Callable[[str], None]
+    # From `codeforge deploy` (empty under `workflow run`): the target, the environment,
+    # and --down (take down what the deploy stage started instead of starting it).
+    target: str = ""
+    environment: str = ""
+    down: bool = False
 
     def run(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> None:
         """Run a command in the project like a ``run`` step (StepFailed on failure)."""
@@ -87,9 +92,12 @@ class WorkflowAction(Protocol):
         """Do the action; return its outputs (a version, a URL, ...)."""
 
 
-def select_stages(declared: Sequence[str], asked: Sequence[str], start: str | None) -> list[str]:
+def select_stages(
+    declared: Sequence[str], asked: Sequence[str], start: str | None, until: str | None = None
+) -> list[str]:
     """The stages to run, in workflow order; unknown or undeclared names are usage errors."""
-    for name, where in [*((s, "STAGE") for s in asked), *([(start, "--from")] if start else [])]:
+    named = [*((s, "STAGE") for s in asked), *([(start, "--from")] if start else [])]
+    for name, where in [*named, *([(until, "until")] if until else [])]:
         if name not in STAGES:
             raise UsageError(
                 f"unknown stage {name!r}", where=where, hint=f"one of: {', '.join(STAGES)}"
@@ -103,6 +111,8 @@ def select_stages(declared: Sequence[str], asked: Sequence[str], start: str | No
     chosen = [s for s in declared if not asked or s in asked]
     if start is not None:
         chosen = [s for s in chosen if STAGES.index(s) >= STAGES.index(start)]
+    if until is not None:
+        chosen = [s for s in chosen if STAGES.index(s) <= STAGES.index(until)]
     return chosen
 
 
@@ -179,8 +189,8 @@ def plan_workflow(
             where=str(project),
             hint="a blueprint declares one under `workflow:` (docs/blueprint-format.md)",
         )
-    chosen = select_stages(bp.workflow.declared(), request.stages, request.start)
-    context = {**af.answers, "project_name": project.name}
+    chosen = select_stages(bp.workflow.declared(), request.stages, request.start, request.until)
+    context = {**af.answers, "project_name": project.name, "deploy": request.deploy()}
     renderer = _Renderer(parts, loaded, context, request.options)
     tree = tree_hash(project)
     last = store.last_results(project) if store is not None else {}
@@ -191,7 +201,14 @@ def plan_workflow(
             rendered = renderer.step(step, f"workflow.{stage}.{index}")
             if rendered is not None:
                 steps.append(rendered)
-        key = inputs_key(tree, af.answers, steps)
+        if stage == "deploy" and request.target and not steps:
+            raise UsageError(
+                f"the deploy stage of {bp.name} {bp.version} has no step for "
+                f"target {request.target!r}",
+                where="--target",
+                hint="its steps choose a target with `when: \"{{ deploy.target == '...' }}\"`",
+            )
+        key = inputs_key(tree, af.answers, steps, request.deploy() if stage == "deploy" else None)
         planned.append(PlannedStage(stage, tuple(steps), key, last.get(stage)))
     return WorkflowPlan(
         project,
@@ -247,7 +264,16 @@ def _run_stage(
             run_step(step.run, plan.project, origin=origin, env=step.env, timeout=step.timeout)
             continue
         context = ActionContext(
-            plan.project, planned.stage, step.inputs, plan.answers, step.label, step.timeout, info
+            plan.project,
+            planned.stage,
+            step.inputs,
+            plan.answers,
+            step.label,
+            step.timeout,
+            info,
+            target=request.target,
+            environment=request.environment,
+            down=request.down,
         )
         try:
             made = actions[step.action].run(context)

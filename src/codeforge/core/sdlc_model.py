@@ -56,12 +56,22 @@ class WorkflowRequest:
     project: Path
     stages: tuple[str, ...] = ()  # empty: every declared stage
     start: str | None = None  # --from
+    until: str | None = None  # the last stage, which must be declared (deploy's: deploy)
     dry_run: bool = False
     force: bool = False
     trust: bool = False
     # Inputs by action name that steps calling it get unless their `with` sets them
     # (the CLI's: CODEFORGE_PACKAGE_INDEX as package.upload's repository_url, ...).
     options: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    # `codeforge deploy`: where to (docker, compose, kubernetes, a plugin's), for which
+    # environment, and whether to take down what the deploy stage started.
+    target: str = ""
+    environment: str = ""
+    down: bool = False
+
+    def deploy(self) -> dict[str, Any]:
+        """What steps see as ``deploy`` (``{{ deploy.target }}``), and part of every inputs key."""
+        return {"target": self.target, "env": self.environment, "down": self.down}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,10 +157,18 @@ class WorkflowStore(Protocol):
         """Keep the rendered plan (see :func:`plan_cache`) for the next run's quick check."""
 
 
-def inputs_key(tree: str, answers: Any, steps: Sequence[RenderedStep]) -> str:
-    """What a stage's result depends on: the tree, the answers and its rendered steps
-    (whose action inputs hold the target)."""
-    data = {"tree": tree, "answers": answers, "steps": [dataclasses.asdict(s) for s in steps]}
+def inputs_key(
+    tree: str, answers: Any, steps: Sequence[RenderedStep], deploy: Mapping[str, Any] | None = None
+) -> str:
+    """What a stage's result depends on: the tree, the answers, its rendered steps (whose
+    action inputs hold the target) and, for the deploy stage, the deploy target, environment
+    and direction (other stages see them only through what their steps render)."""
+    data = {
+        "tree": tree,
+        "answers": answers,
+        "steps": [dataclasses.asdict(s) for s in steps],
+        "deploy": dict(deploy or {}),
+    }
     # Credentials in a URL (an index's user:token@) are not part of the target.
     text = redact(json.dumps(data, sort_keys=True, default=str))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -169,9 +187,11 @@ def plan_fingerprint(
         "definition": [str(definition), _file_sha(definition)],
         "stages": list(request.stages),
         "start": request.start,
+        "until": request.until,
         "trust": request.trust,
         "trusted_sources": list(trusted_sources),
         "options": {k: dict(v) for k, v in request.options.items()},
+        "deploy": request.deploy(),
         "codeforge": __version__,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
