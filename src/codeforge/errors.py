@@ -81,6 +81,14 @@ class SecurityError(CodeForgeError):
     kind = "security"
 
 
+class ForbiddenError(CodeForgeError):
+    """The caller's role does not allow what it asked (403 in the API)."""
+
+    exit_code = 6
+    http_status = 403
+    kind = "forbidden"
+
+
 class BlueprintError(CodeForgeError):
     """A blueprint definition is invalid (schema, syntax, missing files)."""
 

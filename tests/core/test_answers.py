@@ -191,6 +191,43 @@ def test_when_false_is_not_asked_and_default_applies(
     assert result.answers["db_port"] == 6543 and result.answers["db_user"] == "x"
 
 
+def test_when_false_without_a_default_has_no_value_instead_of_failing(
+    engine: SDLCEngine, blueprint: Callable[..., Path], out: Path
+) -> None:
+    bp = blueprint(
+        {
+            "variables": {
+                "database": {
+                    "type": "choice",
+                    "choices": ["none", "postgresql"],
+                    "default": "none",
+                },
+                "db_host": {"type": "str", "when": "database == 'postgresql'"},
+                "db_port": {"type": "int", "when": "database == 'postgresql'"},
+            }
+        },
+        {
+            "README.md": "{% if db_host %}{{ db_host }}:{{ db_port }}{% else %}no database{% endif %}"
+        },
+    )
+    made = engine.create_project(str(bp), "p", output_dir=out, git=False)
+    assert made.answers == {"database": "none", "db_host": None, "db_port": None}
+    assert (out / "p" / "README.md").read_text() == "no database"
+    # Once the condition holds, the variable is required again: a value, or the error.
+    with pytest.raises(ValidationError) as info:
+        answers_of(engine, bp, {"database": "postgresql"})
+    assert info.value.where == "variable 'db_host'"
+    chosen = answers_of(engine, bp, {"database": "postgresql", "db_host": "db", "db_port": 5})
+    assert chosen == {"database": "postgresql", "db_host": "db", "db_port": 5}
+    # A recorded None (the variable was skipped) is no saved value to reuse.
+    evaluator = Evaluator(CodeForgeEnvironment(None, RenderLimits(), None))
+    variables = load_blueprint(bp).variables
+    with pytest.raises(ValidationError):
+        resolve_answers(
+            variables, evaluator, base={}, explicit={"database": "postgresql"}, saved=made.answers
+        )
+
+
 def test_prompter_is_asked_again_after_an_invalid_answer(
     engine: SDLCEngine, blueprint: Callable[..., Path]
 ) -> None:

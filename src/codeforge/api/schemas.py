@@ -278,6 +278,32 @@ class PublishJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
+StageName = Literal["verify", "build", "publish", "deploy"]
+
+
+class WorkflowOptions(Input):
+    """Which workflow stages to run on the server (``codeforge workflow run``'s options)."""
+
+    stages: Annotated[
+        list[StageName],
+        Field(max_length=4, description="Default: every stage the blueprint declares"),
+    ] = Field(default_factory=list)
+    force: bool = Field(False, description="Run stages whose inputs are unchanged too")
+    target: Annotated[
+        Literal["docker", "compose", "kubernetes"] | None,
+        Field(description="The deploy target (deploy needs the maintainer role)"),
+    ] = None
+    env: Annotated[
+        str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", description="dev, prod, ...")
+    ] = None
+
+
+class WorkflowJobCreate(WorkflowOptions):
+    kind: Literal["workflow"]
+    project_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    idempotency_key: IdempotencyKey = None
+
+
 class PluginJobCreate(Input):
     """A job of a kind an installed plugin adds; the kind's own ``check`` reads ``payload``."""
 
@@ -289,7 +315,7 @@ class PluginJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
-_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish"})
+_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish", "workflow"})
 
 
 def _job_body_tag(value: Any) -> str:
@@ -301,6 +327,7 @@ JobCreate = Annotated[
     Annotated[GenerateJobCreate, Tag("generate")]
     | Annotated[RegisterJobCreate, Tag("register")]
     | Annotated[PublishJobCreate, Tag("publish")]
+    | Annotated[WorkflowJobCreate, Tag("workflow")]
     | Annotated[PluginJobCreate, Tag("plugin")],
     Discriminator(_job_body_tag),
 ]

@@ -304,6 +304,8 @@ def resolve_answers(
             default = _default(var, evaluator, context, saved, config_defaults, pairs)
             if asked and prompter is not None:
                 value = _ask(var, default, pairs, prompter, evaluator, context)
+            elif default is MISSING and not asked:
+                value = None  # not asked and nothing to fall back on: no value (falsy)
             elif default is MISSING:
                 raise ValidationError(
                     "no value given and the variable has no default",
@@ -328,7 +330,8 @@ def _default(
     pairs: Sequence[tuple[str, Any]] | None,
 ) -> Any:
     for layer in (saved, config_defaults):
-        if var.name in layer and not var.secret:
+        # None is what a variable got while its `when` was false: no value to reuse.
+        if layer.get(var.name) is not None and not var.secret:
             return convert(var, layer[var.name], pairs)
     default = var.default
     if default is MISSING:

@@ -190,6 +190,7 @@ def plan_workflow(
             hint="a blueprint declares one under `workflow:` (docs/blueprint-format.md)",
         )
     chosen = select_stages(bp.workflow.declared(), request.stages, request.start, request.until)
+    chosen = [stage for stage in chosen if stage not in request.exclude]
     context = {**af.answers, "project_name": project.name, "deploy": request.deploy()}
     renderer = _Renderer(parts, loaded, context, request.options)
     tree = tree_hash(project)

@@ -57,6 +57,7 @@ class WorkflowRequest:
     stages: tuple[str, ...] = ()  # empty: every declared stage
     start: str | None = None  # --from
     until: str | None = None  # the last stage, which must be declared (deploy's: deploy)
+    exclude: tuple[str, ...] = ()  # stages never run, even when declared (the server's deploy)
     dry_run: bool = False
     force: bool = False
     trust: bool = False
@@ -188,6 +189,7 @@ def plan_fingerprint(
         "stages": list(request.stages),
         "start": request.start,
         "until": request.until,
+        "exclude": list(request.exclude),
         "trust": request.trust,
         "trusted_sources": list(trusted_sources),
         "options": {k: dict(v) for k, v in request.options.items()},

@@ -11,7 +11,7 @@ from typing import Final
 from codeforge.errors import UsageError
 from codeforge.settings import Settings
 
-DEFAULT_TIMEOUTS: Final = {"generate": 120, "register": 300, "publish": 300}
+DEFAULT_TIMEOUTS: Final = {"generate": 120, "register": 300, "publish": 300, "workflow": 1800}
 _QUEUE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 

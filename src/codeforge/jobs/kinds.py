@@ -219,6 +219,37 @@ class PublishKind:
         )
 
 
+class WorkflowKind:
+    """Run one of the caller's projects' workflow stages on its stored tree (results recorded
+    stage by stage; see :mod:`codeforge.app.server_workflow`)."""
+
+    name = "workflow"
+    role = "member"
+
+    def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
+        from codeforge.app import server_workflow
+
+        server_workflow.check_options(owner.role, payload)
+        with ctx.read() as session:
+            server_publish.owned_tree(ctx, session, owner.id, int(payload["project_id"]))
+
+    def run(self, job: JobRun) -> Work:
+        from codeforge.app import server_workflow
+
+        ctx, owner = job.ctx, job.owner
+        project_id = int(job.payload["project_id"])
+        server_workflow.check_options(owner.role, job.payload)  # the role may have changed
+        job.progress(5, "reading the generated tree")
+        with ctx.read() as session:
+            data = server_publish.read_tree(
+                ctx, server_publish.owned_tree(ctx, session, owner.id, project_id)
+            )
+        done = server_workflow.run_stored_tree(
+            ctx, project_id, data, job.payload, owner.role, job.progress
+        )
+        return Work(result={"project_id": project_id, **server_workflow.summary(done)})
+
+
 # Kinds added in this process besides the plugins' (tests and embedding programs).
 KINDS: dict[str, Kind] = {}
 

@@ -1,4 +1,5 @@
-"""The built-in job kinds (``generate``, ``register``, ``publish``), registered as a default plugin."""
+"""The built-in job kinds (``generate``, ``register``, ``publish``, ``workflow``), registered
+as a default plugin."""
 
 from __future__ import annotations
 
@@ -16,6 +17,6 @@ def codeforge_job_kinds() -> Sequence[Kind]:
     """The kinds the API and the worker know without any installed plugin."""
     # Imported when asked for: every CLI run builds the plugin manager, and the
     # kinds pull in SQLAlchemy, which `codeforge --help` must not import.
-    from codeforge.jobs.kinds import GenerateKind, PublishKind, RegisterKind
+    from codeforge.jobs.kinds import GenerateKind, PublishKind, RegisterKind, WorkflowKind
 
-    return [GenerateKind(), RegisterKind(), PublishKind()]
+    return [GenerateKind(), RegisterKind(), PublishKind(), WorkflowKind()]

@@ -24,6 +24,8 @@ from codeforge.api.schemas import (
     ProjectPublic,
     PublishJobCreate,
     PublishOptions,
+    WorkflowJobCreate,
+    WorkflowOptions,
     WorkflowPublic,
 )
 from codeforge.app import catalog, generate, preview, projects, record, server_publish
@@ -207,6 +209,37 @@ def get_workflow(
 ) -> WorkflowPublic:
     """The workflow state of one of your projects: each stage's last result (``codeforge workflow``)."""
     return WorkflowPublic.model_validate(projects.get_workflow(ctx, user, project_id))
+
+
+@router.post(
+    "/projects/{project_id}/workflow",
+    status_code=202,
+    response_model=JobPublic,
+    responses={**SUBMIT_RESPONSES, 403: {"model": ErrorPublic}},
+)
+def run_workflow(
+    request: Request,
+    body: WorkflowOptions,
+    ctx: Ctx,
+    user: CurrentUser,
+    response: Response,
+    project_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> JobPublic:
+    """Run one of your projects' workflow stages on its generated tree, as a ``workflow`` job.
+
+    Follow it at ``GET /jobs/{id}`` or its events (``GET /jobs/{id}/events``); each
+    stage's result lands in ``GET /projects/{id}/workflow`` as soon as it ends. The
+    deploy stage needs the maintainer role (without it, "every stage" leaves deploy out).
+    """
+    job_body = WorkflowJobCreate(kind="workflow", project_id=project_id, **body.model_dump())
+    job, created = submit(request, ctx, user, job_body, idempotency_key)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
+    return public(job)
 
 
 @router.delete("/projects/{project_id}", status_code=204, responses={404: {"model": ErrorPublic}})
