@@ -225,14 +225,15 @@ def default_shared(namespace: str, env: Mapping[str, str] | None = None) -> Shar
 
 
 def _build(namespace: str, env: Mapping[str, str]) -> SharedCache | None:
-    from codeforge.cache.sessions import server_secret
     from codeforge.errors import CodeForgeError
     from codeforge.settings import load_settings
 
     try:
         settings = load_settings(env)
         if not settings.redis_url:
-            return None
+            return None  # no Redis: nothing more to import (the CLI's start-up)
+        from codeforge.cache.sessions import server_secret
+
         secret = server_secret(settings.data_dir, env)
     except (CodeForgeError, OSError):
         return None  # a cache that cannot be set up is no cache, never an error
