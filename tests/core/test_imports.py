@@ -88,6 +88,8 @@ def test_init_imports_no_publish_module_unless_asked(tmp_path: Path) -> None:
         "github",
         "gitlab",
         "nacl",
+        "pluggy",  # the default plugins alone are called without a pluggy manager
+        "codeforge.plugins.hookspecs",
     ):
         assert name not in modules, f"`codeforge init` imported {name}"
 

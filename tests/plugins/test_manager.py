@@ -209,3 +209,58 @@ def test_the_default_plugins_add_no_command() -> None:
     for name in DEFAULT_PLUGINS:
         module = __import__(name, fromlist=["_"])
         assert not hasattr(module, "codeforge_register_commands"), name
+
+
+def test_the_default_plugins_are_called_alike_with_and_without_pluggy() -> None:
+    from codeforge.plugins import hookspecs
+    from codeforge.plugins.manager import DirectRegistry, PluggyRegistry
+
+    direct = build_plugins({})
+    managed = build_plugins({}, extra=[("nothing", object())])  # any extra: a pluggy manager
+    assert isinstance(direct.registry, DirectRegistry)
+    assert isinstance(managed.registry, PluggyRegistry)
+    hooks = [name for name in vars(hookspecs) if name.startswith("codeforge_")]
+    assert len(hooks) > 20
+    for hook in hooks:
+        assert direct.registry.impls(hook) == managed.registry.impls(hook), hook
+    assert direct.info() == [i for i in managed.info() if i.builtin]
+    assert set(direct.workflow_actions()) == set(managed.workflow_actions())
+    assert [type(d).__name__ for d in direct.dialects()] == [
+        type(d).__name__ for d in managed.dialects()
+    ]
+
+
+def test_tryfirst_and_trylast_order_like_pluggy() -> None:
+    from codeforge.plugins import hookimpl
+    from codeforge.plugins.manager import DirectRegistry
+
+    class One:
+        @staticmethod
+        @hookimpl(trylast=True)
+        def codeforge_formatters() -> dict[str, object]:
+            return {}
+
+    class Two:
+        @staticmethod
+        @hookimpl
+        def codeforge_formatters() -> dict[str, object]:
+            return {}
+
+    class Three:
+        @staticmethod
+        @hookimpl(tryfirst=True)
+        def codeforge_formatters() -> dict[str, object]:
+            return {}
+
+    class Four:
+        @staticmethod
+        @hookimpl
+        def codeforge_formatters() -> dict[str, object]:
+            return {}
+
+    plugins = [("one", One), ("two", Two), ("three", Three), ("four", Four)]
+    direct = DirectRegistry(plugins)
+    managed = build_plugins({}, extra=plugins).registry
+    order = [i.plugin for i in managed.impls("codeforge_formatters") if i.plugin in dict(plugins)]
+    assert order == ["three", "four", "two", "one"]
+    assert [i.plugin for i in direct.impls("codeforge_formatters")] == order

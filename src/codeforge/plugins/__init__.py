@@ -14,25 +14,52 @@ loaded at import: the composition root builds the manager with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pluggy
-
-    hookimpl: pluggy.HookimplMarker
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 PROJECT = "codeforge"
+# Where :data:`hookimpl` keeps a function's hook options (pluggy's HookimplOpts keys);
+# the manager reads it (PluginManager.parse_hookimpl_opts), and so does the
+# default-plugins path, which needs no pluggy at all.
+IMPL_ATTRIBUTE = "_codeforge_hookimpl"
 
-__all__ = ["PROJECT", "hookimpl"]
+__all__ = ["IMPL_ATTRIBUTE", "PROJECT", "hookimpl"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def __getattr__(name: str) -> object:
-    # pluggy is imported with the first plugin module, not with the package:
-    # `codeforge --help` asks codeforge.plugins.discovery and may need no manager.
-    if name == "hookimpl":
-        import pluggy
+@overload
+def hookimpl(function: F, /) -> F: ...
+@overload
+def hookimpl(
+    *, tryfirst: bool = False, trylast: bool = False, specname: str | None = None
+) -> Callable[[F], F]: ...
 
-        marker = pluggy.HookimplMarker(PROJECT)
-        globals()["hookimpl"] = marker
-        return marker
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def hookimpl(
+    function: F | None = None,
+    /,
+    *,
+    tryfirst: bool = False,
+    trylast: bool = False,
+    specname: str | None = None,
+) -> F | Callable[[F], F]:
+    """Mark a function as a CodeForge hook implementation (``@hookimpl`` or ``@hookimpl(...)``).
+
+    The options are pluggy's (``tryfirst``, ``trylast``, ``specname``); a plugin may
+    equally use ``pluggy.HookimplMarker("codeforge")``.
+    """
+
+    def mark(func: F) -> F:
+        opts = {
+            "wrapper": False,
+            "hookwrapper": False,
+            "optionalhook": False,
+            "tryfirst": tryfirst,
+            "trylast": trylast,
+            "specname": specname,
+        }
+        setattr(func, IMPL_ATTRIBUTE, opts)
+        return func
+
+    return mark(function) if function is not None else mark

@@ -17,20 +17,25 @@ import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import pluggy
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from codeforge import __version__
 from codeforge.errors import CodeForgeError, PluginError
-from codeforge.plugins import PROJECT, hookspecs
-from codeforge.plugins.discovery import ENV_VAR, GROUP, group_declared, selected_names
+from codeforge.plugins import IMPL_ATTRIBUTE, PROJECT
+from codeforge.plugins.discovery import (
+    ENV_VAR,
+    GROUP,
+    group_declared,
+    only_default_plugins,
+    selected_names,
+)
 from codeforge.plugins.discovery import normalise as _normalise
 
 if TYPE_CHECKING:
     from importlib import metadata
 
     import click
+    import pluggy
     from fastapi import APIRouter
 
     from codeforge.core.artifacts import ArtifactStoreFactory
@@ -42,6 +47,7 @@ if TYPE_CHECKING:
     from codeforge.core.postprocess import Formatter, PostProcessor
     from codeforge.core.sdlc import WorkflowAction
     from codeforge.jobs.kinds import Kind
+    from codeforge.plugins import hookspecs
 
 # CodeForge's own features, registered through the same hooks as any plugin
 # (module names: imported when a manager is built, never at import).
@@ -105,29 +111,116 @@ def _entry_points(selected: set[str] | None) -> list[metadata.EntryPoint]:
     return chosen
 
 
-class Plugins:
-    """A loaded plugin manager with one typed method per hook the code calls."""
+@dataclasses.dataclass(frozen=True)
+class HookImpl:
+    """One plugin's implementation of one hook."""
 
-    def __init__(self, manager: pluggy.PluginManager, infos: Mapping[str, PluginInfo]) -> None:
+    plugin: str
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+
+
+class Registry(Protocol):
+    """Who implements which hook, in the order the hook's implementations are called."""
+
+    def impls(self, hook_name: str) -> Sequence[HookImpl]:
+        """The implementations of ``hook_name``, first called first."""
+
+    def hooks_of(self, plugin: str) -> tuple[str, ...]:
+        """The hooks ``plugin`` implements, sorted."""
+
+
+class PluggyRegistry:
+    """A pluggy manager's registrations (installed plugins, or ones passed in)."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
         self.manager = manager
+
+    def impls(self, hook_name: str) -> Sequence[HookImpl]:
+        """pluggy's call order: the reverse of ``get_hookimpls()``."""
+        caller = getattr(self.manager.hook, hook_name)
+        return [
+            HookImpl(i.plugin_name, i.function, tuple(i.argnames))
+            for i in reversed(caller.get_hookimpls())
+        ]
+
+    def hooks_of(self, plugin: str) -> tuple[str, ...]:
+        """The hook callers pluggy holds for ``plugin``."""
+        callers = self.manager.get_hookcallers(self.manager.get_plugin(plugin)) or []
+        return tuple(sorted(caller.name for caller in callers))
+
+
+class DirectRegistry:
+    """CodeForge's default plugins alone, called in pluggy's order without loading pluggy.
+
+    When no installed distribution declares ``codeforge.plugins`` (and
+    ``CODEFORGE_PLUGINS`` is unset), the manager would hold only the modules in
+    :data:`DEFAULT_PLUGINS`: their :data:`~codeforge.plugins.hookimpl` functions
+    are read here directly, ordered as pluggy orders them (``trylast`` first in
+    the list, ``tryfirst`` last; called from the end).
+    """
+
+    def __init__(self, modules: Sequence[tuple[str, object]]) -> None:
+        listed: dict[str, list[tuple[HookImpl, Mapping[str, Any]]]] = {}
+        for name, module in modules:
+            for attr in sorted(vars(module)):
+                function = getattr(module, attr)
+                opts = getattr(function, IMPL_ATTRIBUTE, None)
+                if not isinstance(opts, dict) or not callable(function):
+                    continue
+                code = function.__code__  # arguments with defaults are not passed, as in pluggy
+                count = code.co_argcount - len(function.__defaults__ or ())
+                impl = HookImpl(name, function, tuple(code.co_varnames[:count]))
+                _insert(listed.setdefault(opts.get("specname") or attr, []), impl, opts)
+        self._impls = {hook: [i for i, _ in reversed(items)] for hook, items in listed.items()}
+
+    def impls(self, hook_name: str) -> Sequence[HookImpl]:
+        """The default plugins' implementations of ``hook_name``."""
+        return self._impls.get(hook_name, [])
+
+    def hooks_of(self, plugin: str) -> tuple[str, ...]:
+        """The hooks the default plugin ``plugin`` implements."""
+        return tuple(
+            sorted(h for h, impls in self._impls.items() if any(i.plugin == plugin for i in impls))
+        )
+
+
+def _insert(
+    items: list[tuple[HookImpl, Mapping[str, Any]]], impl: HookImpl, opts: Mapping[str, Any]
+) -> None:
+    """Place ``impl`` as pluggy's ``HookCaller`` does: trylast at the start, tryfirst at the end,
+    others after the last of the others."""
+    if opts.get("trylast"):
+        items.insert(0, (impl, opts))
+    elif opts.get("tryfirst"):
+        items.append((impl, opts))
+    else:
+        at = len(items)
+        while at and items[at - 1][1].get("tryfirst"):
+            at -= 1
+        items.insert(at, (impl, opts))
+
+
+class Plugins:
+    """The loaded plugins, with one typed method per hook the code calls."""
+
+    def __init__(self, registry: Registry, infos: Mapping[str, PluginInfo]) -> None:
+        self.registry = registry
         self._infos = dict(infos)
         self._extensions: Extensions | None = None  # built once: hooks answer the same each time
 
     def info(self) -> list[PluginInfo]:
         """Every registered plugin, default ones first, with the hooks it implements."""
-        found = []
-        for name, info in self._infos.items():
-            plugin = self.manager.get_plugin(name)
-            callers = self.manager.get_hookcallers(plugin) or []
-            hooks = tuple(sorted(caller.name for caller in callers))
-            found.append(dataclasses.replace(info, hooks=hooks))
+        found = [
+            dataclasses.replace(info, hooks=self.registry.hooks_of(name))
+            for name, info in self._infos.items()
+        ]
         return sorted(found, key=lambda i: (not i.builtin, i.name))
 
     def _each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[PluginInfo, Any]]:
         """Call ``hook_name`` on each plugin in pluggy's order; yield (plugin, result)."""
-        caller = getattr(self.manager.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
-            info = self._infos[impl.plugin_name]
+        for impl in self.registry.impls(hook_name):
+            info = self._infos[impl.plugin]
             args = [kwargs[name] for name in impl.argnames]
             try:
                 result = impl.function(*args)
@@ -303,6 +396,8 @@ class PluginLifecycle:
 def _register(
     manager: pluggy.PluginManager, plugin: object, info: PluginInfo, infos: dict[str, PluginInfo]
 ) -> None:
+    import pluggy
+
     try:
         manager.register(plugin, name=info.name)
     except (pluggy.PluginValidationError, ValueError) as exc:
@@ -325,20 +420,55 @@ def _load(ep: metadata.EntryPoint) -> tuple[object, PluginInfo]:
         raise PluginError(f"{info.label} failed to load: {_one_line(exc)}") from exc
 
 
+def _default_modules() -> list[tuple[PluginInfo, object]]:
+    return [
+        (
+            PluginInfo(name, BUILTIN_DISTRIBUTION, __version__, (), builtin=True),
+            importlib.import_module(name),
+        )
+        for name in DEFAULT_PLUGINS
+    ]
+
+
+def _manager() -> pluggy.PluginManager:
+    """A pluggy manager that also reads :data:`~codeforge.plugins.hookimpl`'s marks."""
+    import pluggy
+
+    from codeforge.plugins import hookspecs
+
+    class Manager(pluggy.PluginManager):
+        def parse_hookimpl_opts(self, plugin: Any, name: str) -> pluggy.HookimplOpts | None:
+            found = super().parse_hookimpl_opts(plugin, name)
+            if found is not None:
+                return found
+            opts = getattr(getattr(plugin, name, None), IMPL_ATTRIBUTE, None)
+            return opts if isinstance(opts, dict) else None  # type: ignore[return-value]
+
+    manager = Manager(PROJECT)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
 def build_plugins(
     environ: Mapping[str, str] | None = None, *, extra: Sequence[tuple[str, object]] = ()
 ) -> Plugins:
-    """A new manager: default plugins, then the selected entry points, then ``extra``.
+    """The plugins: default plugins, then the selected entry points, then ``extra``.
 
     ``extra`` (name, plugin object) pairs are for tests and embedding programs.
+    With CodeForge's default plugins alone, no pluggy manager is built (see
+    :class:`DirectRegistry`); otherwise a new pluggy manager each call.
     """
     environ = os.environ if environ is None else environ
-    manager = pluggy.PluginManager(PROJECT)
-    manager.add_hookspecs(hookspecs)
+    defaults = _default_modules()
+    if not extra and only_default_plugins(environ):
+        known = {info.name: info for info, _ in defaults}
+        return Plugins(DirectRegistry([(i.name, m) for i, m in defaults]), known)
+    import pluggy
+
+    manager = _manager()
     infos: dict[str, PluginInfo] = {}
-    for module_name in DEFAULT_PLUGINS:
-        info = PluginInfo(module_name, BUILTIN_DISTRIBUTION, __version__, (), builtin=True)
-        _register(manager, importlib.import_module(module_name), info, infos)
+    for info, module in defaults:
+        _register(manager, module, info, infos)
     for ep in _entry_points(selected_names(environ)):
         plugin, info = _load(ep)
         _register(manager, plugin, info, infos)
@@ -350,4 +480,4 @@ def build_plugins(
         owner = manager.get_name(exc.plugin)
         label = infos[owner].label if owner in infos else "a plugin"
         raise PluginError(f"{label} implements an unknown hook: {_one_line(exc)}") from exc
-    return Plugins(manager, infos)
+    return Plugins(PluggyRegistry(manager), infos)
