@@ -79,3 +79,22 @@ def test_every_package_says_what_it_is_for(package: str) -> None:
     init = SRC.parent / package / "__init__.py"
     docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
     assert docstring and len(docstring.split()) >= 4, f"{package}/__init__.py needs a docstring"
+
+
+def test_no_file_holds_leftover_merge_markers() -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    marked = []
+    for name in tracked:
+        try:
+            text = (root / name).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.startswith(("<<<<<<< ", ">>>>>>> ")):
+                marked.append(f"{name}:{number}")
+    assert not marked, f"merge conflict markers left in: {marked}"
