@@ -44,6 +44,8 @@ STATE_FOLDER = "workflow"
 ACTION_DEFAULTS = {
     ("package.upload", "repository_url"): ("CODEFORGE_PACKAGE_INDEX", "package_index"),
     ("package.build", "isolation"): ("CODEFORGE_BUILD_ISOLATION", "build_isolation"),
+    ("k8s.apply", "context"): ("CODEFORGE_KUBE_CONTEXT", "kube_context"),
+    ("k8s.apply", "kube_version"): ("CODEFORGE_KUBE_VERSION", "kube_version"),
 }
 
 

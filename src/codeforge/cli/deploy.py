@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -28,6 +29,19 @@ TARGETS = ("docker", "compose", "kubernetes")
     help="The environment, such as dev or prod (default: CODEFORGE_DEPLOY_ENV, "
     "the config's deploy.env, dev).",
 )
+@click.option(
+    "--context",
+    "kube_context",
+    metavar="NAME",
+    help="kubernetes: the kubeconfig context to apply to (default: the current one, "
+    "when KUBECONFIG or ~/.kube/config is present).",
+)
+@click.option(
+    "--kube-version",
+    metavar="X.Y",
+    help="kubernetes: the Kubernetes version the manifests are validated against "
+    "(default: CODEFORGE_KUBE_VERSION, 1.32).",
+)
 @click.option("--down", is_flag=True, help="Stop and remove what the deploy stage started.")
 @click.option("--force", is_flag=True, help="Run stages whose inputs are unchanged too.")
 @click.option("--trust", is_flag=True, help="Run the blueprint's commands (a source you trust).")
@@ -40,6 +54,8 @@ def deploy(
     project: Path,
     target: str | None,
     environment: str | None,
+    kube_context: str | None,
+    kube_version: str | None,
     down: bool,
     force: bool,
     trust: bool,
@@ -69,4 +85,8 @@ def deploy(
         environment=environment or "",
         down=down,
     )
+    asked = {"context": kube_context, "kube_version": kube_version}
+    if any(asked.values()):
+        k8s = {**request.options.get("k8s.apply", {}), **{k: v for k, v in asked.items() if v}}
+        request = dataclasses.replace(request, options={**request.options, "k8s.apply": k8s})
     execute(ctx, request, quiet=quiet)

@@ -34,7 +34,8 @@ def codeforge_forges() -> Sequence[Forge]:
 
 @hookimpl
 def codeforge_workflow_actions() -> Sequence[WorkflowAction]:
-    """The built-in workflow actions: ``package.build`` and ``package.upload``."""
+    """The built-in workflow actions: ``package.build``, ``package.upload`` and ``k8s.apply``."""
+    from codeforge.integrations.kubernetes_deploy import K8sApply
     from codeforge.integrations.packaging import PackageBuild, PackageUpload
 
-    return [PackageBuild(), PackageUpload()]
+    return [PackageBuild(), PackageUpload(), K8sApply()]
