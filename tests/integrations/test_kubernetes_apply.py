@@ -69,7 +69,8 @@ def test_deploy_applies_server_side_waits_for_the_rollout_and_down_deletes(
     }
     assert sent[0]["data"]["APP_ENV"] == "prod"
     # The rollout was waited for: the status was read until it caught up (twice here).
-    reads = [r for r in kube.requests if r.method == "GET" and "/namespaces/" in r.path]
+    assert all("/namespaces/" in r.path for r in kube.requests)  # typed calls: no discovery
+    reads = [r for r in kube.requests if r.method == "GET"]
     assert [r.path for r in reads] == ["/apis/apps/v1/namespaces/apps/deployments/shop/status"] * 2
     assert "rollout=2/2 updated, 2/2 available" in done.stdout
     assert "applied=true" in done.stdout and "namespace=apps" in done.stdout
@@ -186,3 +187,25 @@ def test_live_cluster_apply_rollout_and_down(tmp_path: Path) -> None:
     finally:
         down = console("deploy", str(project), "--target", "kubernetes", "--down", env=env)
         assert down.returncode == 0, down.stderr
+
+
+def test_a_kind_it_does_not_apply_is_refused_before_anything_is_sent(
+    tmp_path: Path, kube: KubeContract
+) -> None:
+    project = deploy_only(tmp_path, {})
+    env = kube_env(tmp_path)  # no cluster: render only
+    assert console("deploy", str(project), "--target", "kubernetes", env=env).returncode == 0
+    # The user takes the base kustomization over and adds a Secret with a value.
+    base = project / "deploy" / "kubernetes" / "base"
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "api-secrets"}}
+    (base / "secret.yaml").write_text(
+        yaml.safe_dump({**secret, "stringData": {"TOKEN": "x"}}), encoding="utf-8"
+    )
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization["resources"].append("secret.yaml")
+    (base / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    env["KUBECONFIG"] = str(kube.kubeconfig(tmp_path / "kubeconfig"))
+    done = console("deploy", str(project), "--target", "kubernetes", env=env)
+    assert done.returncode == 2, done.stderr
+    assert "k8s.apply cannot apply Secret (v1) api-secrets" in done.stderr
+    assert kube.requests == []

@@ -43,7 +43,13 @@ def kustomize(overlay: Path) -> list[dict[str, Any]]:
     argv = [kubectl(), "kustomize", str(overlay)]
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=KUSTOMIZE_TIMEOUT, check=False
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=KUSTOMIZE_TIMEOUT,
+            check=False,
+            # Building needs no cluster: an empty kubeconfig keeps kubectl from asking one.
+            env={**os.environ, "KUBECONFIG": os.devnull},
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"kubectl kustomize failed: {exc}", where=str(overlay)) from exc

@@ -102,18 +102,22 @@ def connect(cluster: Cluster) -> tuple[Any, str]:
     return api, namespace
 
 
-def _api(api_client: Any, doc: dict[str, Any], verb: str) -> Callable[..., Any]:
-    key = (str(doc.get("apiVersion")), str(doc.get("kind")))
-    if key not in KINDS:
-        raise UsageError(
-            f"k8s.apply cannot apply {key[1]} ({key[0]})",
-            hint=f"kinds it applies: {', '.join(kind for _, kind in KINDS)}",
-        )
-    from kubernetes import client
+def check_kinds(docs: list[dict[str, Any]]) -> None:
+    """Refuse, before anything is sent, an object of a kind this action does not apply."""
+    for doc in docs:
+        key = (str(doc.get("apiVersion")), str(doc.get("kind")))
+        if key not in KINDS:
+            name = doc.get("metadata", {}).get("name", "")
+            raise UsageError(
+                f"k8s.apply cannot apply {key[1]} ({key[0]}) {name}".rstrip(),
+                hint=f"kinds it applies: {', '.join(f'{k} ({v})' for v, k in KINDS)}",
+            )
 
-    cls, suffix = KINDS[key]
+
+def _api(api_client: Any, doc: dict[str, Any], verb: str) -> Callable[..., Any]:
+    cls, suffix = KINDS[(str(doc.get("apiVersion")), str(doc.get("kind")))]
     method: Callable[..., Any] = getattr(
-        getattr(client, cls)(api_client), f"{verb}_namespaced_{suffix}"
+        getattr(_client(), cls)(api_client), f"{verb}_namespaced_{suffix}"
     )
     return method
 
@@ -157,8 +161,6 @@ def apply(
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )
-        except UsageError:
-            raise
         except Exception as exc:  # the client's ApiException, urllib3's errors
             raise _failed(exc, f"applying {_name(doc)}", server) from exc
         info(f"applied {_name(doc)} in {ns}")
@@ -179,8 +181,6 @@ def delete(
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )
-        except UsageError:
-            raise
         except Exception as exc:
             if getattr(exc, "status", None) == 404:
                 continue

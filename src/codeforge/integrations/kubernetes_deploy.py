@@ -77,6 +77,7 @@ class K8sApply:
                 "no cluster configured (no --context, KUBECONFIG or ~/.kube/config): rendered and validated only"
             )
             return {**outputs, "applied": "false"}
+        cluster.check_kinds(docs)
         api, namespace = cluster.connect(target)
         namespace = spec.namespace or namespace
         outputs |= {"namespace": namespace, "context": target.context or "current"}
