@@ -209,3 +209,17 @@ def test_a_kind_it_does_not_apply_is_refused_before_anything_is_sent(
     assert done.returncode == 2, done.stderr
     assert "k8s.apply cannot apply Secret (v1) api-secrets" in done.stderr
     assert kube.requests == []
+
+
+def test_home_kubeconfig_is_used_and_a_stuck_rollout_fails_the_stage(
+    tmp_path: Path, kube: KubeContract
+) -> None:
+    project = deploy_only(tmp_path, {"rollout_timeout": 1.5})
+    (tmp_path / "home" / ".kube").mkdir(parents=True)
+    kube.kubeconfig(tmp_path / "home" / ".kube" / "config")  # no KUBECONFIG: ~/.kube/config
+    kube.never_ready = True
+    done = console("deploy", str(project), "--target", "kubernetes", env=kube_env(tmp_path))
+    assert done.returncode == 11, done.stderr
+    assert "the rollout of deployment/api in apps did not finish in 1.5 s" in done.stderr
+    assert "0/1 updated, 0/1 available" in done.stderr
+    assert len(kube.applied()) == 3

@@ -14,7 +14,9 @@ import yaml
 from blueprint_factory import make_blueprint
 from cli_support import console
 
-from codeforge.integrations.kubernetes_manifests import MARKER
+from codeforge.integrations.kubernetes_build import build
+from codeforge.integrations.kubernetes_check import kustomize
+from codeforge.integrations.kubernetes_manifests import MARKER, spec_from, write_manifests
 
 from .kube_support import kube_env, kubectl
 
@@ -209,3 +211,55 @@ def test_a_context_without_any_kubeconfig_is_a_usage_error(tmp_path: Path) -> No
     assert done.returncode == 2
     assert "no kubeconfig to find the context 'prod-cluster' in" in done.stderr
     assert "KUBECONFIG" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "inputs"),
+    [
+        ("dev", {}),
+        (
+            "prod",
+            {
+                "hpa": True,
+                "ingress_host": "a.example.com",
+                "namespace": "shop",
+                "image": "r:5000/a/b@sha256:" + "0" * 64,
+            },
+        ),
+        (
+            "qa",
+            {
+                "secret_keys": "A,B",
+                "writable_paths": "/tmp,/data",
+                "image": "reg/x:1",
+                "replicas": 3,
+            },
+        ),
+    ],
+)
+def test_the_python_build_is_what_kubectl_kustomize_builds(
+    tmp_path: Path, environment: str, inputs: dict[str, object]
+) -> None:
+    spec = spec_from(inputs, tmp_path / "My App", environment, "deploy")
+    overlay, _, _ = write_manifests(tmp_path, spec)
+    assert build(spec) == kustomize(kubectl(), overlay)
+
+
+def test_without_kubectl_the_generated_overlay_is_built_in_python(tmp_path: Path) -> None:
+    project = deploy_only(tmp_path, {"hpa": True})
+    env = {**kube_env(tmp_path), "PATH": str(Path(sys.executable).parent)}
+    del env["CODEFORGE_KUBECTL"]
+    done = console("deploy", str(project), "--target", "kubernetes", "--env", "prod", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "building the generated overlay in Python" in done.stderr
+    assert "4 objects valid for Kubernetes 1.32" in done.stderr
+    # A file the user took over needs the real kustomize.
+    patch = project / "deploy" / "kubernetes" / "overlays" / "prod" / "patch.yaml"
+    patch.write_text(patch.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    mine = console("deploy", str(project), "--target", "kubernetes", "--env", "prod", env=env)
+    assert mine.returncode == 2
+    assert "needs kubectl to build the kustomize overlay" in mine.stderr
+    assert "deploy/kubernetes/overlays/prod/patch.yaml is your own" in mine.stderr
+    env["CODEFORGE_KUBECTL"] = str(tmp_path / "no-kubectl")
+    named = console("deploy", str(project), "--target", "kubernetes", "--env", "prod", env=env)
+    assert named.returncode == 2 and "CODEFORGE_KUBECTL names" in named.stderr

@@ -25,22 +25,33 @@ DEFAULT_KUBE_VERSION = "1.32"
 KUSTOMIZE_TIMEOUT = 120.0
 
 
-def kubectl() -> str:
-    """The kubectl to build overlays with (CODEFORGE_KUBECTL, else the PATH)."""
+def find_kubectl() -> str | None:
+    """The kubectl to build overlays with: CODEFORGE_KUBECTL, else the PATH's (None: none)."""
     named = os.environ.get("CODEFORGE_KUBECTL", "").strip()
-    found = shutil.which(named) if named else shutil.which("kubectl")
+    if not named:
+        return shutil.which("kubectl")
+    found = shutil.which(named)
     if found is None:
         raise UsageError(
-            f"k8s.apply needs kubectl to build the kustomize overlay ({named or 'kubectl'} "
-            "is not found)",
-            hint="install kubectl on the PATH, or set CODEFORGE_KUBECTL to its path",
+            f"CODEFORGE_KUBECTL names {named!r}, which is not an executable",
+            where="CODEFORGE_KUBECTL",
+            hint="set it to kubectl's path, or unset it to use the PATH's kubectl",
         )
     return found
 
 
-def kustomize(overlay: Path) -> list[dict[str, Any]]:
+def no_kubectl(kept: list[str]) -> UsageError:
+    """Why the overlay cannot be built here."""
+    return UsageError(
+        "k8s.apply needs kubectl to build the kustomize overlay: kubectl is not on the PATH, "
+        f"and {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} your own",
+        hint="install kubectl on the PATH, or set CODEFORGE_KUBECTL to its path",
+    )
+
+
+def kustomize(kubectl: str, overlay: Path) -> list[dict[str, Any]]:
     """The objects ``kubectl kustomize`` builds from ``overlay``, in order."""
-    argv = [kubectl(), "kustomize", str(overlay)]
+    argv = [kubectl, "kustomize", str(overlay)]
     try:
         done = subprocess.run(
             argv,

@@ -21,7 +21,8 @@ from codeforge.core.sdlc import ActionContext
 from codeforge.errors import UsageError
 from codeforge.integrations import kubernetes_check as check
 from codeforge.integrations import kubernetes_cluster as cluster
-from codeforge.integrations.kubernetes_manifests import spec_from, write_manifests
+from codeforge.integrations.kubernetes_build import build
+from codeforge.integrations.kubernetes_manifests import Spec, spec_from, write_manifests
 
 DEFAULT_ROLLOUT_TIMEOUT = 300.0
 
@@ -56,25 +57,14 @@ class K8sApply:
     def run(self, context: ActionContext) -> Mapping[str, str]:
         """Render and validate; apply (or delete, with --down) when a cluster is configured."""
         spec = spec_from(context.inputs, context.project, context.environment, context.stage)
-        kube_version = (
-            str(context.inputs.get("kube_version", "")).strip() or check.DEFAULT_KUBE_VERSION
-        )
+        kube_version = str(context.inputs.get("kube_version", "")).strip()
         timeout = _rollout_timeout(context)
         target = cluster.find_cluster(str(context.inputs.get("context", "")).strip())
-        overlay, written, kept = write_manifests(context.project, spec)
-        for path in kept:
-            context.info(f"kept your {path} (no codeforge marker on its first line)")
-        built = check.kustomize(overlay)
-        used = check.validate(built, overlay, context.project, kube_version)
-        docs = [check.strip_origin(doc) for doc in built]
-        rel = str(overlay.relative_to(context.project))
-        context.info(
-            f"{rel}: {len(docs)} objects valid for Kubernetes {used} ({len(written)} files changed)"
-        )
-        outputs: dict[str, str] = {"manifests": rel, "kube_version": used, "image": spec.image}
+        docs, outputs = _render(context, spec, kube_version or check.DEFAULT_KUBE_VERSION)
         if target is None:
             context.info(
-                "no cluster configured (no --context, KUBECONFIG or ~/.kube/config): rendered and validated only"
+                "no cluster configured (no --context, KUBECONFIG or ~/.kube/config): "
+                "rendered and validated only"
             )
             return {**outputs, "applied": "false"}
         cluster.check_kinds(docs)
@@ -88,13 +78,35 @@ class K8sApply:
         outputs |= {"applied": "true", "objects": ",".join(_names(docs))}
         for doc in docs:
             if doc.get("kind") == "Deployment":
-                name = doc["metadata"]["name"]
-                progress = cluster.wait_rollout(
-                    api, name, doc["metadata"].get("namespace") or namespace, timeout, context.info
-                )
+                name, ns = doc["metadata"]["name"], doc["metadata"].get("namespace") or namespace
+                progress = cluster.wait_rollout(api, name, ns, timeout, context.info)
                 context.info(f"deployment/{name} rolled out: {progress}")
                 outputs["rollout"] = progress
         return outputs
+
+
+def _render(
+    context: ActionContext, spec: Spec, kube_version: str
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Write the manifests, build the overlay, validate it: the objects to apply, the outputs."""
+    overlay, written, kept = write_manifests(context.project, spec)
+    for path in kept:
+        context.info(f"kept your {path} (no codeforge marker on its first line)")
+    kubectl = check.find_kubectl()
+    if kubectl is not None:
+        built = check.kustomize(kubectl, overlay)
+    elif kept:
+        raise check.no_kubectl(kept)
+    else:  # every file is ours: what kustomize would build, computed here
+        context.info("kubectl is not installed: building the generated overlay in Python")
+        built = build(spec)
+    used = check.validate(built, overlay, context.project, kube_version)
+    rel = str(overlay.relative_to(context.project))
+    context.info(
+        f"{rel}: {len(built)} objects valid for Kubernetes {used} ({len(written)} files changed)"
+    )
+    docs = [check.strip_origin(doc) for doc in built]
+    return docs, {"manifests": rel, "kube_version": used, "image": spec.image}
 
 
 def _names(docs: list[dict[str, Any]]) -> list[str]:

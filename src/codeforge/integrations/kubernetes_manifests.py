@@ -310,7 +310,8 @@ def _hpa(spec: Spec) -> dict[str, Any]:
     }
 
 
-def _base(spec: Spec) -> dict[str, dict[str, Any]]:
+def base_objects(spec: Spec) -> dict[str, dict[str, Any]]:
+    """The base's objects by file name, in the kustomization's order."""
     files = {
         "deployment.yaml": deployment(spec),
         "service.yaml": _service(spec),
@@ -320,6 +321,11 @@ def _base(spec: Spec) -> dict[str, dict[str, Any]]:
         files["ingress.yaml"] = _ingress(spec)
     if spec.hpa:
         files["hpa.yaml"] = _hpa(spec)
+    return files
+
+
+def _base(spec: Spec) -> dict[str, dict[str, Any]]:
+    files = base_objects(spec)
     files["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -353,7 +359,8 @@ def _overlay(spec: Spec) -> dict[str, Any]:
     return kustomization
 
 
-def _patch(spec: Spec) -> list[dict[str, Any]]:
+def patches(spec: Spec) -> list[dict[str, Any]]:
+    """The overlay's strategic-merge patches: the ConfigMap's environment, the replicas."""
     level = "debug" if spec.environment == "dev" else "info"
     config = {
         "apiVersion": "v1",
@@ -379,7 +386,7 @@ def manifest_files(spec: Spec) -> dict[str, str]:
     texts = {f"base/{name}": _dump([doc]) for name, doc in _base(spec).items()}
     overlay = f"overlays/{spec.environment}"
     texts[f"{overlay}/kustomization.yaml"] = _dump([_overlay(spec)])
-    texts[f"{overlay}/patch.yaml"] = _dump(_patch(spec))
+    texts[f"{overlay}/patch.yaml"] = _dump(patches(spec))
     return texts
 
 
