@@ -193,6 +193,7 @@ def test_a_broken_manifest_fails_with_the_file_and_the_field(tmp_path: Path) -> 
     [
         ({"port": "http"}, "port must be a whole number"),
         ({"name": "Not_A_Name"}, "'Not_A_Name' is not a DNS label"),
+        ({"name": "1st"}, "'1st' is not a DNS label"),  # a Service name starts with a letter
         ({"secret_keys": "DATABASE URL"}, "'DATABASE URL' is not an environment variable name"),
         ({"memory": "lots"}, "'lots' is not a Kubernetes quantity"),
         ({"kube_version": "9.99"}, "kubernetes-validate does not support Kubernetes 9.99"),
