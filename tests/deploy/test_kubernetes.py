@@ -144,16 +144,28 @@ def test_secrets_are_only_referenced(manifests: list[dict[str, Any]]) -> None:
 
 def test_probes_use_endpoints_the_app_serves(manifests: list[dict[str, Any]]) -> None:
     from codeforge.api.routes.health import router
+    from codeforge.app.worker_health import PATHS
 
-    served = {route.path for route in router.routes}  # type: ignore[attr-defined]
+    served = {
+        "api": {route.path for route in router.routes},  # type: ignore[attr-defined]
+        "worker": set(PATHS),
+    }
     probes = {}
     for name, _pod, container in containers(manifests):
+        component = name.rsplit("-", 1)[-1]
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             if probe in container:
-                probes[(name.rsplit("-", 1)[-1], probe)] = container[probe]["httpGet"]["path"]
-    assert probes[("api", "livenessProbe")] == "/healthz"
-    assert probes[("api", "readinessProbe")] == "/readyz"
-    assert set(probes.values()) <= served
+                get = container[probe]["httpGet"]
+                probes[(component, probe)] = get["path"]
+                assert get["path"] in served[component], (name, probe)
+                if component == "worker":  # the port the worker is told to serve them on
+                    args = container["args"]
+                    port = args[args.index("--health-port") + 1]
+                    assert str(ports[get["port"]]) == port, (name, probe)
+    for component in ("api", "worker"):
+        assert probes[(component, "livenessProbe")] == "/healthz"
+        assert probes[(component, "readinessProbe")] == "/readyz"
 
 
 def test_the_commands_exist_and_the_migration_runs_first(manifests: list[dict[str, Any]]) -> None:

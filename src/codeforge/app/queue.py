@@ -65,12 +65,15 @@ def worker_name(prefix: str = "codeforge") -> str:
     return f"{prefix}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def run_worker(url: str, queues: list[str], name: str, *, burst: bool, level: str) -> bool:
+def run_worker(
+    url: str, queues: list[str], name: str, *, burst: bool, level: str, watch: Any = None
+) -> bool:
     """Run one RQ worker on ``queues`` until it stops; True when it was asked to stop (or the
-    burst ended), False when Redis went away (RedisUnavailable instead with ``burst``)."""
+    burst ended), False when Redis went away (RedisUnavailable instead with ``burst``).
+    ``watch`` (a ``worker_health.Heartbeat``) hears the loop's beats and its jobs."""
     from codeforge.cache.jobs import run_rq_worker
 
-    return run_rq_worker(url, queues, name, burst=burst, level=level)
+    return run_rq_worker(url, queues, name, burst=burst, level=level, watch=watch)
 
 
 def check_queue_up(redis_url: str | None) -> None:

@@ -25,7 +25,7 @@ import queue as queue_module
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from codeforge.errors import QueueUnavailable, RedisUnavailable
 
@@ -124,6 +124,16 @@ class InProcessQueue:
             thread.join(timeout=timeout)
 
 
+class LoopWatch(Protocol):
+    """Told when the worker loop beats and when a job starts and ends (its health check)."""
+
+    def beat(self) -> None: ...
+
+    def job_started(self, timeout: float | None) -> None: ...
+
+    def job_ended(self) -> None: ...
+
+
 def _worker_class() -> Any:
     """RQ's in-process worker (no fork per job: warm caches and connection pools),
     remembering a stop request (SIGTERM, Ctrl-C) so the outer loop ends too."""
@@ -131,6 +141,23 @@ def _worker_class() -> Any:
 
     class Worker(SimpleWorker):
         stop_asked = False
+        loop_watch: LoopWatch | None = None
+
+        def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+            # Before Redis is touched: a loop retrying a dead Redis is still alive.
+            if self.loop_watch is not None:
+                self.loop_watch.beat()
+            super().heartbeat(timeout, pipeline)
+
+        def execute_job(self, job: Any, queue: Any) -> None:
+            if self.loop_watch is None:
+                super().execute_job(job, queue)
+                return
+            self.loop_watch.job_started(job.timeout)
+            try:
+                super().execute_job(job, queue)
+            finally:
+                self.loop_watch.job_ended()
 
         def request_stop(self, signum: Any, frame: Any) -> None:
             self.stop_asked = True
@@ -150,7 +177,15 @@ def _worker_class() -> Any:
     return Worker
 
 
-def run_rq_worker(url: str, names: list[str], name: str, *, burst: bool, level: str) -> bool:
+def run_rq_worker(
+    url: str,
+    names: list[str],
+    name: str,
+    *,
+    burst: bool,
+    level: str,
+    watch: LoopWatch | None = None,
+) -> bool:
     """Run one RQ worker until it stops; True when it was asked to stop (or burst ended).
 
     With ``burst``, Redis being unreachable is an error (exit 9): there is nothing to
@@ -174,6 +209,7 @@ def run_rq_worker(url: str, names: list[str], name: str, *, burst: bool, level: 
             job_monitoring_interval=5,
         )
         rq_worker.max_connection_wait_time = 2.0
+        rq_worker.loop_watch = watch
         rq_worker.work(burst=burst, logging_level=level.upper())
     except (RedisError, OSError) as exc:
         if burst:

@@ -95,6 +95,21 @@ def _queue_names(value: str | None, default: str) -> list[str]:
     show_default=True,
     help="Address for --metrics-port (0.0.0.0 in a container).",
 )
+@click.option(
+    "--health-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    envvar="CODEFORGE_WORKER_HEALTH_PORT",
+    help="Serve /healthz (the loop beats) and /readyz (Redis and the database answer) "
+    "on this port (default: off).",
+)
+@click.option(
+    "--health-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="CODEFORGE_WORKER_HEALTH_HOST",
+    help="Address for --health-port (0.0.0.0 in a container, for the kubelet's probes).",
+)
 def worker(
     queues: str | None,
     burst: bool,
@@ -102,6 +117,8 @@ def worker(
     log_level: str,
     metrics_port: int | None,
     metrics_host: str,
+    health_port: int | None,
+    health_host: str,
 ) -> None:
     """Run a job worker on the Redis queue (CODEFORGE_REDIS_URL).
 
@@ -111,10 +128,13 @@ def worker(
     away the worker waits for it and carries on (with --burst it exits 9); SIGTERM
     or Ctrl-C finishes the current job and stops. Logs are JSON lines on stderr:
     worker started/stopped, and job taken/finished with the outcome and seconds.
+    With --health-port, /healthz is 503 once the loop stops beating (restart the
+    worker) and /readyz is 503 while Redis or the database does not answer.
     """
 
     from codeforge.app.context import build_context
     from codeforge.app.queue import worker_name
+    from codeforge.app.worker_health import Heartbeat, serve_health, worker_checks
     from codeforge.errors import UsageError
     from codeforge.jobs.config import job_config
     from codeforge.settings import load_settings
@@ -133,10 +153,21 @@ def worker(
             from codeforge.app.metrics import serve_metrics
 
             serve_metrics(ctx.metrics, metrics_host, metrics_port)
-        _run(ctx, jobs, names, name or worker_name(), burst, log_level)
+        heartbeat = Heartbeat()
+        health = None
+        if health_port is not None:
+            checks = worker_checks(ctx, jobs.redis_url)
+            health = serve_health(heartbeat, checks, health_host, health_port)
+        try:
+            _run(ctx, jobs, names, name or worker_name(), burst, log_level, heartbeat)
+        finally:
+            if health is not None:
+                health.stop()
 
 
-def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: str) -> None:
+def _run(
+    ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: str, heartbeat: Any
+) -> None:
     """Take jobs from ``names`` until stopped (or, with ``burst``, until they run out)."""
     import signal
     import time
@@ -161,8 +192,12 @@ def _run(ctx: Any, jobs: Any, names: list[str], name: str, burst: bool, level: s
     try:
         round_ = 0
         while True:
+            heartbeat.beat()
             label = name if round_ == 0 else f"{name}.{round_}"
-            if run_worker(jobs.redis_url, names, label, burst=burst, level=level) or burst:
+            stopped = run_worker(
+                jobs.redis_url, names, label, burst=burst, level=level, watch=heartbeat
+            )
+            if stopped or burst:
                 return
             round_ += 1
             # Redis went away: build a new worker once it answers again. A stop request
