@@ -132,6 +132,8 @@ def worker(
     worker) and /readyz is 503 while Redis or the database does not answer.
     """
 
+    import signal
+
     from codeforge.app.context import build_context
     from codeforge.app.queue import worker_name
     from codeforge.app.worker_health import Heartbeat, serve_health, worker_checks
@@ -147,6 +149,9 @@ def worker(
             hint="without Redis, jobs run inside `codeforge serve`",
         )
     names = _queue_names(queues, jobs.queue)
+    # A stop request while starting (endpoints already up) ends the command cleanly too.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     with _json_logs(log_level):
         ctx = build_context(settings)
         if metrics_port is not None:
