@@ -25,6 +25,7 @@ KNOWN_KEYS: dict[str, type] = {
     "trusted_sources": list,
     "database.url": str,
     "redis.url": str,
+    "redis.queue_url": str,
     "render.max_files": int,
     "render.max_bytes": int,
     "render.timeout": float,
@@ -38,7 +39,9 @@ KNOWN_KEYS: dict[str, type] = {
     "ai.allow_remote": bool,
 }
 OPEN_PREFIXES = ("defaults.", "ai.")
-SECRET_KEYS = frozenset({"ai.api_key", "database.url", "redis.url"})
+SECRET_KEYS = frozenset({"ai.api_key", "database.url", "redis.url", "redis.queue_url"})
+# ``redis+cluster://[user:password@]host:port[,host:port...]`` (``rediss+cluster``: TLS).
+REDIS_CLUSTER_SCHEMES: Final = ("redis+cluster", "rediss+cluster")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +74,8 @@ class Settings:
     cache_dir: Path
     database_url: str | None = None
     redis_url: str | None = None
+    # The job queue's own Redis (one primary): needed when ``redis_url`` is a cluster.
+    queue_redis_url: str | None = None
     author_name: str | None = None
     author_email: str | None = None
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -83,9 +88,63 @@ class Settings:
         return self.config_dir / CONFIG_FILE
 
     @property
+    def job_redis_url(self) -> str | None:
+        """The job queue's Redis: ``queue_redis_url``, else ``redis_url`` unless that is a
+        cluster (RQ needs one primary); None when neither applies."""
+        if self.queue_redis_url:
+            return self.queue_redis_url
+        if self.redis_url and not is_redis_cluster(self.redis_url):
+            return self.redis_url
+        return None
+
+    @property
     def store_url(self) -> str:
         """The database in use: ``database_url``, else the data dir's SQLite file."""
         return self.database_url or default_database_url(self.data_dir)
+
+
+def is_redis_cluster(url: str) -> bool:
+    """Whether ``url`` names a Redis Cluster (``redis+cluster://``, ``rediss+cluster://``)."""
+    return url.partition("://")[0].lower() in REDIS_CLUSTER_SCHEMES
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterAddress:
+    """A parsed ``redis+cluster://`` URL: its startup nodes and credentials."""
+
+    nodes: tuple[tuple[str, int], ...]
+    username: str | None
+    password: str | None
+    tls: bool
+
+
+def parse_redis_cluster_url(url: str, where: str = "CODEFORGE_REDIS_URL") -> ClusterAddress:
+    """The startup nodes of a ``redis+cluster://[user:password@]host:port[,host:port...]`` URL;
+    UsageError naming ``where`` (never the password) for anything else."""
+    from urllib.parse import unquote
+
+    hint = "write redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster: TLS)"
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in REDIS_CLUSTER_SCHEMES:
+        raise UsageError("not a Redis Cluster URL", where=where, hint=hint)
+    netloc, _, path = rest.partition("/")
+    path = path.partition("?")[0]
+    if path not in ("", "0"):
+        raise UsageError("a Redis Cluster has only database 0", where=where, hint=hint)
+    userinfo, at, hosts = netloc.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    nodes = []
+    for part in hosts.split(","):
+        host, colon, port = part.strip().rpartition(":")
+        host = host.strip("[]")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"{part.strip()!r} is not host:port", where=where, hint=hint)
+        nodes.append((host, int(port)))
+    return ClusterAddress(tuple(nodes), username, password, scheme.lower().startswith("rediss"))
 
 
 def _user_dir(kind: str) -> Path:
@@ -172,7 +231,10 @@ def load_settings(
         data_dir=_dir_from_env(env, "data"),
         cache_dir=_dir_from_env(env, "cache"),
         database_url=pick("database_url", "CODEFORGE_DATABASE_URL", "database.url"),
-        redis_url=pick("redis_url", "CODEFORGE_REDIS_URL", "redis.url"),
+        redis_url=_checked_redis(pick("redis_url", "CODEFORGE_REDIS_URL", "redis.url")),
+        queue_redis_url=_checked_queue(
+            pick("queue_redis_url", "CODEFORGE_QUEUE_REDIS_URL", "redis.queue_url")
+        ),
         author_name=pick("author_name", "CODEFORGE_AUTHOR_NAME", "author.name"),
         author_email=pick("author_email", "CODEFORGE_AUTHOR_EMAIL", "author.email"),
         defaults=defaults,
@@ -180,3 +242,19 @@ def load_settings(
         limits=limits,
         raw=raw,
     )
+
+
+def _checked_redis(url: str | None) -> str | None:
+    if url and is_redis_cluster(url):
+        parse_redis_cluster_url(url)  # a malformed cluster URL is an error at start
+    return url
+
+
+def _checked_queue(url: str | None) -> str | None:
+    if url and is_redis_cluster(url):
+        raise UsageError(
+            "the job queue needs one Redis primary, not a cluster",
+            where="CODEFORGE_QUEUE_REDIS_URL",
+            hint="give a redis:// URL (a primary with a replica for failover)",
+        )
+    return url

@@ -140,7 +140,8 @@ def test_redis_sessions_are_deleted_on_disable_and_stay_dead(
         cookie = client.cookies[COOKIE_NAME]
         assert cookie.startswith("r1.")
         r = redis.Redis.from_url(url)
-        assert r.scard(f"{prefix}sess:user:{carol.id}") == 1
+        tag = cookie[3:].partition(".")[0]
+        assert r.scard(f"{prefix}sess:{{{tag}}}:user") == 1
         off = admin.post(f"{V1}/users/{carol.id}/disable", headers=root.headers)
         assert off.status_code == 200, off.text
         assert r.keys(f"{prefix}sess:*") == []  # the records are gone, not only refused
@@ -167,5 +168,6 @@ def test_a_redis_session_left_behind_stays_dead(
         for action in ("disable", "enable"):
             done = console("users", action, "dana", env=env)
             assert done.returncode == 0, done.stderr
-        assert redis.Redis.from_url(url).scard(f"{prefix}sess:user:{dana.id}") == 1
+        index = f"{prefix}sess:{{{cookie[3:].partition('.')[0]}}}:user"
+        assert redis.Redis.from_url(url).scard(index) == 1
         assert _replay(app, cookie) == 401

@@ -276,10 +276,12 @@ def test_redis_sessions_store_only_a_hash_and_logout_deletes(
     cookie = client.cookies[COOKIE_NAME]
     assert cookie.startswith("r1.")
     sid = cookie[3:]
+    tag = sid.partition(".")[0]  # the user's hash tag: record and index share a slot
+    assert len(tag) == 16 and int(tag, 16) >= 0  # an HMAC: the user id is not in it
     r = redis.Redis.from_url(url)
     names = [n.decode() for n in r.keys(f"{prefix}sess:*")]
-    record = f"{prefix}sess:{hashlib.sha256(sid.encode()).hexdigest()}"
-    assert sorted(names) == sorted([record, f"{prefix}sess:user:{carol.id}"])
+    record = f"{prefix}sess:{{{tag}}}:{hashlib.sha256(sid.encode()).hexdigest()}"
+    assert sorted(names) == sorted([record, f"{prefix}sess:{{{tag}}}:user"])
     assert all(sid not in n for n in names)
     assert sid.encode() not in r.get(record)  # type: ignore[operator]
     assert 0 < r.ttl(record) <= 8 * 3600
@@ -310,8 +312,9 @@ def test_set_password_deletes_redis_sessions(
     client, url, prefix = redis_api
     dave = make_caller(api_db_url, "dave", "member")
     _login(client, api_key=dave.key)
+    tag = client.cookies[COOKIE_NAME][3:].partition(".")[0]
     r = redis.Redis.from_url(url)
-    assert r.scard(f"{prefix}sess:user:{dave.id}") == 1
+    assert r.scard(f"{prefix}sess:{{{tag}}}:user") == 1
     monkeypatch.setenv("CODEFORGE_DATABASE_URL", api_db_url)
     monkeypatch.setenv("CODEFORGE_REDIS_URL", url)
     result = CliRunner().invoke(users, ["set-password", "dave", "--stdin"], input=PASSWORD + "\n")

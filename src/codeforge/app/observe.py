@@ -104,7 +104,7 @@ class StateCollector(Collector):
         yield age
 
     def _workers(self) -> Iterator[GaugeMetricFamily]:
-        url = self.ctx.settings.redis_url
+        url = self.ctx.settings.job_redis_url
         if not url:
             return  # jobs run in the API's own threads: no worker to count
         try:

@@ -4,7 +4,9 @@ Counters live in Redis when it is configured (every server shares them) and in
 process memory otherwise. While Redis is down (the outage breaker is open) the
 in-process counters take over for that process, so requests are still limited
 and never fail because of Redis; once Redis answers again the shared counters
-are used again, with nothing restarted.
+are used again, with nothing restarted. On a Redis Cluster (``redis+cluster://``) the
+counters use ``limits``' cluster storage; the two keys of a sliding window share a
+hash tag, so each counter lives on one node.
 
 Groups and their defaults (``GROUP=LIMIT`` pairs separated by ``;`` override
 them, ``GROUP=off`` or the whole spec ``off`` turns limiting off)::
@@ -26,8 +28,9 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from codeforge.cache.connection import call, get_redis
+from codeforge.cache.connection import call, cluster_options, get_redis
 from codeforge.errors import RedisUnavailable, UsageError
+from codeforge.settings import is_redis_cluster
 
 GROUPS: Final = ("generate", "read", "write", "auth", "ai")
 DEFAULT_LIMITS: Final = {
@@ -116,20 +119,26 @@ class RateLimiter:
         pid = os.getpid()
         limiter = self._shared.get(pid)
         if limiter is None:
-            from limits.storage import RedisStorage
-
             assert self.redis_url is not None
             with self._lock:
                 limiter = self._shared.get(pid)
                 if limiter is None:
-                    storage = RedisStorage(
-                        self.redis_url,
-                        connection_pool=get_redis(self.redis_url).connection_pool,
-                        key_prefix=self.prefix,
-                    )
-                    limiter = SlidingWindowCounterRateLimiter(storage)
+                    limiter = SlidingWindowCounterRateLimiter(self._storage(self.redis_url))
                     self._shared[pid] = limiter
         return limiter
+
+    def _storage(self, url: str) -> Any:
+        from limits.storage import RedisClusterStorage, RedisStorage
+
+        if is_redis_cluster(url):
+            # limits builds its own cluster client from the same URL form (its scheme
+            # is redis+cluster; TLS is an option).
+            scheme, _, rest = url.partition("://")
+            options = {**cluster_options(), "ssl": scheme.lower().startswith("rediss")}
+            uri = f"redis+cluster://{rest.partition('/')[0]}"
+            return RedisClusterStorage(uri, key_prefix=self.prefix, **options)
+        pool = get_redis(url).connection_pool  # type: ignore[union-attr]
+        return RedisStorage(url, connection_pool=pool, key_prefix=self.prefix)
 
     def hit(self, group: str, key: str | None, address: str) -> Verdict:
         """Count one request of ``group``; the verdict says whether it may go on."""
@@ -151,7 +160,9 @@ class RateLimiter:
         """(allowed, counted in Redis, seconds until a retry can pass)."""
         if self.redis_url is not None:
             try:
-                allowed, retry = call(self.redis_url, self._count, self._redis_limiter(), item, ids)
+                allowed, retry = call(
+                    self.redis_url, lambda c: self._count(c, self._redis_limiter(), item, ids)
+                )
             except RedisUnavailable:
                 pass  # fall back to this process's counters
             else:

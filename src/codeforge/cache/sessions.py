@@ -8,10 +8,13 @@ is still active: so a password change (which bumps the epoch), a disabled user
 or a revoked key ends the session at once, on every server, with or without
 Redis, even when Redis was down at the time.
 
-* With Redis: the cookie is ``r1.<random id>``; the record lives under the
-  SHA-256 of that id (the id itself is never stored), with a TTL, and each user
+* With Redis: the cookie is ``r1.<user tag>.<random id>``; the record lives under
+  the SHA-256 of that id (the id itself is never stored), with a TTL, and each user
   has an index of their session hashes so all of them can be deleted at once.
-  Logout deletes the record.
+  Logout deletes the record. The user tag (an HMAC of the user id with the server
+  secret, which says nothing of the user) is the keys' Redis Cluster hash tag: a
+  user's records and index share one slot, so the MULTI that writes both works on a
+  cluster. Cookies made before tags (``r1.<random id>``) are still read.
 * Without Redis (or while it is down): the cookie is ``s1.<payload>.<HMAC>``,
   signed with the server secret; the expiry is inside the signed payload. Logout
   bumps the user's epoch (this ends all of that user's sessions: the signed
@@ -225,11 +228,18 @@ class SessionStore:
         self.ttl = ttl
         self.prefix = f"{prefix}sess:"
 
+    def _user_tag(self, user_id: int) -> str:
+        return hmac.new(self._key, f"user\0{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
     def _record_key(self, sid: str) -> str:
-        return self.prefix + hashlib.sha256(sid.encode()).hexdigest()
+        digest = hashlib.sha256(sid.encode()).hexdigest()
+        tag, dot, _ = sid.partition(".")
+        if dot and tag:
+            return f"{self.prefix}{{{tag}}}:{digest}"
+        return self.prefix + digest  # a session made before hash tags
 
     def _user_index(self, user_id: int) -> str:
-        return f"{self.prefix}user:{user_id}"
+        return f"{self.prefix}{{{self._user_tag(user_id)}}}:user"
 
     # -- create ----------------------------------------------------------------------
 
@@ -245,7 +255,7 @@ class SessionStore:
             expires_at=time.time() + self.ttl,
         )
         if self.redis_url is not None:
-            sid = secrets.token_urlsafe(32)
+            sid = f"{self._user_tag(user_id)}.{secrets.token_urlsafe(32)}"
             try:
                 call(self.redis_url, self._store, sid, data)
             except RedisUnavailable:

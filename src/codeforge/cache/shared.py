@@ -44,7 +44,7 @@ DEFAULT_LOCAL_BYTES: Final = 32 * 1024 * 1024
 # of compiling each on two cores against ~150 ms to import redis-py).
 DEFAULT_COLD_BATCH: Final = 100
 _TAG = 32  # HMAC-SHA256
-_BATCH = 200  # keys per MGET / commands per pipeline
+_BATCH = 200  # keys per pipeline of GETs
 
 
 class LocalLRU:
@@ -135,7 +135,7 @@ class SharedCache:
         return self.get_many([key]).get(key)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """The values found for ``keys``: local LRU first, the rest in batched MGETs."""
+        """The values found for ``keys``: local LRU first, the rest in batched pipelines."""
         found: dict[str, bytes] = {}
         remote: list[str] = []
         for key in keys:
@@ -183,11 +183,14 @@ class SharedCache:
 
 
 def _mget_touch(client: Any, names: list[str], ttl: int) -> list[bytes | None]:
+    # One GET per key rather than MGET: on a Redis Cluster the keys hash to many slots,
+    # and a pipeline (one round trip per node) is what works on both kinds of server.
     pipe = client.pipeline(transaction=False)
-    pipe.mget(names)
+    for name in names:
+        pipe.get(name)
     for name in names:
         pipe.expire(name, ttl)
-    values: list[bytes | None] = pipe.execute()[0]
+    values: list[bytes | None] = pipe.execute()[: len(names)]
     return values
 
 

@@ -120,7 +120,7 @@ def worker(
     health_port: int | None,
     health_host: str,
 ) -> None:
-    """Run a job worker on the Redis queue (CODEFORGE_REDIS_URL).
+    """Run a job worker on the Redis queue (CODEFORGE_QUEUE_REDIS_URL, else CODEFORGE_REDIS_URL).
 
     Start as many as you like, on as many machines as share the database, the
     Redis server and the artifact folder. A job whose worker dies is retried by

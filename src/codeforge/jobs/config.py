@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from codeforge.errors import UsageError
-from codeforge.settings import Settings
+from codeforge.settings import Settings, is_redis_cluster
 
 DEFAULT_TIMEOUTS: Final = {"generate": 120, "register": 300, "publish": 300, "workflow": 1800}
 _QUEUE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -61,14 +61,22 @@ def check_queue_name(name: str, where: str = "queue") -> str:
 
 
 def job_config(settings: Settings, env: Mapping[str, str] | None = None) -> JobConfig:
-    """The job settings: ``CODEFORGE_REDIS_URL`` (via settings) and ``CODEFORGE_JOB_*``."""
+    """The job settings: the queue's Redis (``CODEFORGE_QUEUE_REDIS_URL``, else
+    ``CODEFORGE_REDIS_URL``) and ``CODEFORGE_JOB_*``."""
     env = os.environ if env is None else env
+    if settings.redis_url and not settings.job_redis_url and is_redis_cluster(settings.redis_url):
+        raise UsageError(
+            "CODEFORGE_REDIS_URL is a Redis Cluster, and the job queue (RQ) needs one primary",
+            where="CODEFORGE_QUEUE_REDIS_URL",
+            hint="set CODEFORGE_QUEUE_REDIS_URL=redis://HOST:6379/0 (a primary with a "
+            "replica); the cluster keeps the cache, rate limits and sessions",
+        )
     timeouts = dict(DEFAULT_TIMEOUTS)
     for kind in list(timeouts):
         name = f"CODEFORGE_JOB_TIMEOUT_{kind.upper()}"
         timeouts[kind] = int(_number(env, name, timeouts[kind], 1))
     return JobConfig(
-        redis_url=settings.redis_url or None,
+        redis_url=settings.job_redis_url,
         queue=check_queue_name(env.get("CODEFORGE_JOB_QUEUE", "default"), "CODEFORGE_JOB_QUEUE"),
         threads=int(_number(env, "CODEFORGE_JOB_THREADS", 2, 1)),
         result_ttl=_number(env, "CODEFORGE_JOB_RESULT_TTL", 24 * 3600.0, 1),
