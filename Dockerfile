@@ -37,7 +37,16 @@ RUN apt-get update \
 WORKDIR /src
 RUN python3 -m venv /opt/codeforge
 COPY . .
+# Then what the image does not run: pip and setuptools, and botocore's models of every
+# AWS service but S3 and the credential ones (STS, SSO); about 55 MB.
 RUN /opt/codeforge/bin/pip install --no-cache-dir ".[${EXTRAS}]" \
+    && for data in /opt/codeforge/lib/python3*/site-packages/botocore/data; do \
+         if [ -d "$data" ]; then \
+           find "$data" -mindepth 1 -maxdepth 1 -type d ! -name s3 ! -name sts ! -name sso \
+             ! -name sso-oidc -exec rm -rf {} +; \
+         fi; \
+       done \
+    && /opt/codeforge/bin/pip uninstall -y -q pip setuptools \
     && /opt/codeforge/bin/python -m compileall -q /opt/codeforge/lib
 
 FROM runtime
