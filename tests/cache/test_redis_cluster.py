@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from limits import parse
 
+from codeforge.cache.connection import available
 from codeforge.cache.ratelimit import GROUPS, RateLimiter
 from codeforge.cache.sessions import SessionStore
 from codeforge.cache.shared import SharedCache
@@ -174,6 +175,7 @@ def test_a_primary_killed_mid_run_degrades_and_recovers(own_cluster: RedisCluste
             assert time.monotonic() < deadline, f"no fallback seen: {seen}"
             assert not errors, errors
             time.sleep(0.1)
+        assert not available(own_cluster.url)  # what codeforge_dependency_up reports
         own_cluster.start_node(victim)
         own_cluster.wait_ok()
         seen["cookie"].clear()
@@ -182,6 +184,7 @@ def test_a_primary_killed_mid_run_degrades_and_recovers(own_cluster: RedisCluste
         while "r1." not in seen["cookie"] or True not in seen["shared"]:
             assert time.monotonic() < deadline, f"not shared again: {seen}"
             time.sleep(0.1)
+        assert available(own_cluster.url)
     finally:
         stop.set()
         thread.join(timeout=30)

@@ -70,7 +70,11 @@ class _Handlers:
         headers = None
         if isinstance(exc, _OUTAGES):
             headers = {"Retry-After": str(RETRY_AFTER)}
-            redis_url = request.app.state.ctx.settings.redis_url
+            settings = request.app.state.ctx.settings
+            # the queue may have a Redis of its own (CODEFORGE_QUEUE_REDIS_URL)
+            redis_url = (
+                settings.job_redis_url if isinstance(exc, QueueUnavailable) else settings.redis_url
+            )
             if isinstance(exc, RedisUnavailable | QueueUnavailable) and redis_url:
                 outage("redis", redis_url).failed(exc.message)
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
