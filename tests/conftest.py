@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from docker_support import base_image, dockerd, registry
 from s3_support import seaweedfs
 
-__all__ = ["seaweedfs"]  # the session's SeaweedFS (tests/s3_support.py), for every test folder
+# Session servers for every test folder: SeaweedFS (tests/s3_support.py), and a Docker
+# engine, its base image and a registry (tests/docker_support.py).
+__all__ = ["base_image", "dockerd", "registry", "seaweedfs"]
 
 
 @pytest.fixture(autouse=True)

@@ -46,6 +46,12 @@ ACTION_DEFAULTS = {
     ("package.build", "isolation"): ("CODEFORGE_BUILD_ISOLATION", "build_isolation"),
     ("k8s.apply", "context"): ("CODEFORGE_KUBE_CONTEXT", "kube_context"),
     ("k8s.apply", "kube_version"): ("CODEFORGE_KUBE_VERSION", "kube_version"),
+    ("docker.build", "registry"): ("CODEFORGE_DOCKER_REGISTRY", "docker_registry"),
+    ("docker.build", "build_args"): ("CODEFORGE_DOCKER_BUILD_ARGS", "docker_build_args"),
+    ("docker.build", "base_image"): ("CODEFORGE_DOCKER_BASE_IMAGE", "docker_base_image"),
+    ("docker.run", "network"): ("CODEFORGE_DOCKER_NETWORK", "docker_network"),
+    ("docker.run", "host_port"): ("CODEFORGE_DEPLOY_PORT", "deploy_port"),
+    ("compose.up", "host_port"): ("CODEFORGE_DEPLOY_PORT", "deploy_port"),
 }
 
 

@@ -1,5 +1,5 @@
 """The built-in integrations (the ``local`` credential store, GitHub, GitLab, the package
-workflow actions) as a default plugin."""
+and container workflow actions) as a default plugin."""
 
 from __future__ import annotations
 
@@ -34,8 +34,12 @@ def codeforge_forges() -> Sequence[Forge]:
 
 @hookimpl
 def codeforge_workflow_actions() -> Sequence[WorkflowAction]:
-    """The built-in workflow actions: ``package.build``, ``package.upload`` and ``k8s.apply``."""
+    """The built-in workflow actions: ``package.build``, ``package.upload``, ``docker.build``,
+    ``docker.run``, ``compose.up`` and ``k8s.apply``."""
+    from codeforge.integrations.containers.build import DockerBuild
+    from codeforge.integrations.containers.compose import ComposeUp
+    from codeforge.integrations.containers.run import DockerRun
     from codeforge.integrations.kubernetes_deploy import K8sApply
     from codeforge.integrations.packaging import PackageBuild, PackageUpload
 
-    return [PackageBuild(), PackageUpload(), K8sApply()]
+    return [PackageBuild(), PackageUpload(), DockerBuild(), DockerRun(), ComposeUp(), K8sApply()]
