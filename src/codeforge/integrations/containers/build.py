@@ -113,7 +113,9 @@ def push(client: Any, context: ActionContext, image_id: str, target: str, versio
     for chunk in _chunks(client.api.push(target, tag=version, stream=True, decode=True)):
         if "error" in chunk:
             error = redact(str(chunk["error"]).strip())
-            raise StepFailed(f"{where(context)}: docker push to {target} failed: {error}", tail=tail)
+            raise StepFailed(
+                f"{where(context)}: docker push to {target} failed: {error}", tail=tail
+            )
         aux = chunk.get("aux")
         if isinstance(aux, dict) and aux.get("Digest"):
             digest = str(aux["Digest"])

@@ -210,4 +210,6 @@ class DockerRun:
                 raise ConflictError(
                     f"port {host_port} on 127.0.0.1 is already taken", where=where(context)
                 ) from None
-            raise StepFailed(f"{where(context)}: the engine refused the container: {text}") from None
+            raise StepFailed(
+                f"{where(context)}: the engine refused the container: {text}"
+            ) from None
