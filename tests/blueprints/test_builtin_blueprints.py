@@ -239,7 +239,7 @@ def test_web_fastapi_docker(tmp_path: Path, use_docker: bool) -> None:
         dockerfile = (project / "Dockerfile").read_text()
         assert "HEALTHCHECK" in dockerfile
         assert "USER 10001:10001" in dockerfile
-        assert "FROM python:3.11-slim-bookworm" in dockerfile
+        assert "ARG BASE_IMAGE=python:3.11-slim-bookworm" in dockerfile
     workflow = (project / ".github/workflows/ci.yml").read_text()
     assert ("docker/build-push-action@" in workflow) is use_docker
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codeforge.cli.workflow import _request, execute
+from codeforge.cli.workflow import REGISTRY, _request, execute
 from codeforge.errors import UsageError
 
 TARGETS = ("docker", "compose", "kubernetes")
@@ -46,6 +46,7 @@ TARGETS = ("docker", "compose", "kubernetes")
 @click.option("--force", is_flag=True, help="Run stages whose inputs are unchanged too.")
 @click.option("--trust", is_flag=True, help="Run the blueprint's commands (a source you trust).")
 @click.option("--dry-run", is_flag=True, help="Show what would run or be skipped; run nothing.")
+@REGISTRY
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")
 @click.pass_context
 def deploy(
@@ -60,6 +61,7 @@ def deploy(
     force: bool,
     trust: bool,
     dry_run: bool,
+    registry: str | None,
     quiet: bool,
 ) -> None:
     """Verify, build, publish and deploy the project at PROJECT (default: here).
@@ -76,6 +78,7 @@ def deploy(
     request = _request(
         ctx,
         project,
+        registry,
         stages=("deploy",) if down else (),
         until="deploy",
         force=force or down,

@@ -31,12 +31,24 @@ def _plugins(ctx: click.Context) -> Plugins:
     return plugins_from(ctx)
 
 
-def _request(ctx: click.Context, project: Path, **options: Any) -> WorkflowRequest:
+REGISTRY = click.option(
+    "--registry",
+    metavar="HOST[:PORT]/NAMESPACE",
+    help="Push the image docker.build makes there (default: CODEFORGE_DOCKER_REGISTRY).",
+)
+
+
+def _request(
+    ctx: click.Context, project: Path, registry: str | None = None, **options: Any
+) -> WorkflowRequest:
     """The request, with the action defaults and the deploy target and environment filled in."""
     from codeforge.app.workflow import deploy_defaults, workflow_options
     from codeforge.core.sdlc_model import WorkflowRequest
 
     settings = settings_from(ctx)
+    defaults = workflow_options(settings, os.environ)
+    if registry:
+        defaults.setdefault("docker.build", {})["registry"] = registry
     target, environment = deploy_defaults(settings, os.environ)
     options.setdefault("target", target)
     options.setdefault("environment", environment)
@@ -44,9 +56,7 @@ def _request(ctx: click.Context, project: Path, **options: Any) -> WorkflowReque
         options["target"] = target
     if not options["environment"]:
         options["environment"] = environment
-    return WorkflowRequest(
-        project=project, options=workflow_options(settings, os.environ), **options
-    )
+    return WorkflowRequest(project=project, options=defaults, **options)
 
 
 @click.group()
@@ -61,6 +71,7 @@ def workflow() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would run or be skipped; run nothing.")
 @click.option("--force", is_flag=True, help="Run stages whose inputs are unchanged too.")
 @click.option("--trust", is_flag=True, help="Run the blueprint's commands (a source you trust).")
+@REGISTRY
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")
 @click.pass_context
 def run(
@@ -72,6 +83,7 @@ def run(
     dry_run: bool,
     force: bool,
     trust: bool,
+    registry: str | None,
     quiet: bool,
 ) -> None:
     """Run the STAGEs the project's blueprint declares (default: all, in order).
@@ -81,7 +93,14 @@ def run(
     with its last output lines (exit 11); Ctrl-C stops it (exit 130).
     """
     request = _request(
-        ctx, project, stages=stages, start=start, dry_run=dry_run, force=force, trust=trust
+        ctx,
+        project,
+        registry,
+        stages=stages,
+        start=start,
+        dry_run=dry_run,
+        force=force,
+        trust=trust,
     )
     execute(ctx, request, quiet=quiet)
 

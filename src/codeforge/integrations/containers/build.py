@@ -139,7 +139,7 @@ class DockerBuild:
     ``latest``), ``dockerfile`` (default ``Dockerfile``), ``build_args`` (``KEY=VALUE``
     words), ``base_image`` (the ``BASE_IMAGE`` build argument), ``registry``
     (``HOST[:PORT]/NAMESPACE``: push there after the build). Outputs: ``image``,
-    ``image_id``, ``tags``, and ``digest`` (``REPOSITORY@sha256:...``) when pushed.
+    ``image_id``, ``tags`` (comma-separated), and ``digest`` (``REPOSITORY@sha256:...``) when pushed.
     """
 
     name = "docker.build"
@@ -159,7 +159,7 @@ class DockerBuild:
                 digest = push(client, context, image_id, pushed, version)
                 tags.append(f"{pushed}:{version}")
                 outputs["digest"] = f"{pushed}@{digest}"
-            outputs["tags"] = " ".join(tags)
+            outputs["tags"] = ",".join(tags)
             return outputs
         finally:
             client.close()

@@ -74,7 +74,7 @@ class ComposeUp:
 
     Inputs: ``file`` (default ``compose.yaml``), ``project_name`` (default the image
     name), ``service`` (the app's, default ``app``), ``host_port`` (where the app
-    answers, default 8000), ``network`` (``bridge`` or ``host``, as docker.run's, with
+    answers, default 8000; the compose file sees it as ``HOST_PORT``), ``network`` (``bridge`` or ``host``, as docker.run's, with
     ``host_env`` and ``port_env``), ``health_path`` (default ``/health``), ``wait``
     (seconds, default 120). Outputs: ``url``, ``project``.
     """
@@ -96,7 +96,8 @@ class ComposeUp:
                 service = text_input(context, "service", "app")
                 files += ["-f", str(_override(context, service, host_port, Path(scratch)))]
             base = [binary, "--project-name", name, "--project-directory", ".", *files]
-            env = {"DOCKER_HOST": docker_host(), "COMPOSE_PROGRESS": "plain"}
+            # HOST_PORT: the compose file's published port (web-fastapi's reads it).
+            env = {"DOCKER_HOST": docker_host(), "HOST_PORT": str(host_port)}
             if getattr(context, "down", False):
                 context.run([*base, "down", "--volumes", "--remove-orphans"], env=env)
                 return {"project": name, "removed": "true"}
