@@ -32,7 +32,7 @@ from codeforge.integrations.containers.engine import (
 from codeforge.redaction import redact
 
 ACTION_LABEL = "dev.codeforge.action"
-_POLL = 0.25
+_POLL = 0.1
 
 
 def port_input(context: ActionContext, name: str, default: int) -> int:
