@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,15 +76,18 @@ def _engine(base_image: str | None) -> tuple[str, str, object | None]:
     return engine.host, made.stdout.strip().splitlines()[-1], engine
 
 
-def _cli(args: list[str], env: dict[str, str], launcher: bool = False) -> float:
-    """Run one CodeForge command; its wall time in seconds (exits on failure)."""
+def _cli(args: list[str], env: dict[str, str], launcher: bool = False) -> tuple[float, float]:
+    """Run one CodeForge command; its wall and CPU (user+sys) seconds (exits on failure)."""
     argv = [sys.executable, "-c", LAUNCH, *args] if launcher else [str(CODEFORGE), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0:
         sys.exit(f"codeforge {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return took
+    return took, cpu
 
 
 def _samples(
@@ -94,13 +98,13 @@ def _samples(
     samples = []
     for _ in range(runs):
         _cli(["deploy", str(project), "--down", "-q"], env)
-        wall = _cli(
+        wall, cpu = _cli(
             ["workflow", "run", "build", "deploy", "--force", "-q", "-C", str(project)],
             timed_env,
             launcher=True,
         )
         engine = sum(json.loads(engine_file.read_text()))
-        samples.append({"wall": wall * 1000, "engine": engine * 1000})
+        samples.append({"wall": wall * 1000, "engine": engine * 1000, "cpu": cpu * 1000})
     _cli(["deploy", str(project), "--down", "-q"], env)
     return samples
 
@@ -139,6 +143,8 @@ def docker_overhead(runs: int, budget_ms: float, base_image: str | None) -> int:
         f"wall median {statistics.median(s['wall'] for s in samples):.0f} ms, "
         f"engine build+start median {statistics.median(s['engine'] for s in samples):.0f} ms, "
         f"CodeForge's own median {median:.0f} ms (min {own[0]:.0f}, max {own[-1]:.0f}; "
-        f"budget {budget_ms:.0f} ms); load average {os.getloadavg()[0]:.1f}"
+        f"budget {budget_ms:.0f} ms); the process's CPU (user+sys) median "
+        f"{statistics.median(s['cpu'] for s in samples):.0f} ms; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     return 0 if median <= budget_ms else 1

@@ -94,9 +94,9 @@ def test_a_plugin_adds_a_workflow_action_and_may_not_take_a_taken_name() -> None
     class Plugin:
         @hookimpl
         def codeforge_workflow_actions(self) -> list[Named]:
-            return [Named("docker.build")]
+            return [Named("acme.deploy")]
 
-    assert "docker.build" in build_plugins({}, extra=[("mine", Plugin())]).workflow_actions()
+    assert "acme.deploy" in build_plugins({}, extra=[("mine", Plugin())]).workflow_actions()
 
     class Clash:
         @hookimpl

@@ -108,7 +108,16 @@ class ComposeUp:
     ) -> Mapping[str, str]:
         check_port_free(port, context)
         seconds = int(number_input(context, "wait", 120.0))
-        up = [*base, "up", "--detach", "--wait", "--wait-timeout", str(seconds), "--pull", "never"]
+        up = [
+            *base,
+            "up",
+            "--detach",
+            "--wait",
+            "--wait-timeout",
+            str(seconds),
+            "--pull",
+            "missing",
+        ]
         try:
             context.run(up, env=env)
         except StepFailed as exc:
