@@ -58,6 +58,17 @@ def test_no_engine_exits_1_saying_how_to_point_docker_host(tmp_path: Path) -> No
     assert "export DOCKER_HOST=" in done.stderr
 
 
+def test_a_malformed_registry_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    made = console("init", "-t", "web-fastapi", "svc", "--defaults", "-q", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    done = console(
+        "workflow", "run", "build", "--registry", "not a registry!", "-C", str(tmp_path / "svc")
+    )
+    assert done.returncode == 2, done.stderr
+    assert "'not a registry!' is not a registry" in done.stderr
+    assert "HOST[:PORT]/NAMESPACE" in done.stderr
+
+
 @pytest.mark.docker
 def test_a_failed_build_shows_the_log_tail_and_exits_11(
     tmp_path: Path, dockerd: Dockerd, base_image: str

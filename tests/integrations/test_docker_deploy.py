@@ -129,9 +129,11 @@ def test_build_deploy_probe_and_down(
         "run",
         "build",
         "--force",
+        "--registry",
+        namespace,
         "-C",
         str(project),
-        env={**env, "CODEFORGE_DOCKER_REGISTRY": namespace},
+        env=env,
         timeout=900,
     )
     assert pushed.returncode == 0, pushed.stderr[-3000:]
