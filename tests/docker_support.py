@@ -73,9 +73,21 @@ class Dockerd:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        # Containers' overlay mounts under the data root are gone with the engine;
-        # a lingering one would make the removal fail, which is not the test's concern.
+        # The engine leaves its network namespace mounted under the exec root.
+        for mount in reversed(_mounts_under(self.folder)):
+            subprocess.run(["umount", "--lazy", mount], capture_output=True, check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    """Mount points below ``folder``, from /proc/self/mounts (octal escapes decoded)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            point = line.split()[1].encode().decode("unicode_escape")
+            if point.startswith(f"{folder}/"):
+                found.append(point)
+    return found
 
 
 def _missing() -> str | None:

@@ -165,7 +165,11 @@ class DockerRun:
         health = "/" + text_input(context, "health_path", "/health").lstrip("/")
         seconds = number_input(context, "wait", 60.0)
         context.info(f"waiting for {container.name} to be healthy")
-        failure = wait_healthy(container, url + health, seconds)
+        try:
+            failure = wait_healthy(container, url + health, seconds)
+        except KeyboardInterrupt:  # Ctrl-C: nothing half-started stays behind
+            remove(container)
+            raise
         if failure is not None:
             tail = logs_tail(container)
             remove(container)
