@@ -10,16 +10,10 @@ from pathlib import Path
 from blueprint_factory import make_blueprint
 from cli_support import console
 
+from .test_workflow_cli import env_for
+
 # Each step appends what it saw to a log in the project, so the test reads what ran.
 LOG = "import sys\nopen('ran.log', 'a').write(' '.join(sys.argv[1:]) + '\\n')"
-
-
-def env_for(tmp_path: Path) -> dict[str, str]:
-    return {
-        "CODEFORGE_CONFIG_DIR": str(tmp_path / "config"),
-        "CODEFORGE_DATA_DIR": str(tmp_path / "data"),
-        "CODEFORGE_CACHE_DIR": str(tmp_path / "cache"),
-    }
 
 
 def step(*args: str, when: str | None = None) -> dict[str, object]:

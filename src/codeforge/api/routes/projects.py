@@ -118,6 +118,14 @@ def publish_job(
     return submit(request, ctx, user, body, idempotency_key)
 
 
+def _accepted(response: Response, job: Job, created: bool) -> JobPublic:
+    """A submitted job's answer: 202 (200 for an idempotent repeat) with its Location."""
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
+    return public(job)
+
+
 @router.post(
     "/projects/{project_id}/publish",
     status_code=202,
@@ -141,10 +149,7 @@ def publish_project(
     someone else's project answers 404, and so does a credential you do not have.
     """
     job, created = publish_job(request, ctx, user, project_id, body, idempotency_key)
-    if not created:
-        response.status_code = 200
-    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
-    return public(job)
+    return _accepted(response, job, created)
 
 
 @router.post(
@@ -236,10 +241,7 @@ def run_workflow(
     """
     job_body = WorkflowJobCreate(kind="workflow", project_id=project_id, **body.model_dump())
     job, created = submit(request, ctx, user, job_body, idempotency_key)
-    if not created:
-        response.status_code = 200
-    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
-    return public(job)
+    return _accepted(response, job, created)
 
 
 @router.delete("/projects/{project_id}", status_code=204, responses={404: {"model": ErrorPublic}})
