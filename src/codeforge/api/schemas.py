@@ -146,6 +146,35 @@ class ProjectPublic(Output):
     published_at: datetime | None = None
 
 
+class ChangePublic(Output):
+    path: str
+    action: str
+    note: str | None
+
+
+class KeptPublic(Output):
+    path: str
+    reason: str
+
+
+class ProjectDiffPublic(Output):
+    """What updating a project to its blueprint's newest version would change."""
+
+    project_id: int
+    blueprint: str
+    from_version: str
+    to_version: str
+    update_available: bool
+    changes: list[ChangePublic]
+    kept: list[KeptPublic]
+    conflicts: list[str]
+    new_questions: list[str]
+    migrations: list[str]
+    adopted_from: str | None
+    diff: str = Field(description="The unified diff of every change (capped)")
+    truncated: bool
+
+
 class StageResultPublic(Output):
     stage: str
     status: str
@@ -304,6 +333,12 @@ class WorkflowJobCreate(WorkflowOptions):
     idempotency_key: IdempotencyKey = None
 
 
+class UpdateJobCreate(Input):
+    kind: Literal["update"]
+    project_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    idempotency_key: IdempotencyKey = None
+
+
 class PluginJobCreate(Input):
     """A job of a kind an installed plugin adds; the kind's own ``check`` reads ``payload``."""
 
@@ -315,7 +350,7 @@ class PluginJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
-_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish", "workflow"})
+_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish", "workflow", "update"})
 
 
 def _job_body_tag(value: Any) -> str:
@@ -328,6 +363,7 @@ JobCreate = Annotated[
     | Annotated[RegisterJobCreate, Tag("register")]
     | Annotated[PublishJobCreate, Tag("publish")]
     | Annotated[WorkflowJobCreate, Tag("workflow")]
+    | Annotated[UpdateJobCreate, Tag("update")]
     | Annotated[PluginJobCreate, Tag("plugin")],
     Discriminator(_job_body_tag),
 ]

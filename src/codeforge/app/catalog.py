@@ -173,3 +173,33 @@ def usage_counts(ctx: AppContext) -> dict[str, int]:
             select(Project.blueprint_name, func.count()).group_by(Project.blueprint_name)
         ).all()
     return {str(name): int(count) for name, count in rows}
+
+
+def resolve_update(ctx: AppContext, name: str, version: str) -> tuple[SDLCEngine, str, str]:
+    """The engine for updating a project made from ``name`` ``version`` to the newest version,
+    with the references of both (the base rebuilt for the merge, and the target)."""
+    snap = snapshot(ctx)
+    if name in snap.builtins:
+        bp = ctx.parse(builtin_root() / name)
+        if bp.version != version:
+            raise NotFoundError(
+                f"the built-in blueprint {name} holds version {bp.version} now, so version "
+                f"{version} cannot be rebuilt for the merge",
+                where="project",
+                hint="update the project where it was generated, with its blueprint in git",
+            )
+        return server_engine(ctx), name, name
+    rows = snap.registered.get(name, [])
+    base = [r for r in rows if r.version == version]
+    if not rows or not base:
+        label = f"{name} {version}" if rows else name
+        raise NotFoundError(
+            f"no registered blueprint {label} on this server",
+            where="project",
+            hint="a retired blueprint version cannot be rebuilt for the merge",
+        )
+    refs = {}
+    for row in (base[-1], rows[-1]):
+        refs[f"registered:{row.name}@{row.version}"] = (materialise(ctx, row.source), row.source)
+    base_ref, target_ref = (f"registered:{r.name}@{r.version}" for r in (base[-1], rows[-1]))
+    return server_engine(ctx, refs), base_ref, target_ref

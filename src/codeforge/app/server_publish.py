@@ -113,15 +113,20 @@ def tree_id(project: Project) -> str:
 def owned_tree(ctx: AppContext, session: Session, user_id: int, project_id: int) -> Project:
     """The user's own project whose tree is still stored; 404 for anyone else's."""
     project = get_project(session, project_id, user_id)
+    check_stored(ctx, project)
+    return project
+
+
+def check_stored(ctx: AppContext, project: Project) -> None:
+    """A ConflictError unless the project's generated tree is still stored."""
     try:
         ctx.artifacts.results.size(tree_id(project))
     except NotFoundError:
         raise ConflictError(
-            f"the generated tree of project {project_id} is no longer stored",
+            f"the generated tree of project {project.id} is no longer stored",
             where="project",
             hint='generate it again with "publish": {...} (stored trees expire like job results)',
         ) from None
-    return project
 
 
 def read_tree(ctx: AppContext, project: Project) -> bytes:

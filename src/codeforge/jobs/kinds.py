@@ -1,4 +1,5 @@
-"""The kinds of job and what each one does: ``generate``, ``register`` and ``publish``.
+"""The kinds of job and what each one does: ``generate``, ``register``, ``publish``,
+``workflow`` and ``update``.
 
 A kind has two halves. ``check`` runs in the API request, before the job exists: it
 validates what it can cheaply (roles, names, no secret answers stored) and raises
@@ -248,6 +249,45 @@ class WorkflowKind:
             ctx, project_id, data, job.payload, owner.role, job.progress
         )
         return Work(result={"project_id": project_id, **server_workflow.summary(done)})
+
+
+class UpdateKind:
+    """Merge the newest version of its blueprint into one of the caller's projects (its stored
+    tree; see :mod:`codeforge.app.server_update`); the merged tree is the result."""
+
+    name = "update"
+    role = "member"
+
+    def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
+        with ctx.read() as session:
+            server_publish.owned_tree(ctx, session, owner.id, int(payload["project_id"]))
+
+    def run(self, job: JobRun) -> Work:
+        from codeforge.app import server_update
+
+        owner, job_id = job.owner, job.id
+        project_id = int(job.payload["project_id"])
+        result, merged = server_update.run(job.ctx, owner.id, project_id, job.progress)
+        job.progress(90, "storing the merged tree")
+        return Work(
+            result={
+                "project_id": project_id,
+                "blueprint": result.blueprint,
+                "from_version": result.from_version,
+                "to_version": result.to_version,
+                "changed": [c.path for c in result.changes],
+                "conflicts": result.conflicts,
+            },
+            artifact=merged,
+            record=lambda session: server_update.record(
+                session,
+                project_id,
+                result,
+                job_id=job_id,
+                owner=(owner.id, owner.name),
+                stored=merged is not None,
+            ),
+        )
 
 
 # Kinds added in this process besides the plugins' (tests and embedding programs).

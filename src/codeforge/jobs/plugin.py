@@ -1,4 +1,5 @@
-"""The built-in job kinds (``generate``, ``register``, ``publish``, ``workflow``), registered
+"""The built-in job kinds (``generate``, ``register``, ``publish``, ``workflow``,
+``update``), registered
 as a default plugin."""
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ def codeforge_job_kinds() -> Sequence[Kind]:
     """The kinds the API and the worker know without any installed plugin."""
     # Imported when asked for: every CLI run builds the plugin manager, and the
     # kinds pull in SQLAlchemy, which `codeforge --help` must not import.
-    from codeforge.jobs.kinds import GenerateKind, PublishKind, RegisterKind, WorkflowKind
+    from codeforge.jobs.kinds import (
+        GenerateKind,
+        PublishKind,
+        RegisterKind,
+        UpdateKind,
+        WorkflowKind,
+    )
 
-    return [GenerateKind(), RegisterKind(), PublishKind(), WorkflowKind()]
+    return [GenerateKind(), RegisterKind(), PublishKind(), WorkflowKind(), UpdateKind()]

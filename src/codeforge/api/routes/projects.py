@@ -21,14 +21,24 @@ from codeforge.api.schemas import (
     GenerateRequest,
     JobPublic,
     PreviewPublic,
+    ProjectDiffPublic,
     ProjectPublic,
     PublishJobCreate,
     PublishOptions,
+    UpdateJobCreate,
     WorkflowJobCreate,
     WorkflowOptions,
     WorkflowPublic,
 )
-from codeforge.app import catalog, generate, preview, projects, record, server_publish
+from codeforge.app import (
+    catalog,
+    generate,
+    preview,
+    projects,
+    record,
+    server_publish,
+    server_update,
+)
 from codeforge.app.authentication import Principal
 from codeforge.errors import CodeForgeError, ValidationError
 
@@ -240,6 +250,47 @@ def run_workflow(
     deploy stage needs the maintainer role (without it, "every stage" leaves deploy out).
     """
     job_body = WorkflowJobCreate(kind="workflow", project_id=project_id, **body.model_dump())
+    job, created = submit(request, ctx, user, job_body, idempotency_key)
+    return _accepted(response, job, created)
+
+
+@router.get(
+    "/projects/{project_id}/diff",
+    response_model=ProjectDiffPublic,
+    responses={404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
+)
+def project_diff(
+    ctx: Ctx, user: CurrentUser, project_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> ProjectDiffPublic:
+    """What updating one of your projects (admins: anyone's) to its blueprint's newest version
+    would change, merged with its generated tree; nothing is written."""
+    project = projects.get_project(ctx, user, project_id)
+    return ProjectDiffPublic.model_validate(server_update.diff(ctx, project))
+
+
+@router.post(
+    "/projects/{project_id}/update",
+    status_code=202,
+    response_model=JobPublic,
+    responses=SUBMIT_RESPONSES,
+)
+def update_project(
+    request: Request,
+    ctx: Ctx,
+    user: CurrentUser,
+    response: Response,
+    project_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> JobPublic:
+    """Merge the newest version of its blueprint into one of your projects, as an ``update`` job.
+
+    The merged tree is the job's result (``GET /jobs/{id}/result``) and the project's
+    generated tree from then on; the project moves to the new version, with an
+    ``update`` Activity row. Conflicts are left in the files with markers.
+    """
+    job_body = UpdateJobCreate(kind="update", project_id=project_id)
     job, created = submit(request, ctx, user, job_body, idempotency_key)
     return _accepted(response, job, created)
 
