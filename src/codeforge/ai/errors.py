@@ -46,6 +46,14 @@ class AIAnswerError(AIProviderError):
     kind = "ai_answer"
 
 
+class AIServerLostError(AIProviderError):
+    """The model server stopped answering midway through a review: what was done is
+    reported, the files left are listed as not reviewed (exit 13, like every provider
+    failure)."""
+
+    kind = "ai_server_lost"
+
+
 class ModelIntegrityError(SecurityError):
     """A model file does not match its pinned checksum."""
 

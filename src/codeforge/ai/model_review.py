@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from codeforge.ai.errors import AIAnswerError, AITimeoutError
+from codeforge.ai.errors import AIAnswerError, AIProviderError, AITimeoutError
 from codeforge.ai.findings import SEVERITIES, Finding
 from codeforge.ai.grounding import CWES, FLOW_MAX, QUOTE_MAX, Dropped, ground
 
@@ -94,11 +94,14 @@ def prompt(name: str, text: str, static: Sequence[Finding]) -> list[dict[str, st
 
 @dataclass
 class ModelReview:
-    """The model's stage over several files: findings kept, dropped, and notes."""
+    """The model's stage over several files: findings kept, dropped, and notes; when the
+    model server was lost midway, why (``lost``) and the files it never reviewed."""
 
     findings: list[Finding] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    lost: AIProviderError | None = None
+    not_reviewed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,13 @@ def model_review(
             out.notes.append(f"{path}: not reviewed by the model: {exc.message[:200]}")
             say(f"[{number}/{len(files)}] {path}: the model's answer was unusable")
             continue
+        except AIProviderError as exc:
+            # The endpoint is gone (the server died, or refuses connections): asking about
+            # the remaining files would fail the same way, so stop and say which they are.
+            out.lost = exc
+            out.not_reviewed = [str(p) for p in files[number - 1 :]]
+            say(f"[{number}/{len(files)}] {path}: the model server was lost: {exc.message}")
+            break
         kept, dropped = ground(items, str(path), raw.decode("utf-8"), static)
         out.findings += kept
         out.dropped += dropped

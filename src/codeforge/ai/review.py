@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codeforge.ai.errors import AIProviderError
 from codeforge.ai.findings import FINDINGS_ADAPTER as FINDINGS_ADAPTER
 from codeforge.ai.findings import SEVERITIES as SEVERITIES
 from codeforge.ai.findings import Finding as Finding
@@ -205,19 +206,26 @@ def static_review(paths: Sequence[Path]) -> tuple[list[Finding], dict[str, str]]
 @dataclass
 class Report:
     """A review: the findings, the model findings dropped as unverifiable, the static
-    tools that did not run, and notes on files a stage skipped."""
+    tools that did not run, and notes on files a stage skipped; when the model server
+    was lost midway, why (``model_lost``) and the files the model never reviewed."""
 
     findings: list[Finding] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     not_run: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    model_lost: AIProviderError | None = None
+    not_reviewed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             **to_json(self.findings, self.dropped),
             "not_run": self.not_run,
             "notes": self.notes,
         }
+        if self.model_lost is not None:
+            out["model_lost"] = self.model_lost.message
+            out["not_reviewed"] = self.not_reviewed
+        return out
 
 
 def review_report(
@@ -238,6 +246,7 @@ def review_report(
         stage = model_review(provider, files, report.findings, options)
         report.findings += stage.findings
         report.dropped, report.notes = stage.dropped, report.notes + stage.notes
+        report.model_lost, report.not_reviewed = stage.lost, stage.not_reviewed
     report.findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
     return report
 
@@ -305,6 +314,8 @@ def review_files(
             from codeforge.ai.model_review import Options, model_review
 
             stage = model_review(provider, paths, findings, Options(max_tokens=max_tokens))
+            if stage.lost is not None:
+                raise stage.lost
             findings += stage.findings
         findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line))
     named = [

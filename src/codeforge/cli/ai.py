@@ -225,6 +225,8 @@ def review(
     _present_review(report, fmt)
     for tool, why in report.not_run.items():
         _warn(f"{tool} did not run ({why})")
+    if report.model_lost is not None:
+        _model_lost(report)
     if fail_on and rv.at_or_above(report.findings, fail_on):  # type: ignore[arg-type]
         raise click.exceptions.Exit(1)
     if fail_on and report.not_run:
@@ -232,6 +234,22 @@ def review(
             f"--fail-on {fail_on}: the review is incomplete, {', '.join(report.not_run)} did not run",
             hint="install them (pip install ruff bandit) so that the review can pass",
         )
+
+
+def _model_lost(report: Any) -> None:
+    """The model server went away midway: list what it never saw, then exit 13."""
+    from codeforge.ai.errors import AIServerLostError
+
+    for path in report.not_reviewed:
+        click.echo(f"not reviewed by the model: {path}", err=True)
+    lost = report.model_lost
+    raise AIServerLostError(
+        f"the model server was lost mid-review ({lost.message}); "
+        f"{len(report.not_reviewed)} file(s) not reviewed by the model, the findings so far "
+        "are reported above",
+        hint="restart the review; files already reviewed come from the cache",
+        where=lost.where,
+    )
 
 
 def _present_review(report: Any, fmt: str) -> None:

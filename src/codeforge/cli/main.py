@@ -129,7 +129,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Exit codes: 0 ok, 1 other error (ai review --fail-on: a finding),
     2 usage, 3 validation, 4 conflict, 5 template, 6 security, 7 blueprint
     definition, 8 not found, 9 store, 10 git or network, 11 task, 12 AI off, 13 AI
-    provider, 14 declined, 15
+    provider (or its server lost mid-review), 14 declined, 15
     credentials (missing, refused, lacking a scope, wrong key), 100 update available (check, diff --exit-code),
     101 check resolved an interrupted operation, 102 update left conflicts,
     130 interrupted.
