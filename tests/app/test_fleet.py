@@ -10,7 +10,13 @@ import pytest
 
 from codeforge.app import fleet
 from codeforge.app.publish import save_state
-from codeforge.app.update_pr import body_of, branch_name, published_target, title_of
+from codeforge.app.update_pr import (
+    body_of,
+    branch_name,
+    origin_target,
+    published_target,
+    title_of,
+)
 from codeforge.core.merge import Change
 from codeforge.core.update import CheckResult, UpdateResult
 from codeforge.errors import ConflictError, NotFoundError, UsageError
@@ -120,10 +126,41 @@ def test_branch_names_are_valid_refs(blueprint: str, version: str, branch: str) 
 
 
 def test_the_target_is_what_publish_recorded(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match="not published"):
-        published_target(tmp_path)
+    assert published_target(tmp_path) is None
     save_state(tmp_path, {"key": "github|github.com|acme|shop", "created": True})
     target = published_target(tmp_path)
+    assert target is not None
     assert (target.provider, target.host, target.owner, target.name) == (
         "github", "github.com", "acme", "shop"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "owner", "name"),
+    [
+        ("https://github.com/acme/shop.git", "github.com", "acme", "shop"),
+        ("https://x-token:secret@github.com/acme/shop", "github.com", "acme", "shop"),
+        ("git@gitlab.com:group/sub/shop.git", "gitlab.com", "group/sub", "shop"),
+        ("ssh://git@gitlab.example.com:2222/g/shop.git", "gitlab.example.com", "g", "shop"),
+        ("https://git.example.com:8443/acme/shop.git", "git.example.com:8443", "acme", "shop"),
+        ("http://127.0.0.1:8080/acme/shop.git", "http://127.0.0.1:8080", "acme", "shop"),
+    ],
+)
+def test_an_origin_url_names_the_repository(url: str, host: str, owner: str, name: str) -> None:
+    asked: list[str] = []
+    target = origin_target(url, lambda h: asked.append(h) or "gitlab", "project")
+    assert (target.provider, target.host, target.owner, target.name) == (
+        "gitlab",
+        host,
+        owner,
+        name,
+    )
+    assert asked == [host]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://github.com/shop.git", "/srv/git/shop.git", "file:///srv/shop", "ext::sh -c x"]
+)
+def test_an_origin_url_that_names_no_repository_is_refused(url: str) -> None:
+    with pytest.raises(UsageError, match="does not name a forge repository"):
+        origin_target(url, lambda host: "github", "project")

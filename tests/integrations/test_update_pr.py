@@ -10,6 +10,8 @@ import yaml
 from cli_support import console
 from sources.git_support import BlueprintRepo, git
 
+from codeforge.app.publish import STATE_FILE
+
 from .forge_contract import ForgeContract
 from .test_publish import ENV, TOKENS, accounts, clone, made_from_blueprint, publish
 
@@ -147,7 +149,38 @@ def test_an_unpublished_project_is_a_clear_error(accounts: ForgeContract, tmp_pa
     _, path = made_from_blueprint(tmp_path)
     done = update_pr(accounts, "github", path)
     assert done.returncode == 8, done.stderr
-    assert "not published" in done.stderr and "codeforge publish" in done.stderr
+    assert "not published" in done.stderr and "no `origin` remote" in done.stderr
+    assert "codeforge publish" in done.stderr and "git remote add origin" in done.stderr
+    assert accounts.mutating() == []
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_without_a_recorded_remote_the_origin_remote_is_used(
+    accounts: ForgeContract, tmp_path: Path, provider: str
+) -> None:
+    blueprint, path = made_and_published(accounts, tmp_path, provider)
+    [repo] = accounts.repos.values()
+    (path / ".git" / STATE_FILE).unlink()  # pushed by hand, say: only `origin` says where
+    git(path, "remote", "add", "origin", f"{accounts.url}/{repo.owner}/shop.git")
+    release_two(blueprint)
+    done = update_pr(accounts, provider, path, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["action"] == "opened"
+    [pull] = repo.pulls
+    assert (pull["head"], pull["base"]) == (BRANCH, "main")
+    assert "new in two" in git(repo.bare, "show", f"{BRANCH}:CHANGES.md")
+    no_token_anywhere(accounts, path, done.stdout, done.stderr)
+
+
+def test_an_origin_that_names_no_repository_is_a_clear_error(
+    accounts: ForgeContract, tmp_path: Path
+) -> None:
+    _, path = made_from_blueprint(tmp_path)
+    git(path, "remote", "add", "origin", "https://user:s3cret@example.com/")
+    done = update_pr(accounts, "github", path)
+    assert done.returncode == 2, done.stderr
+    assert "the origin remote" in done.stderr and "does not name a forge repository" in done.stderr
+    assert "s3cret" not in done.stderr
     assert accounts.mutating() == []
 
 

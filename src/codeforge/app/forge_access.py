@@ -45,6 +45,26 @@ class ForgeOpener:
         self._tokens: dict[tuple[str, str], tuple[Any, str, str]] = {}
         self._lock = threading.Lock()
 
+    def provider_for(self, host: str) -> str:
+        """Which forge ``host`` is: a forge's default host, else the one forge this user has
+        a stored credential (or a ``*_TOKEN`` variable) for; UsageError when that is unclear."""
+        host = normalise_host(host)
+        for forge in self._forges:
+            if normalise_host(forge.default_host) == host:
+                return forge.name
+        names = {forge.name for forge in self._forges}
+        stored = {info.provider for info in self._store.list() if info.host == host} & names
+        if len(stored) == 1:
+            return stored.pop()
+        from_env = {f.name for f in self._forges if self._environ.get(f.token_env, "").strip()}
+        if not stored and len(from_env) == 1:
+            return from_env.pop()
+        raise UsageError(
+            f"cannot tell which forge {host} is ({' or '.join(sorted(names))})",
+            where="origin",
+            hint=f"store a credential for it: codeforge credentials set PROVIDER --host {host}",
+        )
+
     def __call__(self, provider: str, host: str) -> PullForge:
         host = normalise_host(host)
         with self._lock:  # one `who am I` per forge, even with concurrent callers
@@ -94,6 +114,7 @@ def local_update_pull(settings: Settings, opener: ForgeOpener, reporter: Reporte
         opener,
         project_store(settings),
         lambda: datetime.now(UTC),
+        opener.provider_for,
     )
 
 

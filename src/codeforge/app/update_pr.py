@@ -10,7 +10,8 @@ one commit on ``codeforge/update-<blueprint>-<version>``:
   current commit when the base branch moved on, as a merge), so the push stays
   a fast-forward, and the same pull request gets the new title and body.
 
-The repository is the one ``codeforge publish`` recorded in ``.git``. The
+The repository is the one ``codeforge publish`` recorded in ``.git``, else the
+one the ``origin`` remote names (its forge told by the host). The
 collaborators (update, git, forge, recorder) are passed in; this module holds
 only the order of the steps and the text of the pull request.
 """
@@ -25,8 +26,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from codeforge.app.publish import load_state
+from codeforge.core.credentials import normalise_host
 from codeforge.core.publishing import (
     ActivityRecorder,
     ForgePulls,
@@ -38,6 +41,7 @@ from codeforge.core.publishing import (
 )
 from codeforge.core.update import UpdateOptions, UpdateResult
 from codeforge.errors import NotFoundError, UsageError
+from codeforge.redaction import redact
 
 Action = Literal["opened", "updated", "unchanged", "up-to-date"]
 BRANCH_PREFIX = "codeforge/update-"
@@ -85,18 +89,51 @@ def branch_name(blueprint: str, version: str) -> str:
     return BRANCH_PREFIX + re.sub(r"\.{2,}", ".", safe).removesuffix(".lock")
 
 
-def published_target(git_dir: Path) -> ForgeTarget:
-    """The repository ``codeforge publish`` recorded; NotFoundError when there is none."""
+def published_target(git_dir: Path) -> ForgeTarget | None:
+    """The repository ``codeforge publish`` recorded; None when there is none."""
     key = str(load_state(git_dir).get("key", ""))
     parts = key.split("|")
     if len(parts) != 4 or not all(parts):
-        raise NotFoundError(
-            "the project was not published with `codeforge publish`, so there is no "
-            "repository to open a pull request on",
-            where=str(git_dir.parent),
-            hint="publish it first: codeforge publish PATH --to github|gitlab",
-        )
+        return None
     return ForgeTarget(*parts)
+
+
+# ``[user@]host:owner/name.git``, git's scp-like form of an ssh URL.
+_SCP_FORM = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>[^\s]+)$")
+
+
+def _host_and_path(url: str) -> tuple[str, str] | None:
+    """The forge host (as ``normalise_host`` keys it) and the repository path of a remote URL."""
+    if "://" not in url:
+        match = _SCP_FORM.match(url)
+        return (match["host"], match["path"]) if match else None
+    parts = urlsplit(url)
+    try:
+        hostname, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not hostname or parts.scheme not in ("https", "http", "ssh", "git"):
+        return None
+    if parts.scheme == "http":  # a forge on plain HTTP keeps its scheme in the key
+        return f"http://{hostname}{f':{port}' if port else ''}", parts.path
+    # An ssh or git port is not the forge's web port.
+    return f"{hostname}{f':{port}' if port and parts.scheme == 'https' else ''}", parts.path
+
+
+def origin_target(url: str, provider_for: Callable[[str], str], where: str) -> ForgeTarget:
+    """The forge repository an ``origin`` URL (https, http, ssh or ``host:owner/name``) names."""
+    found = _host_and_path(url)
+    segments = [s for s in (found[1] if found else "").split("/") if s]
+    if found is None or len(segments) < 2:
+        raise UsageError(
+            f"the origin remote ({redact(url)}) does not name a forge repository",
+            where=where,
+            hint="point origin at the repository, e.g. https://github.com/OWNER/NAME.git",
+        )
+    host = normalise_host(found[0])
+    name = segments[-1].removesuffix(".git")
+    # GitLab groups nest: the owner is every segment but the last.
+    return ForgeTarget(provider_for(host), host, "/".join(segments[:-1]), name)
 
 
 def title_of(result: UpdateResult) -> str:
@@ -149,6 +186,8 @@ class UpdatePull:
     open_forge: Callable[[str, str], PullForge]
     recorder: ActivityRecorder | None
     clock: Callable[[], datetime]
+    # Which forge (provider) a host is, for a repository known only by its origin URL.
+    provider_for: Callable[[str], str]
 
     def run(self, path: Path, options: UpdateOptions) -> UpdatePullResult:
         """Update ``path`` on a branch, push it, open or update its pull request."""
@@ -162,7 +201,7 @@ class UpdatePull:
                 where=str(path),
                 hint="check out the branch the pull request should go into, then run again",
             )
-        target = published_target(local.git_dir)
+        target = self._target(path, local.git_dir)
         forge = self.open_forge(target.provider, target.host)
         repo = forge.find(target.owner, target.name)
         if repo is None:
@@ -189,6 +228,22 @@ class UpdatePull:
         )  # fmt: skip
         self._record(done)
         return done
+
+    def _target(self, path: Path, git_dir: Path) -> ForgeTarget:
+        """The repository ``publish`` recorded, else the one the ``origin`` remote names."""
+        recorded = published_target(git_dir)
+        if recorded is not None:
+            return recorded
+        url = self.branches.origin_url(path)
+        if url is None:
+            raise NotFoundError(
+                "the project was not published with `codeforge publish` and has no `origin` "
+                "remote, so there is no repository to open a pull request on",
+                where=str(path),
+                hint="publish it (codeforge publish PATH --to github|gitlab) "
+                "or add its repository: git remote add origin URL",
+            )
+        return origin_target(url, self.provider_for, str(path))
 
     def _commit(
         self, path: Path, head: str, repo: RemoteRepo, header: str, options: UpdateOptions

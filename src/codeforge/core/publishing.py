@@ -164,6 +164,9 @@ class UpdateBranches(Protocol):
     def is_ancestor(self, path: Path, commit: str, of: str) -> bool:
         """Whether ``commit`` is ``of`` or one of its ancestors."""
 
+    def origin_url(self, path: Path) -> str | None:
+        """The URL of the repository's ``origin`` remote; None when there is none."""
+
 
 class ActivityRecorder(Protocol):
     """Where a forge operation on a recorded project is logged (an Activity row)."""

@@ -78,6 +78,9 @@ class GitHubRepos:
             retry=None,
             seconds_between_requests=None,
         )
+        # Repositories already known (their owner and name recorded) are addressed
+        # without a GET first: PyGithub >= 2.6 sets laziness on the client, not per call.
+        self._lazy = self._client.withLazy(True)
 
     @property
     def login(self) -> str:
@@ -153,7 +156,7 @@ class GitHubRepos:
         )
 
     def _remote(self, repo: RemoteRepo) -> Any:
-        return self._client.get_repo(f"{repo.owner}/{repo.name}", lazy=True)
+        return self._lazy.get_repo(f"{repo.owner}/{repo.name}")
 
     def configure(
         self, repo: RemoteRepo, branch: str, description: str | None, topics: Sequence[str]

@@ -85,3 +85,9 @@ class GitUpdateBranches:
             ["merge-base", "--is-ancestor", "--end-of-options", commit, of], path, check=False
         )
         return proc.returncode == 0
+
+    def origin_url(self, path: Path) -> str | None:
+        """``git remote get-url origin``; None when the repository has no ``origin``."""
+        proc = run_git(["remote", "get-url", "origin"], path, check=False)
+        url = proc.stdout.strip()
+        return url if proc.returncode == 0 and url else None
