@@ -404,3 +404,17 @@ def test_base_template_stands_in_for_a_lost_version(
     )
     assert code == 0, stderr
     assert (project / "edit_both.txt").read_text() == "A\nb\nc\nd\ne\nf\nG\n"
+
+
+def test_a_secret_whose_when_is_false_updates(
+    make: Callable[..., tuple[Path, Path]], engine: SDLCEngine
+) -> None:
+    """Its recorded null is no answer to give the rebuilt base version (it has no value)."""
+    variables = {
+        "use_db": {"type": "bool", "default": False},
+        "db_password": {"type": "secret", "when": "use_db"},
+    }
+    project, bp2 = make(v1_def={"variables": variables}, v2_def={"variables": variables})
+    result = engine.update_project(project, template=str(bp2))
+    assert "added.txt" in {c.path for c in result.changes}
+    assert (project / "added.txt").read_text() == "new in v2\n"

@@ -170,9 +170,10 @@ class NativeDialect:
     def base_given(
         self, blueprint: Blueprint, saved: Mapping[str, Any], target: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Secrets are not recorded: the recorded version gets the target's."""
+        """Secrets are not recorded: the recorded version gets the target's (a secret with no
+        value, its ``when`` false, is no answer: the recorded version resolves its own)."""
         secret = {v.name for v in blueprint.variables if v.secret}
-        return {k: v for k, v in target.items() if k in secret}
+        return {k: v for k, v in target.items() if k in secret and v is not None}
 
     def project_name(self, project: Path, saved: dict[str, Any]) -> str:
         """The recorded ``project_name`` (taken out of the answers), else the folder name."""

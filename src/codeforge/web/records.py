@@ -12,12 +12,13 @@ from typing import Annotated, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.config import PLAIN_TEXT
-from codeforge.app import activity, projects
+from codeforge.app import activity, projects, server_update
 from codeforge.errors import CodeForgeError
-from codeforge.web.session import ctx_of, page, viewer
+from codeforge.web.session import ctx_of, page, posted, viewer
 
 router = APIRouter()
 
@@ -53,7 +54,33 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
         project=project_id,
         limit=PAGE_SIZE,
     )
-    return page("project.html", who=who, project=row, rows=rows)
+    try:
+        diff, diff_error = server_update.diff(ctx, row), None
+    except CodeForgeError as exc:  # no stored tree, or a base version gone: say so
+        diff, diff_error = None, exc
+    # The update job works on the caller's own projects only (as the API's route).
+    owner = row.owner_id == who.principal.id
+    values: dict[str, object] = {"diff": diff, "diff_error": diff_error, "can_update": owner}
+    return page("project.html", who=who, project=row, rows=rows, **values)
+
+
+@router.post("/projects/{project_id}/update")
+async def update_project(request: Request, project_id: ProjectId) -> Response:
+    """Update the project as a job (``POST /api/v1/projects/{id}/update``); to the job's page."""
+    from codeforge.api.routes.jobs import submit_job
+    from codeforge.api.schemas import UpdateJobCreate
+
+    who, _form = await posted(request)
+    body = UpdateJobCreate(kind="update", project_id=project_id)
+
+    def submit() -> Response:
+        try:
+            job = submit_job(request, body, ctx_of(request), who.principal, Response())
+        except CodeForgeError as exc:
+            return page("error.html", exc.http_status, who=who, error=exc)
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    return await run_in_threadpool(submit)
 
 
 def _day(text: str, where: str) -> date | None:
