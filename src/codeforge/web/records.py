@@ -60,8 +60,15 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
         diff, diff_error = None, exc
     # The update job works on the caller's own projects only (as the API's route).
     owner = row.owner_id == who.principal.id
-    values: dict[str, object] = {"diff": diff, "diff_error": diff_error, "can_update": owner}
-    return page("project.html", who=who, project=row, rows=rows, **values)
+    return page(
+        "project.html",
+        who=who,
+        project=row,
+        rows=rows,
+        diff=diff,
+        diff_error=diff_error,
+        can_update=owner,
+    )
 
 
 @router.post("/projects/{project_id}/update")
