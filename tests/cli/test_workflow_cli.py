@@ -121,3 +121,36 @@ def test_ctrl_c_stops_the_step_and_records_the_stage_interrupted(tmp_path: Path)
     verify = status(tmp_path, project)[0]
     assert verify["last"]["status"] == "interrupted"  # type: ignore[index]
     assert verify["last"]["step"] == "Sleep"  # type: ignore[index]
+
+
+def test_a_run_journals_its_stages_and_the_store_applies_them_on_read(tmp_path: Path) -> None:
+    project = make_project(tmp_path, [{"run": [sys.executable, "-c", "print(1)"]}])
+    argv = ["workflow", "run", "--trust", "-C", str(project)]
+    script = (
+        "import json, sys\n"
+        "from codeforge.cli.main import run\n"
+        "try:\n"
+        f"    run({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        env={**os.environ, **env_for(tmp_path)}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    for name in ("sqlalchemy", "codeforge.db.store"):
+        assert name not in modules, f"workflow run imported {name}"
+    journal = (tmp_path / "data" / "journal.jsonl").read_text().splitlines()
+    workflow = [json.loads(line) for line in journal if '"action":"workflow"' in line]
+    assert [w["details"]["result"]["stage"] for w in workflow] == ["verify", "build"]
+
+    listed = console("list", "projects", "--json", env=env_for(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    (shown,) = json.loads(listed.stdout)
+    assert shown["path"] == str(project.resolve()) and shown["workflow"] == "build: succeeded"
+    assert not (tmp_path / "data" / "journal.jsonl").exists()  # applied, and only once
+    again = console("list", "projects", "--json", env=env_for(tmp_path))
+    assert json.loads(again.stdout) == [shown]

@@ -374,3 +374,32 @@ def test_a_journalled_publish_is_applied_once_to_the_project_at_its_path(
             ("https://gitlab.com/acme/none", False),
         ]
     assert counts(db_url) == (1, 3) and journal.read_pending(tmp_path) == []
+
+
+def test_a_journalled_workflow_stage_is_applied_once_to_the_project_at_its_path(
+    db_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from codeforge.core.records import workflow_record
+
+    at = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    journal.append(tmp_path, make_record(1), store_url=db_url)
+    result = {"stage": "build", "status": "succeeded", "outputs": {"image": "p1:latest"}}
+    built = workflow_record("/work/p1", result, at)
+    stray = workflow_record(str(tmp_path / "gone"), {**result, "stage": "deploy"}, at)
+    for record in (built, stray, built):  # the same line twice: applied once
+        journal.append(tmp_path, record, store_url=db_url)
+    store = ProjectStore(db_url, data_dir=tmp_path)
+
+    [project] = store.list_projects()
+
+    assert project["workflow"] == "build: succeeded"
+    with session_factory(db_url).begin() as session:
+        rows = session.scalars(select(Activity).where(Activity.action == "workflow")).all()
+        assert sorted((r.target, r.project_id is not None) for r in rows) == [
+            ("build", True),
+            ("deploy", False),  # no project there and no answers file: logged all the same
+        ]
+        assert {r.target: r.details["outputs"] for r in rows}["build"] == {"image": "p1:latest"}
+    assert counts(db_url) == (1, 3) and journal.read_pending(tmp_path) == []

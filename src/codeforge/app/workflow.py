@@ -3,7 +3,9 @@
 Each stage's last result is kept twice: in a small JSON file per project in the
 data folder, and in the database, as the project's ``workflows`` row and one
 ``workflow`` Activity row per result (what ``list projects`` and the history
-show). The file also keeps the last rendered plan: a rerun whose answers file,
+show). On the embedded default the database gets it through the journal (see
+``core/journal.py``), applied when the store is next read, so a run never
+imports SQLAlchemy. The file also keeps the last rendered plan: a rerun whose answers file,
 blueprint definition and options are unchanged checks the tree against it and,
 when every stage is up to date, skips them all without loading the blueprint or
 opening the database.
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codeforge.core.answersfile import ANSWERS_FILE
+from codeforge.core.records import workflow_record
 from codeforge.core.sdlc_model import (
     SKIPPED,
     PlannedStage,
@@ -142,13 +145,21 @@ class LocalWorkflowStore:
         self._write(project, state)
 
     def record(self, project: Path, result: StageResult) -> None:
-        """Write the state file atomically, then the database row and its Activity."""
-        from codeforge.app.record import project_store
-
+        """Write the state file atomically, then the record: a journal line on the embedded
+        default (applied on the store's next read; no SQLAlchemy on a run), else the database."""
         state = self._state(project)
         state["stages"] = {**state.get("stages", {}), result.stage: result.to_dict()}
         self._write(project, state)
-        project_store(self._settings).record_workflow(project, result.to_dict(), datetime.now(UTC))
+        at, settings = datetime.now(UTC), self._settings
+        if settings.database_url:
+            from codeforge.app.record import project_store
+
+            project_store(settings).record_workflow(project, result.to_dict(), at)
+            return
+        from codeforge.core import journal
+
+        record = workflow_record(str(project.resolve()), result.to_dict(), at)
+        journal.append(settings.data_dir, record, store_url=settings.store_url)
 
 
 def _quick_plan(

@@ -105,3 +105,27 @@ def publish_record(path: str, provider: str, remote_url: str, at: datetime) -> G
         record_id=os.urandom(16).hex(),
         details={"provider": provider, "remote_url": remote_url},
     )
+
+
+WORKFLOW = "workflow"
+
+
+def workflow_record(path: str, result: Mapping[str, Any], at: datetime) -> GenerationRecord:
+    """The record of one workflow stage result for the local project at ``path``.
+
+    Like a publish it carries no blueprint: the store keeps ``result`` as the stage's
+    last result of the project recorded at ``path`` (registering it from its answers
+    file first when it is not yet) and logs a ``workflow`` Activity row.
+    """
+    return GenerationRecord(
+        project_name=path.rstrip("/").rsplit("/", 1)[-1],
+        path=path,
+        blueprint_name="",
+        blueprint_version="",
+        blueprint_source="",
+        answers={},
+        action=WORKFLOW,
+        created_at=at,
+        record_id=os.urandom(16).hex(),
+        details={"result": dict(result)},
+    )

@@ -193,9 +193,10 @@ def remove_project(
 
 
 def save_stage_result(
-    session: Session, project: Project, result: dict[str, Any], at: datetime
+    session: Session, project: Project, result: dict[str, Any], at: datetime, record_id: str = ""
 ) -> Workflow:
-    """Keep ``result`` as the last of its stage for ``project`` and log a ``workflow`` row."""
+    """Keep ``result`` as the last of its stage for ``project`` and log a ``workflow`` row
+    (with ``record_id``, a journal record's idempotency key)."""
     row = workflow_of(session, project.id)
     if row is None:
         row = Workflow(project_id=project.id, stages={})
@@ -204,7 +205,9 @@ def save_stage_result(
     # A new dict: SQLAlchemy sees a changed JSON column only when it is reassigned.
     row.stages = {**(row.stages or {}), stage: result}
     row.last_stage, row.last_status, row.updated_at = stage, str(result["status"]), at
-    log_activity(session, "workflow", project_id=project.id, target=stage, details=result, at=at)
+    log_activity(
+        session, "workflow", project_id=project.id, target=stage, details=result, at=at
+    ).record_id = record_id or None
     return row
 
 

@@ -15,16 +15,18 @@ from codeforge.core import journal
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
 from codeforge.core.records import (
     PUBLISH,
+    WORKFLOW,
     BlueprintIdentity,
     GenerationRecord,
     new_record,
     publish_record,
+    workflow_record,
 )
 from codeforge.db import activities, repositories
 from codeforge.db.engine import default_database_url, redact_url, session_factory, store_error
 from codeforge.db.migrate import ensure_schema
 from codeforge.db.models import Project
-from codeforge.errors import NotFoundError, StoreError, ValidationError
+from codeforge.errors import CodeForgeError, NotFoundError, StoreError, ValidationError
 
 # Two writers racing on the same new path or record: the loser's transaction fails on
 # a unique constraint, and its retry finds the winner's row.
@@ -105,6 +107,9 @@ class ProjectStore:
                     if record.action == PUBLISH:
                         published = repositories.record_publish(session, record)
                         return (project_to_dict(published) if published else {}), not seen
+                    if record.action == WORKFLOW:
+                        staged = None if seen else _save_stage(session, record)
+                        return (project_to_dict(staged) if staged else {}), not seen
                     project = repositories.record_generation(session, record)
                     return project_to_dict(project), not seen
             except IntegrityError as exc:
@@ -164,19 +169,7 @@ class ProjectStore:
         if self.data_dir is not None:
             self.ingest_journal()
         root = Path(path).expanduser().resolve()
-        for attempt in range(_WRITE_ATTEMPTS):
-            try:
-                with self.transaction("recording a workflow stage") as session:
-                    project = repositories.find_project_by_path(session, str(root), None)
-                    if project is None:
-                        record = record_from_answers(root, read_answers_file(root))
-                        project = repositories.record_generation(session, record)
-                    repositories.save_stage_result(session, project, result, at)
-                    return project_to_dict(project)
-            except IntegrityError as exc:
-                if attempt == _WRITE_ATTEMPTS - 1:
-                    raise store_error("recording a workflow stage", self._url, exc) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._write(workflow_record(str(root), result, at))[0]
 
     def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
         """Note where the project at ``path`` was published, and log a ``publish`` Activity.
@@ -269,6 +262,30 @@ class ProjectStore:
         """Record an existing project from its ``.codeforge-answers.yml``."""
         root = Path(project_path).expanduser().resolve()
         return self.record(record_from_answers(root, read_answers_file(root)))
+
+
+def _save_stage(session: Session, record: GenerationRecord) -> Project | None:
+    """Apply a ``workflow`` record: the stage's result on the project at its path, registered
+    from its answers file when not yet recorded; the project (None when there is none and
+    its answers file is gone: the Activity row is written all the same)."""
+    result = dict(record.details["result"])
+    project = repositories.find_project_by_path(session, record.path, None)
+    if project is None:
+        try:
+            made = record_from_answers(Path(record.path), read_answers_file(Path(record.path)))
+        except CodeForgeError:
+            made = None
+        if made is not None:
+            project = repositories.record_generation(session, made)
+    if project is None:
+        row = repositories.log_activity(
+            session, WORKFLOW, target=str(result.get("stage", "")), details=result,
+            at=record.created_at,
+        )  # fmt: skip
+        row.record_id = record.record_id or None
+        return None
+    repositories.save_stage_result(session, project, result, record.created_at, record.record_id)
+    return project
 
 
 def _stage_text(last: tuple[str, str] | None) -> str | None:
