@@ -199,7 +199,7 @@ def _present_and_publish(
     if not dry_run:
         if not as_json:
             _present(result, dry_run=False, as_json=False, quiet=quiet)
-        published = publish_created(ctx, target, result.destination, options)
+        published = publish_created(ctx, target, result, options)
         if not as_json and not quiet:
             show(published, as_json=False)
     if as_json or dry_run:

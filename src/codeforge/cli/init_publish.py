@@ -22,6 +22,7 @@ from codeforge.errors import CodeForgeError, UsageError
 if TYPE_CHECKING:
     from codeforge.app.publish import PublishResult
     from codeforge.cli.publish import Target
+    from codeforge.core.engine import CreateResult
 
 # init's own --description (set by --describe) and --dry-run/--json stay init's: the
 # publish options are kept apart under this prefix.
@@ -76,14 +77,30 @@ def prepare_publish(
 
 
 def publish_created(
-    ctx: click.Context, target: Target, destination: Path, options: Mapping[str, Any]
+    ctx: click.Context, target: Target, result: CreateResult, options: Mapping[str, Any]
 ) -> PublishResult:
-    """Publish the project just created; on failure the error says how to retry."""
+    """Publish the project just created (with the CI secrets its blueprint declares, from
+    its answers); on failure the error says how to retry."""
+    from codeforge.app.local import local_engine
     from codeforge.app.publish import request_from
-    from codeforge.cli.publish import publish_to
+    from codeforge.app.publish_secrets import created_secrets
+    from codeforge.cli.common import settings_from
+    from codeforge.cli.publish import credential_lookup, publish_to
 
-    request = request_from(destination, target.provider, target.host, options)
+    destination = result.destination
     try:
+        answers = {
+            **result.answers,
+            **result.secrets,
+            "project_name": destination.resolve().name,
+        }
+        secrets: dict[str, str] = {}
+        if result.blueprint.publish is not None and result.blueprint.publish.secrets:
+            engine = local_engine(settings_from(ctx))
+            where = (target.provider, target.host)
+            lookup = credential_lookup(ctx)
+            secrets = created_secrets(engine, result.blueprint, answers, where, lookup)
+        request = request_from(destination, target.provider, target.host, options, False, secrets)
         return publish_to(ctx, target, request)
     except CodeForgeError as exc:
         raise PublishAfterInitError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +20,7 @@ from codeforge.errors import UsageError
 if TYPE_CHECKING:
     from codeforge.app.publish import PublishRequest, PublishResult
     from codeforge.core.publishing import ForgeRepos, PublishRecorder
+    from codeforge.templates.publish import SecretSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,14 +135,43 @@ def publish(
     topics, optionally protects the branch, and stores the CI secrets the
     blueprint declares. Running it again pushes new commits.
     """
-    secrets = blueprint_secrets(ctx, path) if not dry_run else {}
     from codeforge.app.publish import request_from
 
     target = prepare(ctx, provider, options)
+    secrets = blueprint_secrets(ctx, path, target)
     request = request_from(path, target.provider, target.host, options, dry_run, secrets)
     show(publish_to(ctx, target, request), as_json)
 
 
-def blueprint_secrets(ctx: click.Context, path: Path) -> dict[str, str]:
-    """The CI secrets the project's blueprint declares (none yet read here)."""
-    return {}
+def credential_lookup(ctx: click.Context) -> Callable[[str, str, str | None], str]:
+    """The token of a stored credential (or ``$GITHUB_TOKEN``...) by provider, host and name."""
+    from codeforge.cli.credentials import _forge, _store
+    from codeforge.core.credentials import OpenOnUse, normalise_host, resolve_token
+
+    store = OpenOnUse(lambda: _store(ctx))
+
+    def lookup(provider: str, host: str, name: str | None) -> str:
+        forge = _forge(ctx, provider)
+        wanted = normalise_host(host or forge.default_host)
+        return resolve_token(store, forge, wanted, name, os.environ).token
+
+    return lookup
+
+
+def _prompt(secret: SecretSource) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    text = f"Value of the CI secret {secret.name} ({secret.origin})"
+    value: str = click.prompt(text, hide_input=True, default="", show_default=False, err=True)
+    return value
+
+
+def blueprint_secrets(ctx: click.Context, path: Path, target: Target) -> dict[str, str]:
+    """The CI secrets the project's blueprint declares (``publish.secrets``), with values."""
+    from codeforge.app.local import local_engine
+    from codeforge.app.publish_secrets import env_asker, project_secrets
+
+    engine = local_engine(settings_from(ctx))
+    where = (target.provider, target.host)
+    ask = env_asker(os.environ, _prompt)
+    return project_secrets(engine, path, where, credential_lookup(ctx), ask)

@@ -95,6 +95,8 @@ class CreateResult:
     record_error: StoreError | None
     timings: dict[str, float]
     next_steps: str = ""
+    # The secret answers, for a publish that follows (CI secrets); never shown or stored.
+    secrets: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
 
 def check_project_name(name: str) -> str:
@@ -264,6 +266,11 @@ class SDLCEngine:
             record_error=done.recorded.error,
             timings=done.timings,
             next_steps=done.next_steps,
+            secrets={
+                var.name: done.answers[var.name]
+                for var in done.loaded.blueprint.variables
+                if var.secret and var.name in done.answers
+            },
         )
 
     def render_plan(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from codeforge.templates.publish import PublishSpec
 from codeforge.templates.workflow import Workflow
 
 VARIABLE_TYPES = ("str", "int", "float", "bool", "choice", "multichoice", "list", "dict", "secret")
@@ -182,6 +183,7 @@ class Blueprint:
     other_definitions: tuple[str, ...] = ()
     pipeline: Pipeline | None = None  # the `pipeline` key: CI files from a CI provider
     workflow: Workflow | None = None  # the `workflow` key: verify, build, publish, deploy
+    publish: PublishSpec | None = None  # the `publish` key: CI secrets `codeforge publish` stores
 
     @property
     def template_root(self) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 
 from codeforge.errors import BlueprintError
 from codeforge.templates.definition import KeyPath, Locator, where
+from codeforge.templates.publish import parse_publish
 from codeforge.templates.schema import (
     FORMATTERS,
     MISSING,
@@ -407,6 +408,7 @@ _TOP_KEYS = (
     "next_steps",
     "pipeline",
     "workflow",
+    "publish",
 )
 
 
@@ -466,4 +468,5 @@ def build_blueprint(
         next_steps=c.str_(data.get("next_steps", ""), ("next_steps",)),
         pipeline=_pipeline(c, data.get("pipeline"), ("pipeline",)),
         workflow=parse_workflow(c, data.get("workflow"), ("workflow",)),
+        publish=parse_publish(c, data.get("publish"), ("publish",), variables),
     )
