@@ -32,7 +32,14 @@ def test_default_plugins_are_registered_and_listed_with_their_hooks() -> None:
 
 def test_default_plugins_give_the_built_in_kinds_and_formatters() -> None:
     plugins = build_plugins({})
-    assert set(plugins.job_kinds()) == {"generate", "register", "publish", "workflow", "update"}
+    assert set(plugins.job_kinds()) == {
+        "generate",
+        "register",
+        "publish",
+        "workflow",
+        "update",
+        "review",
+    }
     assert set(plugins.formatters()) == {"ruff-format", "ruff-fix"}
 
 

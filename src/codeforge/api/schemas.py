@@ -339,6 +339,15 @@ class UpdateJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
+class ReviewJobCreate(Input):
+    kind: Literal["review"]
+    project_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    static_only: bool = Field(
+        False, description="ruff, bandit and the taint pass only, even when a model is configured"
+    )
+    idempotency_key: IdempotencyKey = None
+
+
 class PluginJobCreate(Input):
     """A job of a kind an installed plugin adds; the kind's own ``check`` reads ``payload``."""
 
@@ -350,7 +359,7 @@ class PluginJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
-_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish", "workflow", "update"})
+_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish", "workflow", "update", "review"})
 
 
 def _job_body_tag(value: Any) -> str:
@@ -364,6 +373,7 @@ JobCreate = Annotated[
     | Annotated[PublishJobCreate, Tag("publish")]
     | Annotated[WorkflowJobCreate, Tag("workflow")]
     | Annotated[UpdateJobCreate, Tag("update")]
+    | Annotated[ReviewJobCreate, Tag("review")]
     | Annotated[PluginJobCreate, Tag("plugin")],
     Discriminator(_job_body_tag),
 ]

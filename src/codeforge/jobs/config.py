@@ -11,7 +11,13 @@ from typing import Final
 from codeforge.errors import UsageError
 from codeforge.settings import Settings, is_redis_cluster
 
-DEFAULT_TIMEOUTS: Final = {"generate": 120, "register": 300, "publish": 300, "workflow": 1800}
+DEFAULT_TIMEOUTS: Final = {
+    "generate": 120,
+    "register": 300,
+    "publish": 300,
+    "workflow": 1800,
+    "review": 3600,  # a model bounded per file (ai.review_timeout) over a large tree
+}
 _QUEUE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 

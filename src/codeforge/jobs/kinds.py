@@ -290,6 +290,40 @@ class UpdateKind:
         )
 
 
+class ReviewKind:
+    """Review one of the caller's projects' stored tree (ruff, bandit, the taint pass, and the
+    server's model when one is configured); progress per file, a SARIF 2.1.0 log as the
+    artifact (see :mod:`codeforge.app.server_review`)."""
+
+    name = "review"
+    role = "member"
+
+    def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
+        with ctx.read() as session:
+            server_publish.owned_tree(ctx, session, owner.id, int(payload["project_id"]))
+
+    def run(self, job: JobRun) -> Work:
+        from codeforge.ai.settings import load_ai_settings
+        from codeforge.app import server_review
+
+        ctx, owner = job.ctx, job.owner
+        project_id = int(job.payload["project_id"])
+        job.progress(2, "reading the generated tree")
+        with ctx.read() as session:
+            project = server_publish.owned_tree(ctx, session, owner.id, project_id)
+            data = server_publish.read_tree(ctx, project)
+            name = project.name
+        timeout = load_ai_settings().review_timeout
+        with server_review.server_provider(bool(job.payload.get("static_only"))) as provider:
+            done = server_review.review_tree(data, provider, job.progress, timeout=timeout)
+        job.progress(95, "storing the SARIF log")
+        return Work(
+            result={"project_id": project_id, "name": f"{name}-review", **done.summary()},
+            artifact=done.sarif,
+            suffix="sarif",
+        )
+
+
 # Kinds added in this process besides the plugins' (tests and embedding programs).
 KINDS: dict[str, Kind] = {}
 

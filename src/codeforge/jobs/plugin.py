@@ -1,5 +1,5 @@
 """The built-in job kinds (``generate``, ``register``, ``publish``, ``workflow``,
-``update``), registered
+``update``, ``review``), registered
 as a default plugin."""
 
 from __future__ import annotations
@@ -22,8 +22,16 @@ def codeforge_job_kinds() -> Sequence[Kind]:
         GenerateKind,
         PublishKind,
         RegisterKind,
+        ReviewKind,
         UpdateKind,
         WorkflowKind,
     )
 
-    return [GenerateKind(), RegisterKind(), PublishKind(), WorkflowKind(), UpdateKind()]
+    return [
+        GenerateKind(),
+        RegisterKind(),
+        PublishKind(),
+        WorkflowKind(),
+        UpdateKind(),
+        ReviewKind(),
+    ]

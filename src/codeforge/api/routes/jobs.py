@@ -69,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["jobs"], lifespan=lifespan)
 
+MEDIA_TYPES: Final = {"zip": "application/zip", "sarif": "application/sarif+json"}
 JobIdParam = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The job id")]
 
 
@@ -209,8 +210,13 @@ class GoneError(CodeForgeError):
     "/{job_id}/result",
     responses={
         200: {
-            "content": {"application/zip": {}, "application/json": {}},
-            "description": "The artifact (a zip for generate) or the result (JSON)",
+            "content": {
+                "application/zip": {},
+                "application/sarif+json": {},
+                "application/json": {},
+            },
+            "description": "The artifact (a zip for generate, a SARIF log for review) "
+            "or the result (JSON)",
         },
         307: {"description": "The artifact is at a presigned URL of the artifact store (S3)"},
         404: {"model": ErrorPublic},
@@ -239,7 +245,9 @@ def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam
         return JSONResponse(job.result)
     artifacts = runtime_of(request.app).artifacts
     name = str((job.result or {}).get("name") or "result")
-    disposition = content_disposition(name)
+    suffix = job.artifact_id.rpartition(".")[2]
+    media_type = MEDIA_TYPES.get(suffix, "application/octet-stream")
+    disposition = content_disposition(name, f".{suffix}")
     try:
         url = artifacts.download_url(job.artifact_id, disposition)
         stream = artifacts.open(job.artifact_id) if url is None else None
@@ -250,7 +258,7 @@ def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam
         return RedirectResponse(str(url), status_code=307, headers=headers)
     return StreamingResponse(
         iter_file(stream),
-        media_type="application/zip",
+        media_type=media_type,
         headers={
             "Content-Disposition": disposition,
             "Content-Length": str(artifacts.size(job.artifact_id)),
