@@ -39,6 +39,7 @@ def test_default_plugins_give_the_built_in_kinds_and_formatters() -> None:
         "workflow",
         "update",
         "review",
+        "fleet-update",
     }
     assert set(plugins.formatters()) == {"ruff-format", "ruff-fix"}
 

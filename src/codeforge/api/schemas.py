@@ -345,6 +345,23 @@ class ReviewJobCreate(Input):
     static_only: bool = Field(
         False, description="ruff, bandit and the taint pass only, even when a model is configured"
     )
+
+
+class FleetUpdateOptions(Input):
+    """What ``POST /fleet/update`` updates, and how (``codeforge fleet update``'s options)."""
+
+    blueprint: Annotated[
+        str | None,
+        Field(pattern=NAME_PATTERN, max_length=100, description="Only this blueprint's projects"),
+    ] = None
+    pr: bool = Field(
+        False, description="Open a pull request on each project's published repository"
+    )
+    concurrency: Annotated[int, Field(ge=1, le=32, description="Projects updated at once")] = 2
+
+
+class FleetUpdateJobCreate(FleetUpdateOptions):
+    kind: Literal["fleet-update"]
     idempotency_key: IdempotencyKey = None
 
 
@@ -359,7 +376,9 @@ class PluginJobCreate(Input):
     idempotency_key: IdempotencyKey = None
 
 
-_BUILTIN_JOB_KINDS = frozenset({"generate", "register", "publish", "workflow", "update", "review"})
+_BUILTIN_JOB_KINDS = frozenset(
+    {"generate", "register", "publish", "workflow", "update", "review", "fleet-update"}
+)
 
 
 def _job_body_tag(value: Any) -> str:
@@ -374,6 +393,7 @@ JobCreate = Annotated[
     | Annotated[WorkflowJobCreate, Tag("workflow")]
     | Annotated[UpdateJobCreate, Tag("update")]
     | Annotated[ReviewJobCreate, Tag("review")]
+    | Annotated[FleetUpdateJobCreate, Tag("fleet-update")]
     | Annotated[PluginJobCreate, Tag("plugin")],
     Discriminator(_job_body_tag),
 ]

@@ -34,6 +34,15 @@ def _identity(path: Path) -> dict[str, str]:
     }
 
 
+def clone(url: str, header: str, into: Path) -> None:
+    """``git clone URL INTO`` (no tags), the token only as a header scoped to ``url``."""
+    into.parent.mkdir(parents=True, exist_ok=True)
+    run_git(
+        ["clone", "--quiet", "--no-tags"], into.parent, operands=[url, str(into)],
+        env=_header_env(url, header), protocols=_protocols(url), timeout=PUSH_TIMEOUT,
+    )  # fmt: skip
+
+
 class GitUpdateBranches:
     """:class:`codeforge.core.publishing.UpdateBranches` with ``git worktree`` and plumbing."""
 

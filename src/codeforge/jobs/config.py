@@ -17,6 +17,7 @@ DEFAULT_TIMEOUTS: Final = {
     "publish": 300,
     "workflow": 1800,
     "review": 3600,  # a model bounded per file (ai.review_timeout) over a large tree
+    "fleet-update": 3600,
 }
 _QUEUE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -79,7 +80,7 @@ def job_config(settings: Settings, env: Mapping[str, str] | None = None) -> JobC
         )
     timeouts = dict(DEFAULT_TIMEOUTS)
     for kind in list(timeouts):
-        name = f"CODEFORGE_JOB_TIMEOUT_{kind.upper()}"
+        name = f"CODEFORGE_JOB_TIMEOUT_{kind.upper().replace('-', '_')}"
         timeouts[kind] = int(_number(env, name, timeouts[kind], 1))
     return JobConfig(
         redis_url=settings.job_redis_url,

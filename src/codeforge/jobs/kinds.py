@@ -324,6 +324,38 @@ class ReviewKind:
         )
 
 
+class FleetUpdateKind:
+    """Update every lagging project of the caller (maintainers): stored trees merged, or pull
+    requests opened with the caller's credential; see :mod:`codeforge.app.fleet_jobs`."""
+
+    name = "fleet-update"
+    role = "maintainer"
+
+    def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
+        from codeforge.app import fleet, fleet_jobs
+
+        fleet_jobs.check_role(owner.role)
+        fleet.check_concurrency(int(payload.get("concurrency") or 2))
+
+    def run(self, job: JobRun) -> Work:
+        from codeforge.app import fleet_jobs
+        from codeforge.errors import NotFoundError
+
+        owner = job.owner
+        caller = fleet_jobs.Caller(owner.id, owner.name, owner.role)
+        job.progress(5, "reading the fleet")
+        outcomes, records = fleet_jobs.run(job.ctx, caller, job.id, job.payload, job.progress)
+
+        def record_rows(session: Session) -> None:
+            for record_one in records:
+                try:
+                    record_one(session)
+                except NotFoundError:
+                    continue  # the project was removed meanwhile: nothing to move on
+
+        return Work(result=fleet_jobs.summary(outcomes), record=record_rows)
+
+
 # Kinds added in this process besides the plugins' (tests and embedding programs).
 KINDS: dict[str, Kind] = {}
 

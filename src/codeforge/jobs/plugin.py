@@ -1,5 +1,5 @@
 """The built-in job kinds (``generate``, ``register``, ``publish``, ``workflow``,
-``update``, ``review``), registered
+``update``, ``review``, ``fleet-update``), registered
 as a default plugin."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def codeforge_job_kinds() -> Sequence[Kind]:
     # Imported when asked for: every CLI run builds the plugin manager, and the
     # kinds pull in SQLAlchemy, which `codeforge --help` must not import.
     from codeforge.jobs.kinds import (
+        FleetUpdateKind,
         GenerateKind,
         PublishKind,
         RegisterKind,
@@ -34,4 +35,5 @@ def codeforge_job_kinds() -> Sequence[Kind]:
         WorkflowKind(),
         UpdateKind(),
         ReviewKind(),
+        FleetUpdateKind(),
     ]

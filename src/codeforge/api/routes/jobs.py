@@ -147,6 +147,14 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def accepted(response: Response, job: Job, created: bool) -> JobPublic:
+    """A submitted job's answer: 202 (200 for an idempotent repeat) with its Location."""
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
+    return public(job)
+
+
 @router.post("", status_code=202, response_model=JobPublic, responses=SUBMIT_RESPONSES)
 def submit_job(
     request: Request,

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.download import chunks, content_disposition
-from codeforge.api.routes.jobs import SUBMIT_RESPONSES, public, submit
+from codeforge.api.routes.jobs import SUBMIT_RESPONSES, accepted, submit
 from codeforge.api.schemas import (
     NAME_PATTERN,
     ErrorPublic,
@@ -128,14 +128,6 @@ def publish_job(
     return submit(request, ctx, user, body, idempotency_key)
 
 
-def _accepted(response: Response, job: Job, created: bool) -> JobPublic:
-    """A submitted job's answer: 202 (200 for an idempotent repeat) with its Location."""
-    if not created:
-        response.status_code = 200
-    response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
-    return public(job)
-
-
 @router.post(
     "/projects/{project_id}/publish",
     status_code=202,
@@ -159,7 +151,7 @@ def publish_project(
     someone else's project answers 404, and so does a credential you do not have.
     """
     job, created = publish_job(request, ctx, user, project_id, body, idempotency_key)
-    return _accepted(response, job, created)
+    return accepted(response, job, created)
 
 
 @router.post(
@@ -251,7 +243,7 @@ def run_workflow(
     """
     job_body = WorkflowJobCreate(kind="workflow", project_id=project_id, **body.model_dump())
     job, created = submit(request, ctx, user, job_body, idempotency_key)
-    return _accepted(response, job, created)
+    return accepted(response, job, created)
 
 
 @router.get(
@@ -292,7 +284,7 @@ def update_project(
     """
     job_body = UpdateJobCreate(kind="update", project_id=project_id)
     job, created = submit(request, ctx, user, job_body, idempotency_key)
-    return _accepted(response, job, created)
+    return accepted(response, job, created)
 
 
 @router.delete("/projects/{project_id}", status_code=204, responses={404: {"model": ErrorPublic}})
