@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codeforge.ai.errors import AIProviderError
+from codeforge.ai.errors import AIAnswerError
 from codeforge.ai.redact import is_secret_file
 from codeforge.core.answersfile import ANSWERS_FILE
 from codeforge.errors import ConflictError, SecurityError
@@ -45,7 +45,7 @@ class GeneratedCode:
     checks: list[str] = field(default_factory=list)
 
 
-def _ruff_command() -> list[str] | None:
+def ruff_command() -> list[str] | None:
     exe = shutil.which("ruff")
     if exe:
         return [exe]
@@ -58,7 +58,7 @@ def _ruff_command() -> list[str] | None:
 
 def ruff_format(code: str, filename: str = "generated.py") -> str | None:
     """``code`` formatted by ruff, or None when ruff is missing or refuses it."""
-    cmd = _ruff_command()
+    cmd = ruff_command()
     if cmd is None:
         return None
     proc = subprocess.run(
@@ -89,11 +89,11 @@ def project_context(project: Path, target: Path | None, limit: int = MAX_CONTEXT
 
 
 def check_python(code: str, filename: str) -> tuple[str, list[str]]:
-    """Parse then format ``code``; the checks that ran, or AIProviderError."""
+    """Parse then format ``code``; the checks that ran, or AIAnswerError."""
     try:
         ast.parse(code, filename=filename)
     except SyntaxError as exc:
-        raise AIProviderError(
+        raise AIAnswerError(
             f"the generated code does not parse: {exc.msg} (line {exc.lineno})",
             hint="try again with a more precise description or a larger model",
         ) from exc
@@ -122,8 +122,13 @@ def generate_code(
     project: Path,
     into: Path | None = None,
     max_tokens: int = 512,
+    repair: str | None = None,
 ) -> GeneratedCode:
-    """Code for ``description``; appended to ``into`` when it exists, else a new file."""
+    """Code for ``description``; appended to ``into`` when it exists, else a new file.
+
+    ``repair`` is what went wrong with the previous attempt (its code and the failed
+    checks' output): the model is asked for the corrected code.
+    """
     target = _confined(project, into or Path("generated.py"))
     original = target.read_text(encoding="utf-8") if target.is_file() else ""
     context = project_context(project, target)
@@ -142,6 +147,14 @@ def generate_code(
             ),
         },
     ]
+    if repair:
+        messages.append(
+            {
+                "role": "user",
+                "content": f"{repair}\n\nFix the code so that these checks pass. Reply with "
+                "the complete corrected code for the same request.",
+            }
+        )
     data, _ = provider.complete_json(
         messages, CODE_SCHEMA, max_tokens=max_tokens, schema_name="code"
     )

@@ -145,6 +145,15 @@ def describe(
 )
 @click.option("--dry-run", is_flag=True, help="Show the diff only.")
 @click.option("--yes", is_flag=True, help="Write without asking.")
+@click.option(
+    "--test", "test_cmd", default=None, metavar="CMD",
+    help="Run CMD (and ruff) on the generated code in a copy of the project; feed failures "
+    "back to the model. Default: the target's own tests (test_NAME.py), when it has some.",
+)  # fmt: skip
+@click.option(
+    "--rounds", type=click.IntRange(0, 10), default=2, show_default=True,
+    help="Repair rounds after the first try, when checks fail.",
+)  # fmt: skip
 @model_option
 def generate(
     description: str,
@@ -152,20 +161,41 @@ def generate(
     project: Path,
     dry_run: bool,
     yes: bool,
+    test_cmd: str | None,
+    rounds: int,
     local_model: str | None,
 ) -> None:
-    """Generate code for DESCRIPTION in the project; shows a diff, writes only when confirmed."""
+    """Generate code for DESCRIPTION in the project; shows a diff, writes only when confirmed.
+
+    With --test CMD, or when the target has its own tests, each try runs ruff and the
+    tests in a private copy of the project; failures go back to the model for at most
+    --rounds more tries. Code that still fails is not written (exit 1).
+    """
     from rich.console import Console
     from rich.syntax import Syntax
 
     from codeforge.ai.codegen import generate_code, write_generated
     from codeforge.ai.provider import open_provider
+    from codeforge.ai.repair import generate_repaired, test_command
     from codeforge.ai.settings import load_ai_settings
 
+    target = (project / (into or Path("generated.py"))).resolve()
+    command = test_command(project.resolve(), target, test_cmd)
     with open_provider(load_ai_settings(), local_model=local_model) as provider:
-        gen = generate_code(provider, description, project=project, into=into)
+        if command:
+            repaired = generate_repaired(
+                provider, description, project=project, into=into, test=test_cmd,
+                rounds=rounds, say=lambda line: click.echo(line, err=True),
+            )  # fmt: skip
+            gen = repaired.final.gen
+        else:
+            gen = generate_code(provider, description, project=project, into=into)
     console = Console()
-    console.print(Syntax(gen.diff or "(no change)", "diff"))
+    if gen is not None:
+        console.print(Syntax(gen.diff or "(no change)", "diff"))
+    if command:
+        _repair_outcome(repaired, console)
+    assert gen is not None  # a failed outcome raised above
     console.print(f"[dim]checks: {', '.join(gen.checks) or 'none'}[/]")
     if dry_run:
         return
@@ -176,6 +206,27 @@ def generate(
         raise Declined(f"{gen.path} not written: the change was declined")
     write_generated(gen)
     console.print(f"wrote {gen.path}")
+
+
+def _repair_outcome(repaired: Any, console: Any) -> None:
+    """Say what passed; code that still fails is an error (nothing written)."""
+    from codeforge.ai.repair import describe_command
+
+    tries = len(repaired.rounds)
+    shown = describe_command(repaired.command)
+    if repaired.passed:
+        names = ", ".join(c.name for c in repaired.final.checks)
+        when = "on the first try" if tries == 1 else f"after {tries - 1} repair round(s)"
+        console.print(f"passed: {names} (`{shown}`) {when}")
+        repaired.final.gen.checks.extend(c.name for c in repaired.final.checks)
+        return
+    final = repaired.final
+    failed = [c.name for c in final.checks if not c.passed] or ["no usable code"]
+    raise CodeForgeError(
+        f"the generated code still fails ({', '.join(failed)}) after {tries} tries "
+        f"with `{shown}`; nothing written",
+        hint="give a more precise description, raise --rounds, or use a larger model",
+    )
 
 
 @ai.command()
