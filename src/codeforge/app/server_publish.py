@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from codeforge.app import user_credentials
 from codeforge.app.context import AppContext
 from codeforge.app.publish import Publisher, PublishResult, check_request, request_from
+from codeforge.app.publish_secrets import CredentialLookup
+from codeforge.core.answersfile import ANSWERS_FILE, read_answers_file
 from codeforge.core.artifacts import artifact_id_for
 from codeforge.core.credentials import (
     DEFAULT_NAME,
@@ -42,6 +44,7 @@ from codeforge.db.models import Project
 from codeforge.db.repositories import get_project, log_activity
 from codeforge.errors import (
     ConflictError,
+    CredentialError,
     NotFoundError,
     SecurityError,
     UsageError,
@@ -159,9 +162,57 @@ def publish_zip(
         init_and_commit(
             root, message, author_name=COMMIT_NAME, author_email=COMMIT_EMAIL, date=date.isoformat()
         )
-        request = request_from(root, forge.name, key[1], options)
+        secrets = tree_secrets(ctx, user_id, root, key)
+        request = request_from(root, forge.name, key[1], options, secrets=secrets)
         publisher = Publisher(repos, HttpsPusher(), None, lambda: datetime.now(UTC))
         return publisher.publish(request)
+
+
+def tree_secrets(ctx: AppContext, user_id: int, root: Path, key: Key) -> dict[str, str]:
+    """The CI secrets the tree's blueprint declares, from the user's own stored credentials.
+
+    Secret answers never reach a job, so a secret from an answer has no value here: a
+    required one fails the job before anything is sent, an optional one is left out.
+    """
+    from codeforge.app import catalog
+    from codeforge.app.publish_secrets import resolve_secrets
+    from codeforge.core.answers import Evaluator
+
+    if not (root / ANSWERS_FILE).is_file():
+        return {}
+    recorded = read_answers_file(root)
+    engine, ref = catalog.resolve(ctx, recorded.blueprint_name, recorded.blueprint_version)
+    blueprint = engine.load_blueprint(ref).blueprint
+    if blueprint.publish is None or not blueprint.publish.secrets:
+        return {}
+    evaluator = Evaluator(engine.environment(blueprint.template_root))
+    context = {**recorded.answers, "project_name": root.name}
+    lookup = _own_credentials(ctx, user_id)
+    try:
+        return resolve_secrets(blueprint, evaluator, context, (key[0], key[1]), lookup)
+    except UsageError as exc:
+        raise ValidationError(
+            exc.message,
+            where=exc.where,
+            hint="secret answers never reach a job: publish this project with "
+            "`codeforge publish` (CODEFORGE_PUBLISH_SECRET_<NAME>)",
+        ) from None
+
+
+def _own_credentials(ctx: AppContext, user_id: int) -> CredentialLookup:
+    def lookup(provider: str, host: str, name: str | None) -> str:
+        forge = forge_named(ctx.plugins.forges().values(), provider)
+        key = (forge.name, normalise_host(host or forge.default_host), name or DEFAULT_NAME)
+        with ctx.factory.begin() as session:
+            try:
+                return user_credentials.token(session, ctx, user_id, key)
+            except NotFoundError:
+                raise CredentialError(
+                    f"you have no {key[0]} credential {key[2]!r} for {key[1]}",
+                    hint=f"store one first: PUT /api/v1/credentials/{key[0]}",
+                ) from None
+
+    return lookup
 
 
 def unpack(data: bytes, dest: Path) -> Path:
