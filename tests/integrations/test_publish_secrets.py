@@ -9,17 +9,18 @@ anywhere in clear.
 from __future__ import annotations
 
 import base64
+import os
 import re
 from pathlib import Path
 
 import pytest
-from cli_support import console
+from cli_support import Terminal, console
 from nacl.exceptions import CryptoError
 from nacl.public import SealedBox
 
 from codeforge.errors import ValidationError
 
-from .forge_contract import ForgeContract
+from .forge_contract import ForgeContract, Reply
 from .forge_repos_contract import FakeRepo
 from .test_publish import ENV, GH, GL, TOKENS, accounts
 
@@ -273,3 +274,68 @@ def test_the_documented_example_publishes(accounts: ForgeContract, tmp_path: Pat
     )  # fmt: skip
     assert later.returncode == 0, later.stderr
     assert opened(repo, "REGISTRY_TOKEN") == ("r0tated-" + VALUE).encode()
+
+
+def test_a_refused_secret_shows_no_value_even_with_debug(
+    accounts: ForgeContract, tmp_path: Path, isolated_dirs: dict[str, Path]
+) -> None:
+    store_credential(accounts)
+    made = console(
+        "init", "shop", "-t", str(blueprint(tmp_path, accounts)), "--defaults",
+        "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    refusal = Reply(422, {"message": "Invalid request.", "documentation_url": "x"})
+    accounts.failures[:] = [("PUT", "/api/v3/repos/octocat/shop/actions/secrets/", refusal)]
+    done = console(
+        "--debug", "publish", str(tmp_path / "out" / "shop"), "--to", "github",
+        "--host", accounts.url,
+        env={"GITHUB_TOKEN": GH, "CODEFORGE_PUBLISH_SECRET_DEPLOY_TOKEN": VALUE},
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr and "Invalid request." in done.stderr
+    for value in (VALUE, CRED):
+        assert_nowhere(
+            value, tmp_path / "out", isolated_dirs["data"], texts=(done.stdout, done.stderr)
+        )
+
+
+def test_a_dry_run_lists_the_secrets_and_sends_nothing(
+    accounts: ForgeContract, tmp_path: Path
+) -> None:
+    store_credential(accounts)
+    made = console(
+        "init", "shop", "-t", str(blueprint(tmp_path, accounts)), "--defaults",
+        "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    env = {"CODEFORGE_PUBLISH_SECRET_DEPLOY_TOKEN": VALUE}
+    done = console(
+        "publish", str(tmp_path / "out" / "shop"), "--to", "github", "--host", accounts.url,
+        "--dry-run", env={"GITHUB_TOKEN": GH, **env},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "secret DEPLOY_TOKEN" in done.stdout and "secret REGISTRY_TOKEN" in done.stdout
+    assert VALUE not in done.stdout + done.stderr
+    assert accounts.repos == {} and accounts.mutating() == []
+
+
+def test_on_a_terminal_a_missing_answer_is_asked_without_echo(
+    accounts: ForgeContract, tmp_path: Path
+) -> None:
+    store_credential(accounts)
+    made = console(
+        "init", "shop", "-t", str(blueprint(tmp_path, accounts)), "--defaults",
+        "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    term = Terminal(
+        ["publish", str(tmp_path / "out" / "shop"), "--to", "github", "--host", accounts.url],
+        environ={**os.environ, "GITHUB_TOKEN": GH},
+    )
+    term.wait_for("Value of the CI secret DEPLOY_TOKEN (the answer 'deploy_token')")
+    term.reply(VALUE)
+    assert term.finish() == 0, term.seen
+    assert VALUE not in term.seen  # not echoed
+    [repo] = accounts.repos.values()
+    assert opened(repo, "DEPLOY_TOKEN") == VALUE.encode()
