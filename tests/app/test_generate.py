@@ -20,9 +20,9 @@ def generations(ctx: AppContext, kind: str) -> float:
 
 
 def test_the_zip_holds_the_rendered_plan_under_the_project_name(ctx: AppContext) -> None:
-    engine, ref = catalog.resolve(ctx, "lib-python")
+    engine, ref = catalog.resolve(ctx, "lib-python", caller=None)
     made = generate.generate_zip(ctx, engine, ref, "demo", {"license": "BSD-3-Clause"})
-    again = generate.generate_zip(ctx, *catalog.resolve(ctx, "lib-python"), "demo", {})
+    again = generate.generate_zip(ctx, *catalog.resolve(ctx, "lib-python", caller=None), "demo", {})
     with zipfile.ZipFile(io.BytesIO(made.data)) as archive:
         names = set(archive.namelist())
         answers = archive.read("demo/.codeforge-answers.yml").decode()
@@ -38,7 +38,7 @@ def test_the_zip_holds_the_rendered_plan_under_the_project_name(ctx: AppContext)
 def test_record_stores_one_project_per_generation(ctx: AppContext, maya: object) -> None:
     from codeforge.db.repositories import ANY_OWNER, list_projects
 
-    rendered = generate.render(ctx, "lib-python", "demo", {}, None)
+    rendered = generate.render(ctx, "lib-python", "demo", {}, None, caller=None)
     first = record.record(ctx, rendered, "demo", "maya")
     second = record.record(ctx, rendered, "demo", "maya")
     assert first != second
@@ -51,7 +51,7 @@ def test_record_stores_one_project_per_generation(ctx: AppContext, maya: object)
 
 
 def test_a_record_id_is_recorded_once(ctx: AppContext, maya: object) -> None:
-    rendered = generate.render(ctx, "lib-python", "demo", {}, None)
+    rendered = generate.render(ctx, "lib-python", "demo", {}, None, caller=None)
     rec = record.server_record(rendered, "demo", "maya", record_id="a" * 32, details={"x": 1})
     assert (rec.path, rec.action, rec.actor) == ("api:" + "a" * 32 + "/demo", "generate", "maya")
     ids = []
@@ -64,7 +64,7 @@ def test_a_record_id_is_recorded_once(ctx: AppContext, maya: object) -> None:
 def test_preview_describes_every_file_and_records_nothing(ctx: AppContext) -> None:
     from codeforge.db.repositories import ANY_OWNER, list_projects
 
-    shown = preview.preview(ctx, "lib-python", "demo", {}, None)
+    shown = preview.preview(ctx, "lib-python", "demo", {}, None, caller=None)
     assert (shown.template, shown.name) == ("lib-python", "demo")
     paths = [f.path for f in shown.files]
     assert paths == sorted(paths) and ".codeforge-answers.yml" in paths
@@ -77,8 +77,8 @@ def test_preview_describes_every_file_and_records_nothing(ctx: AppContext) -> No
 
 def test_unknown_blueprints_versions_and_paths_are_refused(ctx: AppContext) -> None:
     with pytest.raises(NotFoundError, match="no blueprint named nope"):
-        generate.render(ctx, "nope", "demo", {}, None)
+        generate.render(ctx, "nope", "demo", {}, None, caller=None)
     with pytest.raises(NotFoundError, match=r"has no version 0\.0\.1"):
-        generate.render(ctx, "lib-python", "demo", {}, "0.0.1")
+        generate.render(ctx, "lib-python", "demo", {}, "0.0.1", caller=None)
     with pytest.raises(NotFoundError):
-        generate.render(ctx, "/etc", "demo", {}, None)
+        generate.render(ctx, "/etc", "demo", {}, None, caller=None)

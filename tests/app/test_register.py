@@ -27,15 +27,15 @@ def test_an_archive_registers_generates_and_retires(ctx: AppContext, maya: Actor
     assert registered.source.startswith("archive:sha256:")
     assert registered.to_json()["created_at"] == registered.created_at.isoformat()
     # The catalog sees it at once on this server (the cached snapshot was dropped).
-    assert "team-lib" in [e.name for e in catalog.list_entries(ctx)]
-    rendered = generate.render(ctx, "team-lib", "demo", {}, None)
+    assert "team-lib" in [e.name for e in catalog.list_entries(ctx, None)]
+    rendered = generate.render(ctx, "team-lib", "demo", {}, None, caller=None)
     assert rendered.loaded.source.source == registered.source
     assert [d["tasks_ignored"] for d in activities(ctx, "blueprint.register")] == [True]
     retired = register.retire(ctx, maya, "team-lib", None)
     assert [r.version for r in retired] == ["1.2.0"]
-    assert "team-lib" not in [e.name for e in catalog.list_entries(ctx)]
+    assert "team-lib" not in [e.name for e in catalog.list_entries(ctx, None)]
     with pytest.raises(NotFoundError):
-        generate.render(ctx, "team-lib", "demo", {}, None)
+        generate.render(ctx, "team-lib", "demo", {}, None, caller=None)
 
 
 def test_a_job_registration_names_its_job(ctx: AppContext, maya: Actor) -> None:

@@ -23,6 +23,11 @@ TABLES = {
     "activity",
     "jobs",
     "workflows",
+    "blueprint_listings",
+    "groups",
+    "group_members",
+    "blueprint_groups",
+    "blueprint_stars",
     "alembic_version",
 }
 

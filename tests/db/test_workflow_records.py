@@ -65,10 +65,10 @@ def test_results_are_kept_per_stage_logged_and_listed(db_url: str, tmp_path: Pat
 
 
 def test_the_migration_goes_down_and_up_again(db_url: str) -> None:
-    assert migrate.upgrade(db_url) == "0007"
+    assert migrate.upgrade(db_url, "0007") == "0007"
     from alembic import command
 
     command.downgrade(migrate.alembic_config(db_url), "0006")
     assert migrate.current_revision(db_url) == "0006"
-    command.upgrade(migrate.alembic_config(db_url), "head")
+    command.upgrade(migrate.alembic_config(db_url), "0007")
     assert migrate.current_revision(db_url) == "0007"

@@ -81,6 +81,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
         blueprints,
         credentials,
         fleet,
+        groups,
         health,
         job_events,
         jobs,
@@ -91,7 +92,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     from codeforge.api.routes import session as session_routes
 
     modules = [blueprints, projects, activity, analytics, users, keys, credentials, ai, jobs]
-    modules += [job_events, fleet]
+    modules += [job_events, fleet, groups]
     for module in modules:
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)

@@ -49,6 +49,13 @@ class BlueprintSummary(Output):
     tags: list[str]
     source: str
     versions: list[str]
+    # the marketplace (docs/api.md#marketplace)
+    owner: str | None = None
+    visibility: Literal["public", "private"] = "public"
+    featured: bool = False
+    deprecated: bool = False
+    replacement: str | None = Field(None, description="What to use instead, when deprecated")
+    stars: int = 0
 
 
 class ComponentPublic(Output):
@@ -62,11 +69,22 @@ class BlueprintPublic(BlueprintSummary):
     components: list[str]
     formatters: list[str]
     has_tasks: bool
+    groups: list[str] = Field(
+        default_factory=list, description="Groups a private one is shared with"
+    )
+    starred: bool = Field(False, description="You starred it")
+
+
+Visibility = Literal["public", "private"]
 
 
 class BlueprintRegisterGit(Input):
     git_url: Annotated[str, Field(min_length=1, max_length=2000)]
     ref: Annotated[str | None, Field(max_length=200)] = None
+    visibility: Visibility | None = Field(
+        None,
+        description="A new name's visibility (default public); owners and admins may change it",
+    )
 
 
 class BlueprintRegistered(Output):
@@ -297,6 +315,7 @@ class RegisterJobCreate(Input):
     kind: Literal["register"]
     git_url: Annotated[str, Field(min_length=1, max_length=2000)]
     ref: Annotated[str | None, Field(max_length=200)] = None
+    visibility: Visibility | None = None
     idempotency_key: IdempotencyKey = None
 
 

@@ -93,10 +93,11 @@ def registered(settings: Settings, warn: Callable[[str], None]) -> list[Choice]:
     found = []
     try:
         ctx = build_context(settings, migrate=False)
-        names = [e.name for e in catalog.list_entries(ctx) if e.kind == "registered"]
+        # The local user (None) owns the database: every blueprint in it is theirs to see.
+        names = [e.name for e in catalog.list_entries(ctx, None) if e.kind == "registered"]
         for name in names:
             try:
-                bp, _ = catalog.load(ctx, name)
+                bp, _ = catalog.load(ctx, name, caller=None)
             except CodeForgeError as exc:
                 warn(f"registered blueprint {name} skipped: {exc.message}")
                 continue

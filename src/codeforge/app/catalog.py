@@ -3,6 +3,10 @@
 A name resolves to a built-in first; registered blueprints cannot take a built-in's
 name. Registered sources live in the database, their files in each server's cache
 (fetched again from the database or git when missing), so servers share no state.
+
+Every reader names its ``caller`` (None only for the local CLI user): a private
+blueprint the caller may not see (``codeforge.app.marketplace``) is left out of
+lists and resolves to the same NotFoundError as a missing name.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import dataclasses
 
 from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
+from codeforge.app.marketplace import Caller, Listing, Market, load_market, not_found
 from codeforge.app.registry import materialise
 from codeforge.cache.memo import TtlValue
 from codeforge.core.engine import SDLCEngine
@@ -45,12 +50,32 @@ class Snapshot:
     entries: list[Entry]
     builtins: frozenset[str]
     registered: dict[str, list[Registered]]  # by name, oldest version first
-    body: bytes  # the JSON of GET /blueprints
+    market: Market
+    rows: dict[str, dict[str, object]]  # each entry as GET /blueprints shows it
+
+    def visible(self, caller: Caller | None) -> list[Entry]:
+        """The entries ``caller`` may see, by name."""
+        return [e for e in self.entries if self.market.can_see(e.name, caller)]
+
+
+def _row(entry: Entry, listing: Listing, stars: int) -> dict[str, object]:
+    return {
+        "name": entry.name,
+        "version": entry.version,
+        "description": entry.description,
+        "tags": entry.tags,
+        "source": entry.source,
+        "versions": entry.versions,
+        "owner": listing.owner,
+        "visibility": listing.visibility,
+        "featured": listing.featured,
+        "deprecated": listing.deprecated,
+        "replacement": listing.replacement,
+        "stars": stars,
+    }
 
 
 def _load_snapshot(ctx: AppContext) -> Snapshot:
-    import orjson
-
     from codeforge.db.repositories import list_blueprints
 
     entries = []
@@ -74,6 +99,7 @@ def _load_snapshot(ctx: AppContext) -> Snapshot:
             for r in list_blueprints(session)
             if r.name not in builtins
         ]
+        market = load_market(session, frozenset(builtins))
     registered: dict[str, list[Registered]] = {}
     for row in rows:
         registered.setdefault(row.name, []).append(row)
@@ -91,20 +117,8 @@ def _load_snapshot(ctx: AppContext) -> Snapshot:
             )
         )
     entries.sort(key=lambda e: e.name)
-    body = orjson.dumps(
-        [
-            {
-                "name": e.name,
-                "version": e.version,
-                "description": e.description,
-                "tags": e.tags,
-                "source": e.source,
-                "versions": e.versions,
-            }
-            for e in entries
-        ]
-    )
-    return Snapshot(entries, frozenset(builtins), registered, body)
+    shown = {e.name: _row(e, market.listing(e.name), market.stars.get(e.name, 0)) for e in entries}
+    return Snapshot(entries, frozenset(builtins), registered, market, shown)
 
 
 def snapshot(ctx: AppContext) -> Snapshot:
@@ -127,13 +141,46 @@ def invalidate(ctx: AppContext) -> None:
         ctx.catalog_cache.invalidate()
 
 
-def list_entries(ctx: AppContext) -> list[Entry]:
-    return snapshot(ctx).entries
+def list_entries(ctx: AppContext, caller: Caller | None) -> list[Entry]:
+    """The blueprints ``caller`` may see, by name."""
+    return snapshot(ctx).visible(caller)
 
 
-def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[SDLCEngine, str]:
-    """The engine to render ``name`` with and the reference to pass it."""
+def find(ctx: AppContext, name: str, caller: Caller | None) -> Entry:
+    """The entry ``name``; NotFoundError when it is missing or ``caller`` may not see it."""
     snap = snapshot(ctx)
+    if snap.market.can_see(name, caller):
+        for entry in snap.entries:
+            if entry.name == name:
+                return entry
+    raise not_found(name)
+
+
+def sort_entries(
+    ctx: AppContext, entries: list[Entry], sort: str, uses: dict[str, int] | None = None
+) -> list[Entry]:
+    """``entries`` by ``sort``: name, stars, uses (recorded projects) or recent (newest
+    registration; built-ins last), the name breaking ties."""
+    market = snapshot(ctx).market
+    by_name = sorted(entries, key=lambda e: e.name)
+    if sort == "stars":
+        return sorted(by_name, key=lambda e: -market.stars.get(e.name, 0))
+    if sort == "uses":
+        counts = usage_counts(ctx) if uses is None else uses
+        return sorted(by_name, key=lambda e: -counts.get(e.name, 0))
+    if sort == "recent":
+        return sorted(by_name, key=lambda e: -market.registered_at.get(e.name, 0.0))
+    return by_name
+
+
+def resolve(
+    ctx: AppContext, name: str, version: str | None = None, *, caller: Caller | None
+) -> tuple[SDLCEngine, str]:
+    """The engine to render ``name`` with and the reference to pass it (NotFoundError when
+    ``caller`` may not see it)."""
+    snap = snapshot(ctx)
+    if not snap.market.can_see(name, caller):
+        raise not_found(name)
     if name in snap.builtins:
         engine = server_engine(ctx)
         if version is not None:
@@ -155,9 +202,11 @@ def resolve(ctx: AppContext, name: str, version: str | None = None) -> tuple[SDL
     return server_engine(ctx, {ref: (folder, row.source)}), ref
 
 
-def load(ctx: AppContext, name: str, version: str | None = None) -> tuple[Blueprint, str]:
+def load(
+    ctx: AppContext, name: str, version: str | None = None, *, caller: Caller | None
+) -> tuple[Blueprint, str]:
     """The parsed blueprint ``name`` and its source label."""
-    engine, ref = resolve(ctx, name, version)
+    engine, ref = resolve(ctx, name, version, caller=caller)
     loaded = engine.load_blueprint(ref)
     return loaded.blueprint, loaded.source.source
 

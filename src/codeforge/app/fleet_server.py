@@ -35,7 +35,7 @@ def status(ctx: AppContext, actor: Actor, blueprint: str | None = None) -> list[
     last update (its newest ``update`` or ``update-pr`` Activity row, else its record)."""
     from codeforge.db.activities import last_activities
 
-    newest = {entry.name: _newest(entry.versions) for entry in catalog.list_entries(ctx)}
+    newest = {entry.name: _newest(entry.versions) for entry in catalog.list_entries(ctx, actor)}
     rows = [
         row
         for row in projects.list_projects(ctx, actor)

@@ -17,6 +17,7 @@ from typing import Any
 
 from codeforge.app import catalog
 from codeforge.app.context import AppContext
+from codeforge.app.marketplace import Caller
 from codeforge.core.answers import Evaluator, choice_pairs, convert, validate
 from codeforge.core.engine import check_project_name
 from codeforge.core.schema_export import variable_schema
@@ -123,10 +124,12 @@ def form_state(
     name: str,
     form: Mapping[str, Sequence[str]] | None,
     version: str | None = None,
+    *,
+    caller: Caller,
 ) -> FormState:
     """The form of ``template``'s questions, filled from the posted ``form`` (fields
     ``v.NAME``; None: defaults only)."""
-    engine, ref = catalog.resolve(ctx, template, version)
+    engine, ref = catalog.resolve(ctx, template, version, caller=caller)
     bp = engine.load_blueprint(ref, allow_local=False).blueprint
     submitted = None if form is None else submitted_values(bp.variables, form)
     errors: dict[str, str] = {}

@@ -16,6 +16,7 @@ from typing import Any, Final
 from codeforge.app import catalog
 from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
+from codeforge.app.marketplace import Caller
 from codeforge.app.registry import fetch_git
 from codeforge.core.engine import LoadedBlueprint, SDLCEngine
 from codeforge.core.generation import announce
@@ -52,10 +53,17 @@ def render_resolved(
 
 
 def render(
-    ctx: AppContext, template: str, name: str, answers: Mapping[str, Any], version: str | None
+    ctx: AppContext,
+    template: str,
+    name: str,
+    answers: Mapping[str, Any],
+    version: str | None,
+    *,
+    caller: Caller,
 ) -> Rendered:
-    """Resolve ``template`` (built-in or registered, never a path) and render it in memory."""
-    engine, ref = catalog.resolve(ctx, template, version)
+    """Resolve ``template`` (built-in or registered, never a path, one ``caller`` may see)
+    and render it in memory."""
+    engine, ref = catalog.resolve(ctx, template, version, caller=caller)
     return timed_render(ctx, engine, ref, name, answers)
 
 

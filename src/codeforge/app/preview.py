@@ -8,6 +8,7 @@ from typing import Any
 
 from codeforge.app.context import AppContext
 from codeforge.app.generate import Rendered, render
+from codeforge.app.marketplace import Caller
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +40,16 @@ def _text(content: bytes, binary: bool) -> str | None:
 
 
 def preview(
-    ctx: AppContext, template: str, name: str, answers: Mapping[str, Any], version: str | None
+    ctx: AppContext,
+    template: str,
+    name: str,
+    answers: Mapping[str, Any],
+    version: str | None,
+    *,
+    caller: Caller,
 ) -> Preview:
     """Render ``template`` in memory and describe every file it would make."""
-    rendered: Rendered = render(ctx, template, name, answers, version)
+    rendered: Rendered = render(ctx, template, name, answers, version, caller=caller)
     bp = rendered.loaded.blueprint
     ctx.metrics.generations.labels(bp.name, "preview").inc()
     files = [

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from codeforge.app import catalog
 from codeforge.app.context import AppContext
+from codeforge.app.marketplace import check_visibility, not_found
 from codeforge.app.registry import archive_digest, fetch_archive, fetch_git, keep_archive
-from codeforge.errors import ConflictError, ValidationError
+from codeforge.errors import ConflictError, ForbiddenError, ValidationError
 from codeforge.sources import builtin_names
 from codeforge.templates.schema import Blueprint
 
@@ -27,10 +28,15 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Actor:
-    """Who registers: the user's id and name."""
+    """Who registers: the user's id and name, and whether they are an admin."""
 
     id: int
     name: str
+    admin: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.admin
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +69,31 @@ def check_registrable(ctx: AppContext, folder: Path) -> Blueprint:
     return bp
 
 
+def claim_listing(session: Session, name: str, actor: Actor, visibility: str | None) -> None:
+    """Make ``actor`` the owner of a new name (``visibility``, default public); a name owned
+    by another user takes new versions from its owner or an admin only."""
+    from codeforge.db.marketplace import ensure_listing, get_listing
+
+    if visibility is not None:
+        check_visibility(visibility)
+    row = get_listing(session, name)
+    if row is None:
+        ensure_listing(session, name, actor.id, visibility or "public")
+        return
+    if row.owner_id not in (None, actor.id) and not actor.admin:
+        raise ConflictError(
+            f"blueprint {name} belongs to another user",
+            hint="its owner or an admin registers its new versions; or rename yours",
+        )
+    if visibility is not None and visibility != row.visibility:
+        if row.owner_id != actor.id and not actor.admin:
+            raise ForbiddenError(
+                f"only the owner of {name} or an admin may change who sees it",
+                where="visibility",
+            )
+        row.visibility = visibility
+
+
 def record_registration(
     session: Session,
     bp: Blueprint,
@@ -71,11 +102,13 @@ def record_registration(
     *,
     archive: bytes | None = None,
     job_id: str | None = None,
+    visibility: str | None = None,
 ) -> RegisteredBlueprint:
-    """Write the Blueprint row (and the archive, so every server can fetch it) and the
-    activity, in the caller's transaction."""
+    """Write the Blueprint row (and the archive, so every server can fetch it), its
+    listing and the activity, in the caller's transaction."""
     from codeforge.db.repositories import log_activity, register_blueprint, store_archive
 
+    claim_listing(session, bp.name, actor, visibility)
     if archive is not None:
         store_archive(session, archive_digest(archive), archive)
     row = register_blueprint(
@@ -100,30 +133,41 @@ def record_registration(
 
 
 def register(
-    ctx: AppContext, actor: Actor, folder: Path, source: str, archive: bytes | None = None
+    ctx: AppContext,
+    actor: Actor,
+    folder: Path,
+    source: str,
+    archive: bytes | None = None,
+    visibility: str | None = None,
 ) -> RegisteredBlueprint:
     """Register the fetched blueprint in ``folder`` in one transaction of its own."""
     bp = check_registrable(ctx, folder)
     if archive is not None and keep_archive(ctx, archive):
         archive = None  # in the artifact store, written before the row that points at it
     with ctx.factory.begin() as session:
-        registered = record_registration(session, bp, source, actor, archive=archive)
+        registered = record_registration(
+            session, bp, source, actor, archive=archive, visibility=visibility
+        )
     catalog.invalidate(ctx)
     return registered
 
 
-def register_git(ctx: AppContext, actor: Actor, url: str, ref: str | None) -> RegisteredBlueprint:
+def register_git(
+    ctx: AppContext, actor: Actor, url: str, ref: str | None, visibility: str | None = None
+) -> RegisteredBlueprint:
     """Register the blueprint of a public https git repository at ``ref``."""
     folder, source = fetch_git(ctx, url, ref)
-    return register(ctx, actor, folder, source)
+    return register(ctx, actor, folder, source, visibility=visibility)
 
 
-def register_archive(ctx: AppContext, actor: Actor, data: bytes) -> RegisteredBlueprint:
+def register_archive(
+    ctx: AppContext, actor: Actor, data: bytes, visibility: str | None = None
+) -> RegisteredBlueprint:
     """Register the blueprint in an uploaded zip or tar(.gz) archive."""
     if len(data) > ctx.config.max_upload_bytes:
         raise ValidationError(f"the archive is larger than {ctx.config.max_upload_bytes} bytes")
     folder, source = fetch_archive(ctx, data)
-    return register(ctx, actor, folder, source, archive=data)
+    return register(ctx, actor, folder, source, archive=data, visibility=visibility)
 
 
 def retire(
@@ -134,6 +178,8 @@ def retire(
 
     if name in builtin_names():
         raise ConflictError(f"{name} is a built-in blueprint and cannot be retired")
+    if not catalog.snapshot(ctx).market.can_see(name, actor):
+        raise not_found(name)
     with ctx.factory.begin() as session:
         rows = retire_blueprint(session, name, version)
         log_activity(

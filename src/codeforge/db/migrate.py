@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions; a test keeps the two in step.
-HEAD_REVISION: Final = "0007"
+HEAD_REVISION: Final = "0008"
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
 # Any constant works: it only has to be the same in every CodeForge process.
 _PG_MIGRATION_LOCK: Final = 0x636F6465666F7267  # "codeforg"

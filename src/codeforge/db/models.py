@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 ROLES: Final = ("admin", "maintainer", "member")
+VISIBILITIES: Final = ("public", "private")
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION: Final = {
@@ -260,11 +261,17 @@ class Job(Base):
 __all__ = [
     "JOB_STATUSES",
     "ROLES",
+    "VISIBILITIES",
     "Activity",
     "ApiKey",
     "Base",
     "Blueprint",
     "BlueprintArchive",
+    "BlueprintGroup",
+    "BlueprintListing",
+    "BlueprintStar",
+    "Group",
+    "GroupMember",
     "Job",
     "Project",
     "UTCDateTime",
@@ -322,3 +329,68 @@ class Workflow(Base):
 
     def __repr__(self) -> str:
         return f"Workflow(project_id={self.project_id!r}, last_stage={self.last_stage!r})"
+
+
+class BlueprintListing(Base):
+    """How the marketplace shows a blueprint *name* (every version): its owner, who may see
+    it, and the maintainers' marks. A name without a row is public and unowned (built-ins,
+    plugins, and blueprints registered before owners existed)."""
+
+    __tablename__ = "blueprint_listings"
+    __table_args__ = (CheckConstraint("visibility IN ('public', 'private')", name="visibility"),)
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    visibility: Mapped[str] = mapped_column(String(20), default="public")
+    featured: Mapped[bool] = mapped_column(default=False)
+    deprecated: Mapped[bool] = mapped_column(default=False)
+    replacement: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Group(Base):
+    """A named set of users; a private blueprint can be shared with groups."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class BlueprintGroup(Base):
+    """A group that may see a private blueprint."""
+
+    __tablename__ = "blueprint_groups"
+
+    name: Mapped[str] = mapped_column(
+        ForeignKey("blueprint_listings.name", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class BlueprintStar(Base):
+    """A user's star on a blueprint name (built-in or registered)."""
+
+    __tablename__ = "blueprint_stars"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

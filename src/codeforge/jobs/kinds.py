@@ -37,6 +37,10 @@ class Owner:
     name: str
     role: str
 
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
 
 class JobRun(Protocol):
     """What a running kind can see and do."""
@@ -94,7 +98,7 @@ class GenerateKind:
             return
         if payload.get("ref") is not None:
             raise ValidationError("ref applies to git URL templates only", where="ref")
-        bp, _ = catalog.load(ctx, template, payload.get("version"))
+        bp, _ = catalog.load(ctx, template, payload.get("version"), caller=owner)
         secret = sorted(_secret_names(bp.variables) & set(answers))
         if secret:
             raise ValidationError(
@@ -112,7 +116,7 @@ class GenerateKind:
             job.progress(10, "fetching the blueprint")
             engine, ref = generate.resolve_git(ctx, template, payload.get("ref"), version)
         else:
-            engine, ref = catalog.resolve(ctx, template, version)
+            engine, ref = catalog.resolve(ctx, template, version, caller=job.owner)
         job.progress(40, "rendering")
         made = generate.generate_zip(ctx, engine, ref, name, answers)
         loaded = made.rendered.loaded
@@ -182,11 +186,13 @@ class RegisterKind:
         job.progress(10, "fetching the blueprint")
         folder, source = self.fetch(ctx, job.payload)
         bp = register.check_registrable(ctx, folder)
-        actor = register.Actor(owner.id, owner.name)
-        job_id = job.id
+        actor = register.Actor(owner.id, owner.name, owner.role == "admin")
+        job_id, visibility = job.id, job.payload.get("visibility")
 
         def record_rows(session: Session) -> dict[str, Any]:
-            row = register.record_registration(session, bp, source, actor, job_id=job_id)
+            row = register.record_registration(
+                session, bp, source, actor, job_id=job_id, visibility=visibility
+            )
             return {"blueprint": row.to_json()}
 
         return Work(result={}, record=record_rows, after=lambda: catalog.invalidate(ctx))

@@ -32,8 +32,10 @@ DEFAULT_PROJECT: Final = "my-project"
 MAX_FIELDS: Final = 400
 
 
-def _versions(request: Request, name: str) -> list[str]:
-    found = [e.versions for e in catalog.list_entries(ctx_of(request)) if e.name == name]
+def _versions(request: Request, who: Viewer, name: str) -> list[str]:
+    found = [
+        e.versions for e in catalog.list_entries(ctx_of(request), who.principal) if e.name == name
+    ]
     return found[0] if found else []
 
 
@@ -50,7 +52,8 @@ def _page(
         "user": who.principal,
         "csrf": who.csrf,
         "bp": bp,
-        "versions": _versions(request, bp.name),
+        "versions": _versions(request, who, bp.name),
+        "listing": catalog.snapshot(ctx_of(request)).market.listing(bp.name),
         "components": sorted(bp.components.values(), key=lambda c: c.name),
         "state": state,
         "project": project,
@@ -77,7 +80,9 @@ def blueprint_page(request: Request, name: NameParam, version: VersionQuery = No
     """The blueprint and its form, filled with the defaults."""
     who = viewer(request)
     try:
-        state = form_state(ctx_of(request), name, DEFAULT_PROJECT, None, version)
+        state = form_state(
+            ctx_of(request), name, DEFAULT_PROJECT, None, version, caller=who.principal
+        )
     except CodeForgeError as exc:
         return _error_page(who, exc)
     return _page(request, who, state, DEFAULT_PROJECT)
@@ -100,9 +105,13 @@ def _one(form: Mapping[str, Sequence[str]], key: str) -> str:
     return values[-1]
 
 
-def _state(request: Request, name: str, form: Mapping[str, Sequence[str]]) -> FormState:
+def _state(
+    request: Request, who: Viewer, name: str, form: Mapping[str, Sequence[str]]
+) -> FormState:
     version = _one(form, "version") or None
-    return form_state(ctx_of(request), name, _one(form, "project"), form, version)
+    return form_state(
+        ctx_of(request), name, _one(form, "project"), form, version, caller=who.principal
+    )
 
 
 def _engine_error(state: FormState, exc: CodeForgeError) -> FormState:
@@ -118,7 +127,7 @@ def _rendered(
     request: Request, who: Viewer, name: str, form: Mapping[str, Sequence[str]], action: str
 ) -> Response:
     try:
-        state = _state(request, name, form)
+        state = _state(request, who, name, form)
     except CodeForgeError as exc:
         return _error_page(who, exc)
     project = _one(form, "project")
@@ -132,9 +141,11 @@ def _rendered(
         if action == "job":
             return _submit_job(request, who, state, project, version)
         if action == "preview":
-            shown = preview.preview(ctx, name, project, state.answers, version)
+            shown = preview.preview(
+                ctx, name, project, state.answers, version, caller=who.principal
+            )
             return _page(request, who, state, project, preview=shown)
-        engine, ref = catalog.resolve(ctx, name, version)
+        engine, ref = catalog.resolve(ctx, name, version, caller=who.principal)
         made = generate.generate_zip(ctx, engine, ref, project, state.answers)
         project_id = record.record(ctx, made.rendered, project, who.principal.name)
     except CodeForgeError as exc:
@@ -207,7 +218,7 @@ async def fields(request: Request, name: NameParam) -> Response:
 
     def render() -> Response:
         try:
-            state = _state(request, name, form)
+            state = _state(request, who, name, form)
         except CodeForgeError as exc:
             return _error_page(who, exc)
         return page("fields.html", state=state, project=_one(form, "project"))

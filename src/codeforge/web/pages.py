@@ -123,7 +123,7 @@ def catalog_page(
     """Every blueprint the user may generate from, searched and filtered on the server."""
     who = viewer(request)
     ctx = ctx_of(request)
-    entries = catalog.list_entries(ctx)
+    entries = catalog.list_entries(ctx, who.principal)
     uses = catalog.usage_counts(ctx)
     words = q.lower().split()
     cards = [

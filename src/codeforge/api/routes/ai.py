@@ -28,6 +28,7 @@ from codeforge.api.auth import Ctx, CurrentUser
 from codeforge.api.config import API_PREFIX
 from codeforge.api.schemas import NAME_PATTERN
 from codeforge.app import catalog
+from codeforge.app.authentication import Principal
 from codeforge.app.blueprints import server_engine
 from codeforge.app.context import AppContext
 from codeforge.errors import CodeForgeError
@@ -200,14 +201,14 @@ def _ai_available() -> bool:
 # -- the catalog -----------------------------------------------------------------------
 
 
-def _catalog(ctx: AppContext) -> list[CatalogEntry]:
-    """The API's blueprints (built-ins and registered) as AI catalog entries."""
+def _catalog(ctx: AppContext, user: Principal) -> list[CatalogEntry]:
+    """The API's blueprints (built-ins and registered) ``user`` may see, as AI catalog entries."""
     from codeforge.ai.bridge import entry_from_blueprint
 
     entries = []
-    for entry in catalog.list_entries(ctx):
+    for entry in catalog.list_entries(ctx, user):
         try:
-            bp, _ = catalog.load(ctx, entry.name)
+            bp, _ = catalog.load(ctx, entry.name, caller=user)
         except CodeForgeError:
             continue  # a registered source that cannot be fetched right now
         entries.append(entry_from_blueprint(bp))
@@ -225,14 +226,15 @@ def _recommender() -> Any:
 
 
 @router.post("/recommend", response_model=list[Recommendation])
-def recommend(ctx: Ctx, _user: CurrentUser, body: RecommendRequest) -> list[Recommendation]:
-    """The blueprints that fit the description best, best first, with a score and a reason."""
-    ranked = _recommender().rank(body.description, _catalog(ctx), top=body.top)
+def recommend(ctx: Ctx, user: CurrentUser, body: RecommendRequest) -> list[Recommendation]:
+    """The blueprints that fit the description best, best first, with a score and a reason
+    (only blueprints you may see are candidates)."""
+    ranked = _recommender().rank(body.description, _catalog(ctx, user), top=body.top)
     return [Recommendation(name=r.name, score=r.score, reason=r.reason) for r in ranked]
 
 
 @router.post("/describe", response_model=DescribeResponse)
-def describe(ctx: Ctx, _user: CurrentUser, body: DescribeRequest) -> DescribeResponse:
+def describe(ctx: Ctx, user: CurrentUser, body: DescribeRequest) -> DescribeResponse:
     """A blueprint for the description (or the one given) and answers for its variables.
 
     The answers passed the blueprint's own validation: use them as ``data`` when
@@ -241,13 +243,13 @@ def describe(ctx: Ctx, _user: CurrentUser, body: DescribeRequest) -> DescribeRes
     """
     from codeforge.ai.bridge import describe_project
 
-    entries = _catalog(ctx)
+    entries = _catalog(ctx, user)
     if body.blueprint is not None:
-        catalog.load(ctx, body.blueprint)  # 404 before any model call
+        catalog.load(ctx, body.blueprint, caller=user)  # 404 before any model call
     engine = server_engine(ctx)
 
     def resolve(name: str) -> Any:
-        return catalog.load(ctx, name)[0]
+        return catalog.load(ctx, name, caller=user)[0]
 
     with _provider() as provider:
         found = describe_project(

@@ -66,7 +66,7 @@ def _zip_response(
     keep: Callable[[int, str, bytes], dict[str, str]] | None = None,
 ) -> StreamingResponse:
     """The zip of the project; ``keep(project_id, record_id, zip)`` adds headers (publish)."""
-    engine, ref = catalog.resolve(ctx, template, version)
+    engine, ref = catalog.resolve(ctx, template, version, caller=user)
     made = generate.generate_zip(ctx, engine, ref, name, answers)
     record_id = uuid.uuid4().hex
     project_id = record.record(ctx, made.rendered, name, user.name, record_id=record_id)
@@ -161,7 +161,7 @@ def publish_project(
 )
 def preview_project(body: GenerateRequest, ctx: Ctx, user: CurrentUser) -> PreviewPublic:
     """The file tree and rendered contents, without writing or recording anything."""
-    shown = preview.preview(ctx, body.template, body.name, body.answers, body.version)
+    shown = preview.preview(ctx, body.template, body.name, body.answers, body.version, caller=user)
     return PreviewPublic.model_validate(shown, from_attributes=True)
 
 
