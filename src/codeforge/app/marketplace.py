@@ -23,6 +23,8 @@ from codeforge.errors import ForbiddenError, NotFoundError, ValidationError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from codeforge.settings import Settings
+
 VISIBILITIES: Final = ("public", "private")
 SORTS: Final = ("name", "stars", "uses", "recent")
 
@@ -135,3 +137,63 @@ def require_manager(market: Market, name: str, caller: Caller) -> None:
         raise ForbiddenError(
             f"only the owner of {name} or an admin may change who sees it", where="visibility"
         )
+
+
+def local_market(settings: Settings) -> Market | None:
+    """The marketplace as the configured database holds it, for the CLI (which sees every
+    blueprint); None when there is no database yet, or one from before the marketplace.
+    Nothing is created or migrated just to read it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from codeforge.db.engine import parse_url, session_factory, sqlite_path
+    from codeforge.sources import builtin_names
+
+    url = settings.store_url
+    path = sqlite_path(parse_url(url))
+    if path is not None and not path.is_file():
+        return None
+    try:
+        with session_factory(url)() as session:
+            return load_market(session, frozenset(builtin_names()))
+    except SQLAlchemyError:
+        return None
+
+
+def deprecation_warning(name: str, deprecated: bool, replacement: str | None) -> str | None:
+    """The warning to show for using ``name``, when it is deprecated."""
+    if not deprecated:
+        return None
+    instead = f"; use {replacement} instead" if replacement else ""
+    return f"blueprint {name} is deprecated{instead}"
+
+
+def init_warning(settings: Settings, name: str) -> str | None:
+    """``codeforge init``'s warning when the configured database marks ``name`` deprecated.
+
+    ``init`` must not import SQLAlchemy for the embedded default (see
+    ``codeforge.core.journal``): its SQLite file is read with the standard library,
+    read-only; a configured database (which the recorder opens anyway) goes through
+    :func:`local_market`.
+    """
+    import contextlib
+    import sqlite3
+    from pathlib import Path
+
+    from codeforge.settings import DATABASE_FILENAME
+
+    if settings.database_url:
+        listing = (local_market(settings) or Market({}, {}, {}, {})).listing(name)
+        return deprecation_warning(name, listing.deprecated, listing.replacement)
+    path = Path(settings.data_dir) / DATABASE_FILENAME
+    if not path.is_file():
+        return None
+    query = "SELECT deprecated, replacement FROM blueprint_listings WHERE name = ?"
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+            row = connection.execute(query, (name,)).fetchone()
+    except sqlite3.Error:
+        return None  # a database from before the marketplace, or busy: no warning
+    if row is None:
+        return None
+    return deprecation_warning(name, bool(row[0]), row[1])

@@ -1,4 +1,4 @@
-"""``codeforge list templates|projects`` and ``codeforge show TEMPLATE``."""
+"""``codeforge list templates|blueprints|projects`` and ``codeforge show TEMPLATE``."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def blueprint_info(bp: Blueprint, *, detail: bool = False) -> dict[str, Any]:
 
 @click.group("list")
 def list_() -> None:
-    """List templates or projects."""
+    """List templates, blueprints or projects."""
 
 
 @list_.command("templates")
@@ -70,6 +70,61 @@ def list_templates(ctx: click.Context, as_json: bool) -> None:
     table = Table("name", "version", "description", "tags", "use with -t", title="Blueprints")
     for bp, use in blueprints:
         table.add_row(bp.name, bp.version, bp.description, ", ".join(bp.tags), use)
+    Console().print(table)
+
+
+@list_.command("blueprints")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_blueprints(ctx: click.Context, as_json: bool) -> None:
+    """The blueprints you can use with `init -t NAME`, with the marketplace's marks
+    (featured, deprecated and its replacement, stars) from the project database."""
+    from codeforge.app.local import usable_blueprints
+    from codeforge.app.marketplace import PUBLIC, local_market
+    from codeforge.cli.common import CliReporter
+
+    settings = settings_from(ctx)
+    blueprints = usable_blueprints(settings, reporter=CliReporter())
+    market = local_market(settings)
+    rows = []
+    for bp, use in blueprints:
+        listing = market.listing(bp.name) if market is not None else PUBLIC
+        stars = market.stars.get(bp.name, 0) if market is not None else 0
+        rows.append(
+            {
+                **blueprint_info(bp),
+                "use": use,
+                "featured": listing.featured,
+                "deprecated": listing.deprecated,
+                "replacement": listing.replacement,
+                "stars": stars,
+            }
+        )
+    if as_json:
+        echo_json(rows)
+        return
+    _blueprint_table(rows)
+
+
+def _marks(row: dict[str, Any]) -> str:
+    marks = ["featured"] if row["featured"] else []
+    if row["deprecated"]:
+        marks.append(
+            f"deprecated: use {row['replacement']}" if row["replacement"] else "deprecated"
+        )
+    return ", ".join(marks)
+
+
+def _blueprint_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("name", "version", "description", "marks", "stars", "use with -t")
+    table.title = "Blueprints"
+    for row in rows:
+        cells = [row["name"], row["version"], row["description"], _marks(row)]
+        table.add_row(*map(escape, cells), str(row["stars"]), escape(row["use"]))
     Console().print(table)
 
 

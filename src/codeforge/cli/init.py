@@ -174,6 +174,7 @@ def _finish(
     quiet: bool,
 ) -> None:
     """Show the result (and publish it when asked), then say if it could not be recorded."""
+    _warn_deprecated(ctx, result.blueprint.name)
     if target is None:
         _present(result, dry_run=dry_run, as_json=as_json, quiet=quiet)
     else:
@@ -182,6 +183,16 @@ def _finish(
         )
     if result.record_error is not None:
         _not_recorded(ctx, result.destination, result.record_error)
+
+
+def _warn_deprecated(ctx: click.Context, name: str) -> None:
+    """Warn (on stderr) when the database marks the blueprint deprecated, naming its
+    replacement."""
+    from codeforge.app.marketplace import init_warning
+
+    warning = init_warning(settings_from(ctx), name)
+    if warning is not None:
+        CliReporter().warn(warning)
 
 
 def _present_and_publish(

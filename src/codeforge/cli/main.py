@@ -23,7 +23,7 @@ DEBUG_ENV = "CODEFORGE_DEBUG"
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("codeforge.cli.init", "init", "Create a project from a blueprint."),
     "generate": ("codeforge.cli.generate", "generate", "Add a component to a generated project."),
-    "list": ("codeforge.cli.catalog", "list_", "List templates or projects."),
+    "list": ("codeforge.cli.catalog", "list_", "List templates, blueprints or projects."),
     "show": ("codeforge.cli.catalog", "show", "Show a blueprint's variables and components."),
     "config": ("codeforge.cli.config", "config", "Read and edit the user configuration."),
     "db": ("codeforge.cli.store", "db", "Manage the project database."),
@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("codeforge.cli.serve", "serve", "Run the web API."),
     "users": ("codeforge.cli.admin", "users", "Manage API users."),
     "keys": ("codeforge.cli.admin", "keys", "Manage API keys (shown once, stored as a hash)."),
+    "groups": (
+        "codeforge.cli.groups",
+        "groups",
+        "Manage user groups (private blueprints are shared with groups).",
+    ),
     "ai": ("codeforge.cli.ai", "ai", "AI help: recommend, describe, generate and review code."),
     "update": ("codeforge.cli.update", "update", "Merge a newer blueprint version into a project."),
     "check": ("codeforge.cli.update", "check", "Say whether a newer blueprint version exists."),
