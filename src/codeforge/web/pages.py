@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from codeforge.api.config import COOKIE_NAME, PLAIN_TEXT
-from codeforge.app import catalog
+from codeforge.app import catalog, listings
+from codeforge.app.context import AppContext
+from codeforge.app.marketplace import SORTS
 from codeforge.web.session import (
     LOGIN_CSRF_COOKIE,
     check_form,
@@ -34,6 +36,11 @@ class Card:
     tags: list[str]
     version: str
     uses: int
+    stars: int = 0
+    starred: bool = False
+    featured: bool = False
+    deprecated: bool = False
+    replacement: str | None = None
 
 
 def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
@@ -114,24 +121,64 @@ def _matches(entry: catalog.Entry, words: list[str], tag: str | None) -> bool:
     return all(word in text for word in words)
 
 
+SORT_PATTERN: Final = "^(" + "|".join(SORTS) + ")?$"
+
+
+def _cards(
+    ctx: AppContext, entries: list[catalog.Entry], uses: dict[str, int], starred: set[str]
+) -> list[Card]:
+    market = catalog.snapshot(ctx).market
+    cards = []
+    for e in entries:
+        listing = market.listing(e.name)
+        cards.append(
+            Card(
+                e.name,
+                e.description,
+                list(e.tags),
+                e.version,
+                uses.get(e.name, 0),
+                market.stars.get(e.name, 0),
+                e.name in starred,
+                listing.featured,
+                listing.deprecated,
+                listing.replacement,
+            )
+        )
+    return cards
+
+
 @router.get("/", response_class=HTMLResponse)
 def catalog_page(
     request: Request,
     q: Annotated[str, Query(max_length=MAX_QUERY, pattern=PLAIN_TEXT)] = "",
     tag: Annotated[str, Query(max_length=MAX_QUERY, pattern=PLAIN_TEXT)] = "",
+    sort: Annotated[str, Query(pattern=SORT_PATTERN)] = "",
 ) -> Response:
-    """Every blueprint the user may generate from, searched and filtered on the server."""
+    """Every blueprint the user may see, searched, filtered and sorted (name, stars, uses,
+    recent) on the server; the URL carries the state."""
+    from urllib.parse import urlencode
+
     who = viewer(request)
     ctx = ctx_of(request)
     entries = catalog.list_entries(ctx, who.principal)
     uses = catalog.usage_counts(ctx)
     words = q.lower().split()
-    cards = [
-        Card(e.name, e.description, list(e.tags), e.version, uses.get(e.name, 0))
-        for e in entries
-        if _matches(e, words, tag or None)
-    ]
+    shown = [e for e in entries if _matches(e, words, tag or None)]
+    shown = catalog.sort_entries(ctx, shown, sort or "name", uses)
+    cards = _cards(ctx, shown, uses, listings.starred(ctx, who.principal))
     tags = sorted({t for e in entries for t in e.tags})
+    state = {k: v for k, v in (("q", q), ("tag", tag), ("sort", sort)) if v}
+    here = "/?" + urlencode(state)
     return page(
-        "catalog.html", user=who.principal, csrf=who.csrf, cards=cards, q=q, tag=tag, tags=tags
+        "catalog.html",
+        user=who.principal,
+        csrf=who.csrf,
+        cards=cards,
+        q=q,
+        tag=tag,
+        tags=tags,
+        sort=sort,
+        sorts=SORTS,
+        here=here,
     )
