@@ -230,3 +230,24 @@ def test_stars_and_the_sort_orders(api: Api) -> None:
     assert bad.status_code == 422
     gone = api.as_(api.alice, "DELETE", f"{V1}/blueprints/{NAME}/star")
     assert gone.json() == {"name": NAME, "starred": False, "stars": 1}
+
+
+def test_diff_and_update_of_a_project_whose_blueprint_went_private_are_404(api: Api) -> None:
+    from .test_jobs import wait_done
+    from .test_update_job import README_V1, archive, generated, register
+
+    register(api, archive("1.0.0", README_V1))
+    pid = generated(api, api.alice)
+    assert api.as_(api.alice, "GET", f"{V1}/projects/{pid}/diff").status_code == 200
+    hidden = api.as_(api.maya, "PATCH", f"{V1}/blueprints/shelf-bp", json={"visibility": "private"})
+    assert hidden.status_code == 200, hidden.text
+
+    diff = api.as_(api.alice, "GET", f"{V1}/projects/{pid}/diff")
+    job = api.as_(api.alice, "POST", f"{V1}/projects/{pid}/update")
+
+    assert diff.status_code == 404 and diff.json()["message"] == "no blueprint named shelf-bp"
+    if job.status_code == 202:  # refused when it runs
+        done = wait_done(api, api.alice, job.json()["id"])
+        assert done["status"] == "failed" and "no blueprint named shelf-bp" in done["error"]
+    else:
+        assert job.status_code == 404

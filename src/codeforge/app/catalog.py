@@ -224,10 +224,15 @@ def usage_counts(ctx: AppContext) -> dict[str, int]:
     return {str(name): int(count) for name, count in rows}
 
 
-def resolve_update(ctx: AppContext, name: str, version: str) -> tuple[SDLCEngine, str, str]:
+def resolve_update(
+    ctx: AppContext, name: str, version: str, *, caller: Caller | None
+) -> tuple[SDLCEngine, str, str]:
     """The engine for updating a project made from ``name`` ``version`` to the newest version,
-    with the references of both (the base rebuilt for the merge, and the target)."""
+    with the references of both (the base rebuilt for the merge, and the target); a
+    blueprint ``caller`` may not see is a NotFoundError, like a missing one."""
     snap = snapshot(ctx)
+    if not snap.market.can_see(name, caller):
+        raise not_found(name)
     if name in snap.builtins:
         bp = ctx.parse(builtin_root() / name)
         if bp.version != version:

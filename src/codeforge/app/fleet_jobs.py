@@ -107,7 +107,7 @@ def _stored(
     ctx: AppContext, caller: Caller, job_id: str, entry: FleetEntry
 ) -> tuple[FleetOutcome, Recording | None]:
     """Merge the newest version into the project's stored tree, stored again under a new id."""
-    result, merged = server_update.run(ctx, caller.id, entry.id, lambda percent, stage: None)
+    result, merged = server_update.run(ctx, caller, entry.id, lambda percent, stage: None)
     status: fleet.Status = "conflicts" if result.conflicts else "updated"
     outcome = FleetOutcome(
         entry.id, entry.name, entry.path, status, result.from_version, result.to_version,
@@ -188,7 +188,7 @@ class _Pulls:
             raise NotFoundError(f"{provider} at {target.host} has no repository "
                                 f"{target.owner}/{target.name}")  # fmt: skip
         engine, base, newest = catalog.resolve_update(
-            self._ctx, project.blueprint_name, project.blueprint_version
+            self._ctx, project.blueprint_name, project.blueprint_version, caller=self._caller
         )
 
         def update(path: Path, options: UpdateOptions) -> updating.UpdateResult:

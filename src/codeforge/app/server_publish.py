@@ -181,7 +181,11 @@ def tree_secrets(ctx: AppContext, user_id: int, root: Path, key: Key) -> dict[st
     if not (root / ANSWERS_FILE).is_file():
         return {}
     recorded = read_answers_file(root)
-    engine, ref = catalog.resolve(ctx, recorded.blueprint_name, recorded.blueprint_version)
+    # Only the secrets' declarations of the blueprint that made the caller's own project
+    # are read here (nothing of it is shown): no visibility check, as for the local user.
+    engine, ref = catalog.resolve(
+        ctx, recorded.blueprint_name, recorded.blueprint_version, caller=None
+    )
     blueprint = engine.load_blueprint(ref).blueprint
     if blueprint.publish is None or not blueprint.publish.secrets:
         return {}

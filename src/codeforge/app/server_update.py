@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 from codeforge.app import catalog, server_publish
 from codeforge.app import update as updating
 from codeforge.app.context import AppContext
+from codeforge.app.marketplace import Caller
 from codeforge.core.update import UpdateOptions, UpdateResult
 
 if TYPE_CHECKING:
@@ -37,12 +38,12 @@ MAX_DIFF_CHARS: Final = 200_000  # a page and a JSON answer stay readable
 
 
 def _merge(
-    ctx: AppContext, project: Project, data: bytes, *, dry_run: bool
+    ctx: AppContext, project: Project, data: bytes, *, dry_run: bool, caller: Caller
 ) -> tuple[UpdateResult, bytes | None]:
     """Unpack ``data`` and merge the newest version into it; the result and (unless
     ``dry_run``) the merged tree as a zip."""
     engine, base, target = catalog.resolve_update(
-        ctx, project.blueprint_name, project.blueprint_version
+        ctx, project.blueprint_name, project.blueprint_version, caller=caller
     )
     options = UpdateOptions(template=target, base_template=base, force=True, dry_run=dry_run)
     with tempfile.TemporaryDirectory(prefix="codeforge-update-") as scratch:
@@ -71,12 +72,12 @@ def _zip_tree(root: Path) -> bytes:
     return buffer.getvalue()
 
 
-def diff(ctx: AppContext, project: Project) -> dict[str, Any]:
+def diff(ctx: AppContext, project: Project, caller: Caller) -> dict[str, Any]:
     """What updating ``project`` to its blueprint's newest version would change: the
     ``codeforge update --json`` fields plus the unified diff (capped)."""
     server_publish.check_stored(ctx, project)
     data = server_publish.read_tree(ctx, project)
-    result, _ = _merge(ctx, project, data, dry_run=True)
+    result, _ = _merge(ctx, project, data, dry_run=True, caller=caller)
     text = result.diff()
     summary = updating.update_summary(result)
     summary.pop("project")
@@ -91,17 +92,17 @@ def diff(ctx: AppContext, project: Project) -> dict[str, Any]:
 
 
 def run(
-    ctx: AppContext, owner_id: int, project_id: int, progress: Callable[[int, str], None]
+    ctx: AppContext, owner: Caller, project_id: int, progress: Callable[[int, str], None]
 ) -> tuple[UpdateResult, bytes | None]:
     """The ``update`` job's work: merge the newest version into the owner's stored tree.
 
     The merged zip is None when the project is already up to date (nothing to store)."""
     progress(10, "reading the generated tree")
     with ctx.read() as session:
-        project = server_publish.owned_tree(ctx, session, owner_id, project_id)
+        project = server_publish.owned_tree(ctx, session, owner.id, project_id)
         data = server_publish.read_tree(ctx, project)
     progress(30, "merging the newest blueprint version")
-    result, merged = _merge(ctx, project, data, dry_run=False)
+    result, merged = _merge(ctx, project, data, dry_run=False, caller=owner)
     return result, merged if result.changes else None
 
 

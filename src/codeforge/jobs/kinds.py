@@ -273,7 +273,7 @@ class UpdateKind:
 
         owner, job_id = job.owner, job.id
         project_id = int(job.payload["project_id"])
-        result, merged = server_update.run(job.ctx, owner.id, project_id, job.progress)
+        result, merged = server_update.run(job.ctx, owner, project_id, job.progress)
         job.progress(90, "storing the merged tree")
         return Work(
             result={

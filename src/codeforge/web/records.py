@@ -55,7 +55,7 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
         limit=PAGE_SIZE,
     )
     try:
-        diff, diff_error = server_update.diff(ctx, row), None
+        diff, diff_error = server_update.diff(ctx, row, who.principal), None
     except CodeForgeError as exc:  # no stored tree, or a base version gone: say so
         diff, diff_error = None, exc
     # The update job works on the caller's own projects only (as the API's route).

@@ -257,7 +257,7 @@ def project_diff(
     """What updating one of your projects (admins: anyone's) to its blueprint's newest version
     would change, merged with its generated tree; nothing is written."""
     project = projects.get_project(ctx, user, project_id)
-    return ProjectDiffPublic.model_validate(server_update.diff(ctx, project))
+    return ProjectDiffPublic.model_validate(server_update.diff(ctx, project, user))
 
 
 @router.post(
