@@ -223,6 +223,15 @@ def test_javascript_off_browse_fill_download(server: str, browser: Any, tmp_path
     context = browser.new_context(java_script_enabled=False, accept_downloads=True)
     page = context.new_page()
     _sign_in(page, server)
+    # The star button is a plain form: it works without JavaScript and keeps the catalog URL.
+    page.goto(f"{server}/?sort=stars")
+    card = "li.card:has(a[href='/blueprints/web-demo'])"
+    before = int(page.inner_text(f"{card} .stars"))
+    page.click(f"{card} form.star button")
+    page.wait_for_url(f"{server}/?sort=stars")
+    assert int(page.inner_text(f"{card} .stars")) == before + 1
+    assert page.get_attribute(f"{card} form.star button", "aria-pressed") == "true"
+    shot(page, "07-no-js-starred")
     page.click("text=web-demo")
     page.fill("#f-project", "shop")
     page.check("#f-use_db")
