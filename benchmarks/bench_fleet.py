@@ -22,6 +22,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_fleet.py                       # 50 projects, 2 workers
     .venv/bin/python benchmarks/bench_fleet.py --projects 20 --runs 3 --json
+    .venv/bin/python benchmarks/bench_fleet.py --against ../old/src   # A/B, back to back
 """
 
 from __future__ import annotations
@@ -128,6 +129,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", help="write a cProfile of the last run to this file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--against", help="another tree's src folder: its runs alternate with this tree's"
+    )
     options = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="cf-bench-fleet-"))
     env = {
@@ -150,12 +154,24 @@ def main() -> None:
             make_fleet(forge, source, root / "out", env, options.projects)
             setup = time.perf_counter() - setup
             release_two(source)
-            times = []
+            times, other = [], []
             for index in range(options.runs):
-                reset_remote(forge)
                 last = index == options.runs - 1
                 profile = options.profile if last else None
-                times.append(one_run(forge, env, options.projects, options.workers, profile))
+                # With --against, the two trees alternate (who goes first too), so both
+                # see the same fleet and, as far as can be, the same machine load.
+                order = ["this", "other"] if options.against and index % 2 == 0 else ["this"]
+                if options.against and index % 2:
+                    order = ["other", "this"]
+                for tree in order:
+                    reset_remote(forge)
+                    if tree == "this":
+                        times.append(
+                            one_run(forge, env, options.projects, options.workers, profile)
+                        )
+                        continue
+                    against = {**env, "PYTHONPATH": str(Path(options.against).resolve())}
+                    other.append(one_run(forge, against, options.projects, options.workers))
     finally:
         if options.keep:
             print(f"kept {root}", file=sys.stderr)
@@ -175,6 +191,13 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "loadavg": os.getloadavg()[0],
     }
+    if other:
+        report["against"] = {
+            "src": options.against,
+            "runs_s": [round(t, 3) for t in other],
+            "median_s": round(statistics.median(other), 3),
+            "projects_per_s": round(options.projects / statistics.median(other), 2),
+        }
     if options.json:
         print(json.dumps(report, indent=2))
         return
@@ -183,6 +206,10 @@ def main() -> None:
         f"median {median:.2f} s = {report['projects_per_s']} projects/s "
         f"(target >= {TARGET_RATE}: {'met' if report['met'] else 'MISSED'}); runs {report['runs_s']}"
     )
+    if other:
+        shown = report["against"]
+        print(f"against {options.against}: median {shown['median_s']} s = "
+              f"{shown['projects_per_s']} projects/s; runs {shown['runs_s']}")  # fmt: skip
 
 
 if __name__ == "__main__":

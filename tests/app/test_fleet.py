@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from codeforge.app import fleet
+from codeforge.app.fleet_memo import RunResolver
 from codeforge.app.publish import save_state
 from codeforge.app.update_pr import (
     body_of,
@@ -18,6 +20,7 @@ from codeforge.app.update_pr import (
     title_of,
 )
 from codeforge.core.merge import Change
+from codeforge.core.source import ResolvedSource
 from codeforge.core.update import CheckResult, UpdateResult
 from codeforge.errors import ConflictError, NotFoundError, UsageError
 
@@ -164,3 +167,53 @@ def test_an_origin_url_names_the_repository(url: str, host: str, owner: str, nam
 def test_an_origin_url_that_names_no_repository_is_refused(url: str) -> None:
     with pytest.raises(UsageError, match="does not name a forge repository"):
         origin_target(url, lambda host: "github", "project")
+
+
+class CountingResolver:
+    """A resolver that answers from a table and counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None, bool]] = []
+        self.lock = threading.Lock()
+
+    def resolve(
+        self, ref: str, *, allow_local: bool, trust: bool, vcs_ref: str | None, refresh: bool
+    ) -> ResolvedSource:
+        with self.lock:
+            self.calls.append((ref, vcs_ref, refresh))
+        return ResolvedSource(Path(f"/trees/{ref}/{vcs_ref}"), ref, False, "git", ref=vcs_ref)
+
+    def versions(self, source: str) -> list[tuple[str, str]]:
+        with self.lock:
+            self.calls.append((source, "versions", False))
+        return [("v1.0.0", "a" * 40), ("v2.0.0", "b" * 40)]
+
+    def builtin_folders(self) -> list[Path]:
+        return []
+
+    def plugin_folders(self, warn: Any) -> list[tuple[str, Path]]:
+        return []
+
+
+def test_a_fleet_run_resolves_each_source_and_ref_once() -> None:
+    inner = CountingResolver()
+    memo = RunResolver(inner)
+    ask = {"allow_local": True, "trust": False}
+
+    def one_project(_: int) -> None:
+        memo.resolve("git+src", vcs_ref=None, refresh=True, **ask)  # the newest, fetched
+        memo.resolve("git+src", vcs_ref="v1.0.0", refresh=False, **ask)  # the base
+        assert memo.versions("git+src")[-1][0] == "v2.0.0"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one_project, range(20)))
+    assert sorted(inner.calls, key=str) == sorted(
+        [("git+src", None, True), ("git+src", "v1.0.0", False), ("git+src", "versions", False)],
+        key=str,
+    )
+    assert memo.asked == 3
+    # A ref first read without a fetch is fetched once when a refresh is asked for.
+    memo.resolve("other", vcs_ref=None, refresh=False, **ask)
+    memo.resolve("other", vcs_ref=None, refresh=True, **ask)
+    memo.resolve("other", vcs_ref=None, refresh=True, **ask)
+    assert inner.calls[-2:] == [("other", None, False), ("other", None, True)]

@@ -251,6 +251,12 @@ def test_a_failed_run_resumes_on_the_next_publish(accounts: ForgeContract, tmp_p
     [
         Reply(503, {"message": "Service Unavailable"}, {"Retry-After": "1"}),
         Reply(429, {"message": "API rate limit exceeded"}, {"Retry-After": "0"}),
+        # GitHub's secondary rate limit: a 403 with Retry-After, requests still left.
+        Reply(
+            403,
+            {"message": "You have exceeded a secondary rate limit."},
+            {"Retry-After": "0", "X-RateLimit-Remaining": "4000"},
+        ),
     ],
 )
 def test_rate_limits_and_5xx_are_retried(

@@ -1,8 +1,9 @@
 """Open a forge client for a (provider, host) with the caller's own token.
 
 Shared by ``update --pr`` and ``fleet update``: the token is resolved and checked
-(``who am I``, the scopes) once per provider and host, then each call gets a
-fresh client, so concurrent updates never share one HTTP session.
+(``who am I``, the scopes) once per provider and host, and each thread keeps its
+own client (one HTTP session, reused by its next projects), so concurrent updates
+never share a session.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from codeforge.app.fleet import FleetEntry, FleetOutcome
     from codeforge.app.update_pr import PullForge, UpdatePull
     from codeforge.core.collaborators import Reporter
+    from codeforge.core.source import BlueprintResolver
     from codeforge.core.update import CheckResult, UpdateOptions, UpdateResult
     from codeforge.settings import Settings
 
@@ -44,6 +46,7 @@ class ForgeOpener:
         self._store, self._environ, self._credential = store, environ, credential
         self._tokens: dict[tuple[str, str], tuple[Any, str, str]] = {}
         self._lock = threading.Lock()
+        self._clients = threading.local()
 
     def provider_for(self, host: str) -> str:
         """Which forge ``host`` is: a forge's default host, else the one forge this user has
@@ -78,14 +81,23 @@ class ForgeOpener:
                 )
                 known = (forge, resolved.token, account.login)
                 self._tokens[(provider, host)] = known
-        forge, token, login = known
-        repos: PullForge = forge.repos(host, token, login)
-        if not all(hasattr(repos, name) for name in ("find_pull", "open_pull", "edit_pull")):
-            raise UsageError(f"the forge {provider!r} cannot open pull requests")
+        clients: dict[tuple[str, str], PullForge] = self._clients.__dict__.setdefault("by_host", {})
+        repos = clients.get((provider, host))  # this thread's: one HTTP session per thread
+        if repos is None:
+            forge, token, login = known
+            repos = forge.repos(host, token, login)
+            if not all(hasattr(repos, name) for name in ("find_pull", "open_pull", "edit_pull")):
+                raise UsageError(f"the forge {provider!r} cannot open pull requests")
+            clients[(provider, host)] = repos
         return repos
 
 
-def local_update_pull(settings: Settings, opener: ForgeOpener, reporter: Reporter) -> UpdatePull:
+def local_update_pull(
+    settings: Settings,
+    opener: ForgeOpener,
+    reporter: Reporter,
+    resolver: BlueprintResolver | None = None,
+) -> UpdatePull:
     """The ``update --pr`` use case wired for a local caller (CLI, ``fleet update``).
 
     Each thread gets its own engine (the update runs in a scratch worktree, so it is
@@ -104,7 +116,9 @@ def local_update_pull(settings: Settings, opener: ForgeOpener, reporter: Reporte
     def run(path: Path, options: UpdateOptions) -> UpdateResult:
         engine = getattr(engines, "engine", None)
         if engine is None:
-            engine = engines.engine = lifecycle_engine(settings, reporter, record=False)
+            engine = engines.engine = lifecycle_engine(
+                settings, reporter, record=False, resolver=resolver
+            )
         return update(engine, path, options)
 
     return UpdatePull(
@@ -119,7 +133,10 @@ def local_update_pull(settings: Settings, opener: ForgeOpener, reporter: Reporte
 
 
 def fleet_runner(
-    settings: Settings, reporter: Reporter, opener: ForgeOpener | None
+    settings: Settings,
+    reporter: Reporter,
+    opener: ForgeOpener | None,
+    resolver: BlueprintResolver | None = None,
 ) -> Callable[[FleetEntry], FleetOutcome]:
     """One project's ``fleet update``: ``update --pr`` with ``opener``, else an update in place.
 
@@ -131,7 +148,7 @@ def fleet_runner(
     from codeforge.core.update import UpdateOptions
 
     if opener is not None:
-        case = local_update_pull(settings, opener, reporter)
+        case = local_update_pull(settings, opener, reporter, resolver)
         statuses = {"opened": "pr-opened", "updated": "pr-updated", "unchanged": "pr-unchanged"}
 
         def with_pull(entry: FleetEntry) -> FleetOutcome:
@@ -148,7 +165,9 @@ def fleet_runner(
     def in_place(entry: FleetEntry) -> FleetOutcome:
         engine = getattr(engines, "engine", None)
         if engine is None:
-            engine = engines.engine = lifecycle_engine(settings, reporter, record=True)
+            engine = engines.engine = lifecycle_engine(
+                settings, reporter, record=True, resolver=resolver
+            )
         made = update(engine, Path(entry.path), UpdateOptions())
         return FleetOutcome(
             entry.id, entry.name, entry.path, "conflicts" if made.conflicts else "updated",
@@ -158,7 +177,9 @@ def fleet_runner(
     return in_place
 
 
-def fleet_checker(settings: Settings, reporter: Reporter) -> Callable[[Path], CheckResult]:
+def fleet_checker(
+    settings: Settings, reporter: Reporter, resolver: BlueprintResolver | None = None
+) -> Callable[[Path], CheckResult]:
     """``check`` of one project folder for ``fleet status``, one engine per thread.
 
     The newest version is asked once per blueprint source (and dialect) in a fleet run:
@@ -189,7 +210,9 @@ def fleet_checker(settings: Settings, reporter: Reporter) -> Callable[[Path], Ch
             )
         engine = getattr(engines, "engine", None)
         if engine is None:
-            engine = engines.engine = lifecycle_engine(settings, reporter, record=False)
+            engine = engines.engine = lifecycle_engine(
+                settings, reporter, record=False, resolver=resolver
+            )
         result = check(engine, path)
         if key is not None:
             newest[key] = result

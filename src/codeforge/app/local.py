@@ -18,6 +18,7 @@ from codeforge.sources.resolver import SourceResolver
 from codeforge.templates.bytecode import SharedBytes
 
 if TYPE_CHECKING:
+    from codeforge.core.source import BlueprintResolver
     from codeforge.templates.schema import Blueprint
 
 
@@ -37,15 +38,17 @@ def local_engine(
     reporter: Reporter | None = None,
     recorder: Recorder | None = None,
     plugins: Plugins | None = None,
+    resolver: BlueprintResolver | None = None,
 ) -> SDLCEngine:
     """The engine as the CLI, the library and the tests use it (see the module docstring),
     with what ``plugins`` (default: the installed ones) contribute: dialects,
-    post-processors, formatters and lifecycle listeners."""
+    post-processors, formatters and lifecycle listeners. ``resolver`` replaces the one
+    over every source (a fleet run's shared memo, :mod:`codeforge.app.fleet_memo`)."""
     settings = settings or load_settings()
     plugins = plugins or build_plugins()
     return SDLCEngine(
         settings,
-        resolver=SourceResolver(settings),
+        resolver=resolver or SourceResolver(settings),
         dialects=plugins.dialects(),
         vcs=GitVcs(),
         environments=FreshEnvironments(settings, shared_code),

@@ -16,6 +16,7 @@ from codeforge.app.local import local_engine
 from codeforge.app.record import local_recorder
 from codeforge.core.collaborators import Reporter
 from codeforge.core.engine import SDLCEngine
+from codeforge.core.source import BlueprintResolver
 from codeforge.core.update import CheckResult, UpdateOptions, UpdateResult
 from codeforge.settings import Settings
 
@@ -32,11 +33,20 @@ __all__ = [
 ]
 
 
-def lifecycle_engine(settings: Settings, reporter: Reporter, *, record: bool) -> SDLCEngine:
+def lifecycle_engine(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    record: bool,
+    resolver: BlueprintResolver | None = None,
+) -> SDLCEngine:
     """The local engine for these use cases; it records updates only when ``record``
     (a dry run or a diff changes nothing, so there is nothing to record)."""
     return local_engine(
-        settings, reporter=reporter, recorder=local_recorder(settings) if record else None
+        settings,
+        reporter=reporter,
+        recorder=local_recorder(settings) if record else None,
+        resolver=resolver,
     )
 
 

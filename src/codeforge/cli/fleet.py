@@ -16,12 +16,18 @@ from codeforge.cli.common import CliReporter, echo_json, settings_from
 
 if TYPE_CHECKING:
     from codeforge.app.fleet import FleetEntry, FleetOutcome
+    from codeforge.core.source import BlueprintResolver
 
 FLEET_FAILED_EXIT = 1
 FLEET_CONFLICTS_EXIT = 102  # as `codeforge update`
 
 
-def _entries(ctx: click.Context, blueprint: str | None, concurrency: int) -> list[FleetEntry]:
+def _entries(
+    ctx: click.Context,
+    blueprint: str | None,
+    concurrency: int,
+    resolver: BlueprintResolver | None = None,
+) -> list[FleetEntry]:
     from codeforge.app import fleet
     from codeforge.app.forge_access import fleet_checker
     from codeforge.app.record import project_store
@@ -29,7 +35,7 @@ def _entries(ctx: click.Context, blueprint: str | None, concurrency: int) -> lis
     settings = settings_from(ctx)
     store = project_store(settings)
     rows = store.list_projects()
-    check = fleet_checker(settings, CliReporter(quiet=True))
+    check = fleet_checker(settings, CliReporter(quiet=True), resolver)
     last = store.last_updates()
     return fleet.status(rows, check, last, blueprint=blueprint, concurrency=concurrency)
 
@@ -95,17 +101,20 @@ def update(
     never stops the others; the summary lists what happened to each.
     """
     from codeforge.app import fleet as use_case
+    from codeforge.app.fleet_memo import run_resolver
     from codeforge.app.forge_access import ForgeOpener, fleet_runner
 
     use_case.check_concurrency(concurrency)
-    entries = _entries(ctx, blueprint, concurrency)
+    # One resolver for the whole run: each blueprint source is fetched and read once.
+    resolver = run_resolver(settings_from(ctx))
+    entries = _entries(ctx, blueprint, concurrency, resolver)
     opener = None
     if pr:
         from codeforge.cli.credentials import _store
         from codeforge.cli.plugins import plugins_from
 
         opener = ForgeOpener(plugins_from(ctx).forges().values(), _store(ctx), os.environ)
-    run_one = fleet_runner(settings_from(ctx), CliReporter(quiet=True), opener)
+    run_one = fleet_runner(settings_from(ctx), CliReporter(quiet=True), opener, resolver)
     outcomes = use_case.update(entries, run_one, concurrency=concurrency)
     if as_json:
         echo_json([o.to_dict() for o in outcomes])

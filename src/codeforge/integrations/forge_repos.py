@@ -61,6 +61,12 @@ def _refusal(provider: str, host: str, status: int, message: str, scopes: str) -
     )
 
 
+def _rate_limited(headers: dict[str, str]) -> bool:
+    """A 403 of GitHub's primary (no requests left) or secondary (Retry-After) rate limit."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return lowered.get("x-ratelimit-remaining") == "0" or "retry-after" in lowered
+
+
 class GitHubRepos:
     """:class:`codeforge.core.publishing.ForgeRepos` on GitHub REST v3."""
 
@@ -76,7 +82,11 @@ class GitHubRepos:
             base_url=github_api(host),
             timeout=TIMEOUT,
             retry=None,
+            # No client-side pacing: PyGithub would sleep a second between two writes of
+            # one client (a fleet's pull requests, one after another). GitHub's secondary
+            # rate limit answers 403/429 with Retry-After, which ``_classify`` retries.
             seconds_between_requests=None,
+            seconds_between_writes=None,
         )
         # Repositories already known (their owner and name recorded) are addressed
         # without a GET first: PyGithub >= 2.6 sets laziness on the client, not per call.
@@ -88,8 +98,7 @@ class GitHubRepos:
 
     def _classify(self, exc: BaseException) -> Transient | None:
         if isinstance(exc, self._github.GithubException) and (
-            exc.status in RETRIED
-            or (exc.status == 403 and (exc.headers or {}).get("x-ratelimit-remaining") == "0")
+            exc.status in RETRIED or (exc.status == 403 and _rate_limited(exc.headers or {}))
         ):
             return Transient(exc.status, exc.headers or {}, exc)
         return None

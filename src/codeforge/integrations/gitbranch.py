@@ -51,9 +51,12 @@ class GitUpdateBranches:
         run_git(["worktree", "add", "--quiet", "--detach"], path, operands=[str(into), commit])
 
     def discard(self, path: Path, into: Path) -> None:
-        """``git worktree remove --force INTO``, then prune what a crash may have left."""
-        run_git(["worktree", "remove", "--force"], path, operands=[str(into)], check=False)
-        run_git(["worktree", "prune"], path, check=False)
+        """``git worktree remove --force INTO``; when that fails, prune what is left of it."""
+        removed = run_git(
+            ["worktree", "remove", "--force"], path, operands=[str(into)], check=False
+        )
+        if removed.returncode != 0:  # e.g. the folder is already gone: drop its record
+            run_git(["worktree", "prune"], path, check=False)
 
     def fetch(self, path: Path, url: str, header: str, branch: str) -> str | None:
         """The remote ``branch``'s commit, fetched into a private ref; None when there is none."""
