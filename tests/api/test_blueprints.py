@@ -34,7 +34,8 @@ def test_blueprint_schema_describes_the_variables(api: Api) -> None:
 
 def test_schema_of_when_secret_and_validators() -> None:
     from codeforge.core.schema_export import variables_schema
-    from codeforge.templates.schema import Validator, Variable
+    from codeforge.templates.schema import Variable
+    from codeforge.templates.sections import Validator
 
     schema = variables_schema(
         [

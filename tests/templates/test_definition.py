@@ -12,7 +12,8 @@ from blueprint_factory import make_blueprint
 from codeforge.errors import BlueprintError, NotFoundError
 from codeforge.templates import definition
 from codeforge.templates.loader import load_blueprint
-from codeforge.templates.schema import MISSING, Blueprint, Validator, Variable
+from codeforge.templates.schema import MISSING, Blueprint, Variable
+from codeforge.templates.sections import Validator
 
 FORMATS = ("yaml", "toml")
 

@@ -29,7 +29,8 @@ from codeforge.errors import (
     TemplateError,
     UsageError,
 )
-from codeforge.templates.schema import Blueprint, Component, Insertion
+from codeforge.templates.schema import Blueprint
+from codeforge.templates.sections import Component, Insertion
 
 
 @dataclasses.dataclass

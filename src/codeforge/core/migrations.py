@@ -30,7 +30,7 @@ from codeforge.core.staged import run_staged
 from codeforge.core.transaction import Recovery
 from codeforge.errors import BlueprintError, CodeForgeError, SecurityError
 from codeforge.templates.loader import semver_key
-from codeforge.templates.schema import Migration
+from codeforge.templates.sections import Migration
 
 Versions = tuple[str, str]  # (from, to)
 

@@ -11,7 +11,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codeforge.core.paths import PathSet, check_relpath
 from codeforge.errors import BlueprintError, ResourceLimitError, SecurityError, TemplateError
@@ -22,7 +22,9 @@ from codeforge.templates.environment import (
     compile_many,
     render_error,
 )
-from codeforge.templates.schema import Loop
+
+if TYPE_CHECKING:
+    from codeforge.templates.sections import Loop
 
 TEMPLATE_SUFFIX = ".jinja"
 # Never part of a project, whatever the blueprint says (checked without pathspec: hot path).

@@ -9,12 +9,14 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codeforge.core.lifecycle import RenderEvent
 from codeforge.core.plan import RenderPlan
 from codeforge.errors import CodeForgeError, SecurityError
-from codeforge.templates.schema import Task
+
+if TYPE_CHECKING:
+    from codeforge.templates.sections import Task
 
 TASK_TIMEOUT = 300.0
 

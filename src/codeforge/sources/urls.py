@@ -41,7 +41,6 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from codeforge.core.publishing import is_loopback
 from codeforge.errors import NotFoundError, SecurityError, UsageError
 from codeforge.sources.normal import SHORTCUTS as SHORTCUTS
 from codeforge.sources.normal import normalise_source
@@ -186,6 +185,9 @@ def _from_url(raw: str, body: str, *, allow_local: bool) -> GitSpec:
         _ = parts.port
     except ValueError as exc:
         raise SecurityError("the git URL has an invalid port", where=shown) from exc
+    if scheme == "http":
+        from codeforge.core.publishing import is_loopback
+
     if scheme == "http" and not is_loopback(host):
         raise SecurityError(
             "plain http:// git URLs are accepted only for a server on this machine (loopback)",

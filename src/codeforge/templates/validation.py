@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codeforge.errors import BlueprintError
 from codeforge.templates.definition import KeyPath, Locator, where
-from codeforge.templates.publish import parse_publish
 from codeforge.templates.schema import (
     FORMATTERS,
     MISSING,
@@ -22,18 +21,23 @@ from codeforge.templates.schema import (
     VAR_NAME_RE,
     VARIABLE_TYPES,
     Blueprint,
-    Component,
     FileRules,
-    Insertion,
-    Loop,
-    Migration,
-    Pipeline,
-    PipelineStep,
-    Task,
-    Validator,
     Variable,
 )
-from codeforge.templates.workflow import parse_workflow
+
+# The optional sections' classes are imported where a definition has the section
+# (see codeforge.templates.sections): most definitions have none of them.
+if TYPE_CHECKING:
+    from codeforge.templates.sections import (
+        Component,
+        Migration,
+        Pipeline,
+        PipelineStep,
+        Task,
+        Validator,
+    )
+    from codeforge.templates.publish import PublishSpec
+    from codeforge.templates.workflow import Workflow
 
 # -- validation -------------------------------------------------------------------------
 
@@ -189,6 +193,10 @@ def _validators(c: _Checker, raw: Any, vkeys: KeyPath) -> tuple[Validator, ...]:
     """Check a variable's ``validators`` list; each item gives one validator per kind."""
     if not isinstance(raw, list):
         raise c.fail((*vkeys, "validators"), "expected a list")
+    if not raw:
+        return ()
+    from codeforge.templates.sections import Validator
+
     validators = []
     for i, item in enumerate(raw):
         ikeys = (*vkeys, "validators", i)
@@ -236,6 +244,8 @@ def _files(c: _Checker, value: Any, keys: KeyPath) -> FileRules:
     loops = []
     fields = ("path", "over", "as")
     for item, lkeys in c.entries(spec.get("loops", []), (*keys, "loops"), fields, fields):
+        from codeforge.templates.sections import Loop
+
         loops.append(
             Loop(
                 path=c.relpath(item["path"], (*lkeys, "path")),
@@ -258,6 +268,8 @@ def _components(c: _Checker, value: Any, keys: KeyPath) -> dict[str, Component]:
         return {}
     if not isinstance(value, dict):
         raise c.fail(keys, "expected a mapping of components")
+    from codeforge.templates.sections import Component, Insertion
+
     result = {}
     for name, spec in value.items():
         ckeys = (*keys, name)
@@ -298,6 +310,8 @@ def _tasks(c: _Checker, value: Any, keys: KeyPath) -> tuple[Task, ...]:
         return ()
     if not isinstance(value, list):
         raise c.fail(keys, "expected a list of commands")
+    from codeforge.templates.sections import Task
+
     tasks = []
     for i, item in enumerate(value):
         tkeys = (*keys, i)
@@ -317,6 +331,8 @@ def _tasks(c: _Checker, value: Any, keys: KeyPath) -> tuple[Task, ...]:
 def _migrations(c: _Checker, value: Any, keys: KeyPath) -> tuple[Migration, ...]:
     if value is None:
         return ()
+    from codeforge.templates.sections import Migration
+
     result = []
     seen: set[str] = set()
     for item, mkeys in c.entries(
@@ -357,6 +373,8 @@ _PIPELINE_KEYS = ("provider", "install", "steps", "python", "docker")
 def _pipeline(c: _Checker, value: Any, keys: KeyPath) -> Pipeline | None:
     if value is None:
         return None
+    from codeforge.templates.sections import Pipeline
+
     spec = c.mapping(value, keys, _PIPELINE_KEYS)
     if "provider" not in spec:
         raise c.fail(keys, "missing `provider` (the CI provider's name, e.g. '{{ ci }}')")
@@ -379,6 +397,8 @@ def _pipeline(c: _Checker, value: Any, keys: KeyPath) -> Pipeline | None:
 
 
 def _steps(c: _Checker, value: Any, keys: KeyPath) -> tuple[PipelineStep, ...]:
+    from codeforge.templates.sections import PipelineStep
+
     steps: list[PipelineStep] = []
     for item, skeys in c.entries(value, keys, ("name", "run"), ("name", "run")):
         name = c.str_(item["name"], (*skeys, "name"))
@@ -410,6 +430,22 @@ _TOP_KEYS = (
     "workflow",
     "publish",
 )
+
+
+def _workflow(c: _Checker, value: Any) -> Workflow | None:
+    if value is None:
+        return None
+    from codeforge.templates.workflow import parse_workflow
+
+    return parse_workflow(c, value, ("workflow",))
+
+
+def _publish(c: _Checker, value: Any, variables: tuple[Variable, ...]) -> PublishSpec | None:
+    if value is None:
+        return None
+    from codeforge.templates.publish import parse_publish
+
+    return parse_publish(c, value, ("publish",), variables)
 
 
 def build_blueprint(
@@ -467,6 +503,6 @@ def build_blueprint(
         migrations=_migrations(c, data.get("migrations"), ("migrations",)),
         next_steps=c.str_(data.get("next_steps", ""), ("next_steps",)),
         pipeline=_pipeline(c, data.get("pipeline"), ("pipeline",)),
-        workflow=parse_workflow(c, data.get("workflow"), ("workflow",)),
-        publish=parse_publish(c, data.get("publish"), ("publish",), variables),
+        workflow=_workflow(c, data.get("workflow")),
+        publish=_publish(c, data.get("publish"), variables),
     )

@@ -32,7 +32,8 @@ from codeforge.sources.compat.jinja import (
     load_extensions,
     salt,
 )
-from codeforge.templates.schema import Blueprint, CompatOptions, Variable
+from codeforge.templates.schema import Blueprint, Variable
+from codeforge.templates.sections import CompatOptions
 
 DEFINITION = "cookiecutter.json"
 HOOK_STAGES = ("pre_gen_project", "post_gen_project")

@@ -45,12 +45,8 @@ from codeforge.sources.compat.jinja import (
     salt,
 )
 from codeforge.templates.definition import read_definition, where
-from codeforge.templates.schema import (
-    MISSING,
-    Blueprint,
-    CompatOptions,
-    Variable,
-)
+from codeforge.templates.schema import MISSING, Blueprint, Variable
+from codeforge.templates.sections import CompatOptions
 
 DEFINITIONS = ("copier.yml", "copier.yaml")
 _QUESTION_KEYS = (

@@ -8,11 +8,8 @@ from typing import Any
 
 from codeforge.core.postprocess import TaskError
 from codeforge.sources.compat.hooks import split_command
-from codeforge.templates.schema import (
-    SEMVER_RE,
-    Migration,
-    Task,
-)
+from codeforge.templates.schema import SEMVER_RE
+from codeforge.templates.sections import Migration, Task
 
 
 def map_migrations(

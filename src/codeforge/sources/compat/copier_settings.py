@@ -10,7 +10,7 @@ from typing import Any
 from codeforge.errors import BlueprintError
 from codeforge.sources.compat.copier_migrations import map_migrations
 from codeforge.sources.compat.jinja import check_envops
-from codeforge.templates.schema import Migration
+from codeforge.templates.sections import Migration
 
 DEFAULT_EXCLUDE = (
     "copier.yaml",

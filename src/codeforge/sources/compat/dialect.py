@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codeforge.core.answers import Prompter, public_answers
 from codeforge.core.answersfile import AnswersFile
@@ -27,7 +27,10 @@ from codeforge.sources.compat import (
 from codeforge.sources.compat.adopt import COPIER_ANSWERS, CRUFT_FILE, from_copier, from_cruft
 from codeforge.templates.environment import CodeForgeEnvironment
 from codeforge.templates.loader import semver_key
-from codeforge.templates.schema import SEMVER_RE, Blueprint, CompatOptions
+from codeforge.templates.schema import SEMVER_RE, Blueprint
+
+if TYPE_CHECKING:
+    from codeforge.templates.sections import CompatOptions
 
 
 def _compat(blueprint: Blueprint) -> CompatOptions:

@@ -10,14 +10,17 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codeforge.core.answers import Evaluator, Prompter
 from codeforge.core.plan import PlanBuilder, RenderPlan
 from codeforge.core.postprocess import plain
 from codeforge.settings import RenderLimits
 from codeforge.templates.environment import CodeForgeEnvironment
-from codeforge.templates.schema import Blueprint, CompatOptions
+from codeforge.templates.schema import Blueprint
+
+if TYPE_CHECKING:
+    from codeforge.templates.sections import CompatOptions
 
 _NEVER = frozenset({".git", "__pycache__"})
 
