@@ -23,8 +23,8 @@ from .helpers import ANSWERS_FILE, BUILTINS, codeforge, files, generate, init, t
 COMMON = ["package_name", "description", "author_name", "author_email", "license", "python_version"]
 VARIABLES = {
     "web-fastapi": [*COMMON, "database", "use_docker", "ci"],
-    "cli-click": [*COMMON, "ci", "command_name"],
-    "lib-python": [*COMMON, "ci"],
+    "cli-click": [*COMMON, "ci", "command_name", "pypi_token"],
+    "lib-python": [*COMMON, "ci", "pypi_token"],
 }
 COMPONENTS = {"web-fastapi": {"router", "model"}, "cli-click": {"command"}, "lib-python": set()}
 LICENSE_TITLES = {

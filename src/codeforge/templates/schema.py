@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from codeforge.templates.publish import PublishSpec
     from codeforge.templates.sections import (
         CompatOptions,
         Component,
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
         Task,
         Validator,
     )
-    from codeforge.templates.publish import PublishSpec
     from codeforge.templates.workflow import Workflow
 
 VARIABLE_TYPES = ("str", "int", "float", "bool", "choice", "multichoice", "list", "dict", "secret")

@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from codeforge.templates.definition import KeyPath
     from codeforge.templates.schema import Variable
+    from codeforge.templates.validation import _Checker
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,3 +115,42 @@ class CompatOptions:
     keep_crlf: bool = True  # keep a template's CRLF line ends (cookiecutter) or not (copier)
     raw_migrations: tuple[Mapping[str, Any], ...] = ()  # copier `_migrations`, as written
     keep_links: bool = False  # copier `_preserve_symlinks`: relative links stay links
+
+
+_PIPELINE_KEYS = ("provider", "install", "steps", "python", "docker")
+
+
+def parse_pipeline(c: _Checker, value: Any, keys: KeyPath) -> Pipeline:
+    """The ``pipeline`` section checked strictly; errors name the file, line and key."""
+    spec = c.mapping(value, keys, _PIPELINE_KEYS)
+    if "provider" not in spec:
+        raise c.fail(keys, "missing `provider` (the CI provider's name, e.g. '{{ ci }}')")
+    python = spec.get("python", "")
+    if isinstance(python, int | float) and not isinstance(python, bool):
+        # YAML reads 3.10 as the number 3.1: only a string keeps the version.
+        raise c.fail((*keys, "python"), f"expected a string, got the number {python!r}",
+                     hint=f'quote the version: python: "{python}"')  # fmt: skip
+    docker = spec.get("docker", "")
+    return Pipeline(
+        provider=c.str_(spec["provider"], (*keys, "provider")),
+        install=c.str_(spec.get("install", ""), (*keys, "install")),
+        steps=_steps(c, spec.get("steps", []), (*keys, "steps")),
+        python=c.str_(python, (*keys, "python")),
+        # `docker: true` as YAML writes it, or Jinja such as "{{ use_docker }}".
+        docker=str(docker).lower()
+        if isinstance(docker, bool)
+        else c.str_(docker, (*keys, "docker")),
+    )
+
+
+def _steps(c: _Checker, value: Any, keys: KeyPath) -> tuple[PipelineStep, ...]:
+    steps: list[PipelineStep] = []
+    for item, skeys in c.entries(value, keys, ("name", "run"), ("name", "run")):
+        name = c.str_(item["name"], (*skeys, "name"))
+        if not name.strip() or name in (s.name for s in steps):
+            raise c.fail((*skeys, "name"), f"step name {name!r} is empty or used twice")
+        run = c.str_list(item["run"], (*skeys, "run"))
+        if not run:
+            raise c.fail((*skeys, "run"), "a step needs at least one command")
+        steps.append(PipelineStep(name=name, run=run))
+    return tuple(steps)

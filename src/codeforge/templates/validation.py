@@ -28,15 +28,14 @@ from codeforge.templates.schema import (
 # The optional sections' classes are imported where a definition has the section
 # (see codeforge.templates.sections): most definitions have none of them.
 if TYPE_CHECKING:
+    from codeforge.templates.publish import PublishSpec
     from codeforge.templates.sections import (
         Component,
         Migration,
         Pipeline,
-        PipelineStep,
         Task,
         Validator,
     )
-    from codeforge.templates.publish import PublishSpec
     from codeforge.templates.workflow import Workflow
 
 # -- validation -------------------------------------------------------------------------
@@ -367,50 +366,6 @@ def _formatters(c: _Checker, value: Any) -> tuple[str, ...]:
     return formatters
 
 
-_PIPELINE_KEYS = ("provider", "install", "steps", "python", "docker")
-
-
-def _pipeline(c: _Checker, value: Any, keys: KeyPath) -> Pipeline | None:
-    if value is None:
-        return None
-    from codeforge.templates.sections import Pipeline
-
-    spec = c.mapping(value, keys, _PIPELINE_KEYS)
-    if "provider" not in spec:
-        raise c.fail(keys, "missing `provider` (the CI provider's name, e.g. '{{ ci }}')")
-    python = spec.get("python", "")
-    if isinstance(python, int | float) and not isinstance(python, bool):
-        # YAML reads 3.10 as the number 3.1: only a string keeps the version.
-        raise c.fail((*keys, "python"), f"expected a string, got the number {python!r}",
-                     hint=f'quote the version: python: "{python}"')  # fmt: skip
-    docker = spec.get("docker", "")
-    return Pipeline(
-        provider=c.str_(spec["provider"], (*keys, "provider")),
-        install=c.str_(spec.get("install", ""), (*keys, "install")),
-        steps=_steps(c, spec.get("steps", []), (*keys, "steps")),
-        python=c.str_(python, (*keys, "python")),
-        # `docker: true` as YAML writes it, or Jinja such as "{{ use_docker }}".
-        docker=str(docker).lower()
-        if isinstance(docker, bool)
-        else c.str_(docker, (*keys, "docker")),
-    )
-
-
-def _steps(c: _Checker, value: Any, keys: KeyPath) -> tuple[PipelineStep, ...]:
-    from codeforge.templates.sections import PipelineStep
-
-    steps: list[PipelineStep] = []
-    for item, skeys in c.entries(value, keys, ("name", "run"), ("name", "run")):
-        name = c.str_(item["name"], (*skeys, "name"))
-        if not name.strip() or name in (s.name for s in steps):
-            raise c.fail((*skeys, "name"), f"step name {name!r} is empty or used twice")
-        run = c.str_list(item["run"], (*skeys, "run"))
-        if not run:
-            raise c.fail((*skeys, "run"), "a step needs at least one command")
-        steps.append(PipelineStep(name=name, run=run))
-    return tuple(steps)
-
-
 _TOP_KEYS = (
     "name",
     "version",
@@ -430,6 +385,14 @@ _TOP_KEYS = (
     "workflow",
     "publish",
 )
+
+
+def _pipeline(c: _Checker, value: Any) -> Pipeline | None:
+    if value is None:
+        return None
+    from codeforge.templates.sections import parse_pipeline
+
+    return parse_pipeline(c, value, ("pipeline",))
 
 
 def _workflow(c: _Checker, value: Any) -> Workflow | None:
@@ -502,7 +465,7 @@ def build_blueprint(
         content_hash=content_hash,
         migrations=_migrations(c, data.get("migrations"), ("migrations",)),
         next_steps=c.str_(data.get("next_steps", ""), ("next_steps",)),
-        pipeline=_pipeline(c, data.get("pipeline"), ("pipeline",)),
+        pipeline=_pipeline(c, data.get("pipeline")),
         workflow=_workflow(c, data.get("workflow")),
         publish=_publish(c, data.get("publish"), variables),
     )
