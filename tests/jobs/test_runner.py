@@ -235,3 +235,20 @@ def test_a_starting_executor_takes_queued_jobs_but_leaves_retry_delays_alone(env
     assert delivered == [fresh]
     row = job_row(env, waiting)
     assert row.lease_until == row.not_before  # still due at the end of its delay
+
+
+def test_a_register_job_makes_the_runner_its_owner_with_the_visibility_asked(env: Env) -> None:
+    from sqlalchemy import update
+
+    from codeforge.db.models import BlueprintListing, User
+
+    with env.ctx.factory.begin() as session:
+        session.execute(update(User).where(User.id == env.user_id).values(role="maintainer"))
+    job_id = submit(env, "test-register-archive", {"archive": _archive(), "visibility": "private"})
+
+    assert make_runner(env).run(job_id) == "finished"
+
+    with env.ctx.factory() as session:
+        listing = session.get(BlueprintListing, "via-job")
+        assert listing is not None
+        assert (listing.owner_id, listing.visibility) == (env.user_id, "private")
