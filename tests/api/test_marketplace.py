@@ -75,8 +75,9 @@ def test_the_list_and_the_ai_candidates_leave_it_out(api: Api) -> None:
     def names(caller: Caller) -> set[str]:
         return {b["name"] for b in api.as_(caller, "GET", f"{V1}/blueprints").json()}
 
-    assert NAME not in names(api.alice)
-    assert NAME in names(api.maya) and NAME in names(api.root)  # owner, admin
+    for _ in range(2):  # the first list loads the catalog, the second reuses it
+        assert NAME not in names(api.alice)
+        assert NAME in names(api.maya) and NAME in names(api.root)  # owner, admin
     ranked = api.as_(
         api.alice, "POST", f"{V1}/ai/recommend", json={"description": "a team library", "top": 20}
     )

@@ -52,10 +52,16 @@ class Snapshot:
     registered: dict[str, list[Registered]]  # by name, oldest version first
     market: Market
     rows: dict[str, dict[str, object]]  # each entry as GET /blueprints shows it
+    private: frozenset[str]  # the names only some users may see
+    public_body: bytes  # the JSON of GET /blueprints for a caller who sees no private one
 
     def visible(self, caller: Caller | None) -> list[Entry]:
         """The entries ``caller`` may see, by name."""
         return [e for e in self.entries if self.market.can_see(e.name, caller)]
+
+    def sees_only_public(self, caller: Caller | None) -> bool:
+        """``caller`` sees no private blueprint (so ``public_body`` is their list by name)."""
+        return not any(self.market.can_see(name, caller) for name in self.private)
 
 
 def _row(entry: Entry, listing: Listing, stars: int) -> dict[str, object]:
@@ -76,6 +82,8 @@ def _row(entry: Entry, listing: Listing, stars: int) -> dict[str, object]:
 
 
 def _load_snapshot(ctx: AppContext) -> Snapshot:
+    import orjson
+
     from codeforge.db.repositories import list_blueprints
 
     entries = []
@@ -118,7 +126,9 @@ def _load_snapshot(ctx: AppContext) -> Snapshot:
         )
     entries.sort(key=lambda e: e.name)
     shown = {e.name: _row(e, market.listing(e.name), market.stars.get(e.name, 0)) for e in entries}
-    return Snapshot(entries, frozenset(builtins), registered, market, shown)
+    private = frozenset(e.name for e in entries if market.listing(e.name).visibility != "public")
+    body = orjson.dumps([shown[e.name] for e in entries if e.name not in private])
+    return Snapshot(entries, frozenset(builtins), registered, market, shown, private, body)
 
 
 def snapshot(ctx: AppContext) -> Snapshot:

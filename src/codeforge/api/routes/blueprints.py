@@ -53,6 +53,8 @@ async def list_blueprints(ctx: Ctx, user: CurrentUser, sort: SortQuery = "name")
     cache = ctx.catalog_cache
     if cache is not None and cache.fresh() and sort != "uses":
         snap = catalog.snapshot(ctx)
+        if sort == "name" and snap.sees_only_public(user):
+            return Response(snap.public_body, media_type="application/json")
         entries = catalog.sort_entries(ctx, snap.visible(user), sort)
     else:
         snap = await run_in_threadpool(catalog.snapshot, ctx)
