@@ -90,19 +90,23 @@ def test_with_pr_each_published_project_gets_a_pull_request(
 ) -> None:
     register(api, archive("1.0.0", README_V1))
     store_token(api, api.maya, forge)
-    published, unpublished = generated(api, api.maya), generated(api, api.maya)
-    sent = api.as_(api.maya, "POST", f"{V1}/projects/{published}/publish", json=options(forge))
-    assert wait_done(api, api.maya, sent.json()["id"])["status"] == "finished"
+    published, other, unpublished = (generated(api, api.maya) for _ in range(3))
+    for pid, name in ((published, "shelf"), (other, "shelf-two")):
+        body = options(forge, repo=name)
+        sent = api.as_(api.maya, "POST", f"{V1}/projects/{pid}/publish", json=body)
+        assert wait_done(api, api.maya, sent.json()["id"])["status"] == "finished"
     release_two(api)
-    done = fleet_update(api, {"pr": True})
+    done = fleet_update(api, {"pr": True, "concurrency": 2})
     result = done["result"]
     assert isinstance(result, dict)
     by_id = {p["id"]: p for p in result["projects"]}
-    assert by_id[published]["status"] == "pr-opened", by_id[published]
-    assert by_id[published]["pull"].endswith("/pull/1")
+    for pid in (published, other):
+        assert by_id[pid]["status"] == "pr-opened", by_id[pid]
+        assert by_id[pid]["pull"].endswith("/pull/1")
     assert by_id[unpublished]["status"] == "failed"
     assert "never published" in by_id[unpublished]["error"]
-    [repo] = forge.repos.values()
+    assert result["counts"] == {"pr-opened": 2, "failed": 1}
+    repo = next(r for r in forge.repos.values() if r.name == "shelf")
     [pull] = repo.pulls
     assert (pull["head"], pull["base"]) == (BRANCH, "main")
     assert "`NEW.txt` (add)" in pull["body"]
@@ -112,10 +116,12 @@ def test_with_pr_each_published_project_gets_a_pull_request(
     project = api.as_(api.maya, "GET", f"{V1}/projects/{published}").json()
     assert project["blueprint_version"] == "1.0.0"
     with session_factory(api.url)() as session:
-        [row] = session.scalars(select(Activity).where(Activity.action == "update-pr")).all()
-        assert (row.project_id, row.target) == (published, by_id[published]["pull"])
+        rows = session.scalars(select(Activity).where(Activity.action == "update-pr")).all()
+        assert sorted((r.project_id, r.target) for r in rows) == sorted(
+            (pid, by_id[pid]["pull"]) for pid in (published, other)
+        )
     again = fleet_update(api, {"pr": True})["result"]
     assert isinstance(again, dict)
     assert {p["id"]: p["status"] for p in again["projects"]}[published] == "pr-unchanged"
-    assert len(repo.pulls) == 1
+    assert [len(r.pulls) for r in forge.repos.values()] == [1, 1]
     no_token_anywhere(api, forge, str(result), str(again))

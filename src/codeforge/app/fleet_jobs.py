@@ -128,29 +128,40 @@ def _stored(
 
 class _Pulls:
     """``update --pr`` for a server project: its published repository, cloned with the
-    caller's token (checked once per forge and host in a run)."""
+    caller's token (opened and checked once per forge and host in a run; each worker
+    thread keeps its own client, so no HTTP session is shared between threads)."""
 
     def __init__(self, ctx: AppContext, caller: Caller, credential: str = DEFAULT_NAME) -> None:
         self._ctx, self._caller, self._credential = ctx, caller, check_name(credential)
-        self._forges: dict[tuple[str, str], PullForge] = {}
+        self._tokens: dict[tuple[str, str], tuple[Any, str, str]] = {}
         self._lock = threading.Lock()
+        self._clients = threading.local()
 
-    def _forge(self, provider: str, host: str) -> PullForge:
+    def _checked(self, provider: str, host: str) -> tuple[Any, str, str]:
+        """(forge, token, login) for the caller's credential on ``host``."""
+        from codeforge.app import user_credentials
+
         with self._lock:
-            known = self._forges.get((provider, host))
+            known = self._tokens.get((provider, host))
             if known is None:
                 forge = forge_named(self._ctx.plugins.forges().values(), provider)
                 if not hasattr(forge, "repos"):
                     raise NotFoundError(f"the forge {provider!r} cannot open pull requests")
                 key = (provider, host, self._credential)
-                from codeforge.app import user_credentials
-
                 with self._ctx.factory.begin() as session:
                     token = user_credentials.token(session, self._ctx, self._caller.id, key)
                 origin = f"your credential {self._credential!r}"
                 account = check_account(forge, host, token, origin)
-                known = self._forges[(provider, host)] = forge.repos(host, token, account.login)
+                known = self._tokens[(provider, host)] = (forge, token, account.login)
         return known
+
+    def _forge(self, provider: str, host: str) -> PullForge:
+        clients: dict[tuple[str, str], PullForge] = self._clients.__dict__.setdefault("by_host", {})
+        repos = clients.get((provider, host))
+        if repos is None:
+            forge, token, login = self._checked(provider, host)
+            repos = clients[(provider, host)] = forge.repos(host, token, login)
+        return repos
 
     def update(self, entry: FleetEntry) -> tuple[FleetOutcome, Recording | None]:
         from codeforge.db.repositories import get_project
