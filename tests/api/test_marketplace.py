@@ -252,3 +252,19 @@ def test_diff_and_update_of_a_project_whose_blueprint_went_private_are_404(api: 
         assert done["status"] == "failed" and "no blueprint named shelf-bp" in done["error"]
     else:
         assert job.status_code == 404
+
+
+def test_analytics_leave_out_a_private_blueprint_the_maintainer_may_not_see(api: Api) -> None:
+    _private(api)
+    made = api.as_(api.maya, "POST", f"{V1}/projects/generate", json=_generate_body(NAME))
+    assert made.status_code == 200, made.text
+    other = make_caller(api.url, "mo", "maintainer")
+
+    def names(caller: Caller) -> tuple[set[str], set[str]]:
+        body = api.as_(caller, "GET", f"{V1}/analytics").json()
+        made = {g["blueprint"] for g in body["generations"]}
+        return made, {v["blueprint"] for v in body["versions"]}
+
+    assert names(api.maya) == ({NAME}, {NAME})  # the owner
+    assert names(api.root) == ({NAME}, {NAME})  # an admin
+    assert names(other) == (set(), set())  # as if it had never been used

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 from codeforge.app.context import AppContext
+from codeforge.app.marketplace import Caller
 
 GENERATIONS: Final = ("init", "generate")  # the Activity actions that made a project
 MAX_ROWS: Final = 200_000
@@ -121,13 +122,23 @@ def _jobs(ctx: AppContext, start: datetime) -> list[JobStats]:
     ]
 
 
-def summary(ctx: AppContext, days: int, today: date | None = None) -> Analytics:
-    """The analytics of the ``days`` days up to ``today`` (UTC), today included."""
+def summary(
+    ctx: AppContext, days: int, today: date | None = None, *, caller: Caller | None
+) -> Analytics:
+    """The analytics of the ``days`` days up to ``today`` (UTC), today included; private
+    blueprints ``caller`` may not see are left out, as if they had never been used."""
+    from codeforge.app import catalog
     from codeforge.db.models import utcnow
 
     last = today or _naive(utcnow()).date()
     window = [last - timedelta(days=n) for n in range(days - 1, -1, -1)]
     start = datetime.combine(window[0], time(), UTC)
-    per_day = _generations(ctx, start, window)
+    market = catalog.snapshot(ctx).market
+    per_day = {
+        name: counts
+        for name, counts in _generations(ctx, start, window).items()
+        if market.can_see(name, caller)
+    }
+    versions = {name: v for name, v in _versions(ctx).items() if market.can_see(name, caller)}
     top = sorted(((name, sum(c)) for name, c in per_day.items()), key=lambda t: (-t[1], t[0]))
-    return Analytics(window[0], window, per_day, top, _versions(ctx), _jobs(ctx, start))
+    return Analytics(window[0], window, per_day, top, versions, _jobs(ctx, start))

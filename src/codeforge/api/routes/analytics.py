@@ -68,8 +68,8 @@ def public(found: analytics.Analytics) -> AnalyticsPublic:
 
 @router.get("", response_model=AnalyticsPublic)
 def get_analytics(
-    ctx: Ctx, _user: Maintainer, days: Annotated[int, Query(ge=1, le=366)] = 30
+    ctx: Ctx, user: Maintainer, days: Annotated[int, Query(ge=1, le=366)] = 30
 ) -> AnalyticsPublic:
     """Generations per day and blueprint, versions in use (recorded projects), and per job
     kind the p50/p95 duration and the error rate, over the last ``days`` days (UTC)."""
-    return public(analytics.summary(ctx, days))
+    return public(analytics.summary(ctx, days, caller=user))
