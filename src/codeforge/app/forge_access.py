@@ -56,7 +56,9 @@ class ForgeOpener:
             if normalise_host(forge.default_host) == host:
                 return forge.name
         names = {forge.name for forge in self._forges}
-        stored = {info.provider for info in self._store.list() if info.host == host} & names
+        with self._lock:  # the store may be opened on this first use: once, for every thread
+            listed = self._store.list()
+        stored = {info.provider for info in listed if info.host == host} & names
         if len(stored) == 1:
             return stored.pop()
         from_env = {f.name for f in self._forges if self._environ.get(f.token_env, "").strip()}

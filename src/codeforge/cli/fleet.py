@@ -112,8 +112,10 @@ def update(
     if pr:
         from codeforge.cli.credentials import _store
         from codeforge.cli.plugins import plugins_from
+        from codeforge.core.credentials import OpenOnUse
 
-        opener = ForgeOpener(plugins_from(ctx).forges().values(), _store(ctx), os.environ)
+        store = OpenOnUse(lambda: _store(ctx))  # GITHUB_TOKEN / GITLAB_TOKEN need no store
+        opener = ForgeOpener(plugins_from(ctx).forges().values(), store, os.environ)
     run_one = fleet_runner(settings_from(ctx), CliReporter(quiet=True), opener, resolver)
     outcomes = use_case.update(entries, run_one, concurrency=concurrency)
     if as_json:

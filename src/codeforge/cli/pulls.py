@@ -23,8 +23,10 @@ def update_pull_case(ctx: click.Context, *, quiet: bool = True) -> UpdatePull:
     from codeforge.app.forge_access import ForgeOpener, local_update_pull
     from codeforge.cli.credentials import _store
     from codeforge.cli.plugins import plugins_from
+    from codeforge.core.credentials import OpenOnUse
 
-    opener = ForgeOpener(plugins_from(ctx).forges().values(), _store(ctx), os.environ)
+    store = OpenOnUse(lambda: _store(ctx))  # GITHUB_TOKEN / GITLAB_TOKEN need no store
+    opener = ForgeOpener(plugins_from(ctx).forges().values(), store, os.environ)
     return local_update_pull(settings_from(ctx), opener, CliReporter(quiet=quiet))
 
 
