@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docker_support import base_image, dockerd, registry
+from docker_support import auth_registry, base_image, dockerd, registry
 from s3_support import seaweedfs
 
 # Session servers for every test folder: SeaweedFS (tests/s3_support.py), and a Docker
 # engine, its base image and a registry (tests/docker_support.py).
-__all__ = ["base_image", "dockerd", "registry", "seaweedfs"]
+__all__ = ["auth_registry", "base_image", "dockerd", "registry", "seaweedfs"]
 
 
 @pytest.fixture(autouse=True)

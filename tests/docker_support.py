@@ -8,7 +8,8 @@ No image can be pulled here: :func:`base_image` builds one from a Debian root
 filesystem with ``scripts/docker-base-image`` (cached between runs).
 
 A real registry is Debian's ``docker-registry`` on a free 127.0.0.1 port (the engine
-treats 127.0.0.0/8 as an insecure registry, so plain HTTP is fine).
+treats 127.0.0.0/8 as an insecure registry, so plain HTTP is fine); ``auth_registry``
+is another one that asks for a login (htpasswd, bcrypt).
 
 Tests using these are marked ``docker``. Without root, ``dockerd``, ``debootstrap`` or
 ``docker-registry`` they skip with the reason; under ``CI`` they fail.
@@ -28,6 +29,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,28 +178,69 @@ class Registry:
     process: subprocess.Popen[bytes]
 
 
-def _registry_config(folder: Path, port: int) -> Path:
+def _registry_config(folder: Path, port: int, htpasswd: Path | None = None) -> Path:
     config = folder / "config.yml"
+    auth = (
+        f"auth:\n  htpasswd:\n    realm: codeforge-tests\n    path: {htpasswd}\n"
+        if htpasswd is not None
+        else ""
+    )
     config.write_text(
         "version: 0.1\n"
         "log:\n  level: warn\n"
         "storage:\n"
         f"  filesystem:\n    rootdirectory: {folder / 'data'}\n"
         "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n" + auth
     )
     return config
+
+
+# The login of the registry with htpasswd auth (auth_registry).
+REGISTRY_USER, REGISTRY_PASSWORD = "pusher", "Pw-0f-the-pusher"
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    """``user:bcrypt-hash`` (the only hash docker-registry takes): Python's bcrypt, else
+    ``htpasswd -nbB`` (apache2-utils)."""
+    try:
+        import bcrypt  # type: ignore[import-not-found, unused-ignore]
+
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+        return f"{user}:{hashed}"
+    except ImportError:
+        pass
+    if shutil.which("htpasswd") is None:
+        skip_unless_ci("neither bcrypt nor htpasswd is installed (apt-get install apache2-utils)")
+    done = subprocess.run(
+        ["htpasswd", "-nbB", user, password], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
 
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     """Debian's docker-registry on a free 127.0.0.1 port, for the session."""
+    yield from _serve_registry(tmp_path_factory, auth=False)
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """The same with htpasswd auth: :data:`REGISTRY_USER` and :data:`REGISTRY_PASSWORD`."""
+    yield from _serve_registry(tmp_path_factory, auth=True)
+
+
+def _serve_registry(tmp_path_factory: pytest.TempPathFactory, *, auth: bool) -> Iterator[Registry]:
     binary = shutil.which("docker-registry")
     if binary is None:
         skip_unless_ci("docker-registry is not installed (apt-get install docker-registry)")
     folder = tmp_path_factory.mktemp("registry")
     port = free_port()
-    config = _registry_config(folder, port)
+    htpasswd = None
+    if auth:
+        htpasswd = folder / "htpasswd"
+        htpasswd.write_text(htpasswd_line(REGISTRY_USER, REGISTRY_PASSWORD) + "\n")
+    config = _registry_config(folder, port, htpasswd)
     with (folder / "registry.log").open("ab") as log:
         process = subprocess.Popen(
             [binary, "serve", str(config)],
@@ -212,6 +255,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
             try:
                 urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()
                 break
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401 and auth:  # up, and asking for the login
+                    break
+                raise
             except OSError:
                 assert process.poll() is None, (folder / "registry.log").read_text()[-2000:]
                 assert time.monotonic() < deadline, "docker-registry did not start"

@@ -66,6 +66,24 @@ def test_a_rerun_with_nothing_changed_loads_no_plugin_and_runs_nothing(
     assert plugins.calls == 2
 
 
+def test_a_forced_rerun_runs_the_cached_plan_without_the_engine(
+    made: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, project, log = made
+    plugins = Counting()
+    assert statuses(project, plugins) == ["verify:succeeded"]
+
+    def no_engine(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the engine was loaded")
+
+    monkeypatch.setattr("codeforge.app.local.local_engine", no_engine)
+    assert statuses(project, plugins, force=True) == ["verify:succeeded"]
+    (project / "README.md").write_text("changed\n")  # a changed tree needs no new plan
+    assert statuses(project, plugins) == ["verify:succeeded"]
+    assert statuses(project, plugins) == ["verify:skipped"]
+    assert log.read_text() == "one\none\none\n"
+
+
 def test_a_changed_definition_or_answer_is_seen(made: tuple[Path, Path, Path]) -> None:
     bp, project, log = made
     plugins = Counting()
@@ -147,4 +165,6 @@ def test_credentials_in_a_target_url_are_never_kept(
     kept = "".join(
         p.read_text(errors="replace") for p in codeforge_dirs["data"].rglob("*") if p.is_file()
     )
-    assert "127.0.0.1:9" in kept and "tok3n" not in kept  # the state file and the SQLite database
+    assert "127.0.0.1:9" in kept and "tok3n" not in kept  # the state file and the journal
+    # The kept plan is redacted, so it is not one to run from: a forced run plans again.
+    assert '"exact": false' in kept

@@ -4,6 +4,7 @@ failed build, a health check that never passes, a port already taken."""
 from __future__ import annotations
 
 import io
+import re
 import socket
 from pathlib import Path
 
@@ -145,3 +146,39 @@ def test_down_with_nothing_running_removes_nothing(
     down = dataclasses.replace(context(tmp_path, lines), down=True)
     assert DockerRun().run(down) == {"removed": ""}
     assert lines == ["no container of this project to remove"]
+
+
+# A RUN step printing a line its own text does not hold; {run} keeps the engine's cache out.
+OUTPUT_DOCKERFILE = (
+    "ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\n"
+    "RUN python3 -c \"print('out' + 'put-marker', {run})\"\n"
+    'CMD ["python3"]\n'
+)
+
+
+@pytest.mark.docker
+def test_build_output_shows_steps_and_its_log_only_on_a_terminal(
+    tmp_path: Path, dockerd: Dockerd, base_image: str
+) -> None:
+    from cli_support import Terminal
+
+    made = console("init", "-t", "web-fastapi", "svc", "--defaults", "-q", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "svc" / "Dockerfile").write_text(OUTPUT_DOCKERFILE.format(run=1))
+    env = {**dockerd.env(), "CODEFORGE_DOCKER_BASE_IMAGE": base_image}
+    argv = ["workflow", "run", "build", "--force", "-C", str(tmp_path / "svc")]
+    piped = console(*argv, env=env, timeout=300)
+    assert piped.returncode == 0, piped.stderr
+    assert re.search(r"step 3/\d+: RUN python3 -c", piped.stderr), piped.stderr
+    assert "built svc:latest" in piped.stderr
+    assert "output-marker" not in piped.stderr  # the log: only on a terminal
+
+    import os
+
+    (tmp_path / "svc" / "Dockerfile").write_text(OUTPUT_DOCKERFILE.format(run=2))
+    terminal = Terminal(argv, environ={**os.environ, **env})
+    terminal.wait_for("built svc:latest", timeout=300)
+    assert terminal.finish() == 0, terminal.seen
+    assert re.search(r"step 3/\d+: RUN python3 -c", terminal.seen), terminal.seen
+    assert "output-marker" in terminal.seen  # the running output, shown in place
+    assert '{"stream"' not in terminal.seen

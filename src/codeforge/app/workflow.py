@@ -13,6 +13,7 @@ opening the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the engine's modules load only when a stage has to run
     from codeforge.plugins.manager import Plugins
 
 STATE_FOLDER = "workflow"
+PLANS_KEPT = 8  # rendered plans kept per project, one per kind of request
 # (action, input) <- (environment variable, key of the [workflow] config table)
 ACTION_DEFAULTS = {
     ("package.upload", "repository_url"): ("CODEFORGE_PACKAGE_INDEX", "package_index"),
@@ -133,16 +135,42 @@ class LocalWorkflowStore:
         except (KeyError, TypeError, AttributeError, ValueError):
             return {}
 
-    def plan_cache(self, project: Path) -> dict[str, Any] | None:
-        """The plan the last run rendered, if any."""
-        cache = self._state(project).get("plan")
-        return cache if isinstance(cache, dict) else None
+    def plan_caches(self, project: Path) -> list[dict[str, Any]]:
+        """The plans recent runs rendered, newest first (one per kind of request)."""
+        state = self._state(project)
+        plans = state.get("plans")
+        found = list(plans.values())[::-1] if isinstance(plans, dict) else []
+        return [cache for cache in found if isinstance(cache, dict)]
 
     def remember_plan(self, project: Path, cache: Mapping[str, Any]) -> None:
-        """Keep the rendered plan for the next run's quick check."""
+        """Keep the rendered plan for the next runs' quick check, beside those of other
+        requests (``deploy`` and ``deploy --down``, say), the last :data:`PLANS_KEPT`."""
         state = self._state(project)
-        state["plan"] = dict(cache)
+        plans: dict[str, Any] = state["plans"] if isinstance(state.get("plans"), dict) else {}
+        fingerprint = str(cache.get("fingerprint", ""))
+        plans = {k: v for k, v in plans.items() if k != fingerprint}
+        plans[fingerprint] = dict(cache)
+        state["plans"] = dict(list(plans.items())[-PLANS_KEPT:])
+        state.pop("plan", None)  # the single plan of earlier versions
         self._write(project, state)
+
+    def tree_hash(self, project: Path) -> str:
+        """The project's tree hash, reading only files changed since the last one."""
+        path = self._state_file(project).with_suffix(".files.json")
+        try:
+            cache = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+        cache = cache if isinstance(cache, dict) else {}
+        before = json.dumps(cache, sort_keys=True)
+        tree = tree_hash(project, cache)
+        if json.dumps(cache, sort_keys=True) != before:
+            with contextlib.suppress(OSError):  # a cache: the next run hashes again
+                path.parent.mkdir(parents=True, exist_ok=True)
+                scratch = path.with_suffix(f".{os.getpid()}.tmp")
+                scratch.write_text(json.dumps(cache), encoding="utf-8")
+                os.replace(scratch, path)
+        return tree
 
     def record(self, project: Path, result: StageResult) -> None:
         """Write the state file atomically, then the record: a journal line on the embedded
@@ -164,16 +192,18 @@ class LocalWorkflowStore:
 
 def _quick_plan(
     settings: Settings, request: WorkflowRequest, store: LocalWorkflowStore
-) -> WorkflowPlan | None:
-    """The plan from the last run's cache with today's tree, when the cache still holds."""
+) -> tuple[WorkflowPlan, bool] | None:
+    """The plan from a recent run's cache with today's tree, when one still holds, and
+    whether it can run as it is (no input was redacted when it was kept)."""
     project = request.project.resolve()
-    hit = cached_plan(
-        request, store.plan_cache(project), project / ANSWERS_FILE, settings.trusted_sources
-    )
-    if hit is None:
+    for cache in store.plan_caches(project):
+        hit = cached_plan(request, cache, project / ANSWERS_FILE, settings.trusted_sources)
+        if hit is not None:
+            break
+    else:
         return None
     blueprint, stages, cache = hit
-    tree, last = tree_hash(project), store.last_results(project)
+    tree, last = store.tree_hash(project), store.last_results(project)
     answers = cache["answers"]
     planned = tuple(
         PlannedStage(
@@ -184,9 +214,10 @@ def _quick_plan(
         )
         for name, steps in stages.items()
     )
-    return WorkflowPlan(
+    plan = WorkflowPlan(
         project, blueprint, bool(cache["trusted"]), answers, planned, str(cache["definition"])
     )
+    return plan, cache.get("exact") is True
 
 
 def run_workflow(
@@ -197,20 +228,26 @@ def run_workflow(
 ) -> WorkflowRun:
     """Run the project's workflow through ``SDLCEngine.manage_workflow`` with the plugins' actions.
 
-    When the cached plan shows every stage up to date (and no ``force``), the run
-    is all skips and neither the plugins (``plugins`` is called only when needed)
-    nor the engine are loaded.
+    When a recent run's cached plan still holds, the engine is not loaded: a run
+    whose stages are all up to date (and no ``force``) is all skips without even
+    the plugins (``plugins`` is called only when needed), and any other runs the
+    cached steps with the plugins' actions.
     """
     store = LocalWorkflowStore(settings)
-    quick = None if request.force else _quick_plan(settings, request, store)
-    if quick is not None and all(p.up_to_date for p in quick.stages):
-        run = WorkflowRun(quick, dry_run=request.dry_run)
+    info = reporter.info if reporter is not None else (lambda message: None)
+    quick = _quick_plan(settings, request, store)
+    if quick is not None and not request.force and all(p.up_to_date for p in quick[0].stages):
+        run = WorkflowRun(quick[0], dry_run=request.dry_run)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        for planned in quick.stages:
-            if reporter is not None:
-                reporter.info(skip_message(planned))
+        for planned in quick[0].stages:
+            info(skip_message(planned))
             run.results.append(StageResult(planned.stage, SKIPPED, planned.inputs_key, now, 0.0))
         return run
+    if quick is not None and quick[1]:
+        from codeforge.core.sdlc_run import detail_of, run_plan
+
+        actions = plugins().workflow_actions()
+        return run_plan(quick[0], request, actions, store, info, detail_of(reporter))
     from codeforge.app.local import local_engine
 
     loaded = plugins()
@@ -223,7 +260,8 @@ def workflow_status(
 ) -> list[dict[str, object]]:
     """Each declared stage: its last result and whether its inputs changed since."""
     store = LocalWorkflowStore(settings)
-    plan = _quick_plan(settings, request, store)
+    quick = _quick_plan(settings, request, store)
+    plan = quick[0] if quick is not None else None
     if plan is None:
         from codeforge.app.local import local_engine
         from codeforge.core.sdlc import plan_workflow

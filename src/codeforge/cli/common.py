@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,16 +62,47 @@ def parse_data(pairs: Sequence[str], data_file: Path | None) -> dict[str, Any]:
 
 
 class CliReporter:
-    """Messages to stderr; a progress bar for long renders on a terminal."""
+    """Messages to stderr; a progress bar for long renders and a live line for an action's
+    running output (a build's log) on a terminal."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self._progress: Any = None
         self._task: Any = None
+        self._status: Any = None  # the running-output line on a terminal (rich Status)
 
     def info(self, message: str) -> None:
-        if not self.quiet:
+        if self.quiet:
+            return
+        if self._status is not None:  # above the live line, which stays at the bottom
+            self._status.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        else:
             click.echo(message, err=True)
+
+    def detail(self, message: str) -> None:
+        """An action's running output (a build log line): shown in place of the previous
+        one on a terminal (each on its own line where TERM=dumb), nowhere else ("" ends
+        it). Step lines come through ``info``."""
+        if self.quiet or not sys.stderr.isatty():
+            return
+        if os.environ.get("TERM") == "dumb":  # a terminal that cannot redraw: plain lines
+            if message:
+                click.echo(click.style(f"  {message}", dim=True), err=True)
+            return
+        if not message:
+            if self._status is not None:
+                self._status.stop()
+                self._status = None
+            return
+        from rich.text import Text
+
+        if self._status is None:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status("", spinner="dots")
+            self._status.start()
+        width = max(20, self._status.console.width - 4)
+        self._status.update(Text(message[:width], style="dim", no_wrap=True))
 
     def warn(self, message: str) -> None:
         click.echo(click.style("warning: ", fg="yellow") + message, err=True)

@@ -1,4 +1,5 @@
-"""``codeforge credentials``: tokens for GitHub and GitLab, sealed at rest, never printed."""
+"""``codeforge credentials``: tokens for GitHub and GitLab, and logins for container registries
+(``docker``), sealed at rest, never printed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Final
 
 import click
 
+from codeforge.app.registries import REGISTRY, check_secret
 from codeforge.cli.common import settings_from
 from codeforge.cli.plugins import plugins_from
 from codeforge.core.credentials import (
@@ -21,8 +23,9 @@ from codeforge.core.credentials import (
     check_token,
     forge_named,
     normalise_host,
+    resolve_token,
 )
-from codeforge.errors import NotFoundError
+from codeforge.errors import CredentialError, NotFoundError
 
 STORE_ENV: Final = "CODEFORGE_CREDENTIAL_STORE"
 
@@ -47,7 +50,20 @@ def _store(ctx: click.Context) -> CredentialStore:
 
 
 def _forge(ctx: click.Context, provider: str) -> Forge:
-    return forge_named(plugins_from(ctx).forges().values(), provider)
+    """A forge (``github``, ``gitlab``, a plugin's), or ``docker``: container registries."""
+    if provider == REGISTRY.name:
+        return REGISTRY
+    return forge_named([*plugins_from(ctx).forges().values(), REGISTRY], provider)
+
+
+def lookup_secret(ctx: click.Context, provider: str, host: str) -> str | None:
+    """What a workflow action asks for (docker.build's push): the provider's variable (CI),
+    else the stored default credential for ``host``; None when there is neither."""
+    forge = _forge(ctx, provider)
+    try:
+        return resolve_token(_store(ctx), forge, normalise_host(host), None, os.environ).token
+    except CredentialError:
+        return None
 
 
 def _key(
@@ -59,12 +75,14 @@ def _key(
 
 @click.group()
 def credentials() -> None:
-    """Tokens for forges (GitHub, GitLab), encrypted at rest.
+    """Tokens for forges (GitHub, GitLab) and registry logins (docker), encrypted at rest.
 
     \b
     The key comes from CODEFORGE_SECRET_KEY, else the OS keyring, else
-    credentials.key (0600) in the config folder. In CI, GITHUB_TOKEN and
-    GITLAB_TOKEN are used when no --name is given.
+    credentials.key (0600) in the config folder. In CI, GITHUB_TOKEN,
+    GITLAB_TOKEN and CODEFORGE_DOCKER_AUTH are used when no --name is given.
+    A docker credential is USER:PASSWORD for one registry host
+    (--host HOST[:PORT]); `deploy --registry` pushes with it.
     """
 
 
@@ -82,8 +100,12 @@ def set_(
     if token_stdin:
         raw = sys.stdin.readline()
     else:
-        raw = click.prompt(f"{key[0]} token for {key[1]}", hide_input=True, err=True)
-    info = _store(ctx).put(*key, check_token(raw))
+        what = "USER:PASSWORD" if key[0] == REGISTRY.name else "token"
+        raw = click.prompt(f"{key[0]} {what} for {key[1]}", hide_input=True, err=True)
+    token = check_token(raw)
+    if key[0] == REGISTRY.name:
+        check_secret(token)
+    info = _store(ctx).put(*key, token)
     click.echo(f"stored {info.provider} credential {info.name!r} for {info.host}", err=True)
 
 

@@ -56,7 +56,13 @@ def _request(
         options["target"] = target
     if not options["environment"]:
         options["environment"] = environment
-    return WorkflowRequest(project=project, options=defaults, **options)
+
+    def credentials(provider: str, host: str) -> str | None:
+        from codeforge.cli.credentials import lookup_secret  # only when an action asks
+
+        return lookup_secret(ctx, provider, host)
+
+    return WorkflowRequest(project=project, options=defaults, credentials=credentials, **options)
 
 
 @click.group()

@@ -13,12 +13,11 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from codeforge.core.answersfile import FALSE_WORDS, TRUE_WORDS
 from codeforge.errors import TemplateError, ValidationError
 from codeforge.templates.environment import CodeForgeEnvironment, render_error
 from codeforge.templates.schema import MISSING, Variable
 
-TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
-FALSE_WORDS = frozenset({"false", "no", "n", "off", "0", ""})
 MAX_TEXT = 64 * 1024
 REGEX_TIMEOUT = 0.5
 

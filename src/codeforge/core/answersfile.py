@@ -13,6 +13,9 @@ from codeforge.errors import NotFoundError, ValidationError
 
 ANSWERS_FILE = ".codeforge-answers.yml"
 MAX_ANSWERS_FILE_BYTES = 1024 * 1024
+# How a yes/no answer given as text reads (also the container actions' yes/no inputs).
+TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "n", "off", "0", ""})
 HEADER = "# Written by CodeForge. It is what `codeforge update` starts from; edit with care.\n"
 
 

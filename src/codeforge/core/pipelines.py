@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from codeforge.core.answers import FALSE_WORDS, TRUE_WORDS, Evaluator
+from codeforge.core.answers import Evaluator
+from codeforge.core.answersfile import FALSE_WORDS, TRUE_WORDS
 from codeforge.core.dialect import DialectRun, Rendered
 from codeforge.core.plan import PlanBuilder
 from codeforge.errors import BlueprintError

@@ -1,9 +1,11 @@
-"""After rendering: named formatters (a plan transform) and trusted tasks (in staging)."""
+"""After rendering: named formatters (a plan transform) and trusted tasks (in staging).
+
+``TaskError`` and ``minimal_env`` live in ``core/commands.py`` (re-exported here).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -11,12 +13,27 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from codeforge.core.commands import TaskError, minimal_env
 from codeforge.core.lifecycle import RenderEvent
 from codeforge.core.plan import RenderPlan
-from codeforge.errors import CodeForgeError, SecurityError
+from codeforge.errors import SecurityError
 
 if TYPE_CHECKING:
     from codeforge.templates.sections import Task
+
+__all__ = [
+    "TASK_TIMEOUT",
+    "CommandFormatter",
+    "Formatter",
+    "PostProcessor",
+    "TaskError",
+    "apply_formatters",
+    "apply_post_processors",
+    "minimal_env",
+    "plain",
+    "run_command",
+    "run_tasks",
+]
 
 TASK_TIMEOUT = 300.0
 
@@ -25,11 +42,6 @@ TASK_TIMEOUT = 300.0
 PostProcessor = Callable[[RenderPlan, RenderEvent], None]
 # A formatter a blueprint names in its `formatters:` list; `warn` takes non-fatal problems.
 Formatter = Callable[[RenderPlan, Callable[[str], None]], None]
-
-
-class TaskError(CodeForgeError):
-    kind = "task"
-    exit_code = 11
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,14 +129,6 @@ def apply_post_processors(
     """Let each post-processor change the plan, in order."""
     for process in post_processors:
         process(plan, event)
-
-
-def minimal_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """An environment without CodeForge's (or anyone's) secrets."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(extra or {})
-    return env
 
 
 def run_tasks(

@@ -3,31 +3,22 @@
 :func:`plan_workflow` loads the blueprint the project was made from (its answers
 file says which), renders every step with the recorded answers and works out each
 stage's inputs key: the project tree hash, the answers, the rendered steps and the
-action inputs (the target: an index URL, say). :func:`run_workflow` runs the stages in order,
-skipping one whose last recorded success had the same key (unless ``force``),
-and records each result through a :class:`WorkflowStore`. A failed step stops the
-run (:class:`~codeforge.core.steps.StepFailed`, exit 11); Ctrl-C stops the running
-step and records the stage as interrupted.
+action inputs (the target: an index URL, say). :func:`run_workflow` runs the stages in order
+(``core/sdlc_run.py``), skipping one whose last recorded success had the same key
+(unless ``force``), and records each result through a :class:`WorkflowStore`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from codeforge.core.answers import Evaluator
 from codeforge.core.answersfile import ANSWERS_FILE, AnswersFile, read_answers_file
 from codeforge.core.blueprints import LoadedBlueprint, load_blueprint
 from codeforge.core.collaborators import Collaborators
 from codeforge.core.sdlc_model import (
-    FAILED,
-    INTERRUPTED,
-    SKIPPED,
-    SUCCEEDED,
     PlannedStage,
     RenderedStep,
     StageResult,
@@ -38,13 +29,17 @@ from codeforge.core.sdlc_model import (
     inputs_key,
     plan_cache,
     plan_fingerprint,
-    skip_message,
 )
-from codeforge.core.steps import StepFailed, run_step
+from codeforge.core.sdlc_run import (
+    ActionContext,
+    WorkflowAction,
+    check_runnable,
+    detail_of,
+    run_plan,
+)
 from codeforge.core.treehash import tree_hash
-from codeforge.errors import CodeForgeError, NotFoundError, SecurityError, UsageError
-from codeforge.redaction import redact
-from codeforge.templates.workflow import BUILTIN_ACTIONS, STAGES, Scalar, WorkflowStep
+from codeforge.errors import NotFoundError, UsageError
+from codeforge.templates.workflow import STAGES, Scalar, WorkflowStep
 
 __all__ = [
     "ActionContext",
@@ -54,42 +49,12 @@ __all__ = [
     "WorkflowRequest",
     "WorkflowRun",
     "WorkflowStore",
+    "check_runnable",
     "plan_workflow",
+    "run_plan",
     "run_workflow",
     "select_stages",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class ActionContext:
-    """What a workflow action gets: the project, its rendered inputs, and a command runner."""
-
-    project: Path
-    stage: str
-    inputs: Mapping[str, Scalar]
-    answers: Mapping[str, Any]
-    step: str  # the step's label, for messages
-    timeout: float
-    info: Callable[[str], None]
-    # From `codeforge deploy` (empty under `workflow run`): the target, the environment,
-    # and --down (take down what the deploy stage started instead of starting it).
-    target: str = ""
-    environment: str = ""
-    down: bool = False
-
-    def run(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> None:
-        """Run a command in the project like a ``run`` step (StepFailed on failure)."""
-        origin = f"{self.stage}: {self.step}"
-        run_step(argv, self.project, origin=origin, env=env, timeout=self.timeout)
-
-
-class WorkflowAction(Protocol):
-    """A named action a step can call (``codeforge_workflow_actions`` hook)."""
-
-    name: str
-
-    def run(self, context: ActionContext) -> Mapping[str, str]:
-        """Do the action; return its outputs (a version, a URL, ...)."""
 
 
 def select_stages(
@@ -221,74 +186,6 @@ def plan_workflow(
     )
 
 
-def check_runnable(plan: WorkflowPlan, actions: Mapping[str, WorkflowAction]) -> None:
-    """Refuse before anything runs: blueprint commands from an untrusted source, unknown actions."""
-    steps = [(p.stage, s) for p in plan.stages for s in p.steps]
-    commands = [s for _, s in steps if s.run]
-    if commands and not plan.trusted:
-        raise SecurityError(
-            f"the workflow of {plan.blueprint} runs {len(commands)} command(s) from the "
-            "blueprint on your machine",
-            hint="pass --trust if you trust its source, or add it to trusted_sources in the config",
-        )
-    for stage, step in steps:
-        if step.action and step.action not in actions:
-            if step.action in BUILTIN_ACTIONS:
-                message = f"workflow action {step.action!r} is not available in this version"
-            else:
-                message = f"no installed plugin provides workflow action {step.action!r}"
-            raise UsageError(
-                message,
-                where=f"workflow.{stage}",
-                hint=f"available: {', '.join(sorted(actions)) or 'none'}",
-            )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _run_stage(
-    planned: PlannedStage,
-    plan: WorkflowPlan,
-    request: WorkflowRequest,
-    actions: Mapping[str, WorkflowAction],
-    info: Callable[[str], None],
-    current: list[str],
-) -> dict[str, str]:
-    outputs: dict[str, str] = {}
-    for step in planned.steps:
-        current[:] = [step.label]
-        info(f"{planned.stage}: {step.label}")
-        origin = f"{planned.stage}: {step.label}"
-        if step.run:
-            run_step(step.run, plan.project, origin=origin, env=step.env, timeout=step.timeout)
-            continue
-        context = ActionContext(
-            plan.project,
-            planned.stage,
-            step.inputs,
-            plan.answers,
-            step.label,
-            step.timeout,
-            info,
-            target=request.target,
-            environment=request.environment,
-            down=request.down,
-        )
-        try:
-            made = actions[step.action].run(context)
-        except (CodeForgeError, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # an action's own bug still fails the stage, named
-            raise StepFailed(
-                f"{origin}: action {step.action} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        # Outputs are recorded: a credential in a URL never is.
-        outputs.update({k: redact(str(v)) for k, v in made.items()})
-    return outputs
-
-
 def run_workflow(
     parts: Collaborators,
     request: WorkflowRequest,
@@ -299,20 +196,8 @@ def run_workflow(
     plan = plan_workflow(parts, request, store)
     if store is not None:
         _remember(parts, request, plan, store)
-    run = WorkflowRun(plan, dry_run=request.dry_run)
-    if not request.dry_run:
-        check_runnable(plan, actions)
-    info = parts.reporter.info
-    for planned in plan.stages:
-        if planned.up_to_date and not request.force:
-            info(skip_message(planned))
-            run.results.append(_result(planned, SKIPPED, _now(), 0.0))
-            continue
-        if request.dry_run:
-            info(f"{planned.stage}: would run {', '.join(s.label for s in planned.steps)}")
-            continue
-        run.results.append(_run_and_record(planned, plan, request, actions, store, info))
-    return run
+    reporter = parts.reporter
+    return run_plan(plan, request, actions, store, reporter.info, detail_of(reporter))
 
 
 def _remember(
@@ -329,42 +214,3 @@ def _remember(
     except OSError:
         return  # nothing to key the cache on: the next run plans again
     store.remember_plan(plan.project, plan_cache(plan, fingerprint))
-
-
-def _result(
-    planned: PlannedStage, status: str, started: str, duration: float, **more: Any
-) -> StageResult:
-    return StageResult(
-        planned.stage, status, planned.inputs_key, started, round(duration, 3), **more
-    )
-
-
-def _run_and_record(
-    planned: PlannedStage,
-    plan: WorkflowPlan,
-    request: WorkflowRequest,
-    actions: Mapping[str, WorkflowAction],
-    store: WorkflowStore | None,
-    info: Callable[[str], None],
-) -> StageResult:
-    started, clock = _now(), time.perf_counter()
-    keep = store.record if store is not None else (lambda project, result: None)
-    current: list[str] = []
-    try:
-        outputs = _run_stage(planned, plan, request, actions, info, current)
-    except CodeForgeError as exc:
-        took, tail = time.perf_counter() - clock, getattr(exc, "tail", ())
-        if not tail and not isinstance(exc, StepFailed):
-            tail = (str(exc),)
-        failed = _result(planned, FAILED, started, took, step="".join(current), tail=tail)
-        keep(plan.project, failed)
-        raise
-    except KeyboardInterrupt:
-        took = time.perf_counter() - clock
-        stopped = _result(planned, INTERRUPTED, started, took, step="".join(current))
-        keep(plan.project, stopped)
-        raise
-    result = _result(planned, SUCCEEDED, started, time.perf_counter() - clock, outputs=outputs)
-    keep(plan.project, result)
-    info(f"{planned.stage}: succeeded in {result.duration:.1f} s")
-    return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +18,8 @@ from codeforge.redaction import redact
 from codeforge.templates.workflow import Scalar
 
 SUCCEEDED, FAILED, INTERRUPTED, SKIPPED = "succeeded", "failed", "interrupted", "skipped"
+# (provider, host) -> the caller's secret for it, or None.
+CredentialLookup = Callable[[str, str], "str | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,10 @@ class WorkflowRequest:
     target: str = ""
     environment: str = ""
     down: bool = False
+    # Secrets for actions (a registry's login), by (provider, host); never part of a key.
+    credentials: CredentialLookup | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     def deploy(self) -> dict[str, Any]:
         """What steps see as ``deploy`` (``{{ deploy.target }}``), and part of every inputs key."""
@@ -200,18 +206,19 @@ def plan_fingerprint(
 
 
 def plan_cache(plan: WorkflowPlan, fingerprint: str) -> dict[str, Any]:
-    """The plan as JSON data, for :func:`cached_plan`."""
+    """The plan as JSON data, for :func:`cached_plan`; ``exact`` when nothing in it had to be
+    redacted, so the steps can run from it as they are."""
+    raw = {p.stage: json.dumps([dataclasses.asdict(s) for s in p.steps]) for p in plan.stages}
+    # Never a credential in the data folder: URLs in inputs are kept redacted.
+    kept = {stage: redact(text) for stage, text in raw.items()}
     return {
         "fingerprint": fingerprint,
         "definition": plan.definition,
         "blueprint": plan.blueprint,
         "trusted": plan.trusted,
         "answers": dict(plan.answers),
-        # Never a credential in the data folder: URLs in inputs are kept redacted.
-        "stages": {
-            p.stage: json.loads(redact(json.dumps([dataclasses.asdict(s) for s in p.steps])))
-            for p in plan.stages
-        },
+        "stages": {stage: json.loads(text) for stage, text in kept.items()},
+        "exact": kept == raw,
     }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from codeforge.core.postprocess import TaskError, minimal_env
+from codeforge.core.commands import TaskError, minimal_env
 from codeforge.redaction import redact
 
 TAIL_LINES = 20

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from codeforge.core.sdlc import ActionContext
+from codeforge.core.sdlc_run import ActionContext
 from codeforge.errors import UsageError
 from codeforge.integrations import kubernetes_check as check
 from codeforge.integrations import kubernetes_cluster as cluster

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from codeforge.core.answers import FALSE_WORDS
+from codeforge.core.answersfile import FALSE_WORDS
 from codeforge.errors import UsageError
 from codeforge.templates.workflow import Scalar
 

@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from codeforge.core.answers import FALSE_WORDS
-from codeforge.core.sdlc import ActionContext
+from codeforge.core.answersfile import FALSE_WORDS
+from codeforge.core.sdlc_run import ActionContext
 from codeforge.errors import UsageError
 from codeforge.redaction import redact
 

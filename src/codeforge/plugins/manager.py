@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from codeforge.core.lifecycle import GenerateEvent, PublishEvent, RenderEvent, UpdateEvent
     from codeforge.core.pipelines import CIProvider
     from codeforge.core.postprocess import Formatter, PostProcessor
-    from codeforge.core.sdlc import WorkflowAction
+    from codeforge.core.sdlc_run import WorkflowAction
     from codeforge.jobs.kinds import Kind
     from codeforge.plugins import hookspecs
 

@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from codeforge.core.postprocess import minimal_env
-from codeforge.core.sdlc import ActionContext
+from codeforge.core.commands import minimal_env
+from codeforge.core.sdlc_run import ActionContext
 from codeforge.core.steps import TAIL_LINES, StepFailed
 from codeforge.errors import UsageError
 from codeforge.integrations.containers.engine import (

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from codeforge.core.answers import FALSE_WORDS
-from codeforge.core.answersfile import read_answers_file
-from codeforge.core.sdlc import ActionContext
+from codeforge.core.answersfile import FALSE_WORDS, read_answers_file
+from codeforge.core.sdlc_run import ActionContext
 from codeforge.errors import CodeForgeError, UsageError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"

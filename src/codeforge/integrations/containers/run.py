@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from codeforge.core.sdlc import ActionContext
+from codeforge.core.sdlc_run import ActionContext
 from codeforge.core.steps import TAIL_LINES, StepFailed
 from codeforge.errors import ConflictError, UsageError
 from codeforge.integrations.containers.engine import (
@@ -32,7 +32,9 @@ from codeforge.integrations.containers.engine import (
 from codeforge.redaction import redact
 
 ACTION_LABEL = "dev.codeforge.action"
-_POLL = 0.1
+# The health wait polls every 20 ms at first (an app is often up within a second: a
+# coarse poll would add its own latency to every deploy), then backs off to 250 ms.
+_POLL_FIRST, _POLL_GROWTH, _POLL_MAX = 0.02, 1.25, 0.25
 
 
 def port_input(context: ActionContext, name: str, default: int) -> int:
@@ -97,6 +99,7 @@ def logs_tail(container: Any) -> list[str]:
 def wait_healthy(container: Any, url: str, seconds: float) -> str | None:
     """Wait for the health check or the HTTP probe; None when healthy, else why not."""
     deadline = time.monotonic() + seconds
+    pause = _POLL_FIRST
     while True:
         container.reload()
         state = container.attrs.get("State", {})
@@ -109,7 +112,8 @@ def wait_healthy(container: Any, url: str, seconds: float) -> str | None:
             return "its health check failed"
         if time.monotonic() > deadline:
             return f"it was not healthy within {seconds:g} s (health check or GET {url})"
-        time.sleep(_POLL)
+        time.sleep(pause)
+        pause = min(pause * _POLL_GROWTH, _POLL_MAX)
 
 
 class DockerRun:
