@@ -135,6 +135,7 @@ def test_a_group_member_sees_a_blueprint_shared_with_the_group(api: Api) -> None
         ["team"],
         "maya",
     )
+    assert api.as_(api.bob, "GET", f"{V1}/blueprints/{NAME}").json()["groups"] == []  # not his
 
     api.as_(api.root, "DELETE", f"{V1}/groups/team/members/bob")
     assert api.as_(api.bob, "GET", f"{V1}/blueprints/{NAME}").status_code == 404
