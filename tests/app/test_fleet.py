@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from codeforge.app import fleet
 from codeforge.app.fleet_memo import RunResolver
+from codeforge.app.forge_access import ForgeOpener
 from codeforge.app.publish import save_state
 from codeforge.app.update_pr import (
     body_of,
@@ -19,10 +21,13 @@ from codeforge.app.update_pr import (
     published_target,
     title_of,
 )
+from codeforge.core.credentials import CredentialInfo
 from codeforge.core.merge import Change
 from codeforge.core.source import ResolvedSource
 from codeforge.core.update import CheckResult, UpdateResult
 from codeforge.errors import ConflictError, NotFoundError, UsageError
+from codeforge.integrations.forge_gitlab import PublishingGitLab
+from codeforge.integrations.forge_repos import PublishingGitHub
 
 
 def row(index: int, blueprint: str = "tiny", version: str = "1.0.0") -> dict[str, Any]:
@@ -151,7 +156,12 @@ def test_the_target_is_what_publish_recorded(tmp_path: Path) -> None:
 )
 def test_an_origin_url_names_the_repository(url: str, host: str, owner: str, name: str) -> None:
     asked: list[str] = []
-    target = origin_target(url, lambda h: asked.append(h) or "gitlab", "project")
+
+    def provider_for(found: str) -> str:
+        asked.append(found)
+        return "gitlab"
+
+    target = origin_target(url, provider_for, "project")
     assert (target.provider, target.host, target.owner, target.name) == (
         "gitlab",
         host,
@@ -217,3 +227,54 @@ def test_a_fleet_run_resolves_each_source_and_ref_once() -> None:
     memo.resolve("other", vcs_ref=None, refresh=True, **ask)
     memo.resolve("other", vcs_ref=None, refresh=True, **ask)
     assert inner.calls[-2:] == [("other", None, False), ("other", None, True)]
+
+
+class ListedStore:
+    """A credential store that only lists (provider, host) pairs."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        self.infos = [CredentialInfo(p, h, "default", at, None) for p, h in pairs]
+
+    def list(self) -> list[CredentialInfo]:
+        return self.infos
+
+
+@pytest.mark.parametrize(
+    ("host", "stored", "environ", "provider"),
+    [
+        ("github.com", [], {}, "github"),
+        ("https://gitlab.com/", [], {"GITHUB_TOKEN": "t"}, "gitlab"),
+        ("git.example.com", [("gitlab", "git.example.com")], {"GITHUB_TOKEN": "t"}, "gitlab"),
+        ("git.example.com", [("github", "other.example.com")], {"GITLAB_TOKEN": "t"}, "gitlab"),
+    ],
+)
+def test_the_forge_of_an_origin_host(
+    host: str, stored: list[tuple[str, str]], environ: dict[str, str], provider: str
+) -> None:
+    opener = ForgeOpener(
+        [PublishingGitHub(), PublishingGitLab()],
+        ListedStore(*stored),  # type: ignore[arg-type]
+        environ,
+    )
+    assert opener.provider_for(host) == provider
+
+
+@pytest.mark.parametrize(
+    ("stored", "environ"),
+    [
+        ([], {}),
+        ([], {"GITHUB_TOKEN": "t", "GITLAB_TOKEN": "u"}),
+        ([("github", "git.example.com"), ("gitlab", "git.example.com")], {}),
+    ],
+)
+def test_an_origin_host_of_no_known_forge_is_a_clear_error(
+    stored: list[tuple[str, str]], environ: dict[str, str]
+) -> None:
+    opener = ForgeOpener(
+        [PublishingGitHub(), PublishingGitLab()],
+        ListedStore(*stored),  # type: ignore[arg-type]
+        environ,
+    )
+    with pytest.raises(UsageError, match=r"cannot tell which forge git\.example\.com is"):
+        opener.provider_for("git.example.com")
