@@ -188,7 +188,7 @@ def _finish(
 def _warn_deprecated(ctx: click.Context, name: str) -> None:
     """Warn (on stderr) when the database marks the blueprint deprecated, naming its
     replacement."""
-    from codeforge.app.marketplace import init_warning
+    from codeforge.app.deprecation import init_warning
 
     warning = init_warning(settings_from(ctx), name)
     if warning is not None:
