@@ -63,6 +63,12 @@ def main() -> int:
     parser.add_argument("--docker", action="store_true", help="the docker deploy overhead")
     parser.add_argument("--base-image", help="with DOCKER_HOST: the engine's Python base image")
     options = parser.parse_args()
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print(
+            "warning: PYTHONDONTWRITEBYTECODE is set: a checkout without .pyc files compiles "
+            "its modules in every run (tens of ms a user does not pay)",
+            file=sys.stderr,
+        )
     if options.docker:
         from bench_workflow_docker import docker_overhead
 

@@ -10,10 +10,12 @@ message or a record.
 from __future__ import annotations
 
 import dataclasses
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from codeforge.core.credentials import Account
 from codeforge.errors import CredentialError, UsageError
+
+if TYPE_CHECKING:  # a push needs none of the credential use cases
+    from codeforge.core.credentials import Account
 
 PROVIDER: Final = "docker"
 AUTH_ENV: Final = "CODEFORGE_DOCKER_AUTH"
@@ -48,6 +50,7 @@ class RegistryProvider:
         """Log in to the registry at ``host`` through the Docker engine; the account."""
         from docker.errors import APIError
 
+        from codeforge.core.credentials import Account
         from codeforge.integrations.containers.engine import engine
 
         auth = split_auth(token, host)
