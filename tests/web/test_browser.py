@@ -187,7 +187,9 @@ def test_sign_in_search_fill_preview_download(server: str, browser: Any, tmp_pat
     page.wait_for_url(f"{server}/blueprints/web-demo")
     assert page.locator("#f-db_url").count() == 0
     assert page.input_value("#f-package") == "my_project"  # computed from the project name
-    assert page.locator("script").count() == 1  # hostile description and tags stay text
+    # Only the shipped scripts (htmx, share.js): hostile description and tags stay text.
+    assert page.locator("script").count() == 2
+    assert page.locator("script[src^='/static/']").count() == 2
     shot(page, "04-blueprint")
     page.fill("#f-project", "shop")
     page.check("#f-use_db")  # htmx asks the server: the `when` fields appear
@@ -245,6 +247,55 @@ def test_javascript_off_browse_fill_download(server: str, browser: Any, tmp_path
     data = Path(info.value.path()).read_bytes()
     _same_project(zip_files(data), _init_files(tmp_path))
     context.close()
+
+
+def test_the_init_command_and_starter_url_follow_the_form(server: str, browser: Any) -> None:
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, server)
+    page.goto(f"{server}/blueprints/web-demo")
+    first = page.input_value("#share-command")
+    assert first.startswith("codeforge init my-project -t web-demo --defaults --data package=")
+    # Typing (no change event yet): share.js rebuilds both at once.
+    page.locator("#f-project").fill("shopx")
+    assert page.input_value("#share-command").startswith("codeforge init shopx -t web-demo")
+    # Leaving the field re-renders the fields (htmx) while the next one is typed in.
+    page.locator("#f-data_dir").fill("my data")
+    page.wait_for_timeout(500)
+    typed = page.input_value("#share-command"), page.input_value("#share-url")
+    assert typed[0].startswith("codeforge init shopx -t web-demo")
+    assert "--data 'data_dir=my data'" in typed[0]
+    assert "name=shopx" in typed[1] and "data_dir=my+data" in typed[1]
+    page.check("input[name='v.features'][value='docker']")
+    assert 'features=["cli", "docker"]' in page.input_value("#share-command")
+    # The change re-renders the fields on the server (htmx): the server's values are the same.
+    with page.expect_response(lambda r: r.url.endswith("/fields")):
+        page.locator("#f-data_dir").dispatch_event("change")
+    page.wait_for_timeout(200)
+    from_js = _rebuilt_by_js(page)
+    assert (page.input_value("#share-command"), page.input_value("#share-url")) == from_js
+    assert "features=cli&features=docker" in from_js[1]
+    shot(page, "04b-share")
+    page.click("button[data-copy='share-url']")
+    page.wait_for_selector("#share-copied:has-text('Copied.')")
+    assert page.evaluate("navigator.clipboard.readText()") == from_js[1]
+    # The URL downloads the project (the session's cookie signs it in).
+    fetched = page.evaluate(
+        "url => fetch(url).then(r => [r.status, r.headers.get('content-type')])", from_js[1]
+    )
+    assert fetched == [200, "application/zip"], fetched
+    # A change racing the next one: htmx aborts the older request (hx-sync), and says so.
+    assert [e for e in errors if not e.startswith(("htmx:sendAbort", "htmx:afterRequest"))] == []
+    context.close()
+
+
+def _rebuilt_by_js(page: Any) -> tuple[str, str]:
+    """What share.js computes from the form now (an input event makes it rebuild)."""
+    page.locator("#f-project").dispatch_event("input")
+    return page.input_value("#share-command"), page.input_value("#share-url")
 
 
 FIRST_EVENT = """url => new Promise((resolve, reject) => {

@@ -23,6 +23,7 @@ from codeforge.app import catalog, generate, preview, record
 from codeforge.app.form import FormState, form_state
 from codeforge.errors import CodeForgeError, ValidationError
 from codeforge.web.session import Viewer, check_form, ctx_of, page, viewer
+from codeforge.web.share import Share, share_of
 
 router = APIRouter()
 
@@ -37,6 +38,13 @@ def _versions(request: Request, who: Viewer, name: str) -> list[str]:
         e.versions for e in catalog.list_entries(ctx_of(request), who.principal) if e.name == name
     ]
     return found[0] if found else []
+
+
+def _share(request: Request, state: FormState, project: str) -> Share:
+    """The equivalent ``codeforge init`` command and ``starter.zip`` URL for the form."""
+    name = state.blueprint.name
+    sources = [e.source for e in catalog.list_entries(ctx_of(request)) if e.name == name]
+    return share_of(state, project, sources[0] if sources else "", str(request.base_url))
 
 
 def _page(
@@ -57,6 +65,7 @@ def _page(
         "components": sorted(bp.components.values(), key=lambda c: c.name),
         "state": state,
         "project": project,
+        "share": _share(request, state, project),
         "shown": None,
         "preview": None,
         "error": None,
@@ -221,6 +230,8 @@ async def fields(request: Request, name: NameParam) -> Response:
             state = _state(request, who, name, form)
         except CodeForgeError as exc:
             return _error_page(who, exc)
-        return page("fields.html", state=state, project=_one(form, "project"))
+        project = _one(form, "project")
+        share = _share(request, state, project)
+        return page("fields.html", state=state, project=project, share=share)
 
     return await run_in_threadpool(render)
