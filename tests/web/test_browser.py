@@ -79,6 +79,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEFORGE_")}
     for kind in ("config", "data", "cache"):
         env[f"CODEFORGE_{kind.upper()}_DIR"] = str(root / kind)
+    # Every test signs in anew from 127.0.0.1: more than the default 10 a minute.
+    env["CODEFORGE_RATE_LIMITS_ADDRESS"] = "auth=60/minute"
     proc = subprocess.Popen(
         [str(CODEFORGE), "serve", "--host", "127.0.0.1", "--port", "0"],
         env=env,

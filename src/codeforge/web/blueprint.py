@@ -40,10 +40,11 @@ def _versions(request: Request, who: Viewer, name: str) -> list[str]:
     return found[0] if found else []
 
 
-def _share(request: Request, state: FormState, project: str) -> Share:
+def _share(request: Request, who: Viewer, state: FormState, project: str) -> Share:
     """The equivalent ``codeforge init`` command and ``starter.zip`` URL for the form."""
     name = state.blueprint.name
-    sources = [e.source for e in catalog.list_entries(ctx_of(request)) if e.name == name]
+    entries = catalog.list_entries(ctx_of(request), who.principal)
+    sources = [e.source for e in entries if e.name == name]
     return share_of(state, project, sources[0] if sources else "", str(request.base_url))
 
 
@@ -65,7 +66,7 @@ def _page(
         "components": sorted(bp.components.values(), key=lambda c: c.name),
         "state": state,
         "project": project,
-        "share": _share(request, state, project),
+        "share": _share(request, who, state, project),
         "shown": None,
         "preview": None,
         "error": None,
@@ -231,7 +232,7 @@ async def fields(request: Request, name: NameParam) -> Response:
         except CodeForgeError as exc:
             return _error_page(who, exc)
         project = _one(form, "project")
-        share = _share(request, state, project)
+        share = _share(request, who, state, project)
         return page("fields.html", state=state, project=project, share=share)
 
     return await run_in_threadpool(render)

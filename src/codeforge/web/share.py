@@ -26,7 +26,7 @@ class Share:
     url: str
     template: str  # what ``-t`` names
     vcs_ref: str  # ``--vcs-ref`` (a registered git blueprint's commit), else ""
-    asks: bool  # a shown secret is left for ``init`` to ask (so no ``--defaults``)
+    asks: bool  # a shown required secret is left for ``init`` to ask (so no ``--defaults``)
 
 
 def _values(field: Field) -> list[str] | str:
@@ -52,7 +52,8 @@ def share_of(state: FormState, project: str, source: str, base_url: str) -> Shar
     bp = state.blueprint
     template, vcs_ref = template_of(bp.name, source)
     shown = [f for f in state.fields if f.shown]
-    asks = any(f.type == "secret" for f in shown)
+    # A required secret with no default: --defaults would stop on it, so init asks instead.
+    asks = any(f.type == "secret" and f.required for f in shown)
     answers = [(f.name, _values(f)) for f in shown if f.type != "secret"]
     words = ["codeforge", "init", project or "NAME", "-t", template]
     if vcs_ref:

@@ -41,7 +41,7 @@
       if (wrapper.hidden) { return; }
       var type = wrapper.dataset.type;
       var name = wrapper.id.slice(2);
-      if (type === "secret") { asks = true; return; }
+      if (type === "secret") { asks = asks || !!wrapper.querySelector(".req"); return; }
       var value = fieldValue(wrapper, type);
       if (Array.isArray(value)) {
         data.push("--data", name + "=[" + value.map(function (v) { return JSON.stringify(v); }).join(", ") + "]");
