@@ -133,7 +133,9 @@ def publish(
     the current branch over https (fast-forward only; the token travels as an
     HTTP header, never in a URL), sets the default branch, description and
     topics, optionally protects the branch, and stores the CI secrets the
-    blueprint declares. Running it again pushes new commits.
+    blueprint declares (a secret from an answer is read from
+    CODEFORGE_PUBLISH_SECRET_<NAME>, or asked on a terminal). Running it again
+    pushes new commits.
     """
     from codeforge.app.publish import request_from
 
