@@ -76,6 +76,7 @@ def create_app(
 def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     from codeforge.api.routes import (
         activity,
+        admin,
         ai,
         analytics,
         blueprints,
@@ -92,7 +93,7 @@ def _include_routers(app: FastAPI, ctx: AppContext) -> None:
     from codeforge.api.routes import session as session_routes
 
     modules = [blueprints, projects, activity, analytics, users, keys, credentials, ai, jobs]
-    modules += [job_events, fleet, groups]
+    modules += [job_events, fleet, groups, admin]
     for module in modules:
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.include_router(health.router)

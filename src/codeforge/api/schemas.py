@@ -438,6 +438,19 @@ class JobPublic(Output):
     result_url: str | None = None
 
 
+class QueuePublic(Output):
+    backend: str = Field(description="redis URL (redacted), or in-process with its threads")
+    counts: dict[str, int] = Field(description="Jobs by status")
+    oldest_queued_seconds: float | None
+    in_process_pending: int | None = Field(description="Ids waiting in this process's queue")
+    failed: list[JobPublic] = Field(description="The newest failed jobs (at most 50)")
+
+
+class RateLimitsPublic(Output):
+    per_key: dict[str, str | None] = Field(description="By route group; null: no limit")
+    per_address: dict[str, str | None]
+
+
 # -- credentials ---------------------------------------------------------------------
 
 

@@ -389,3 +389,73 @@ def created_at(session: Session, job_id: str) -> datetime | None:
 def is_expired(job: Job) -> bool:
     """True when a finished job's result was already dropped."""
     return job.status == "finished" and job.result is None and job.artifact_id is None
+
+
+def requeue_failed(
+    factory: sessionmaker[Session], job_id: str, owner_id: int | None, requeue_after: float
+) -> Job:
+    """Put a failed job back as ``queued`` for a fresh set of attempts (a retry its owner or an
+    admin asked for); ConflictError unless it is failed, NotFoundError for someone else's."""
+    now = utcnow()
+    with factory.begin() as session:
+        job = get_owned(session, job_id, owner_id)
+        done = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "failed")
+            .values(
+                status="queued",
+                attempts=0,
+                progress=0,
+                stage="queued (retried)",
+                error=None,
+                error_kind=None,
+                worker=None,
+                not_before=None,
+                finished_at=None,
+                expires_at=None,
+                lease_until=now + timedelta(seconds=requeue_after),
+            )
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            raise ConflictError(
+                f"job {job_id} is {job.status}: only a failed job can be retried", where="job"
+            )
+    with factory() as session:
+        return get_owned(session, job_id, None)
+
+
+def refail(factory: sessionmaker[Session], job_id: str, message: str, result_ttl: float) -> None:
+    """A retried job the queue refused: failed again, with the queue's message."""
+    now = utcnow()
+    with factory.begin() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued", Job.attempts == 0)
+            .values(
+                status="failed",
+                stage="failed",
+                error=_clip(message),
+                error_kind="queue",
+                finished_at=now,
+                expires_at=now + timedelta(seconds=result_ttl),
+            )
+        )
+
+
+def discard_failed(factory: sessionmaker[Session], job_id: str, owner_id: int | None) -> None:
+    """Delete a failed job for good; ConflictError unless it is failed (someone else's: 404)."""
+    with factory.begin() as session:
+        job = get_owned(session, job_id, owner_id)
+        done = session.execute(delete(Job).where(Job.id == job_id, Job.status == "failed"))
+        if not done.rowcount:  # type: ignore[attr-defined]
+            raise ConflictError(
+                f"job {job_id} is {job.status}: only a failed job can be discarded", where="job"
+            )
+
+
+def oldest_queued(session: Session) -> datetime | None:
+    """When the longest-waiting queued job was submitted (None: nothing waits)."""
+    found: datetime | None = session.scalar(
+        select(func.min(Job.created_at)).where(Job.status == "queued")
+    )
+    return found

@@ -157,3 +157,54 @@ def get_job(ctx: AppContext, actor: Actor, job_id: str) -> Job:
     """One of the actor's jobs; NotFoundError for someone else's (unless admin)."""
     with ctx.read() as session:
         return jobstore.get_owned(session, job_id, None if actor.is_admin else actor.id)
+
+
+def retry(
+    ctx: AppContext,
+    queue: JobQueue,
+    redis_url: str | None,
+    actor: Actor,
+    job_id: str,
+    timing: tuple[float, float],
+) -> Job:
+    """Queue one of the actor's failed jobs again (admins: anyone's), from a first attempt.
+
+    ``timing`` is (requeue_after, result_ttl). The kind's own checks run again as the
+    job's owner when a worker takes it, so a role lost since then still refuses it."""
+    requeue_after, result_ttl = timing
+    check_queue_up(redis_url)
+    row = jobstore.requeue_failed(
+        ctx.factory, job_id, None if actor.is_admin else actor.id, requeue_after
+    )
+    try:
+        queue.enqueue(row.id, row.queue, row.timeout)
+    except CodeForgeError as exc:
+        jobstore.refail(ctx.factory, row.id, exc.message, result_ttl)
+        raise
+    return row
+
+
+def discard(ctx: AppContext, actor: Actor, job_id: str) -> None:
+    """Delete one of the actor's failed jobs (admins: anyone's)."""
+    jobstore.discard_failed(ctx.factory, job_id, None if actor.is_admin else actor.id)
+
+
+def status(ctx: AppContext, queue: JobQueue, failed_limit: int = 50) -> dict[str, Any]:
+    """The job queue at a glance (admins): where jobs wait, how many in each state, how long
+    the oldest has waited, and the newest failed jobs."""
+    from datetime import UTC, datetime
+
+    with ctx.read() as session:
+        counts = jobstore.count_by_status(session)
+        oldest = jobstore.oldest_queued(session)
+        failed = jobstore.list_jobs(session, None, status="failed", limit=failed_limit)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)  # SQLite gives naive UTC times back
+    waited = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else None
+    return {
+        "backend": queue.describe(),
+        "counts": {name: counts.get(name, 0) for name in jobstore.STATUSES},
+        "oldest_queued_seconds": None if waited is None else max(0.0, round(waited, 1)),
+        "in_process_pending": queue.pending() if isinstance(queue, LocalQueue) else None,
+        "failed": failed,
+    }

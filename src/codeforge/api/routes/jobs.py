@@ -278,3 +278,36 @@ def job_result(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam
             ),
         },
     )
+
+
+@router.post(
+    "/{job_id}/retry",
+    response_model=JobPublic,
+    responses={
+        404: {"model": ErrorPublic},
+        409: {"model": ErrorPublic},
+        503: {"model": ErrorPublic},
+    },
+)
+def retry_job(request: Request, ctx: Ctx, user: CurrentUser, job_id: JobIdParam) -> JobPublic:
+    """Queue a failed job of yours again (admins: anyone's), from a first attempt, with the
+    same request; someone else's answers 404, a job that did not fail 409."""
+    from codeforge.app.queue import retry
+
+    runtime = runtime_of(request.app)
+    config = runtime.config
+    timing = (config.requeue_after, config.result_ttl)
+    return public(retry(ctx, runtime.queue, config.redis_url, user, job_id, timing))
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    responses={404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
+)
+def discard_job(ctx: Ctx, user: CurrentUser, job_id: JobIdParam) -> Response:
+    """Discard a failed job of yours (admins: anyone's) for good; a job that did not fail 409."""
+    from codeforge.app.queue import discard
+
+    discard(ctx, user, job_id)
+    return Response(status_code=204)
