@@ -1,5 +1,6 @@
 """``/admin`` (admins only): users - create, change role, set a password, disable and
-enable - and each user's API keys, with revoke.
+enable - and each user's API keys, with revoke; the job queue with its failed jobs (retry,
+discard) and the rate limits in force.
 
 Each action calls the API's own admin route (:mod:`codeforge.api.routes.users`), so
 the page checks, changes and logs exactly what ``POST /api/v1/users...`` does; a
@@ -15,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError as InputError
 from starlette.concurrency import run_in_threadpool
 
+from codeforge.api.routes import admin as api_admin
+from codeforge.api.routes import jobs as api_jobs
 from codeforge.api.routes import users as api_users
 from codeforge.api.schemas import PasswordReset, RoleChange, UserCreate
 from codeforge.app import accounts
@@ -31,12 +34,19 @@ NOTICES: Final = {
     "password": "The password is set; every session of that user has ended.",
     "disabled": "The user is disabled: their keys stop working and their sessions have ended.",
     "enabled": "The user is enabled again (their sessions do not come back).",
+    "retried": "The job is queued again.",
+    "discarded": "The failed job is discarded.",
 }
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
 def _admin_page(request: Request, who: Viewer, status: int = 200, **extra: Any) -> HTMLResponse:
     values: dict[str, Any] = {"notice": None, "error": None, **extra}
-    rows = accounts.list_users(ctx_of(request))
+    ctx = ctx_of(request)
+    rows = accounts.list_users(ctx)
+    values["queue"] = api_admin.queue_status(request, ctx, who.principal)
+    values["limits"] = api_admin.rate_limits(ctx, who.principal)
+    values["owners"] = {u.id: u.name for u in rows}
     return page("admin.html", status, who=who, users=rows, roles=accounts.roles(), **values)
 
 
@@ -147,3 +157,21 @@ async def revoke_key(
         return RedirectResponse(f"/admin/users/{row.user_id}/keys", status_code=303)
 
     return await run_in_threadpool(run)
+
+
+@router.post("/admin/jobs/{job_id}/{action}")
+async def failed_job(
+    request: Request, job_id: JobId, action: Annotated[str, Path(pattern="^(retry|discard)$")]
+) -> Response:
+    """Retry a failed job (``POST /api/v1/jobs/{id}/retry``) or discard it
+    (``DELETE /api/v1/jobs/{id}``); back to the page with a notice, or with the error."""
+    who, _form = await _admin_form(request)
+
+    def change() -> None:
+        if action == "retry":
+            api_jobs.retry_job(request, ctx_of(request), who.principal, job_id)
+        else:
+            api_jobs.discard_job(ctx_of(request), who.principal, job_id)
+
+    done = "retried" if action == "retry" else "discarded"
+    return await run_in_threadpool(_run, request, who, change, done)
