@@ -81,6 +81,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env[f"CODEFORGE_{kind.upper()}_DIR"] = str(root / kind)
     # Every test signs in anew from 127.0.0.1: more than the default 10 a minute.
     env["CODEFORGE_RATE_LIMITS_ADDRESS"] = "auth=60/minute"
+    # The local AI may answer (the catalog's "describe what you want" box shows when the
+    # AI extras are installed; recommend ranks with the embedder, no model starts).
+    env["CODEFORGE_AI_API_LOCAL"] = "true"
     proc = subprocess.Popen(
         [str(CODEFORGE), "serve", "--host", "127.0.0.1", "--port", "0"],
         env=env,
@@ -180,6 +183,13 @@ def test_sign_in_search_fill_preview_download(server: str, browser: Any, tmp_pat
     shot(page, "01-login")
     _sign_in(page, server)
     shot(page, "02-catalog")
+    if page.locator("#describe").count():  # the AI extras are installed: AI recommend
+        page.fill("#describe", "a REST API with FastAPI")
+        page.press("#describe", "Enter")
+        page.wait_for_url(re.compile(r".*/recommend\?describe=.*"))
+        assert page.locator("#recommended li").count() == 3
+        assert page.text_content("#recommended li a") == "web-fastapi"
+        shot(page, "02b-recommend")
     page.fill("#q", "demo")
     page.press("#q", "Enter")
     page.wait_for_url(re.compile(r".*\\?q=demo.*"))

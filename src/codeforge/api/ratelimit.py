@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 # The web page (codeforge.web) signs in and renders through the same limits as the API.
 WEB_LOGIN = "/login"
+WEB_RECOMMEND = "/recommend"  # the catalog's "describe what you want" box: an AI call
 _WEB_RENDERS = ("/preview", "/download")
 _GENERATE = frozenset(
     {
@@ -41,7 +42,7 @@ def route_group(method: str, path: str) -> str | None:
         return None
     if path in (f"{API_PREFIX}/session", WEB_LOGIN) and method == "POST":
         return "auth"
-    if path.startswith(f"{API_PREFIX}/ai/"):
+    if path.startswith(f"{API_PREFIX}/ai/") or path == WEB_RECOMMEND:
         return "ai"
     if method == "POST" and path.startswith("/blueprints/") and path.endswith(_WEB_RENDERS):
         return "generate"  # the web page's preview and zip download render like the API's

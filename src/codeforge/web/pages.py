@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,6 +15,7 @@ from codeforge.app.context import AppContext
 from codeforge.app.marketplace import SORTS
 from codeforge.web.session import (
     LOGIN_CSRF_COOKIE,
+    Viewer,
     check_form,
     ctx_of,
     find_viewer,
@@ -27,6 +28,9 @@ from codeforge.web.session import (
 router = APIRouter()
 
 MAX_QUERY: Final = 200
+MAX_DESCRIBE: Final = 2000
+TOP_RECOMMENDED: Final = 3
+DESCRIBE_HINT: Final = "describe what you want to build in a few words"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,9 +161,45 @@ def catalog_page(
 ) -> Response:
     """Every blueprint the user may see, searched, filtered and sorted (name, stars, uses,
     recent) on the server; the URL carries the state."""
-    from urllib.parse import urlencode
+    return _catalog(request, viewer(request), q, tag, sort)
+
+
+@router.get("/recommend", response_class=HTMLResponse)
+def recommend_page(
+    request: Request,
+    describe: Annotated[str, Query(max_length=MAX_DESCRIBE, pattern=PLAIN_TEXT)] = "",
+) -> Response:
+    """The catalog with the 3 blueprints AI recommend ranks first for ``describe``, each with
+    its reason (``POST /api/v1/ai/recommend``; counted against the ``ai`` rate limit)."""
+    from pydantic import ValidationError as InputError
+
+    from codeforge.api.routes import ai as api_ai
 
     who = viewer(request)
+    if not api_ai.ai_available():
+        return _catalog(request, who, status=503, ai_error="AI is off on this server")
+    try:
+        body = api_ai.RecommendRequest(description=describe, top=TOP_RECOMMENDED)
+    except InputError:
+        return _catalog(request, who, status=422, describe=describe, ai_error=DESCRIBE_HINT)
+    found = api_ai.recommend(ctx_of(request), who.principal, body)
+    return _catalog(request, who, describe=describe, recommended=found)
+
+
+def _catalog(
+    request: Request,
+    who: Viewer,
+    q: str = "",
+    tag: str = "",
+    sort: str = "",
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    from urllib.parse import urlencode
+
+    from codeforge.api.routes.ai import ai_available
+
     ctx = ctx_of(request)
     entries = catalog.list_entries(ctx, who.principal)
     uses = catalog.usage_counts(ctx)
@@ -169,9 +209,10 @@ def catalog_page(
     cards = _cards(ctx, shown, uses, listings.starred(ctx, who.principal))
     tags = sorted({t for e in entries for t in e.tags})
     state = {k: v for k, v in (("q", q), ("tag", tag), ("sort", sort)) if v}
-    here = "/?" + urlencode(state)
+    values: dict[str, Any] = {"describe": "", "recommended": None, "ai_error": None, **extra}
     return page(
         "catalog.html",
+        status,
         user=who.principal,
         csrf=who.csrf,
         cards=cards,
@@ -180,5 +221,7 @@ def catalog_page(
         tags=tags,
         sort=sort,
         sorts=SORTS,
-        here=here,
+        here="/?" + urlencode(state),
+        ai_on=ai_available(),
+        **values,
     )

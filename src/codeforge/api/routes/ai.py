@@ -190,7 +190,8 @@ def _provider() -> Iterator[Provider]:
         yield _LOCAL.get(settings.local_model)
 
 
-def _ai_available() -> bool:
+def ai_available() -> bool:
+    """Whether a model answers here: an endpoint is configured, or the local model may start."""
     from codeforge.ai.local import xllamacpp_available
     from codeforge.ai.settings import load_ai_settings
 
@@ -278,7 +279,7 @@ def review(_user: CurrentUser, body: ReviewRequest) -> ReviewResponse:
     """Findings for the given files: ruff and bandit always, the model when one is available."""
     from codeforge.ai.review import review_files
 
-    if not _ai_available():
+    if not ai_available():
         findings, skipped = review_files(body.files, None)
         used_model = False
     else:
