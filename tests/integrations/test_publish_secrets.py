@@ -71,14 +71,14 @@ def store_credential(forge: ForgeContract, token: str = CRED) -> None:
 def init(forge: ForgeContract, tmp_path: Path, provider: str, name: str, *args: str):  # type: ignore[no-untyped-def]
     return console(
         "init", name, "-t", str(blueprint(tmp_path, forge)), "--defaults",
-        "-o", str(tmp_path / "out"), "--publish", provider, "--host", forge.url, *args,
-        env={ENV[provider]: TOKENS[provider]},
+        "-o", str(tmp_path / "out"), "--publish", provider, "--host", forge.url, "--trust",
+        *args, env={ENV[provider]: TOKENS[provider]},
     )  # fmt: skip
 
 
 def publish(forge: ForgeContract, provider: str, path: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
     return console(
-        "publish", str(path), "--to", provider, "--host", forge.url,
+        "publish", str(path), "--to", provider, "--host", forge.url, "--trust",
         env={ENV[provider]: TOKENS[provider], **env},
     )  # fmt: skip
 
@@ -180,6 +180,31 @@ def test_a_missing_credential_is_an_error_before_anything_remote(
     assert VALUE not in done.stdout + done.stderr
 
 
+def test_an_untrusted_blueprint_cannot_take_a_stored_credential(
+    accounts: ForgeContract, tmp_path: Path
+) -> None:
+    """Its CI code could read the secret: copying a token there needs --trust."""
+    store_credential(accounts)
+    made = console(
+        "init", "shop", "-t", str(blueprint(tmp_path, accounts)), "--defaults",
+        "-o", str(tmp_path / "out"), "--data", f"deploy_token={VALUE}",
+        "--publish", "gitlab", "--host", accounts.url,
+        env={ENV["gitlab"]: TOKENS["gitlab"]},
+    )  # fmt: skip
+    assert made.returncode == 6, made.stderr
+    assert "asks to store the gitlab credential 'ci' as the CI secret REGISTRY_TOKEN" in made.stderr
+    assert "--trust" in made.stderr
+    assert accounts.repos == {} and accounts.mutating() == []
+    env = {"CODEFORGE_PUBLISH_SECRET_DEPLOY_TOKEN": VALUE, ENV["gitlab"]: TOKENS["gitlab"]}
+    again = console(
+        "publish", str(tmp_path / "out" / "shop"), "--to", "gitlab", "--host", accounts.url,
+        env=env,
+    )  # fmt: skip
+    assert again.returncode == 6, again.stderr
+    assert accounts.repos == {} and accounts.mutating() == []
+    assert CRED not in made.stdout + made.stderr + again.stdout + again.stderr
+
+
 def test_a_value_gitlab_cannot_mask_is_refused_before_anything_remote(
     accounts: ForgeContract, tmp_path: Path
 ) -> None:
@@ -262,7 +287,7 @@ def test_the_documented_example_publishes(accounts: ForgeContract, tmp_path: Pat
     answers.write_text(f"registry_token: {VALUE}\n", encoding="utf-8")
     done = console(
         "init", "shop", "-t", str(root), "--data-file", str(answers), "-o", str(tmp_path / "out"),
-        "--publish", "github", "--host", accounts.url, env={"GITHUB_TOKEN": GH},
+        "--trust", "--publish", "github", "--host", accounts.url, env={"GITHUB_TOKEN": GH},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     [repo] = accounts.repos.values()
@@ -288,7 +313,7 @@ def test_a_refused_secret_shows_no_value_even_with_debug(
     refusal = Reply(422, {"message": "Invalid request.", "documentation_url": "x"})
     accounts.failures[:] = [("PUT", "/api/v3/repos/octocat/shop/actions/secrets/", refusal)]
     done = console(
-        "--debug", "publish", str(tmp_path / "out" / "shop"), "--to", "github",
+        "--debug", "publish", str(tmp_path / "out" / "shop"), "--to", "github", "--trust",
         "--host", accounts.url,
         env={"GITHUB_TOKEN": GH, "CODEFORGE_PUBLISH_SECRET_DEPLOY_TOKEN": VALUE},
     )  # fmt: skip
@@ -311,7 +336,8 @@ def test_a_dry_run_lists_the_secrets_and_sends_nothing(
     assert made.returncode == 0, made.stderr
     env = {"CODEFORGE_PUBLISH_SECRET_DEPLOY_TOKEN": VALUE}
     done = console(
-        "publish", str(tmp_path / "out" / "shop"), "--to", "github", "--host", accounts.url,
+        "publish", str(tmp_path / "out" / "shop"), "--to", "github", "--trust",
+        "--host", accounts.url,
         "--dry-run", env={"GITHUB_TOKEN": GH, **env},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -330,7 +356,15 @@ def test_on_a_terminal_a_missing_answer_is_asked_without_echo(
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     term = Terminal(
-        ["publish", str(tmp_path / "out" / "shop"), "--to", "github", "--host", accounts.url],
+        [
+            "publish",
+            str(tmp_path / "out" / "shop"),
+            "--to",
+            "github",
+            "--trust",
+            "--host",
+            accounts.url,
+        ],
         environ={**os.environ, "GITHUB_TOKEN": GH},
     )
     term.wait_for("Value of the CI secret DEPLOY_TOKEN (the answer 'deploy_token')")

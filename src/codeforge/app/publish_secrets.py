@@ -19,7 +19,13 @@ from codeforge.core.answers import Evaluator
 from codeforge.core.answersfile import ANSWERS_FILE, read_answers_file
 from codeforge.core.blueprints import load_blueprint
 from codeforge.core.engine import SDLCEngine
-from codeforge.errors import CodeForgeError, CredentialError, UsageError, ValidationError
+from codeforge.errors import (
+    CodeForgeError,
+    CredentialError,
+    SecurityError,
+    UsageError,
+    ValidationError,
+)
 from codeforge.templates.publish import SecretSource
 from codeforge.templates.schema import Blueprint
 
@@ -59,15 +65,24 @@ def resolve_secrets(
     target: tuple[str, str],
     lookup: CredentialLookup,
     ask: Ask | None = None,
+    *,
+    trusted: bool,
 ) -> dict[str, str]:
     """``{name: value}`` of the secrets ``blueprint`` declares for a publish to ``target``
-    (provider, host); ``answers`` hold the secret answers when they are known."""
+    (provider, host); ``answers`` hold the secret answers when they are known.
+
+    A secret whose value is one of the user's stored credentials is refused unless the
+    blueprint is ``trusted``: the blueprint's own CI code runs where that secret is
+    readable, so copying a token there is running the blueprint's code with it.
+    """
     spec = blueprint.publish
     values: dict[str, str] = {}
     for index, secret in enumerate(spec.secrets if spec is not None else ()):
         origin = f"publish.secrets.{index}"
         if secret.when is not None and not evaluator.truth(secret.when, answers, f"{origin}.when"):
             continue
+        if secret.credential and not trusted:
+            raise _untrusted(blueprint, secret, origin)
         value = (
             _answer(secret, answers, ask) if secret.answer else _credential(secret, target, lookup)
         )
@@ -84,6 +99,16 @@ def resolve_secrets(
         elif secret.required:
             raise _missing(blueprint, secret, origin)
     return values
+
+
+def _untrusted(blueprint: Blueprint, secret: SecretSource, origin: str) -> SecurityError:
+    return SecurityError(
+        f"the blueprint {blueprint.name} asks to store {secret.origin} as the CI secret "
+        f"{secret.name}, where its CI code can read it; refused for an untrusted blueprint "
+        "(nothing was published)",
+        where=origin,
+        hint="pass --trust if you trust the blueprint's source, or add it to trusted_sources",
+    )
 
 
 def _answer(secret: SecretSource, answers: Mapping[str, Any], ask: Ask | None) -> str:
@@ -125,21 +150,26 @@ def project_secrets(
     target: tuple[str, str],
     lookup: CredentialLookup,
     ask: Ask | None,
+    *,
+    trust: bool = False,
 ) -> dict[str, str]:
     """The secrets the blueprint of the project at ``project`` declares (its answers file
-    names the blueprint); none for a project without an answers file."""
+    names the blueprint); none for a project without an answers file. ``trust`` is
+    ``--trust`` (the source may also be trusted by ``trusted_sources`` or as a built-in)."""
     if not (project / ANSWERS_FILE).is_file():
         return {}
     af = read_answers_file(project)
     loaded = load_blueprint(
-        engine.parts, af.source, vcs_ref=af.commit or af.ref, dialect=af.dialect
+        engine.parts, af.source, trust=trust, vcs_ref=af.commit or af.ref, dialect=af.dialect
     )
     blueprint = loaded.blueprint
     if blueprint.publish is None or not blueprint.publish.secrets:
         return {}
     context = {**af.answers, "project_name": project.resolve().name}
     evaluator = Evaluator(engine.environment(blueprint.template_root))
-    return resolve_secrets(blueprint, evaluator, context, target, lookup, ask)
+    return resolve_secrets(
+        blueprint, evaluator, context, target, lookup, ask, trusted=loaded.source.trusted
+    )
 
 
 def created_secrets(
@@ -148,7 +178,20 @@ def created_secrets(
     answers: Mapping[str, Any],
     target: tuple[str, str],
     lookup: CredentialLookup,
+    *,
+    source: str,
+    trust: bool,
 ) -> dict[str, str]:
-    """The secrets of a project ``init`` just made, from its answers (secret ones included)."""
+    """The secrets of a project ``init`` just made, from its answers (secret ones included).
+
+    ``source`` is where ``init`` found the blueprint and ``trust`` its ``--trust``.
+    """
+    from codeforge.sources import is_trusted
+
+    trusted = (
+        trust
+        or source.startswith(("builtin:", "plugin:"))
+        or is_trusted(source, engine.parts.settings.trusted_sources)
+    )
     evaluator = Evaluator(engine.environment(blueprint.template_root))
-    return resolve_secrets(blueprint, evaluator, answers, target, lookup)
+    return resolve_secrets(blueprint, evaluator, answers, target, lookup, trusted=trusted)

@@ -99,7 +99,15 @@ def publish_created(
             engine = local_engine(settings_from(ctx))
             where = (target.provider, target.host)
             lookup = credential_lookup(ctx)
-            secrets = created_secrets(engine, result.blueprint, answers, where, lookup)
+            secrets = created_secrets(
+                engine,
+                result.blueprint,
+                answers,
+                where,
+                lookup,
+                source=result.source,
+                trust=bool(ctx.params.get("trust")),
+            )
         request = request_from(destination, target.provider, target.host, options, False, secrets)
         return publish_to(ctx, target, request)
     except CodeForgeError as exc:

@@ -116,6 +116,11 @@ def show(result: PublishResult, as_json: bool) -> None:
 @publish_options()
 @click.option("--dry-run", is_flag=True, help="Check and show the plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the blueprint store your stored credentials as CI secrets (publish.secrets).",
+)
 @click.pass_context
 def publish(
     ctx: click.Context,
@@ -124,6 +129,7 @@ def publish(
     provider: str,
     dry_run: bool,
     as_json: bool,
+    trust: bool,
     **options: Any,
 ) -> None:
     """Publish the project at PATH (default: here) to GitHub or GitLab.
@@ -140,7 +146,7 @@ def publish(
     from codeforge.app.publish import request_from
 
     target = prepare(ctx, provider, options)
-    secrets = blueprint_secrets(ctx, path, target)
+    secrets = blueprint_secrets(ctx, path, target, trust=trust)
     request = request_from(path, target.provider, target.host, options, dry_run, secrets)
     show(publish_to(ctx, target, request), as_json)
 
@@ -168,7 +174,9 @@ def _prompt(secret: SecretSource) -> str | None:
     return value
 
 
-def blueprint_secrets(ctx: click.Context, path: Path, target: Target) -> dict[str, str]:
+def blueprint_secrets(
+    ctx: click.Context, path: Path, target: Target, *, trust: bool = False
+) -> dict[str, str]:
     """The CI secrets the project's blueprint declares (``publish.secrets``), with values."""
     from codeforge.app.local import local_engine
     from codeforge.app.publish_secrets import env_asker, project_secrets
@@ -176,4 +184,4 @@ def blueprint_secrets(ctx: click.Context, path: Path, target: Target) -> dict[st
     engine = local_engine(settings_from(ctx))
     where = (target.provider, target.host)
     ask = env_asker(os.environ, _prompt)
-    return project_secrets(engine, path, where, credential_lookup(ctx), ask)
+    return project_secrets(engine, path, where, credential_lookup(ctx), ask, trust=trust)
