@@ -116,6 +116,28 @@ CASES = {
         """,
         [(6, "CWE-78")],
     ),
+    "a path built from a request reaches open()": (
+        """
+        import os
+        from flask import request
+        def download():
+            with open(os.path.join("/srv", request.args.get("f")), "rb") as fh:
+                return fh.read()
+        """,
+        [(5, "CWE-22")],
+    ),
+    "a path object built from argv is read; basename sanitises": (
+        """
+        import os
+        import sys
+        from pathlib import Path
+        (Path("/data") / sys.argv[1]).read_text()
+        safe = os.path.basename(sys.argv[1])
+        open(os.path.join("/data", safe))
+        os.remove("/data/" + os.environ["NAME"])
+        """,
+        [(5, "CWE-22"), (8, "CWE-22")],
+    ),
 }
 
 

@@ -4,8 +4,11 @@ Sources: ``input()``, ``sys.argv``, ``os.environ`` / ``os.getenv``, and a web
 request's ``args``, ``form``, ``values``, ``json``, ``cookies``, ``headers``,
 ``data``. Sinks: ``subprocess`` calls with ``shell=True`` and ``os.system`` /
 ``os.popen`` (CWE-78), ``execute`` / ``executemany`` / ``executescript`` on
-built SQL (CWE-89), ``eval`` / ``exec`` (CWE-94). ``int``, ``float``, ``bool``,
-``len``, ``shlex.quote`` and ``html.escape`` sanitise.
+built SQL (CWE-89), ``eval`` / ``exec`` (CWE-94), and a path built from untrusted
+data given to ``open``, ``os.remove``, ``shutil``, ``send_file`` or a path object's
+``read_*`` / ``write_*`` / ``unlink`` (CWE-22). ``int``, ``float``, ``bool``, ``len``,
+``shlex.quote``, ``html.escape`` and ``os.path.basename`` sanitise. A check before the
+sink (an allow-list, ``is_relative_to``) is not seen: such code is still reported.
 
 It follows the data, not the pattern: assignments carry taint, constants are
 folded (so ``x = "safe" if 7 * 18 + num > 200 else user_input`` with ``num = 106``
@@ -30,7 +33,16 @@ _REQUEST_PARTS: Final = frozenset(
     ("args", "form", "values", "json", "cookies", "headers", "data", "GET", "POST", "body")
 )
 _SANITISERS: Final = frozenset(
-    ("int", "float", "bool", "len", "quote", "escape", "abs", "round", "hash", "id")
+    ("int", "float", "bool", "len", "quote", "escape", "abs", "round", "hash", "id", "basename")
+)
+# Calls whose first argument is a path to open, remove or send (CWE-22).
+_PATH_CALLS: Final = frozenset(
+    ("open", "io.open", "os.remove", "os.unlink", "os.rmdir", "shutil.rmtree", "send_file",
+     "flask.send_file", "shutil.copy", "shutil.copyfile", "shutil.move")
+)  # fmt: skip
+# Methods of a path object that read, write or remove the file it names (CWE-22).
+_PATH_METHODS: Final = frozenset(
+    ("read_text", "read_bytes", "write_text", "write_bytes", "unlink", "rmdir")
 )
 _SQL_CALLS: Final = frozenset(("execute", "executemany", "executescript"))
 _SHELL_OS: Final = frozenset(("system", "popen"))
@@ -276,11 +288,19 @@ class TaintPass:
                 self.report(call, "CWE-89", f"{last}() on built SQL", scope)
             elif name in ("eval", "exec"):
                 self.report(call, "CWE-94", f"{name}()", scope)
+            elif name in _PATH_CALLS:
+                self.report(call, "CWE-22", f"{name}() on a built path", scope)
+            elif last in _PATH_METHODS and isinstance(call.func, ast.Attribute):
+                path = call.func.value
+                self.report(call, "CWE-22", f"{last}() on a built path", scope, path)
 
-    def report(self, call: ast.Call, cwe: str, sink: str, scope: _Scope) -> None:
-        if not call.args:
+    def report(
+        self, call: ast.Call, cwe: str, sink: str, scope: _Scope, arg: ast.AST | None = None
+    ) -> None:
+        """A finding at ``call`` when ``arg`` (default: its first argument) is tainted."""
+        if arg is None and not call.args:
             return
-        found = self.taint(call.args[0], scope)
+        found = self.taint(arg if arg is not None else call.args[0], scope)
         if found is None:
             return
         via = f" through {', '.join(found.path)}" if found.path else ""
