@@ -103,3 +103,32 @@ def test_a_downloaded_project_says_why_there_is_no_diff(site: Site) -> None:
     shown = client.get(f"/projects/{made.headers['x-project-id']}").text
     assert "No diff: the generated tree of project" in shown and "no longer stored" in shown
     assert "/update" not in shown
+
+
+def test_update_as_pull_request_shows_for_a_published_project_with_a_credential(
+    site: Site,
+) -> None:
+    from codeforge.db.engine import session_factory
+    from codeforge.db.models import Project
+
+    pid = _job_project(site)
+    _register_v2(site)
+    client = site.new_client()
+    csrf = sign_in(client)
+    assert 'id="update-pr"' not in client.get(f"/projects/{pid}").text  # never published
+    # Without a remote the job is refused before it exists, with the API's message.
+    refused = client.post(f"/projects/{pid}/update", data={"csrf_token": csrf, "pr": "true"})
+    assert refused.status_code == 404 and "never published" in refused.text
+    with session_factory(site.url).begin() as session:
+        row = session.get(Project, pid)
+        assert row is not None
+        row.remote_url, row.provider = "https://github.com/alice/shop", "github"
+    assert 'id="update-pr"' not in client.get(f"/projects/{pid}").text  # no credential yet
+    stored = client.put(
+        "/api/v1/credentials/github",
+        json={"token": "ghp_" + "x" * 36},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert stored.status_code == 200, stored.text
+    shown = client.get(f"/projects/{pid}").text
+    assert 'id="update-pr"' in shown and 'name="pr" value="true"' in shown

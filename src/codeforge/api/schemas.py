@@ -352,7 +352,17 @@ class WorkflowJobCreate(WorkflowOptions):
     idempotency_key: IdempotencyKey = None
 
 
-class UpdateJobCreate(Input):
+class UpdateRequest(Input):
+    """How ``POST /projects/{id}/update`` updates the project."""
+
+    pr: bool = Field(
+        False,
+        description="Open a pull request on the repository the project was published to "
+        "(your own credential) instead of merging into its stored tree",
+    )
+
+
+class UpdateJobCreate(UpdateRequest):
     kind: Literal["update"]
     project_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     idempotency_key: IdempotencyKey = None

@@ -242,6 +242,20 @@ class _Pulls:
         return record
 
 
+def pull_request(
+    ctx: AppContext, caller: Caller, project_id: int
+) -> tuple[UpdatePullResult, Recording | None]:
+    """``update --pr`` for one of the caller's projects (the ``update`` job with ``pr``): the
+    pull request's outcome and the ``update-pr`` row to record."""
+    from codeforge.db.repositories import get_project
+
+    with ctx.read() as session:
+        project = get_project(session, project_id, caller.id)
+    pulls = _Pulls(ctx, caller)
+    made = pulls._update(project)
+    return made, pulls._recording(project_id, made)
+
+
 def summary(outcomes: list[FleetOutcome]) -> dict[str, Any]:
     """The job's result: each project's outcome and the counts by status."""
     return {"projects": [o.to_dict() for o in outcomes], "counts": fleet.counts(outcomes)}

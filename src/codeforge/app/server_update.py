@@ -145,3 +145,39 @@ def record(
         at=at,
     )
     return {"project_id": project_id}
+
+
+def pull_request_possible(ctx: AppContext, user_id: int, project: Project) -> bool:
+    """Whether ``user_id`` can update ``project`` as a pull request: it is theirs, it was
+    published, and they hold their default credential for its forge host."""
+    from codeforge.app.update_pr import origin_target
+    from codeforge.core.credentials import DEFAULT_NAME
+    from codeforge.db.credentials import find_credential
+    from codeforge.errors import CodeForgeError
+
+    provider = project.provider
+    if project.owner_id != user_id or not project.remote_url or not provider:
+        return False
+    try:
+        host = origin_target(project.remote_url, lambda _host: provider, "project").host
+    except CodeForgeError:
+        return False
+    with ctx.read() as session:
+        return find_credential(session, user_id, provider, host, DEFAULT_NAME) is not None
+
+
+def check_published(ctx: AppContext, owner_id: int, project_id: int) -> None:
+    """In the request of an update as a pull request: the owner's project was published
+    (NotFoundError otherwise, as for someone else's project)."""
+    from codeforge.db.repositories import get_project
+    from codeforge.errors import NotFoundError
+
+    with ctx.read() as session:
+        project = get_project(session, project_id, owner_id)
+        if not project.remote_url or not project.provider:
+            raise NotFoundError(
+                f"project {project_id} was never published, so there is no repository "
+                "to open a pull request on",
+                where="pr",
+                hint=f"publish it first: POST /api/v1/projects/{project_id}/publish",
+            )

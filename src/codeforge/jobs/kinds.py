@@ -259,18 +259,28 @@ class WorkflowKind:
 
 class UpdateKind:
     """Merge the newest version of its blueprint into one of the caller's projects (its stored
-    tree; see :mod:`codeforge.app.server_update`); the merged tree is the result."""
+    tree; see :mod:`codeforge.app.server_update`); the merged tree is the result. With
+    ``pr``: a pull request on the repository the project was published to instead (the
+    caller's own credential; see :func:`codeforge.app.fleet_jobs.pull_request`)."""
 
     name = "update"
     role = "member"
 
     def check(self, ctx: AppContext, owner: Owner, payload: Mapping[str, Any]) -> None:
+        from codeforge.app import server_update
+
+        project_id = int(payload["project_id"])
+        if payload.get("pr"):
+            server_update.check_published(ctx, owner.id, project_id)
+            return
         with ctx.read() as session:
-            server_publish.owned_tree(ctx, session, owner.id, int(payload["project_id"]))
+            server_publish.owned_tree(ctx, session, owner.id, project_id)
 
     def run(self, job: JobRun) -> Work:
         from codeforge.app import server_update
 
+        if job.payload.get("pr"):
+            return self._pull_request(job)
         owner, job_id = job.owner, job.id
         project_id = int(job.payload["project_id"])
         result, merged = server_update.run(job.ctx, owner, project_id, job.progress)
@@ -293,6 +303,32 @@ class UpdateKind:
                 owner=(owner.id, owner.name),
                 stored=merged is not None,
             ),
+        )
+
+    def _pull_request(self, job: JobRun) -> Work:
+        from codeforge.app import fleet_jobs
+
+        owner = job.owner
+        project_id = int(job.payload["project_id"])
+        job.progress(10, "cloning the published repository")
+        caller = fleet_jobs.Caller(owner.id, owner.name, owner.role)
+        made, recording = fleet_jobs.pull_request(job.ctx, caller, project_id)
+        job.progress(90, "recording")
+        return Work(
+            result={
+                "project_id": project_id,
+                "blueprint": made.blueprint,
+                "from_version": made.from_version,
+                "to_version": made.to_version,
+                "changed": list(made.changed),
+                "conflicts": list(made.conflicts),
+                "pull": {
+                    "action": made.action,
+                    "branch": made.branch,
+                    "url": made.pull.web_url if made.pull else None,
+                },
+            },
+            record=recording,
         )
 
 

@@ -68,17 +68,20 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
         diff=diff,
         diff_error=diff_error,
         can_update=owner,
+        can_pull=server_update.pull_request_possible(ctx, who.principal.id, row),
     )
 
 
 @router.post("/projects/{project_id}/update")
 async def update_project(request: Request, project_id: ProjectId) -> Response:
-    """Update the project as a job (``POST /api/v1/projects/{id}/update``); to the job's page."""
+    """Update the project as a job (``POST /api/v1/projects/{id}/update``; the form's ``pr``:
+    as a pull request); to the job's page."""
     from codeforge.api.routes.jobs import submit_job
     from codeforge.api.schemas import UpdateJobCreate
 
-    who, _form = await posted(request)
-    body = UpdateJobCreate(kind="update", project_id=project_id)
+    who, form = await posted(request)
+    pr = form.get("pr") == "true"
+    body = UpdateJobCreate(kind="update", project_id=project_id, pr=pr)
 
     def submit() -> Response:
         try:

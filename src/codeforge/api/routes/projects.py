@@ -26,6 +26,7 @@ from codeforge.api.schemas import (
     PublishJobCreate,
     PublishOptions,
     UpdateJobCreate,
+    UpdateRequest,
     WorkflowJobCreate,
     WorkflowOptions,
     WorkflowPublic,
@@ -269,6 +270,8 @@ def project_diff(
 def update_project(
     request: Request,
     ctx: Ctx,
+    body: UpdateRequest | None = None,
+    *,
     user: CurrentUser,
     response: Response,
     project_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
@@ -281,8 +284,14 @@ def update_project(
     The merged tree is the job's result (``GET /jobs/{id}/result``) and the project's
     generated tree from then on; the project moves to the new version, with an
     ``update`` Activity row. Conflicts are left in the files with markers.
+
+    With ``{"pr": true}`` the project's published repository is cloned with your own
+    credential and the update goes to a pull (merge) request on
+    ``codeforge/update-<blueprint>-<version>``, as ``codeforge update --pr`` does; the
+    project keeps its version until that is merged. A project never published is 404.
     """
-    job_body = UpdateJobCreate(kind="update", project_id=project_id)
+    pr = body.pr if body is not None else False
+    job_body = UpdateJobCreate(kind="update", project_id=project_id, pr=pr)
     job, created = submit(request, ctx, user, job_body, idempotency_key)
     return accepted(response, job, created)
 
