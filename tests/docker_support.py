@@ -66,6 +66,15 @@ class Dockerd:
 
         return docker.DockerClient(base_url=self.host, timeout=120)
 
+    def containers(self) -> set[str]:
+        """Every container's id, running or not: the engine is shared by the session's tests,
+        so a test compares this before and after itself rather than expecting none."""
+        found = self.client().containers.list(all=True)  # type: ignore[attr-defined]
+        return {c.id for c in found}
+
+    def volumes(self) -> set[str]:
+        return {v.name for v in self.client().volumes.list()}  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         """SIGTERM (dockerd stops its containers and containerd), SIGKILL if it hangs."""
         if self.process.poll() is None:

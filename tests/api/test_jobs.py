@@ -359,3 +359,17 @@ def test_job_settings_from_the_environment() -> None:
     assert config.timeout_for("publish") == 45
     assert config.timeout_for("generate") == 120
     assert [config.backoff_for(n) for n in (1, 2, 3, 10)] == [1.5, 3.0, 6.0, 60.0]
+
+
+def test_every_job_body_takes_an_idempotency_key() -> None:
+    """POST /jobs reads ``idempotency_key`` from whichever body the kind selects; a body
+    without the field was a 500 (the review kind's, once)."""
+    import typing
+
+    from codeforge.api import schemas
+
+    members = typing.get_args(typing.get_args(schemas.JobCreate)[0])
+    bodies = [typing.get_args(member)[0] for member in members]
+    assert len(bodies) >= 8
+    for body in bodies:
+        assert "idempotency_key" in body.model_fields, body.__name__

@@ -106,6 +106,7 @@ def test_a_health_check_that_never_passes_shows_the_logs_then_removes_the_contai
     from codeforge.integrations.containers.run import DockerRun
 
     monkeypatch.setenv("DOCKER_HOST", dockerd.host)
+    before = dockerd.containers()
     lines: list[str] = []
     ctx = context(tmp_path, lines, image=sleeper, network="host", host_port=free_port(), wait=3)
     with pytest.raises(
@@ -114,7 +115,7 @@ def test_a_health_check_that_never_passes_shows_the_logs_then_removes_the_contai
         DockerRun().run(ctx)
     assert failed.value.exit_code == 11
     assert "booting, never healthy" in failed.value.tail
-    assert dockerd.client().containers.list(all=True) == []  # type: ignore[attr-defined]
+    assert dockerd.containers() - before == set()
 
 
 @pytest.mark.docker
@@ -124,13 +125,14 @@ def test_a_port_already_taken_is_named(
     from codeforge.integrations.containers.run import DockerRun
 
     monkeypatch.setenv("DOCKER_HOST", dockerd.host)
+    before = dockerd.containers()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(ConflictError, match=f"port {port} on 127.0.0.1 is already taken"):
             DockerRun().run(context(tmp_path, [], image=sleeper, network="host", host_port=port))
-    assert dockerd.client().containers.list(all=True) == []  # type: ignore[attr-defined]
+    assert dockerd.containers() - before == set()
 
 
 @pytest.mark.docker

@@ -94,6 +94,7 @@ def test_build_deploy_probe_and_down(
     project = make_project(tmp_path, wheelhouse)
     port = str(_free_port())
     env = env_for(dockerd, base_image, CODEFORGE_DEPLOY_PORT=port)
+    before = dockerd.containers()
 
     built = console("workflow", "run", "build", "-C", str(project), env=env, timeout=900)
     assert built.returncode == 0, built.stderr[-3000:]
@@ -122,7 +123,7 @@ def test_build_deploy_probe_and_down(
     down = console("deploy", str(project), "--down", env=env, timeout=300)
     assert down.returncode == 0, down.stderr[-3000:]
     assert summary(down)["deploy"][-1] == "removed=shop-api"
-    assert client.containers.list(all=True) == []  # type: ignore[attr-defined]
+    assert dockerd.containers() - before == set()
 
     # The same image pushed to a real registry, then pulled back by its digest.
     namespace = f"{registry.address}/team"
@@ -154,23 +155,28 @@ def test_compose_up_waits_healthy_and_down_removes_it(
     project = make_project(tmp_path, wheelhouse, "menu-api")
     port = _free_port()
     env = env_for(dockerd, base_image, CODEFORGE_DEPLOY_PORT=str(port))
+    containers, volumes = dockerd.containers(), dockerd.volumes()
     built = console("workflow", "run", "build", "-C", str(project), env=env, timeout=900)
     assert built.returncode == 0, built.stderr[-3000:]
 
     up = console("deploy", str(project), "--target", "compose", env=env, timeout=600)
-    assert up.returncode == 0, up.stderr[-3000:]
-    assert summary(up)["deploy"][-2:] == [f"url=http://127.0.0.1:{port}", "project=menu-api"]
-    assert get(f"http://127.0.0.1:{port}/health") == {"status": "ok", "database": "ok"}
-    client = dockerd.client()
-    (app,) = client.containers.list()  # type: ignore[attr-defined]
-    assert app.labels["com.docker.compose.project"] == "menu-api"
-    assert app.attrs["State"]["Health"]["Status"] == "healthy"  # --wait waited for it
-    assert [v.name for v in client.volumes.list()] == ["menu-api_app-data"]  # type: ignore[attr-defined]
-
-    down = console("deploy", str(project), "--target", "compose", "--down", env=env, timeout=300)
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        assert summary(up)["deploy"][-2:] == [f"url=http://127.0.0.1:{port}", "project=menu-api"]
+        assert get(f"http://127.0.0.1:{port}/health") == {"status": "ok", "database": "ok"}
+        client = dockerd.client()
+        (app,) = client.containers.list(  # type: ignore[attr-defined]
+            filters={"label": "com.docker.compose.project=menu-api"}
+        )
+        assert app.attrs["State"]["Health"]["Status"] == "healthy"  # --wait waited for it
+        assert dockerd.volumes() - volumes == {"menu-api_app-data"}
+    finally:
+        down = console(
+            "deploy", str(project), "--target", "compose", "--down", env=env, timeout=300
+        )
     assert down.returncode == 0, down.stderr[-3000:]
-    assert client.containers.list(all=True) == []  # type: ignore[attr-defined]
-    assert client.volumes.list() == []  # type: ignore[attr-defined]
+    assert dockerd.containers() - containers == set()
+    assert dockerd.volumes() - volumes == set()
 
 
 def _free_port() -> int:

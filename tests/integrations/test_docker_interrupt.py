@@ -58,12 +58,12 @@ def stage_status(project: Path, env: dict[str, str], stage: str) -> dict[str, ob
     return dict(next(s["last"] for s in json.loads(shown.stdout) if s["stage"] == stage))
 
 
-def leftovers(dockerd: Dockerd) -> list[object]:
-    """The engine's containers, once a cancelled build has had time to clean up (30 s)."""
-    client = dockerd.client()
+def leftovers(dockerd: Dockerd, before: set[str]) -> set[str]:
+    """The containers made since ``before``, once a cancelled build has had time to clean
+    up (30 s); the engine is shared with the session's other docker tests."""
     deadline = time.monotonic() + 30
     while True:
-        found = list(client.containers.list(all=True))  # type: ignore[attr-defined]
+        found = dockerd.containers() - before
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
@@ -78,6 +78,7 @@ def project_with(tmp_path: Path, name: str, dockerfile: str) -> Path:
 
 def test_ctrl_c_stops_a_docker_build(tmp_path: Path, dockerd: Dockerd, base_image: str) -> None:
     project = project_with(tmp_path, "slow", SLOW_BUILD)
+    before = dockerd.containers()
     env = {**dockerd.env(), "CODEFORGE_DOCKER_BASE_IMAGE": base_image}
     code, err = interrupt_when(
         ["workflow", "run", "build", "-C", str(project)], env, "slow step begins"
@@ -85,7 +86,9 @@ def test_ctrl_c_stops_a_docker_build(tmp_path: Path, dockerd: Dockerd, base_imag
     assert code == 130, err
     last = stage_status(project, env, "build")
     assert last["status"] == "interrupted" and last["step"] == "Image", last
-    assert leftovers(dockerd) == []  # the build's container went with the cancelled build
+    assert (
+        leftovers(dockerd, before) == set()
+    )  # the build's container went with the cancelled build
     assert "slow:latest" not in str(dockerd.client().images.list())  # type: ignore[attr-defined]
 
 
@@ -93,6 +96,7 @@ def test_ctrl_c_during_the_health_wait_removes_the_container(
     tmp_path: Path, dockerd: Dockerd, base_image: str
 ) -> None:
     project = project_with(tmp_path, "stuck", NEVER_HEALTHY)
+    before = dockerd.containers()
     env = {
         **dockerd.env(),
         "CODEFORGE_DOCKER_BASE_IMAGE": base_image,
@@ -107,4 +111,4 @@ def test_ctrl_c_during_the_health_wait_removes_the_container(
     assert code == 130, err
     last = stage_status(project, env, "deploy")
     assert last["status"] == "interrupted", last
-    assert leftovers(dockerd) == []
+    assert leftovers(dockerd, before) == set()

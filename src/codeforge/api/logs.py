@@ -6,6 +6,7 @@ string that looks like a CodeForge API key or a bearer token is masked wherever 
 
 from __future__ import annotations
 
+import json as _json
 import logging
 import re
 import sys
@@ -46,8 +47,44 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
+class _StdlibJson(logging.Handler):
+    """CodeForge's stdlib warnings (the job sweeper's, the stores') as the same JSON lines,
+    each written whole so that no other thread's line lands inside it."""
+
+    def __init__(self, stream: TextIO | None, json: bool) -> None:
+        super().__init__(logging.WARNING)
+        self.stream = stream
+        self.json = json
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event: dict[str, Any] = {
+            "event": record.getMessage(),
+            "logger": record.name,
+            "level": record.levelname.lower(),
+            "timestamp": self.formatter_time(record),
+        }
+        if record.exc_info:
+            event["exception"] = logging.Formatter().formatException(record.exc_info)
+        redact(None, "", event)
+        line = (
+            _json.dumps(event, default=str) if self.json else f"{event['level']}: {event['event']}"
+        )
+        try:
+            (self.stream or sys.stderr).write(line + "\n")
+        except Exception:  # a closed stream: logging must never break the server
+            self.handleError(record)
+
+    @staticmethod
+    def formatter_time(record: logging.LogRecord) -> str:
+        import datetime as dt
+
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+
+
 def configure_logging(stream: TextIO | None = None, *, json: bool = True) -> None:
-    """Send structlog events as one JSON object per line to ``stream`` (stderr)."""
+    """Send structlog events as one JSON object per line to ``stream`` (stderr), and the
+    ``codeforge`` stdlib loggers' warnings the same way."""
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -60,9 +97,15 @@ def configure_logging(stream: TextIO | None = None, *, json: bool = True) -> Non
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        # One write per event (message and newline together): a print() writes them apart,
+        # and another thread's line could land between the two.
+        logger_factory=structlog.WriteLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+    codeforge = logging.getLogger("codeforge")
+    for old in [h for h in codeforge.handlers if isinstance(h, _StdlibJson)]:
+        codeforge.removeHandler(old)
+    codeforge.addHandler(_StdlibJson(stream, json))
 
 
 def get_logger() -> Any:

@@ -374,6 +374,7 @@ class ReviewJobCreate(Input):
     static_only: bool = Field(
         False, description="ruff, bandit and the taint pass only, even when a model is configured"
     )
+    idempotency_key: IdempotencyKey = None
 
 
 class FleetUpdateOptions(Input):
