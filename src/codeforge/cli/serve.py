@@ -39,9 +39,12 @@ def _server(config: Any) -> Any:
 def _config(host: str, port: int, log_level: str) -> Any:
     import uvicorn
 
+    from codeforge.cli.wire import http_protocol
+
     return uvicorn.Config(
         APP,
         factory=True,
+        http=http_protocol(),  # a response leaves whole or not at all (see cli/wire.py)
         host=host,
         port=port,
         log_level=log_level,
