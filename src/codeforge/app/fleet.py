@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from codeforge.core.update import CheckResult
 from codeforge.errors import CodeForgeError, UsageError
@@ -22,6 +22,12 @@ MAX_CONCURRENCY = 32
 Status = Literal[
     "updated", "conflicts", "pr-opened", "pr-updated", "pr-unchanged", "up-to-date", "failed"
 ]
+# What an update through a pull request did (its ``action``) -> the project's status.
+PULL_STATUSES: Final[dict[str, Status]] = {
+    "opened": "pr-opened",
+    "updated": "pr-updated",
+    "unchanged": "pr-unchanged",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +77,7 @@ def check_concurrency(concurrency: int) -> int:
     return concurrency
 
 
-def _failure(exc: Exception) -> tuple[str, int]:
+def failure(exc: Exception) -> tuple[str, int]:
     """A one-line message and an exit code for an update that failed."""
     if isinstance(exc, CodeForgeError):
         where = f" ({exc.where})" if getattr(exc, "where", None) else ""
@@ -91,7 +97,7 @@ def _entry(
     try:
         checked = check(Path(row["path"]))
     except Exception as exc:  # a broken project is reported, the others still are checked
-        return dataclasses.replace(entry, error=_failure(exc)[0])
+        return dataclasses.replace(entry, error=failure(exc)[0])
     return dataclasses.replace(
         entry,
         blueprint=checked.blueprint,
@@ -140,7 +146,7 @@ def update(
         try:
             return run_one(entry)
         except Exception as exc:
-            message, code = _failure(exc)
+            message, code = failure(exc)
             return FleetOutcome(
                 entry.id, entry.name, entry.path, "failed", entry.version, entry.latest or "",
                 error=message, exit_code=code,

@@ -42,11 +42,6 @@ if TYPE_CHECKING:
 
 UPDATE_ROLES: Final = ("maintainer", "admin")
 Recording = Callable[["Session"], None]
-_PULL_STATUSES: Final = {
-    "opened": "pr-opened",
-    "updated": "pr-updated",
-    "unchanged": "pr-unchanged",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,7 +165,7 @@ class _Pulls:
             project = get_project(session, entry.id, self._caller.id)
         made = self._update(project)
         outcome = FleetOutcome(
-            entry.id, entry.name, entry.path, _PULL_STATUSES.get(made.action, "up-to-date"),  # type: ignore[arg-type]
+            entry.id, entry.name, entry.path, fleet.PULL_STATUSES.get(made.action, "up-to-date"),
             made.from_version, made.to_version, made.pull.web_url if made.pull else None,
             made.conflicts,
         )  # fmt: skip

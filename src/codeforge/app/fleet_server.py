@@ -30,16 +30,21 @@ def _lags(version: str, latest: str | None) -> bool:
         return False
 
 
-def status(ctx: AppContext, actor: Actor, blueprint: str | None = None) -> list[FleetEntry]:
+def status(
+    ctx: AppContext, actor: Actor, blueprint: str | None = None, *, own_only: bool = False
+) -> list[FleetEntry]:
     """Each project with its blueprint, version, the catalog's newest version, remote and
-    last update (its newest ``update`` or ``update-pr`` Activity row, else its record)."""
+    last update (its newest ``update`` or ``update-pr`` Activity row, else its record).
+
+    ``own_only`` keeps the actor's own projects, an admin's too."""
     from codeforge.db.activities import last_activities
 
     newest = {entry.name: _newest(entry.versions) for entry in catalog.list_entries(ctx, actor)}
     rows = [
         row
         for row in projects.list_projects(ctx, actor)
-        if blueprint is None or row.blueprint_name == blueprint
+        if (blueprint is None or row.blueprint_name == blueprint)
+        and (not own_only or row.owner_id == actor.id)
     ]
     with ctx.read() as session:
         last = last_activities(session, ("update", "update-pr"), [row.id for row in rows])

@@ -8,7 +8,7 @@ project failed (the others were still updated; the summary says which).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -85,12 +85,24 @@ def status(ctx: click.Context, blueprint: str | None, as_json: bool) -> None:
     type=int,
     default=2,
     show_default=True,
-    help="How many projects to update at once.",
+    help="How many projects to update at once in this process (queued jobs: as many as "
+    "there are workers).",
+)
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Update the projects recorded for this machine's folders, in this process, even "
+    "when a server (database and Redis queue) is configured.",
 )
 @_json_opt
 @click.pass_context
 def update(
-    ctx: click.Context, blueprint: str | None, pr: bool, concurrency: int, as_json: bool
+    ctx: click.Context,
+    blueprint: str | None,
+    pr: bool,
+    concurrency: int,
+    local: bool,
+    as_json: bool,
 ) -> None:
     """Update every recorded project that lags its blueprint's newest version.
 
@@ -99,15 +111,44 @@ def update(
     does, conflicts as markers); with --pr each gets a branch and a pull request
     (as `codeforge update --pr`, conflicts in .rej files). One project's failure
     never stops the others; the summary lists what happened to each.
+
+    \b
+    When a server is configured (CODEFORGE_DATABASE_URL and a Redis queue, as for
+    `codeforge worker`), every server project that lags gets an `update` job on the
+    queue, run by the workers as its owner; the command waits for them (Ctrl-C stops
+    waiting, the jobs go on). --local runs only this machine's folders, here.
     """
+    from codeforge.app import fleet as use_case
+
+    use_case.check_concurrency(concurrency)
+    settings = settings_from(ctx)
+    if local or not (settings.database_url and (settings.redis_url or settings.queue_redis_url)):
+        outcomes = _update_here(ctx, blueprint, pr, concurrency)
+    else:
+        outcomes = _update_through_queue(ctx, blueprint, pr, concurrency)
+    if as_json:
+        echo_json([o.to_dict() for o in outcomes])
+    else:
+        _summary(outcomes)
+    if any(o.status == "failed" for o in outcomes):
+        ctx.exit(FLEET_FAILED_EXIT)
+    if any(o.conflicts for o in outcomes):
+        ctx.exit(FLEET_CONFLICTS_EXIT)
+
+
+def _update_here(
+    ctx: click.Context, blueprint: str | None, pr: bool, concurrency: int
+) -> list[FleetOutcome]:
+    """The projects recorded for this machine's folders, updated in this process."""
     from codeforge.app import fleet as use_case
     from codeforge.app.fleet_memo import run_resolver
     from codeforge.app.forge_access import ForgeOpener, fleet_runner
 
-    use_case.check_concurrency(concurrency)
     # One resolver for the whole run: each blueprint source is fetched and read once.
     resolver = run_resolver(settings_from(ctx))
     entries = _entries(ctx, blueprint, concurrency, resolver)
+    if not entries:
+        return []
     opener = None
     if pr:
         from codeforge.cli.credentials import _store
@@ -117,15 +158,70 @@ def update(
         store = OpenOnUse(lambda: _store(ctx))  # GITHUB_TOKEN / GITLAB_TOKEN need no store
         opener = ForgeOpener(plugins_from(ctx).forges().values(), store, os.environ)
     run_one = fleet_runner(settings_from(ctx), CliReporter(quiet=True), opener, resolver)
-    outcomes = use_case.update(entries, run_one, concurrency=concurrency)
-    if as_json:
-        echo_json([o.to_dict() for o in outcomes])
-    else:
-        _summary(outcomes)
-    if any(o.status == "failed" for o in outcomes):
-        ctx.exit(FLEET_FAILED_EXIT)
-    if any(o.conflicts for o in outcomes):
-        ctx.exit(FLEET_CONFLICTS_EXIT)
+    return use_case.update(entries, run_one, concurrency=concurrency)
+
+
+def _update_through_queue(
+    ctx: click.Context, blueprint: str | None, pr: bool, concurrency: int
+) -> list[FleetOutcome]:
+    """Every lagging server project as an ``update`` job on the queue, run by the workers as
+    its owner; this machine's recorded folders (if any) updated here meanwhile."""
+    from codeforge.app import fleet_queue
+    from codeforge.app.context import build_context
+    from codeforge.app.queue import redis_queue
+    from codeforge.jobs.config import job_config
+    from codeforge.jobs.kinds import Owner, get_kind
+    from codeforge.redaction import redact
+
+    settings = settings_from(ctx)
+    jobs = job_config(settings)
+    app = build_context(settings)
+    kind = get_kind(app, "update")
+
+    def check(owner: fleet_queue.Owner, payload: dict[str, Any]) -> None:
+        kind.check(app, Owner(owner.id, owner.name, owner.role), payload)
+
+    found = fleet_queue.targets(app, blueprint)
+    queue = redis_queue(str(jobs.redis_url))
+    queued = fleet_queue.enqueue(app, queue, jobs.redis_url, jobs, found, pr=pr, check=check)
+    ids = [q.job_id for q in queued if q.job_id is not None]
+    if ids:
+        fleet_queue.record_request(app, _os_user(), blueprint, pr, queued)
+    where = f"queue {jobs.queue!r} on {redact(str(jobs.redis_url))}"
+    click.echo(f"Queued {len(ids)} update job(s) on {where}.", err=True)
+    if ctx.get_parameter_source("concurrency") is click.core.ParameterSource.COMMANDLINE:
+        click.echo(
+            "note: --concurrency applies to the folders updated in this process; the "
+            "queued jobs run as many at once as there are workers",
+            err=True,
+        )
+
+    def progress(done: int, total: int) -> None:
+        if total:
+            click.echo(f"{done} of {total} job(s) done", err=True)
+
+    try:
+        here = _update_here(ctx, blueprint, pr, concurrency)  # the workers start meanwhile
+        outcomes = fleet_queue.wait(app, queued, progress)
+    except KeyboardInterrupt:
+        left = fleet_queue.pending(app, queued)
+        click.echo(
+            f"Stopped waiting; {len(left)} job(s) go on on the queue (GET /api/v1/jobs/ID): "
+            + ", ".join(left),
+            err=True,
+        )
+        raise
+    return sorted([*here, *outcomes], key=lambda o: (o.name, o.path, o.id))
+
+
+def _os_user() -> str:
+    """The operating-system account running the command (for the Activity row)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        return f"uid {os.getuid()}"
 
 
 _COLORS = {"failed": "red", "conflicts": "yellow", "up-to-date": "white"}
