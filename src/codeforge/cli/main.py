@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "groups",
         "Manage user groups (private blueprints are shared with groups).",
     ),
+    "blueprints": (
+        "codeforge.cli.blueprints",
+        "blueprints",
+        "Mark blueprints featured or deprecated (as the API does).",
+    ),
     "ai": ("codeforge.cli.ai", "ai", "AI help: recommend, describe, generate and review code."),
     "update": ("codeforge.cli.update", "update", "Merge a newer blueprint version into a project."),
     "check": ("codeforge.cli.update", "check", "Say whether a newer blueprint version exists."),

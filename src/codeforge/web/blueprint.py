@@ -63,6 +63,9 @@ def _page(
         "bp": bp,
         "versions": _versions(request, who, bp.name),
         "listing": catalog.snapshot(ctx_of(request)).market.listing(bp.name),
+        "can_mark": who.principal.at_least("maintainer"),  # as PATCH /api/v1/blueprints/{name}
+        "listing_error": None,
+        "typed_replacement": None,
         "components": sorted(bp.components.values(), key=lambda c: c.name),
         "state": state,
         "project": project,
@@ -85,17 +88,28 @@ def _error_page(who: Viewer | None, exc: CodeForgeError) -> HTMLResponse:
     )
 
 
-@router.get("/blueprints/{name}", response_class=HTMLResponse)
-def blueprint_page(request: Request, name: NameParam, version: VersionQuery = None) -> Response:
-    """The blueprint and its form, filled with the defaults."""
-    who = viewer(request)
+def show(
+    request: Request,
+    who: Viewer,
+    name: str,
+    version: str | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    """The blueprint's page with its form filled with the defaults (``extra``: more values)."""
     try:
         state = form_state(
             ctx_of(request), name, DEFAULT_PROJECT, None, version, caller=who.principal
         )
     except CodeForgeError as exc:
         return _error_page(who, exc)
-    return _page(request, who, state, DEFAULT_PROJECT)
+    return _page(request, who, state, DEFAULT_PROJECT, status, **extra)
+
+
+@router.get("/blueprints/{name}", response_class=HTMLResponse)
+def blueprint_page(request: Request, name: NameParam, version: VersionQuery = None) -> Response:
+    """The blueprint and its form, filled with the defaults."""
+    return show(request, viewer(request), name, version)
 
 
 async def _posted(request: Request) -> tuple[Viewer, dict[str, list[str]]]:

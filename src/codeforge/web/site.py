@@ -76,12 +76,23 @@ def create_site(
     plugins: Plugins | None = None,
 ) -> FastAPI:
     """The API app (see :func:`codeforge.api.app.create_app`) with the web page mounted."""
-    from codeforge.web import account, admin, blueprint, dashboard, jobs, pages, records, stars
+    from codeforge.web import (
+        account,
+        admin,
+        blueprint,
+        dashboard,
+        jobs,
+        listing,
+        pages,
+        records,
+        stars,
+    )
 
     app = create_app(settings, config, log_stream=log_stream, plugins=plugins)
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(blueprint.router, include_in_schema=False)
     app.include_router(stars.router, include_in_schema=False)
+    app.include_router(listing.router, include_in_schema=False)
     app.include_router(account.router, include_in_schema=False)
     app.include_router(records.router, include_in_schema=False)
     app.include_router(jobs.router, include_in_schema=False)
