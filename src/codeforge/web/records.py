@@ -15,8 +15,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from codeforge.api.config import PLAIN_TEXT
-from codeforge.app import activity, projects, server_update
+from codeforge.api.config import API_PREFIX, PLAIN_TEXT
+from codeforge.api.routes.ai import ai_available
+from codeforge.app import activity, projects, review_results, server_update
 from codeforge.errors import CodeForgeError
 from codeforge.web.session import ctx_of, page, posted, viewer
 
@@ -58,7 +59,7 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
         diff, diff_error = server_update.diff(ctx, row, who.principal), None
     except CodeForgeError as exc:  # no stored tree, or a base version gone: say so
         diff, diff_error = None, exc
-    # The update job works on the caller's own projects only (as the API's route).
+    # The update and review jobs work on the caller's own projects only (as the API's).
     owner = row.owner_id == who.principal.id
     return page(
         "project.html",
@@ -69,6 +70,9 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
         diff_error=diff_error,
         can_update=owner,
         can_pull=server_update.pull_request_possible(ctx, who.principal.id, row),
+        review=review_results.latest_review(ctx, row.owner_id, row.id),
+        ai_on=ai_available(),
+        api=API_PREFIX,
     )
 
 
@@ -82,6 +86,27 @@ async def update_project(request: Request, project_id: ProjectId) -> Response:
     who, form = await posted(request)
     pr = form.get("pr") == "true"
     body = UpdateJobCreate(kind="update", project_id=project_id, pr=pr)
+
+    def submit() -> Response:
+        try:
+            job = submit_job(request, body, ctx_of(request), who.principal, Response())
+        except CodeForgeError as exc:
+            return page("error.html", exc.http_status, who=who, error=exc)
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    return await run_in_threadpool(submit)
+
+
+@router.post("/projects/{project_id}/review")
+async def review_project(request: Request, project_id: ProjectId) -> Response:
+    """Review the project's code as a job (``POST /api/v1/jobs`` ``{"kind": "review"}``;
+    the form's ``static_only``: without the AI model); to the job's page."""
+    from codeforge.api.routes.jobs import submit_job
+    from codeforge.api.schemas import ReviewJobCreate
+
+    who, form = await posted(request)
+    static_only = form.get("static_only") == "true"
+    body = ReviewJobCreate(kind="review", project_id=project_id, static_only=static_only)
 
     def submit() -> Response:
         try:
