@@ -344,6 +344,16 @@ class WorkflowOptions(Input):
     env: Annotated[
         str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", description="dev, prod, ...")
     ] = None
+    registry: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=300,
+            description="HOST[:PORT]/NAMESPACE: docker.build pushes the image there, with your "
+            "own docker credential for that host (PUT /credentials/docker), else anonymously. "
+            "The host must be one the server allows (CODEFORGE_REGISTRY_HOSTS)",
+        ),
+    ] = None
 
 
 class WorkflowJobCreate(WorkflowOptions):
@@ -467,9 +477,17 @@ class RateLimitsPublic(Output):
 
 class CredentialCreate(Input):
     token: Annotated[
-        SecretStr, Field(min_length=1, max_length=4096, description="Write-only: never returned.")
+        SecretStr,
+        Field(
+            min_length=1,
+            max_length=4096,
+            description="Write-only: never returned. For docker: USER:PASSWORD (or USER:TOKEN)",
+        ),
     ]
-    host: Annotated[str | None, Field(max_length=300)] = None
+    host: Annotated[
+        str | None,
+        Field(max_length=300, description="Default: the provider's (docker: HOST[:PORT])"),
+    ] = None
     name: Annotated[str, Field(max_length=64)] = "default"
 
 

@@ -10,7 +10,9 @@ rerun with the same tree and answers skips its stages as ``workflow run`` does.
 The server never passes ``trust``: a blueprint's own commands run only when its
 source is trusted here (built-in blueprints, or the operator's
 ``trusted_sources``). The deploy stage starts things on the server's host, so
-it needs the maintainer role.
+it needs the maintainer role. With ``registry``, docker.build pushes the image
+there, to an allowed host only and with the job owner's own login (see
+:mod:`codeforge.app.server_registry`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from codeforge.app import server_registry
 from codeforge.app.context import AppContext
 from codeforge.core.sdlc_model import StageResult, WorkflowRequest, WorkflowRun
 from codeforge.errors import ForbiddenError, ValidationError
@@ -31,7 +34,9 @@ _SPAN = 80 // len(STAGES)  # progress points per stage, from 10 to 90
 
 
 def check_options(role: str, options: Mapping[str, Any]) -> None:
-    """In the request: stage names are known, and deploying needs the maintainer role."""
+    """In the request: stage names are known, deploying needs the maintainer role, and the
+    registry is HOST[:PORT]/NAMESPACE on a host this server pushes to."""
+    server_registry.requested(options)
     stages = list(options.get("stages") or ())
     for name in stages:
         if name not in STAGES:
@@ -108,16 +113,22 @@ def run_stored_tree(
     project_id: int,
     data: bytes,
     options: Mapping[str, Any],
-    role: str,
+    owner: tuple[int, str],
     progress: Callable[[int, str], None],
 ) -> WorkflowRun:
-    """Unpack ``data`` (the project's stored zip) and run the asked stages on it."""
+    """Unpack ``data`` (the project's stored zip) and run the asked stages on it for
+    ``owner`` (user id, role): a push logs in with that user's own credential only."""
     from codeforge.app.local import local_engine
     from codeforge.app.server_publish import unpack
     from codeforge.app.workflow import deploy_defaults, workflow_options
 
-    settings = ctx.settings
+    settings, (user_id, role) = ctx.settings, owner
     default_target, default_env = deploy_defaults(settings, {})
+    # Never the server's environment: its CODEFORGE_DOCKER_AUTH is nobody's login here.
+    action_options = workflow_options(settings, {})
+    registry = server_registry.requested(options)
+    if registry:
+        action_options.setdefault("docker.build", {})["registry"] = registry
     stages: Sequence[str] = tuple(options.get("stages") or ())
     reporter = _ProgressReporter(progress)
     engine = local_engine(settings, reporter=reporter, plugins=ctx.plugins)
@@ -127,12 +138,13 @@ def run_stored_tree(
             project=project,
             stages=tuple(stages),
             force=bool(options.get("force")),
-            options=workflow_options(settings, {}),
+            options=action_options,
             target=str(options.get("target") or default_target),
             # Without the role, "every stage" means every stage but deploy (check_options
             # refused an explicit one).
             exclude=() if role in DEPLOY_ROLES else ("deploy",),
             environment=str(options.get("env") or default_env),
+            credentials=server_registry.owner_login(ctx, user_id),
         )
         store = ServerStageStore(ctx, project_id)
         return engine.manage_workflow(request, actions=ctx.plugins.workflow_actions(), store=store)

@@ -18,12 +18,13 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from codeforge.app.context import AppContext
+from codeforge.app.registries import REGISTRY, check_secret
 from codeforge.cache.sessions import server_secret
 from codeforge.core.credentials import CredentialInfo, check_token
 from codeforge.db.credentials import all_credentials, find_credential, put_credential
 from codeforge.db.credentials import list_credentials as _list
 from codeforge.db.models import Credential, utcnow
-from codeforge.errors import CredentialKeyError, NotFoundError, UsageError
+from codeforge.errors import CredentialKeyError, NotFoundError, UsageError, ValidationError
 from codeforge.integrations.cipher import Cipher, derive_key
 from codeforge.integrations.keysource import ENV_PREVIOUS, MIN_SECRET
 from codeforge.settings import Settings
@@ -60,8 +61,16 @@ def put(
     session: Session, ctx: AppContext, user_id: int, key: tuple[str, str, str], token: str
 ) -> CredentialInfo:
     """Seal and store the user's token for ``key`` = (provider, host, name)."""
+    clear = check_token(token)
+    if key[0] == REGISTRY.name:
+        try:
+            check_secret(clear)
+        except UsageError:  # its message names the CLI; never the secret
+            raise ValidationError(
+                f"a docker credential is USER:PASSWORD for the registry {key[1]}", where="token"
+            ) from None
     cipher = server_cipher(ctx.settings)
-    sealed = cipher.seal(check_token(token), _context(user_id, *key))
+    sealed = cipher.seal(clear, _context(user_id, *key))
     return _info(put_credential(session, user_id, *key, sealed, cipher.key_id))
 
 

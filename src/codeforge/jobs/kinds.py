@@ -252,7 +252,7 @@ class WorkflowKind:
                 ctx, server_publish.owned_tree(ctx, session, owner.id, project_id)
             )
         done = server_workflow.run_stored_tree(
-            ctx, project_id, data, job.payload, owner.role, job.progress
+            ctx, project_id, data, job.payload, (owner.id, owner.role), job.progress
         )
         return Work(result={"project_id": project_id, **server_workflow.summary(done)})
 

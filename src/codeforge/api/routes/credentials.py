@@ -1,4 +1,6 @@
-"""``/credentials``: each user's own forge tokens. Write-only; listings show metadata only.
+"""``/credentials``: each user's own forge tokens and registry logins (``docker``:
+USER:PASSWORD per registry host, for the workflow job's pushes). Write-only; listings show
+metadata only.
 
 There is no way to name another user: every query is scoped to the caller, so
 someone else's credential is simply not found (404).
@@ -18,6 +20,7 @@ from codeforge.api.schemas import CredentialCreate, CredentialPublic, ErrorPubli
 from codeforge.app import activity, user_credentials
 from codeforge.app.authentication import Principal
 from codeforge.app.context import AppContext
+from codeforge.app.registries import REGISTRY
 from codeforge.core.credentials import (
     DEFAULT_NAME,
     CredentialInfo,
@@ -31,7 +34,7 @@ Provider = Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
 def _key(ctx: AppContext, provider: str, host: str | None, name: str) -> tuple[str, str, str]:
-    forge = forge_named(ctx.plugins.forges().values(), provider)
+    forge = forge_named([*ctx.plugins.forges().values(), REGISTRY], provider)
     return forge.name, normalise_host(host or forge.default_host), check_name(name)
 
 

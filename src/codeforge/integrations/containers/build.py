@@ -14,6 +14,7 @@ from codeforge.integrations.containers.engine import (
     engine,
     image_labels,
     registry,
+    registry_host,
     repository,
     tag,
     text_input,
@@ -131,7 +132,7 @@ def run_build(client: Any, context: ActionContext, reference: str) -> str:
 def registry_auth(context: ActionContext, target: str) -> dict[str, str] | None:
     """The push's ``auth_config`` for the registry host of ``target``, when a credential is
     stored for it (``codeforge credentials set docker --host HOST``) or in the environment."""
-    host = target.partition("/")[0].lower()
+    host = registry_host(target)
     secret = context.credential(PROVIDER, host)
     return split_auth(secret, host) if secret else None
 
@@ -155,7 +156,7 @@ def _pushed(
     context: ActionContext, stream: Iterable[Any], target: str, logged_in: bool, lines: _Lines
 ) -> str:
     """Follow a push's progress records; the manifest's digest (StepFailed on an error)."""
-    digest, tail, host = "", collections.deque[str](maxlen=TAIL_LINES), target.partition("/")[0]
+    digest, tail, host = "", collections.deque[str](maxlen=TAIL_LINES), registry_host(target)
     for chunk in _chunks(stream):
         if "error" in chunk:
             error = redact(str(chunk["error"]).strip())
@@ -163,7 +164,8 @@ def _pushed(
             if _AUTH_WORDS.search(error):
                 hint = (
                     f"the registry {host} wants a login: codeforge credentials set docker "
-                    f"--host {host} (USER:PASSWORD), or set {AUTH_ENV}"
+                    f"--host {host} (USER:PASSWORD), or {AUTH_ENV} in CI; through the "
+                    f"API: PUT /api/v1/credentials/docker with host {host}"
                     if not logged_in
                     else f"check the docker credential stored for {host}"
                 )

@@ -118,16 +118,27 @@ def tag(context: ActionContext) -> str:
 
 def registry(context: ActionContext) -> str:
     """``HOST[:PORT]/NAMESPACE`` to push to, or empty (no push)."""
-    value = text_input(context, "registry").rstrip("/")
+    return check_registry(text_input(context, "registry"), where(context, "registry"))
+
+
+def check_registry(value: str, where: str) -> str:
+    """``value`` as ``HOST[:PORT]/NAMESPACE`` (an ``http(s)://`` prefix and a final ``/``
+    dropped), or empty; UsageError naming ``where`` when it is not one."""
+    value = value.strip().rstrip("/")
     for scheme in ("https://", "http://"):
         value = value.removeprefix(scheme)
     if value and not _REGISTRY_RE.match(value):
         raise UsageError(
             f"{value!r} is not a registry",
-            where=where(context, "registry"),
+            where=where,
             hint="give it as HOST[:PORT]/NAMESPACE, e.g. registry.example.com/team",
         )
     return value
+
+
+def registry_host(target: str) -> str:
+    """The ``HOST[:PORT]`` of a registry or an image reference under it, lowercase."""
+    return target.partition("/")[0].lower()
 
 
 def project_label(context: ActionContext) -> str:
