@@ -34,6 +34,9 @@ def test_fleet_shows_each_project_against_the_newest_version(api: Api) -> None:
     assert set(everyone) == {mine, bobs}
     assert everyone[bobs]["lagging"] is False and everyone[bobs]["latest"] == latest
     assert everyone[bobs]["remote"] is None
+    assert (entry["owner"], everyone[mine]["owner"], everyone[bobs]["owner"]) == (
+        "alice", "alice", "bob",
+    )  # fmt: skip
     only = api.as_(api.root, "GET", f"{V1}/fleet", params={"blueprint": "nothing"})
     assert only.status_code == 200 and only.json() == []
     assert api.as_(api.root, "GET", f"{V1}/fleet", params={"blueprint": "../x"}).status_code == 422

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from codeforge.app.fleet import FleetEntry
-from codeforge.app.fleet_queue import Owner, Target, outcome_of
+from codeforge.app.fleet_queue import MAX_KEY_LENGTH, Owner, Target, idempotency_key, outcome_of
 
 TARGET = Target(
     FleetEntry(7, "shop", "api:abc/shop", "shelf-bp", "1.0.0", "1.1.0", True, None, None),
@@ -58,3 +59,17 @@ def test_a_failed_job_keeps_its_error_and_the_exit_code_of_its_kind(kind: str, c
 def test_a_job_whose_record_is_gone_is_failed() -> None:
     row = outcome_of(TARGET, None)
     assert row.status == "failed" and "gone" in (row.error or "")
+
+
+def test_the_idempotency_key_is_one_per_project_target_version_and_mode() -> None:
+    entry = TARGET.entry
+    assert idempotency_key(entry, pr=False) == "fleet-update:7:1.1.0:merge"
+    assert idempotency_key(entry, pr=True) == "fleet-update:7:1.1.0:pr"
+    newer = dataclasses.replace(entry, latest="1.2.0")
+    other = dataclasses.replace(entry, id=8)
+    keys = {idempotency_key(e, pr) for e in (entry, newer, other) for pr in (False, True)}
+    assert len(keys) == 6
+    long_a = dataclasses.replace(entry, latest="1.0.0-" + "a" * 300)
+    long_b = dataclasses.replace(entry, latest="1.0.0-" + "a" * 299 + "b")
+    made = {idempotency_key(long_a, pr=False), idempotency_key(long_b, pr=False)}
+    assert len(made) == 2 and all(len(k) <= MAX_KEY_LENGTH for k in made)

@@ -44,6 +44,7 @@ class FleetEntry:
     remote: str | None
     last_update: str | None
     error: str | None = None
+    owner: str | None = None  # the server user who owns it; None for this machine's folders
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -12,6 +12,7 @@ every project as the in-process fleet update does (:mod:`codeforge.app.fleet`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -20,7 +21,7 @@ from codeforge.app import fleet, fleet_server
 from codeforge.app import queue as job_queue
 from codeforge.app.context import AppContext
 from codeforge.app.fleet import FleetEntry, FleetOutcome
-from codeforge.errors import CodeForgeError
+from codeforge.errors import CodeForgeError, ConflictError
 
 if TYPE_CHECKING:
     from codeforge.db.models import Job
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 POLL_SECONDS: Final = 0.5
 ACTION: Final = "fleet.update"  # the Activity row of the operator who queued the jobs
 DONE: Final = ("finished", "failed")
+MAX_KEY_LENGTH: Final = 200  # the jobs table's idempotency_key column
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,11 +56,16 @@ class Target:
 
 @dataclasses.dataclass(frozen=True)
 class Queued:
-    """A project's job, or the outcome it got without one (up to date, refused)."""
+    """A project's job, or the outcome it got without one (up to date, refused).
+
+    ``earlier`` is the status the job had when an earlier run had already made it (its
+    idempotency key was taken): ``queued``, ``started`` or ``finished`` (this run waits for
+    it), or ``failed`` (this run queued it again); None for a job this run made."""
 
     target: Target
     job_id: str | None = None
     outcome: FleetOutcome | None = None
+    earlier: str | None = None
 
 
 class QueueSettings(Protocol):
@@ -72,6 +79,9 @@ class QueueSettings(Protocol):
 
     @property
     def requeue_after(self) -> float: ...
+
+    @property
+    def result_ttl(self) -> float: ...
 
     def timeout_for(self, kind: str) -> int: ...
 
@@ -108,6 +118,38 @@ def _failed(entry: FleetEntry, message: str, exit_code: int) -> FleetOutcome:
     )  # fmt: skip
 
 
+def idempotency_key(entry: FleetEntry, pr: bool) -> str:
+    """The key of the job that brings project ``entry`` to its newest version (keys are per
+    owner, as the API's): one job per project, target version and mode."""
+    key = f"fleet-update:{entry.id}:{entry.latest}:{'pr' if pr else 'merge'}"
+    if len(key) > MAX_KEY_LENGTH:  # an over-long version string: still one key per target
+        key = f"fleet-update:{entry.id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    return key
+
+
+def _submit(
+    ctx: AppContext,
+    queue: job_queue.JobQueue,
+    redis_url: str | None,
+    settings: QueueSettings,
+    owner: Owner,
+    submission: job_queue.Submission,
+) -> tuple[str, str | None]:
+    """Submit one job under its key: (job id, its earlier status). An earlier run's job with
+    that key is reused; a failed one is queued again, as ``POST /api/v1/jobs/{id}/retry``
+    does."""
+    row, created = job_queue.submit(ctx, queue, redis_url, submission)
+    if created:
+        return row.id, None
+    if row.status == "failed":
+        timing = (settings.requeue_after, settings.result_ttl)
+        try:
+            job_queue.retry(ctx, queue, redis_url, owner, row.id, timing)
+        except ConflictError:  # another run retried it meanwhile: wait for that attempt
+            return row.id, "queued"
+    return row.id, row.status
+
+
 def enqueue(
     ctx: AppContext,
     queue: job_queue.JobQueue,
@@ -122,7 +164,10 @@ def enqueue(
 
     A project that does not lag is ``up-to-date``; one whose owner is disabled or that the
     kind's check refuses (a tree no longer stored, never published with ``pr``) is
-    ``failed`` with that error, and the others are still queued."""
+    ``failed`` with that error, and the others are still queued. Each job has the key of
+    :func:`idempotency_key`: a run while an earlier run's job for the same project, version
+    and mode is queued, running or finished gets that job back instead of a second one; a
+    failed one is queued again (fresh attempts), so a rerun retries it."""
     done: list[Queued] = []
     for target in found:
         entry, owner = target.entry, target.owner
@@ -145,15 +190,16 @@ def enqueue(
             max_attempts=settings.max_attempts,
             timeout=settings.timeout_for("update"),
             requeue_after=settings.requeue_after,
+            idempotency_key=idempotency_key(entry, pr),
         )
         try:
             check(owner, payload)
-            row, _ = job_queue.submit(ctx, queue, redis_url, submission)
+            job_id, earlier = _submit(ctx, queue, redis_url, settings, owner, submission)
         except CodeForgeError as exc:
             message, code = fleet.failure(exc)
             done.append(Queued(target, outcome=_failed(entry, message, code)))
             continue
-        done.append(Queued(target, job_id=row.id))
+        done.append(Queued(target, job_id=job_id, earlier=earlier))
     return done
 
 
@@ -165,7 +211,12 @@ def record_request(
     from codeforge.db.repositories import log_activity
 
     jobs = [
-        {"job_id": q.job_id, "project_id": q.target.entry.id, "owner": q.target.owner.name}
+        {
+            "job_id": q.job_id,
+            "project_id": q.target.entry.id,
+            "owner": q.target.owner.name,
+            "earlier": q.earlier,
+        }
         for q in queued
         if q.job_id is not None
     ]

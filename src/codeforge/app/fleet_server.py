@@ -34,10 +34,11 @@ def status(
     ctx: AppContext, actor: Actor, blueprint: str | None = None, *, own_only: bool = False
 ) -> list[FleetEntry]:
     """Each project with its blueprint, version, the catalog's newest version, remote and
-    last update (its newest ``update`` or ``update-pr`` Activity row, else its record).
+    last update (its newest ``update`` or ``update-pr`` Activity row, else its record) and
+    owner's name.
 
     ``own_only`` keeps the actor's own projects, an admin's too."""
-    from codeforge.db.activities import last_activities
+    from codeforge.db.activities import last_activities, user_names
 
     newest = {entry.name: _newest(entry.versions) for entry in catalog.list_entries(ctx, actor)}
     rows = [
@@ -49,6 +50,7 @@ def status(
     with ctx.read() as session:
         last = last_activities(session, ("update", "update-pr"), [row.id for row in rows])
         updated = {row_id: activity.at for row_id, activity in last.items()}
+        names = user_names(session, (r.owner_id for r in rows if r.owner_id is not None))
     entries = []
     for row in rows:
         latest = newest.get(row.blueprint_name)
@@ -57,6 +59,7 @@ def status(
         entry = FleetEntry(
             row.id, row.name, row.path, row.blueprint_name, row.blueprint_version, latest,
             lags, row.remote_url, at.isoformat() if at else None,
+            owner=names.get(row.owner_id) if row.owner_id is not None else None,
         )  # fmt: skip
         entries.append(entry)
     return entries

@@ -16,7 +16,9 @@ from codeforge.cli.common import CliReporter, echo_json, settings_from
 
 if TYPE_CHECKING:
     from codeforge.app.fleet import FleetEntry, FleetOutcome
+    from codeforge.app.fleet_queue import Queued
     from codeforge.core.source import BlueprintResolver
+    from codeforge.settings import Settings
 
 FLEET_FAILED_EXIT = 1
 FLEET_CONFLICTS_EXIT = 102  # as `codeforge update`
@@ -49,29 +51,65 @@ def fleet() -> None:
     """Every project CodeForge recorded: how far each lags, and updating them all."""
 
 
+def _server_configured(settings: Settings) -> bool:
+    """A server database and a Redis queue, as `codeforge worker` reads them."""
+    return bool(settings.database_url and (settings.redis_url or settings.queue_redis_url))
+
+
+def _server_entries(ctx: click.Context, blueprint: str | None) -> list[FleetEntry]:
+    """Every user's server projects, each against the catalog its owner sees."""
+    from codeforge.app import fleet_queue
+    from codeforge.app.context import build_context
+
+    app = build_context(settings_from(ctx))
+    return [target.entry for target in fleet_queue.targets(app, blueprint)]
+
+
 @fleet.command()
 @_blueprint_opt
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Only the projects recorded for this machine's folders, even when a server "
+    "(database and Redis queue) is configured.",
+)
 @_json_opt
 @click.pass_context
-def status(ctx: click.Context, blueprint: str | None, as_json: bool) -> None:
-    """List every recorded project: blueprint, version, latest version, remote, last update."""
+def status(ctx: click.Context, blueprint: str | None, local: bool, as_json: bool) -> None:
+    """List every recorded project: blueprint, version, latest version, remote, last update.
+
+    \b
+    When a server is configured (CODEFORGE_DATABASE_URL and a Redis queue, as for
+    `codeforge worker`), every user's server projects are listed too, with their
+    owner; --local lists only this machine's folders.
+    """
     entries = _entries(ctx, blueprint, 1)
+    if not local and _server_configured(settings_from(ctx)):
+        found = [*entries, *_server_entries(ctx, blueprint)]
+        entries = sorted(found, key=lambda e: (e.name, e.path, e.id))
     if as_json:
         echo_json([e.to_dict() for e in entries])
         return
     if not entries:
         click.echo("No recorded projects (see `codeforge projects`).")
         return
+    _status_table(entries)
+
+
+def _status_table(entries: list[FleetEntry]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "project", "blueprint", "version", "latest", "remote", "last update")
+    owners = any(e.owner for e in entries)  # a column only when a server's projects are in
+    columns = ["id", "project", *(["owner"] if owners else []), "blueprint", "version"]
+    table = Table(*columns, "latest", "remote", "last update")
     for e in entries:
-        latest = e.latest or f"error: {e.error}"
+        latest = e.latest or (f"error: {e.error}" if e.error else "-")
         if e.lagging:
             latest = f"[yellow]{latest}[/yellow]"
+        owner = [e.owner or ""] if owners else []
         table.add_row(
-            str(e.id), f"{e.name}\n{e.path}", e.blueprint, e.version, latest,
+            str(e.id), f"{e.name}\n{e.path}", *owner, e.blueprint, e.version, latest,
             e.remote or "-", (e.last_update or "-")[:19],
         )  # fmt: skip
     Console().print(table)
@@ -122,7 +160,7 @@ def update(
 
     use_case.check_concurrency(concurrency)
     settings = settings_from(ctx)
-    if local or not (settings.database_url and (settings.redis_url or settings.queue_redis_url)):
+    if local or not _server_configured(settings):
         outcomes = _update_here(ctx, blueprint, pr, concurrency)
     else:
         outcomes = _update_through_queue(ctx, blueprint, pr, concurrency)
@@ -184,11 +222,9 @@ def _update_through_queue(
     found = fleet_queue.targets(app, blueprint)
     queue = redis_queue(str(jobs.redis_url))
     queued = fleet_queue.enqueue(app, queue, jobs.redis_url, jobs, found, pr=pr, check=check)
-    ids = [q.job_id for q in queued if q.job_id is not None]
-    if ids:
+    if any(q.job_id is not None for q in queued):
         fleet_queue.record_request(app, _os_user(), blueprint, pr, queued)
-    where = f"queue {jobs.queue!r} on {redact(str(jobs.redis_url))}"
-    click.echo(f"Queued {len(ids)} update job(s) on {where}.", err=True)
+    _say_queued(queued, f"queue {jobs.queue!r} on {redact(str(jobs.redis_url))}")
     if ctx.get_parameter_source("concurrency") is click.core.ParameterSource.COMMANDLINE:
         click.echo(
             "note: --concurrency applies to the folders updated in this process; the "
@@ -212,6 +248,24 @@ def _update_through_queue(
         )
         raise
     return sorted([*here, *outcomes], key=lambda o: (o.name, o.path, o.id))
+
+
+def _say_queued(queued: list[Queued], where: str) -> None:
+    """On stderr: how many jobs were queued, and each job an earlier run had already made."""
+    fresh = again = 0
+    for q in queued:
+        name = f"{q.target.entry.name} (project {q.target.entry.id})"
+        if q.job_id is None:
+            continue
+        if q.earlier is None:
+            fresh += 1
+        elif q.earlier == "failed":
+            again += 1
+            click.echo(f"retrying failed job {q.job_id}: {name}", err=True)
+        else:
+            click.echo(f"already queued: job {q.job_id} ({q.earlier}): {name}", err=True)
+    retried = f" ({again} retried)" if again else ""
+    click.echo(f"Queued {fresh + again} update job(s){retried} on {where}.", err=True)
 
 
 def _os_user() -> str:

@@ -1,13 +1,13 @@
-"""Reads over the Activity rows that span projects (the fleet's "last update")."""
+"""Reads that span projects: the fleet's "last update" (Activity rows) and owners' names."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from codeforge.db.models import Activity
+from codeforge.db.models import Activity, User
 
 
 def last_activities(
@@ -22,3 +22,12 @@ def last_activities(
     for row in session.scalars(stmt.order_by(Activity.at, Activity.id)):
         newest[int(row.project_id or 0)] = row
     return newest
+
+
+def user_names(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """``{user id: name}`` of ``user_ids`` (ids of no user are left out)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
