@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from codeforge.errors import UsageError
 
@@ -108,8 +108,7 @@ def is_redis_cluster(url: str) -> bool:
     return url.partition("://")[0].lower() in REDIS_CLUSTER_SCHEMES
 
 
-@dataclasses.dataclass(frozen=True)
-class ClusterAddress:
+class ClusterAddress(NamedTuple):
     """A parsed ``redis+cluster://`` URL: its startup nodes and credentials."""
 
     nodes: tuple[tuple[str, int], ...]

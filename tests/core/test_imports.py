@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+# The dataclasses a warm `codeforge init` creates (45 before issue 10, 11 after).
+MAX_INIT_DATACLASSES = 12
 HEAVY = ("click", "fastapi", "redis", "sqlalchemy", "alembic", "openai", "httpx", "pydantic")
 
 
@@ -92,6 +95,49 @@ def test_init_imports_no_publish_module_unless_asked(tmp_path: Path) -> None:
         "codeforge.plugins.hookspecs",
     ):
         assert name not in modules, f"`codeforge init` imported {name}"
+
+
+def test_a_warm_init_creates_few_dataclasses_and_no_redis_layer(tmp_path: Path) -> None:
+    # Python 3.11 compiles each generated method of a dataclass when the class is made
+    # (a frozen one costs about 0.5 ms): the value types a warm `init` imports are
+    # NamedTuples or plain classes, and without Redis the shared-cache layer stays unimported.
+    code = (
+        "import dataclasses, json, sys\n"
+        "made = []\n"
+        "original = dataclasses._process_class\n"
+        "def counting(cls, *args, **kwargs):\n"
+        "    made.append(f'{cls.__module__}.{cls.__qualname__}')\n"
+        "    return original(cls, *args, **kwargs)\n"
+        "dataclasses._process_class = counting\n"
+        "from codeforge.cli.main import run\n"
+        "try:\n"
+        "    run(['init', 'demo', '-t', sys.argv[2], '--defaults', '--no-git', '-o', sys.argv[1]])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "print(json.dumps([[m for m in made if m.startswith('codeforge.')], sorted(sys.modules)]))"
+    )
+    blueprint = tmp_path / "tiny"
+    (blueprint / "template").mkdir(parents=True)
+    (blueprint / "blueprint.yaml").write_text(
+        "name: tiny\nversion: 1.0.0\nvariables:\n  author:\n    type: str\n    default: Ada\n"
+    )
+    (blueprint / "template" / "README.md").write_text("{{ project_name }} by {{ author }}\n")
+    env = {k: v for k, v in os.environ.items() if k != "CODEFORGE_REDIS_URL"}
+    env["CODEFORGE_CACHE_DIR"] = str(tmp_path / "cache")
+    for out in ("cold", "warm"):  # the first run fills the cache of parsed definitions
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / out), str(blueprint)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            env=env,
+        )
+        assert (tmp_path / out / "demo").is_dir()
+    made, modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "codeforge.templates.schema.Blueprint" in made  # the count sees dataclasses
+    assert len(made) <= MAX_INIT_DATACLASSES, f"a warm `codeforge init` made dataclasses {made}"
+    assert "codeforge.cache.shared" not in modules
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])

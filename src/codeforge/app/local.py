@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 def shared_code() -> SharedBytes | None:
     """The process's shared compiled-code layer: Redis when configured, else None.
 
-    Imported on the first render, not with this module (see the module docstring).
+    Imported on the first render, and only with Redis configured (see the module docstring).
     """
-    from codeforge.cache.shared import default_shared
+    from codeforge.cache import shared_layer
 
-    return default_shared("cc")
+    return shared_layer("cc")
 
 
 def local_engine(

@@ -10,7 +10,6 @@ Imports stay light: the CLI records every ``init`` through this module.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -46,14 +45,14 @@ def local_recorder(settings: Settings) -> Callable[[GenerationRecord], None]:
     return record
 
 
-@dataclasses.dataclass(frozen=True)
 class JournalPublishes:
     """The CLI's publish recorder on the embedded default: a journal line, no SQLAlchemy.
 
     The store applies it when it next reads the journal (``codeforge list projects``).
     """
 
-    settings: Settings
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
     def record_publish(self, path: Path, provider: str, remote_url: str, at: datetime) -> bool:
         from codeforge.core import journal

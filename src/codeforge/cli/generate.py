@@ -75,7 +75,7 @@ def generate(
                 "added": result.added,
                 "edited": result.edited,
                 "dry_run": dry_run,
-                "report": [e.__dict__ for e in result.report] if dry_run else None,
+                "report": [e._asdict() for e in result.report] if dry_run else None,
             }
         )
     elif dry_run:

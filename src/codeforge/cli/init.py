@@ -275,7 +275,7 @@ def _present(
                 "answers": result.answers,
                 "files": result.files if not dry_run else None,
                 "dry_run": dry_run,
-                "report": [e.__dict__ for e in result.report] if dry_run else None,
+                "report": [e._asdict() for e in result.report] if dry_run else None,
                 "commit": result.commit,
                 "recorded": result.record_error is None,
                 "next_steps": result.next_steps or None,

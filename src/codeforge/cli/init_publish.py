@@ -9,7 +9,6 @@ is given: a plain ``init`` stays as fast as before.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -132,6 +131,8 @@ class PublishAfterInitError(CodeForgeError):
 
 def retry_command(target: Target, destination: Path, options: Mapping[str, Any]) -> str:
     """The ``codeforge publish`` command that publishes ``destination`` as asked."""
+    import shlex  # here: only a failed publish needs it, and every `init` imports this module
+
     argv = ["codeforge", "publish", str(destination), "--to", target.provider]
     for key, flag in _FLAGS.items():
         values = options.get(key)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from codeforge.plugins.manager import Plugins, build_plugins
@@ -34,7 +32,7 @@ def list_plugins(ctx: click.Context, as_json: bool) -> None:
 
     found = plugins_from(ctx).info()
     if as_json:
-        echo_json([dataclasses.asdict(info) for info in found])
+        echo_json([info._asdict() for info in found])
         return
     from rich.console import Console
     from rich.table import Table

@@ -5,12 +5,11 @@ The forge clients are imported only when a publish runs (``--help`` stays fast).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
@@ -56,8 +55,7 @@ def publish_options(prefix: str = "") -> Callable[[F], F]:
     return decorate
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A forge, host and checked token, ready to publish to (the token stays in ``repos``)."""
 
     provider: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from codeforge.core.answersfile import AnswersFile
 from codeforge.core.collaborators import Collaborators
@@ -14,16 +15,14 @@ from codeforge.errors import BlueprintError, CodeForgeError, NotFoundError, Usag
 from codeforge.templates.schema import Blueprint
 
 
-@dataclasses.dataclass
-class LoadedBlueprint:
+class LoadedBlueprint(NamedTuple):
     """A blueprint and where it was found."""
 
     blueprint: Blueprint
     source: ResolvedSource
 
 
-@dataclasses.dataclass
-class Recorded:
+class Recorded(NamedTuple):
     """What a project says it was made from."""
 
     answers_file: AnswersFile

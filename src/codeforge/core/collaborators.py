@@ -8,10 +8,9 @@ engine by subclassing it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from codeforge.core.lifecycle import SILENT, Lifecycle
 from codeforge.core.outputs import Recorder as Recorder
@@ -108,21 +107,37 @@ def save_compiled(env: CodeForgeEnvironment) -> None:
         env.code_cache.save()
 
 
-@dataclasses.dataclass(frozen=True)
 class Extensions:
-    """What plugins add to every operation; the composition root fills it from the plugins."""
+    """What plugins add to every operation; the composition root fills it from the plugins.
 
-    post_processors: Sequence[PostProcessor] = ()  # change every rendered plan
-    formatters: Mapping[str, Formatter] = dataclasses.field(  # those blueprints can name
-        default_factory=lambda: BUILTIN_FORMATTERS
-    )
-    lifecycle: Lifecycle = SILENT  # told before rendering and after generate and update
-    # Offered to trusted blueprints only: an untrusted one renders with CodeForge's own.
-    jinja_filters: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
-    jinja_tests: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
-    jinja_globals: Mapping[str, object] = dataclasses.field(default_factory=dict)
-    # CI providers by name, for blueprints' `pipeline` (built in: github, gitlab, jenkins).
-    ci_providers: Mapping[str, CIProvider] = dataclasses.field(default_factory=builtin_ci_providers)
+    A plain class rather than a dataclass: every run imports this module, and a
+    dataclass costs the compilation of its generated methods at import.
+    """
+
+    def __init__(
+        self,
+        post_processors: Sequence[PostProcessor] = (),
+        formatters: Mapping[str, Formatter] | None = None,
+        lifecycle: Lifecycle = SILENT,
+        jinja_filters: Mapping[str, Callable[..., Any]] | None = None,
+        jinja_tests: Mapping[str, Callable[..., Any]] | None = None,
+        jinja_globals: Mapping[str, object] | None = None,
+        ci_providers: Mapping[str, CIProvider] | None = None,
+    ) -> None:
+        self.post_processors = post_processors  # change every rendered plan
+        # Those blueprints can name (default: the built-in ones).
+        self.formatters = BUILTIN_FORMATTERS if formatters is None else formatters
+        self.lifecycle = lifecycle  # told before rendering and after generate and update
+        # Offered to trusted blueprints only: an untrusted one renders with CodeForge's own.
+        self.jinja_filters: Mapping[str, Callable[..., Any]] = (
+            {} if jinja_filters is None else jinja_filters
+        )
+        self.jinja_tests: Mapping[str, Callable[..., Any]] = (
+            {} if jinja_tests is None else jinja_tests
+        )
+        self.jinja_globals: Mapping[str, object] = {} if jinja_globals is None else jinja_globals
+        # CI providers by name, for blueprints' `pipeline` (built in: github, gitlab, jenkins).
+        self.ci_providers = builtin_ci_providers() if ci_providers is None else ci_providers
 
     def offer_jinja(self, env: CodeForgeEnvironment) -> None:
         """Add the plugins' Jinja filters, tests and globals to a trusted blueprint's sandbox."""
@@ -134,8 +149,7 @@ class Extensions:
 NO_EXTENSIONS = Extensions()
 
 
-@dataclasses.dataclass(frozen=True)
-class Collaborators:
+class Collaborators(NamedTuple):
     """Everything the engine's operations use besides their arguments."""
 
     settings: Settings

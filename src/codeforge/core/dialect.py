@@ -11,10 +11,9 @@ cookiecutter and copier live in :mod:`codeforge.sources.compat`; a plugin can ad
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from codeforge.core.answers import Prompter
 from codeforge.core.answersfile import AnswersFile
@@ -31,8 +30,7 @@ EnvironmentMaker = Callable[[Path, str, EnvSetup | None], CodeForgeEnvironment]
 Versions = Callable[[str], list[tuple[str, str]]]  # a git source's (tag, commit), lowest first
 
 
-@dataclasses.dataclass(frozen=True)
-class DialectRun:
+class DialectRun(NamedTuple):
     """One operation on one blueprint, as its dialect sees it."""
 
     blueprint: Blueprint
@@ -45,8 +43,7 @@ class DialectRun:
     progress: Callable[[int, int], None] | None = None
 
 
-@dataclasses.dataclass
-class Rendered:
+class Rendered(NamedTuple):
     """A rendered plan and the context it was rendered with."""
 
     plan: RenderPlan

@@ -69,14 +69,27 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclasses.dataclass
 class StagesState:
-    """A run of :meth:`SDLCEngine.run_stages`: what it is about, its timings."""
+    """A run of :meth:`SDLCEngine.run_stages`: what it is about, its timings.
 
-    template: str
-    name: str
-    data: dict[str, Any]
-    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    A plain class, not a dataclass: ``init`` never makes one, yet every run imports this
+    module, and a dataclass costs its generated methods' compilation at import.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        name: str,
+        data: dict[str, Any],
+        timings: dict[str, float] | None = None,
+    ) -> None:
+        self.template = template
+        self.name = name
+        self.data = data
+        self.timings: dict[str, float] = {} if timings is None else timings
+
+    def __repr__(self) -> str:
+        return f"StagesState(template={self.template!r}, name={self.name!r})"
 
 
 Stage = tuple[str, Callable[[StagesState], None]]
@@ -148,7 +161,7 @@ class SDLCEngine:
 
     @reporter.setter
     def reporter(self, reporter: Reporter) -> None:
-        self.parts = dataclasses.replace(self.parts, reporter=reporter)
+        self.parts = self.parts._replace(reporter=reporter)
 
     @property
     def recorder(self) -> Recorder | None:
@@ -156,7 +169,7 @@ class SDLCEngine:
 
     @recorder.setter
     def recorder(self, recorder: Recorder | None) -> None:
-        self.parts = dataclasses.replace(self.parts, recorder=recorder)
+        self.parts = self.parts._replace(recorder=recorder)
 
     # -- blueprints ------------------------------------------------------------------
 

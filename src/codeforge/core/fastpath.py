@@ -167,7 +167,7 @@ def _render_scratch(
     bp = run.blueprint
     # The environment stays on the real template folder (its compiled-code cache).
     env = parts.environments.open(bp.template_root, str(bp.template_root))
-    scratch_run = dataclasses.replace(run, blueprint=dataclasses.replace(bp, root=root), env=env)
+    scratch_run = run._replace(blueprint=dataclasses.replace(bp, root=root), env=env)
     try:
         return render(parts, scratch_run, answers).plan
     finally:

@@ -8,11 +8,11 @@ the target versions with them.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeVar
 
 from codeforge.core import records
 from codeforge.core.answers import Prompter
@@ -43,13 +43,12 @@ from codeforge.templates.schema import Blueprint
 T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True)
-class GenerationRequest:
+class GenerationRequest(NamedTuple):
     """What a caller asks one generation for."""
 
     template: str
     name: str
-    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    data: Mapping[str, Any] = MappingProxyType({})
     output: Path | None = None  # the project folder; None renders in memory only
     prompter: Prompter | None = None
     dry_run: bool = False
@@ -62,8 +61,7 @@ class GenerationRequest:
     dialect: str | None = None  # the format of a template that ships several definitions
 
 
-@dataclasses.dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     """What the write stage did (a dry run only reports)."""
 
     report: list[ReportEntry]
@@ -71,16 +69,14 @@ class Written:
     commit: str | None
 
 
-@dataclasses.dataclass(frozen=True)
-class RecordOutcome:
+class RecordOutcome(NamedTuple):
     """The record handed to the recorder, or why recording failed (the files stay)."""
 
     record: GenerationRecord | None = None
     error: StoreError | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Generation:
+class Generation(NamedTuple):
     """Every stage's result of one generation."""
 
     loaded: LoadedBlueprint

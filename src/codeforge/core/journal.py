@@ -33,7 +33,7 @@ import os
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from codeforge.core.records import GenerationRecord
 from codeforge.errors import StoreError
@@ -75,8 +75,7 @@ def store_fingerprint(url: str) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StoreKey:
+class StoreKey(NamedTuple):
     """The lines one store ingests: its fingerprint's, and untagged ones for the default."""
 
     fingerprint: str
@@ -164,8 +163,7 @@ def append(data_dir: Path, record: GenerationRecord, *, store_url: str) -> Gener
     return record
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class JournalLine:
+class JournalLine(NamedTuple):
     """One line of the journal: a record, or the raw text when it could not be read."""
 
     raw: bytes

@@ -4,18 +4,20 @@ The core holds no plugin code. It takes a :class:`Lifecycle` collaborator and
 calls it at fixed points; the composition root passes one that forwards each
 event to the plugins' ``codeforge_before_render``, ``codeforge_after_generate``,
 ``codeforge_after_update`` and ``codeforge_after_publish`` hooks.
+
+Events are named tuples (immutable, compared field by field) rather than frozen
+dataclasses: every ``codeforge init`` imports this module, and a dataclass costs the
+compilation of its generated methods at import.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclasses.dataclass(frozen=True)
-class RenderEvent:
+class RenderEvent(NamedTuple):
     """Answers are resolved and the files are about to be rendered."""
 
     project_name: str
@@ -25,8 +27,7 @@ class RenderEvent:
     destination: Path | None  # None when the plan goes to a zip or a dry run
 
 
-@dataclasses.dataclass(frozen=True)
-class GenerateEvent:
+class GenerateEvent(NamedTuple):
     """A project was generated (into a folder, or in memory for a zip)."""
 
     project_name: str
@@ -38,8 +39,7 @@ class GenerateEvent:
     dry_run: bool
 
 
-@dataclasses.dataclass(frozen=True)
-class UpdateEvent:
+class UpdateEvent(NamedTuple):
     """A project was moved to another blueprint version (not sent for a dry run)."""
 
     project_name: str
@@ -51,8 +51,7 @@ class UpdateEvent:
     conflicts: Sequence[str]  # files left with conflict markers (or FILE.rej)
 
 
-@dataclasses.dataclass(frozen=True)
-class PublishEvent:
+class PublishEvent(NamedTuple):
     """A project was published somewhere (a forge, a registry, a deploy target)."""
 
     project_name: str

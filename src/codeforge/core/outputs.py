@@ -11,7 +11,6 @@ told of each generation (the CLI's and servers' project store).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
@@ -24,14 +23,20 @@ from codeforge.core.transaction import Recovery
 PostWrite = Callable[[Path], None]  # runs in the staging folder (tasks, hooks, git init)
 
 
-@dataclasses.dataclass
 class Delivery:
-    """What a sink did with a plan."""
+    """What a sink did with a plan (a plain class: a dataclass costs every run at import)."""
 
-    written: WriteResult | None = None  # files written (None: nothing was)
-    report: list[ReportEntry] = dataclasses.field(default_factory=list)  # a dry run's
-    recovered: Recovery | None = None  # an interrupted earlier write, resolved first
-    commit: str | None = None  # a sink that commits (a git branch)
+    def __init__(
+        self,
+        written: WriteResult | None = None,
+        report: list[ReportEntry] | None = None,
+        recovered: Recovery | None = None,
+        commit: str | None = None,
+    ) -> None:
+        self.written = written  # files written (None: nothing was)
+        self.report: list[ReportEntry] = [] if report is None else report  # a dry run's
+        self.recovered = recovered  # an interrupted earlier write, resolved first
+        self.commit = commit  # a sink that commits (a git branch)
 
 
 class Sink(Protocol):

@@ -10,11 +10,10 @@ supported version) and ``docker`` (a bool).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from codeforge.core.answers import Evaluator
 from codeforge.core.answersfile import FALSE_WORDS, TRUE_WORDS
@@ -39,8 +38,7 @@ class CIProvider(Protocol):
         """The folder rendered into the project root (e.g. ``.github/workflows/ci.yml``)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class FolderProvider:
+class FolderProvider(NamedTuple):
     """A CI provider whose files are one template folder."""
 
     name: str

@@ -68,21 +68,30 @@ class RenderPlan:
         self.files.append(planned)
 
 
-@dataclasses.dataclass(slots=True)
+# _Source and _Item are plain slotted classes, not dataclasses: every `init` imports this
+# module, and a dataclass compiles its generated methods at import (slots=True builds the
+# class twice).
 class _Source:
-    rel: str  # template-relative POSIX path
-    abspath: str
-    mode: int
-    link: str | None = None  # a link kept as a link: its target as written in the template
+    __slots__ = ("abspath", "link", "mode", "rel")
+
+    def __init__(self, rel: str, abspath: str, mode: int, link: str | None = None) -> None:
+        self.rel = rel  # template-relative POSIX path
+        self.abspath = abspath
+        self.mode = mode
+        self.link = link  # a link kept as a link: its target as written in the template
 
 
-@dataclasses.dataclass(slots=True)
 class _Item:
-    src: _Source
-    out: str
-    context: Mapping[str, Any]
-    data: bytes
-    kind: str  # binary | verbatim | plain | template
+    __slots__ = ("context", "data", "kind", "out", "src")
+
+    def __init__(
+        self, src: _Source, out: str, context: Mapping[str, Any], data: bytes, kind: str
+    ) -> None:
+        self.src = src
+        self.out = out
+        self.context = context
+        self.data = data
+        self.kind = kind  # binary | verbatim | plain | template
 
 
 _JINJA_MARKERS = (b"{{", b"{%", b"{#")

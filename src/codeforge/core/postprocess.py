@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -44,14 +43,24 @@ PostProcessor = Callable[[RenderPlan, RenderEvent], None]
 Formatter = Callable[[RenderPlan, Callable[[str], None]], None]
 
 
-@dataclasses.dataclass(frozen=True)
 class CommandFormatter:
-    """A formatter that runs a command over the plan's files in a scratch folder."""
+    """A formatter that runs a command over the plan's files in a scratch folder.
 
-    name: str
-    executable: str
-    args: tuple[str, ...]
-    suffixes: tuple[str, ...]  # the files it touches
+    A plain class (two are made at import on every run; a dataclass compiles its methods).
+    """
+
+    __slots__ = ("args", "executable", "name", "suffixes")
+
+    def __init__(
+        self, name: str, executable: str, args: tuple[str, ...], suffixes: tuple[str, ...]
+    ) -> None:
+        self.name = name
+        self.executable = executable
+        self.args = args
+        self.suffixes = suffixes  # the files it touches
+
+    def __repr__(self) -> str:
+        return f"CommandFormatter({self.name!r}, {self.executable!r}, {self.args!r})"
 
     def __call__(self, plan: RenderPlan, warn: Callable[[str], None]) -> None:
         """Format the plan's matching files; a missing command or a failure is a warning."""

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def utcnow() -> datetime:
@@ -43,8 +43,7 @@ class GenerationRecord:
         return cls(**fields)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class BlueprintIdentity:
+class BlueprintIdentity(NamedTuple):
     """Which blueprint made a project: name, version and source label."""
 
     name: str

@@ -10,12 +10,11 @@ ever deleted.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from codeforge.core.paths import safe_target
 from codeforge.core.plan import PlannedFile, RenderPlan
@@ -25,16 +24,23 @@ from codeforge.errors import CodeForgeError, ConflictError, SecurityError
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-@dataclasses.dataclass
 class WriteResult:
-    destination: Path
-    written: list[str] = dataclasses.field(default_factory=list)
-    skipped: list[str] = dataclasses.field(default_factory=list)
-    unchanged: list[str] = dataclasses.field(default_factory=list)
+    """What a write did, path by path (a plain class: every ``init`` imports this module)."""
+
+    def __init__(
+        self,
+        destination: Path,
+        written: list[str] | None = None,
+        skipped: list[str] | None = None,
+        unchanged: list[str] | None = None,
+    ) -> None:
+        self.destination = destination
+        self.written: list[str] = [] if written is None else written
+        self.skipped: list[str] = [] if skipped is None else skipped
+        self.unchanged: list[str] = [] if unchanged is None else unchanged
 
 
-@dataclasses.dataclass(frozen=True)
-class ReportEntry:
+class ReportEntry(NamedTuple):
     path: str
     size: int
     action: str  # create | overwrite | skip | unchanged

@@ -25,7 +25,6 @@ its process dies. Transactions in one parent folder therefore run one at a time.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import json
 import os
@@ -33,7 +32,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from codeforge.core.paths import safe_target
 from codeforge.errors import CodeForgeError
@@ -50,8 +49,7 @@ def work_folder(root: Path) -> Path:
     return root.parent / f".{root.name}{WORK_SUFFIX}"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Move:
+class Move(NamedTuple):
     """One entry moved into the folder (from ``source`` in the staging tree) or out of it."""
 
     path: str
@@ -59,8 +57,7 @@ class Move:
     existed: bool  # something was at ``path``: it is kept aside until the commit
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Recovery:
+class Recovery(NamedTuple):
     """What :func:`recover` found and did."""
 
     root: Path
@@ -175,11 +172,11 @@ def _discard(folder: Path, staging_name: str, *, committed: bool) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@dataclasses.dataclass
 class _Journal:
-    moves: list[Move]
-    folders: list[str]
-    whole: bool = False  # the staging tree becomes the folder in one rename
+    def __init__(self, moves: list[Move], folders: list[str], whole: bool = False) -> None:
+        self.moves = moves
+        self.folders = folders
+        self.whole = whole  # the staging tree becomes the folder in one rename
 
     def dump(self) -> bytes:
         moves = [[m.path, m.source, m.existed] for m in self.moves]

@@ -13,11 +13,10 @@ hook is a :class:`PluginError` naming the plugin and its distribution.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from codeforge import __version__
 from codeforge.errors import CodeForgeError, PluginError
@@ -63,8 +62,7 @@ BUILTIN_DISTRIBUTION = "codeforge"
 T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(NamedTuple):
     """One registered plugin, as ``codeforge plugins list`` shows it."""
 
     name: str
@@ -111,8 +109,7 @@ def _entry_points(selected: set[str] | None) -> list[metadata.EntryPoint]:
     return chosen
 
 
-@dataclasses.dataclass(frozen=True)
-class HookImpl:
+class HookImpl(NamedTuple):
     """One plugin's implementation of one hook."""
 
     plugin: str
@@ -212,8 +209,7 @@ class Plugins:
     def info(self) -> list[PluginInfo]:
         """Every registered plugin, default ones first, with the hooks it implements."""
         found = [
-            dataclasses.replace(info, hooks=self.registry.hooks_of(name))
-            for name, info in self._infos.items()
+            info._replace(hooks=self.registry.hooks_of(name)) for name, info in self._infos.items()
         ]
         return sorted(found, key=lambda i: (not i.builtin, i.name))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codeforge.cache.shared import default_shared
+from codeforge.cache import shared_layer
 from codeforge.core.blueprints import load_folder
 from codeforge.core.dialect import Dialect
 from codeforge.core.native import NativeDialect
@@ -23,7 +23,7 @@ def builtin_dialects() -> list[Dialect]:
     Native definitions share parses through Redis when it is configured.
     """
     return [
-        NativeDialect(shared_definitions=lambda: default_shared("bp")),
+        NativeDialect(shared_definitions=lambda: shared_layer("bp")),
         CopierDialect(),
         CookiecutterDialect(),
     ]

@@ -35,10 +35,10 @@ spaces, ``~^:?*[\\``, a trailing ``/``, ``.`` or ``.lock``, more than 200 charac
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from codeforge.errors import NotFoundError, SecurityError, UsageError
@@ -61,8 +61,7 @@ REMOTE_SCHEMES = ("https", "ssh", "http")
 REF_MAX = 200
 
 
-@dataclasses.dataclass(frozen=True)
-class GitSpec:
+class GitSpec(NamedTuple):
     """A checked git source."""
 
     url: str  # what git is given: never holds credentials
