@@ -155,6 +155,24 @@ def test_python_dash_m_codeforge(argv: list[str]) -> None:
         assert name not in modules
 
 
+def test_the_collector_is_off_for_start_up_only() -> None:
+    """``main`` turns the cyclic collector off while the command starts, and a command
+    that runs longer gets it back (a server, a worker, a large generation)."""
+    code = (
+        "import gc, time\n"
+        "from codeforge.__main__ import GC_AFTER, _quiet_start\n"
+        "_quiet_start()\n"
+        "assert not gc.isenabled()\n"
+        "time.sleep(GC_AFTER + 0.5)\n"
+        "assert gc.isenabled(), 'the collector stayed off'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
 # -- layering: what the core and the templates package may import -------------------------
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "codeforge"
