@@ -29,6 +29,8 @@ CODEFORGE = BIN / "codeforge"
 REQUIREMENTS = ("fastapi>=0.115", "pydantic>=2.7", "uvicorn>=0.30", "sqlalchemy>=2.0.30")
 LAUNCH = """
 import atexit, json, os, sys, time
+from codeforge.__main__ import _quiet_start, main
+_quiet_start()  # as main() does first: the imports below are the run's own, made here to time
 from codeforge.integrations.containers import build, run
 spent, cpu = [], []
 def timed(fn):
@@ -46,7 +48,6 @@ run.DockerRun._start = timed(run.DockerRun._start)
 atexit.register(
     lambda: open(os.environ["BENCH_ENGINE_FILE"], "w").write(json.dumps([spent, cpu]))
 )
-from codeforge.__main__ import main
 sys.exit(main())
 """
 
