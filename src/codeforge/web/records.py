@@ -8,7 +8,7 @@ projects and rows, admins everyone's; someone else's project is not found.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,7 +19,10 @@ from codeforge.api.config import API_PREFIX, PLAIN_TEXT
 from codeforge.api.routes.ai import ai_available
 from codeforge.app import activity, projects, review_results, server_update
 from codeforge.errors import CodeForgeError
-from codeforge.web.session import ctx_of, page, posted, viewer
+from codeforge.web.session import Viewer, ctx_of, page, posted, viewer
+
+if TYPE_CHECKING:
+    from codeforge.api.schemas import ReviewJobCreate, UpdateJobCreate
 
 router = APIRouter()
 
@@ -76,16 +79,12 @@ def project_page(request: Request, project_id: ProjectId) -> Response:
     )
 
 
-@router.post("/projects/{project_id}/update")
-async def update_project(request: Request, project_id: ProjectId) -> Response:
-    """Update the project as a job (``POST /api/v1/projects/{id}/update``; the form's ``pr``:
-    as a pull request); to the job's page."""
+async def _submit(
+    request: Request, who: Viewer, body: UpdateJobCreate | ReviewJobCreate
+) -> Response:
+    """Submit ``body`` as the signed-in user's job (``POST /api/v1/jobs``), then go to the
+    job's page; a refusal is the error page with the API's status."""
     from codeforge.api.routes.jobs import submit_job
-    from codeforge.api.schemas import UpdateJobCreate
-
-    who, form = await posted(request)
-    pr = form.get("pr") == "true"
-    body = UpdateJobCreate(kind="update", project_id=project_id, pr=pr)
 
     def submit() -> Response:
         try:
@@ -95,27 +94,30 @@ async def update_project(request: Request, project_id: ProjectId) -> Response:
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     return await run_in_threadpool(submit)
+
+
+@router.post("/projects/{project_id}/update")
+async def update_project(request: Request, project_id: ProjectId) -> Response:
+    """Update the project as a job (``POST /api/v1/projects/{id}/update``; the form's ``pr``:
+    as a pull request); to the job's page."""
+    from codeforge.api.schemas import UpdateJobCreate
+
+    who, form = await posted(request)
+    pr = form.get("pr") == "true"
+    body = UpdateJobCreate(kind="update", project_id=project_id, pr=pr)
+    return await _submit(request, who, body)
 
 
 @router.post("/projects/{project_id}/review")
 async def review_project(request: Request, project_id: ProjectId) -> Response:
     """Review the project's code as a job (``POST /api/v1/jobs`` ``{"kind": "review"}``;
     the form's ``static_only``: without the AI model); to the job's page."""
-    from codeforge.api.routes.jobs import submit_job
     from codeforge.api.schemas import ReviewJobCreate
 
     who, form = await posted(request)
     static_only = form.get("static_only") == "true"
     body = ReviewJobCreate(kind="review", project_id=project_id, static_only=static_only)
-
-    def submit() -> Response:
-        try:
-            job = submit_job(request, body, ctx_of(request), who.principal, Response())
-        except CodeForgeError as exc:
-            return page("error.html", exc.http_status, who=who, error=exc)
-        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
-
-    return await run_in_threadpool(submit)
+    return await _submit(request, who, body)
 
 
 def _day(text: str, where: str) -> date | None:
