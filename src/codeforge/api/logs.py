@@ -6,7 +6,6 @@ string that looks like a CodeForge API key or a bearer token is masked wherever 
 
 from __future__ import annotations
 
-import json as _json
 import logging
 import re
 import sys
@@ -47,39 +46,21 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
-class _StdlibJson(logging.Handler):
-    """CodeForge's stdlib warnings (the job sweeper's, the stores') as the same JSON lines,
-    each written whole so that no other thread's line lands inside it."""
+class _WholeLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """CodeForge's stdlib warnings (the job sweeper's, the stores') on the structlog stream,
+    rendered as its events are. ``StreamHandler`` writes each line with its newline in one
+    write, so no other thread's line lands inside it; with no stream given, the
+    ``sys.stderr`` of the moment (a test runner swaps it)."""
 
-    def __init__(self, stream: TextIO | None, json: bool) -> None:
-        super().__init__(logging.WARNING)
-        self.stream = stream
-        self.json = json
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream or sys.stderr)
+        self._follow_stderr = stream is None
+        self.setLevel(logging.WARNING)
 
     def emit(self, record: logging.LogRecord) -> None:
-        event: dict[str, Any] = {
-            "event": record.getMessage(),
-            "logger": record.name,
-            "level": record.levelname.lower(),
-            "timestamp": self.formatter_time(record),
-        }
-        if record.exc_info:
-            event["exception"] = logging.Formatter().formatException(record.exc_info)
-        redact(None, "", event)
-        line = (
-            _json.dumps(event, default=str) if self.json else f"{event['level']}: {event['event']}"
-        )
-        try:
-            (self.stream or sys.stderr).write(line + "\n")
-        except Exception:  # a closed stream: logging must never break the server
-            self.handleError(record)
-
-    @staticmethod
-    def formatter_time(record: logging.LogRecord) -> str:
-        import datetime as dt
-
-        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC)
-        return stamp.isoformat().replace("+00:00", "Z")
+        if self._follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 def configure_logging(stream: TextIO | None = None, *, json: bool = True) -> None:
@@ -102,10 +83,26 @@ def configure_logging(stream: TextIO | None = None, *, json: bool = True) -> Non
         logger_factory=structlog.WriteLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+    handler = _WholeLines(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact,
+                renderer,
+            ],
+        )
+    )
     codeforge = logging.getLogger("codeforge")
-    for old in [h for h in codeforge.handlers if isinstance(h, _StdlibJson)]:
+    for old in [h for h in codeforge.handlers if isinstance(h, _WholeLines)]:
         codeforge.removeHandler(old)
-    codeforge.addHandler(_StdlibJson(stream, json))
+    codeforge.addHandler(handler)
 
 
 def get_logger() -> Any:
