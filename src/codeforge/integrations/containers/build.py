@@ -206,19 +206,16 @@ class DockerBuild:
         """Build, tag, push when a registry is given; the build log streams to ``info``."""
         repo, version, target = repository(context), tag(context), registry(context)
         client = engine(self.name, timeout=context.timeout)
-        try:
-            reference = f"{repo}:{version}"
-            context.info(f"building {reference} from {context.project}")
-            image_id = run_build(client, context, reference)
-            context.info(f"built {reference} ({image_id})")
-            outputs = {"image": reference, "image_id": image_id}
-            tags = [reference]
-            if target:
-                pushed = f"{target}/{repo}"
-                digest = push(client, context, image_id, pushed, version)
-                tags.append(f"{pushed}:{version}")
-                outputs["digest"] = f"{pushed}@{digest}"
-            outputs["tags"] = ",".join(tags)
-            return outputs
-        finally:
-            client.close()
+        reference = f"{repo}:{version}"
+        context.info(f"building {reference} from {context.project}")
+        image_id = run_build(client, context, reference)
+        context.info(f"built {reference} ({image_id})")
+        outputs = {"image": reference, "image_id": image_id}
+        tags = [reference]
+        if target:
+            pushed = f"{target}/{repo}"
+            digest = push(client, context, image_id, pushed, version)
+            tags.append(f"{pushed}:{version}")
+            outputs["digest"] = f"{pushed}@{digest}"
+        outputs["tags"] = ",".join(tags)
+        return outputs

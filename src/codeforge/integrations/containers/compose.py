@@ -84,7 +84,7 @@ class ComposeUp:
     def run(self, context: ActionContext) -> Mapping[str, str]:
         """Up (or down) the compose project."""
         binary = compose_binary()
-        engine(self.name).close()  # no engine: say so, with DOCKER_HOST's hint
+        engine(self.name)  # no engine: say so, with DOCKER_HOST's hint
         file = text_input(context, "file", "compose.yaml")
         if not (context.project / file).is_file():
             raise UsageError(f"the project has no {file}", where=where(context, "file"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,8 @@ from codeforge.core.sdlc_run import ActionContext
 from codeforge.errors import CodeForgeError, UsageError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+# Each thread's engine clients, by DOCKER_HOST and its TLS settings (see engine()).
+_THREAD = threading.local()
 # The label that names the project a container belongs to (docker.run's --down finds it).
 PROJECT_LABEL = "dev.codeforge.project"
 OCI = "org.opencontainers.image"
@@ -33,8 +36,16 @@ def docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
-def engine(action: str, timeout: float = 120.0) -> Any:
-    """A ``docker.DockerClient`` on the engine, checked with a ping; EngineUnavailable if none."""
+def engine(action: str, timeout: float = 120.0, *, shared: bool = True) -> Any:
+    """A ``docker.DockerClient`` on the engine that answers; EngineUnavailable if none.
+
+    A new client asks the engine its API version, so an engine that does not answer is
+    found before any work. With ``shared`` (the default) each thread keeps one client per
+    engine and later calls only ping it: a command that builds and then runs makes one
+    client and two requests, not two clients and four. A client that is not shared
+    (``shared=False``) is the caller's to close: use one for anything that stores state
+    in the client, such as a registry login, so nothing of it reaches a later step.
+    """
     try:
         import docker
         from docker.errors import DockerException
@@ -43,18 +54,29 @@ def engine(action: str, timeout: float = 120.0) -> Any:
             f"{action} needs the `docker` package beside CodeForge",
             hint="pip install 'codeforge[docker]'",
         ) from None
-    host = docker_host()
-    hint = (
-        "start the Docker engine (dockerd), or point DOCKER_HOST at it: "
-        "export DOCKER_HOST=unix:///path/to/docker.sock (or tcp://HOST:2375)"
+    key = (
+        docker_host(),
+        os.environ.get("DOCKER_TLS_VERIFY", ""),
+        os.environ.get("DOCKER_CERT_PATH", ""),
     )
+    clients: dict[tuple[str, str, str], Any] = _THREAD.__dict__.setdefault("clients", {})
+    client = clients.pop(key, None) if shared else None
     try:
-        client = docker.from_env(timeout=int(timeout))
-        client.ping()
+        if client is None:
+            client = docker.from_env(timeout=int(timeout))  # GET /version: no answer, no client
+        else:
+            client.api.timeout = int(timeout)
+            client.ping()
     except (DockerException, OSError) as exc:
         raise EngineUnavailable(
-            f"{action}: no Docker engine answers at {host} ({_reason(exc)})", hint=hint
+            f"{action}: no Docker engine answers at {key[0]} ({_reason(exc)})",
+            hint=(
+                "start the Docker engine (dockerd), or point DOCKER_HOST at it: "
+                "export DOCKER_HOST=unix:///path/to/docker.sock (or tcp://HOST:2375)"
+            ),
         ) from exc
+    if shared:
+        clients[key] = client
     return client
 
 

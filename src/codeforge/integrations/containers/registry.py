@@ -54,7 +54,7 @@ class RegistryProvider:
         from codeforge.integrations.containers.engine import engine
 
         auth = split_auth(token, host)
-        client = engine("credentials test docker")
+        client = engine("credentials test docker", shared=False)  # the login stays in it
         try:
             client.login(auth["username"], auth["password"], registry=host, reauth=True)
         except APIError as exc:

@@ -133,12 +133,9 @@ class DockerRun:
     def run(self, context: ActionContext) -> Mapping[str, str]:
         """Start (or, with down, remove) the project's container."""
         client = engine(self.name)
-        try:
-            if getattr(context, "down", False):
-                return self._down(client, context)
-            return self._up(client, context)
-        finally:
-            client.close()
+        if getattr(context, "down", False):
+            return self._down(client, context)
+        return self._up(client, context)
 
     def _down(self, client: Any, context: ActionContext) -> Mapping[str, str]:
         found = ours(client, context)
