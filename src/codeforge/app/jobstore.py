@@ -181,6 +181,25 @@ def list_jobs(
     return list(session.scalars(stmt))
 
 
+def latest_for_project(session: Session, owner_id: int, kind: str, project_id: int) -> Job | None:
+    """The newest ``kind`` job of ``owner_id`` whose request names project ``project_id``.
+
+    The database picks it (the payload's ``project_id``, read as a JSON number by SQLite
+    and PostgreSQL alike), so a project reviewed long ago is found however many newer
+    jobs the owner has."""
+    stmt = (
+        select(Job)
+        .where(
+            Job.owner_id == owner_id,
+            Job.kind == kind,
+            Job.payload["project_id"].as_integer() == project_id,
+        )
+        .order_by(Job.created_at.desc(), Job.id)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
     return {str(status): int(n) for status, n in rows}

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 MAX_SHOWN: Final = 200
 MAX_LOG_BYTES: Final = 8 * 1024 * 1024
-SCANNED: Final = 200  # the owner's newest review jobs looked through for this project's
 SEVERITY_ORDER: Final = ("critical", "high", "medium", "low")
 _LEVEL_SEVERITY: Final = {"error": "high", "warning": "medium", "note": "low"}
 
@@ -53,8 +52,7 @@ def latest_review(ctx: AppContext, owner_id: int | None, project_id: int) -> Lat
     if owner_id is None:
         return None
     with ctx.read() as session:
-        jobs = jobstore.list_jobs(session, owner_id, kind="review", limit=SCANNED)
-    job = next((j for j in jobs if j.payload.get("project_id") == project_id), None)
+        job = jobstore.latest_for_project(session, owner_id, "review", project_id)
     if job is None:
         return None
     if job.status != "finished":
