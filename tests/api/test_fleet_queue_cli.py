@@ -19,7 +19,7 @@ import pytest
 from cache.redis_support import redis_url
 from cli_support import Terminal, console
 from integrations.forge_contract import ForgeContract
-from jobs.cluster_support import Proc, base_env, start_worker
+from jobs.cluster_support import Proc, base_env, procs, start_worker
 from postgres_support import create_schema, drop_schema, reset_engines
 from sqlalchemy import select
 
@@ -33,7 +33,7 @@ from .test_jobs import wait_done
 from .test_publish import forge, no_token_anywhere, options, store_token
 from .test_update_job import README_V1, archive, generated, register
 
-__all__ = ["forge", "redis_url"]  # the fixtures
+__all__ = ["forge", "procs", "redis_url"]  # the fixtures
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 V1 = "/api/v1"
 ROW_KEYS = set(FleetOutcome(1, "n", "p", "updated").to_dict())
@@ -59,14 +59,6 @@ def server_env(api: Api, redis_url: str) -> dict[str, str]:
         CODEFORGE_JOB_QUEUE=f"cftest-fleet-{uuid.uuid4().hex[:10]}",
         CODEFORGE_JOB_MAX_ATTEMPTS="1",
     )
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def git(folder: Path, *args: str) -> None:

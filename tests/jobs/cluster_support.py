@@ -12,10 +12,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
 
 HERE = Path(__file__).parent
 PR_SET_PDEATHSIG = 1
@@ -64,6 +66,15 @@ class Proc:
     def output(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """The processes a test starts (append them): each is stopped when the test ends."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.stop()
 
 
 def base_env(**extra: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,11 @@ import pytest
 from api.conftest import make_caller
 from cache.redis_support import free_port
 
-from .cluster_support import Proc, base_env, start_server, start_worker, wait_for
+from .cluster_support import Proc, base_env, procs, start_server, start_worker, wait_for
 
+__all__ = ["procs"]  # the fixture
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 V1 = "/api/v1"
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def status_counts(url: str) -> dict[str, int]:
