@@ -1,6 +1,6 @@
 """deploy/compose.yaml under load: 2 API replicas behind HAProxy vs one API process alone.
 
-    .venv/bin/python benchmarks/bench_stack.py [--seconds 8] [--concurrency 1 2 4 8 16]
+    .venv/bin/python benchmarks/bench_stack.py [--seconds 5] [--rounds 3] [--concurrency 1 2 4 8]
 
 Needs root, Debian's docker.io, debootstrap and wrk (as bench_api.py). It starts its own
 dockerd (tests/docker_support.py), builds the images as the tests do
@@ -8,16 +8,21 @@ dockerd (tests/docker_support.py), builds the images as the tests do
 brings the stack up twice: with job results on S3 (SeaweedFS, the compose default) and
 on the shared local volume (``CODEFORGE_ARTIFACTS_URL=file://...``). Each time:
 
-1. one process alone: api-2 stopped, wrk straight at api-1's port, POST
-   /api/v1/projects/generate (lib-python, a zip) at every concurrency; the concurrency
-   of the highest throughput is the peak;
-2. through the load balancer with both APIs: the same concurrencies;
+1. warm-up, untimed: wrk through the load balancer (both APIs) and straight at api-1,
+   so no timed run pays a process's first requests (lazy imports, templates compiled,
+   database connections opened);
+2. POST /api/v1/projects/generate (lib-python, a zip) at every concurrency, in
+   ``--rounds`` interleaved pairs: one process alone (wrk straight at api-1's port; api-2
+   runs but gets no request) then through the load balancer with both APIs. Each figure
+   is the median of its rounds, so a change of the machine's load during the run falls
+   on both sides alike. The concurrency of the highest throughput alone is the peak;
 3. 40 ``generate`` jobs submitted through the load balancer, timed until all finished
    (the workers write each zip to the artifact store).
 
-Prints one JSON document: per mode and concurrency requests/s and latency percentiles,
-the LB/alone throughput ratio at the peak, the LB's p99 there, the jobs' rate, and the
-machine's load average (the client shares the 2 cores with the stack: say so).
+Prints one JSON document: per mode and concurrency requests/s and latency percentiles
+(medians over the rounds, and each round's requests/s), the LB/alone throughput ratio
+at the peak, the LB's p99 there, the jobs' rate, and the machine's load average (the
+client shares the 2 cores with the stack: say so).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,11 +80,37 @@ def wait_ready(url: str, seconds: float = 120) -> None:
     raise SystemExit(f"{url} is not ready")
 
 
-def sweep(url: str, key: str, args: argparse.Namespace, script: Path) -> dict[int, Any]:
-    return {
-        c: run_wrk(url, key, "generate", args.seconds, c, args.threads, script)
-        for c in args.concurrency
+def warm(url: str, key: str, args: argparse.Namespace, script: Path) -> None:
+    """An untimed run, so every process behind ``url`` has served before it is timed."""
+    run_wrk(url, key, "generate", 3, 2, args.threads, script)
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds, plus every round's requests/s."""
+    figures = {
+        name: round(statistics.median(r[name] for r in rounds), 1)
+        for name in rounds[0]
+        if name not in ("requests", "errors")
     }
+    return {
+        **figures,
+        "requests": sum(r["requests"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "rounds_rps": [r["rps"] for r in rounds],
+    }
+
+
+def sweep(
+    alone: str, lb: str, key: str, args: argparse.Namespace, script: Path
+) -> tuple[dict[int, Any], dict[int, Any]]:
+    """Per concurrency: ``--rounds`` pairs of runs, one process alone then the LB."""
+    one: dict[int, list[dict[str, Any]]] = {c: [] for c in args.concurrency}
+    both: dict[int, list[dict[str, Any]]] = {c: [] for c in args.concurrency}
+    for c in args.concurrency:
+        for _ in range(args.rounds):
+            one[c].append(run_wrk(alone, key, "generate", args.seconds, c, args.threads, script))
+            both[c].append(run_wrk(lb, key, "generate", args.seconds, c, args.threads, script))
+    return {c: median_of(r) for c, r in one.items()}, {c: median_of(r) for c, r in both.items()}
 
 
 def jobs(url: str, key: str, count: int = 40) -> dict[str, float]:
@@ -112,13 +144,11 @@ def measure(stack: Stack, args: argparse.Namespace, script: Path) -> dict[str, A
     key = stack.key("bench")
     lb, api_1 = stack.lb, f"http://127.0.0.1:{stack.env['CODEFORGE_API_1_PORT']}"
     wait_ready(lb)
-    assert stack.compose("stop", "api-2").returncode == 0
-    time.sleep(3)  # the LB's checks take api-2 out
-    alone = sweep(api_1, key, args, script)
-    assert stack.compose("start", "api-2").returncode == 0
+    wait_ready(api_1)
     wait_ready(f"http://127.0.0.1:{stack.env['CODEFORGE_API_2_PORT']}")
-    time.sleep(3)  # and put it back
-    balanced = sweep(lb, key, args, script)
+    warm(lb, key, args, script)
+    warm(api_1, key, args, script)
+    alone, balanced = sweep(api_1, lb, key, args, script)
     peak = max(alone, key=lambda c: alone[c]["rps"])
     result = {
         "alone": alone,
@@ -139,8 +169,9 @@ def measure(stack: Stack, args: argparse.Namespace, script: Path) -> dict[str, A
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--seconds", type=float, default=5, help="one wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per side and concurrency")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (client cores)")
     args = parser.parse_args()
     dockerd = start_dockerd()
